@@ -1,0 +1,49 @@
+# incmodel: PGXS is the authority for building, installing and installcheck.
+# C++17 sources under src/core (PostgreSQL-free) and src/pg (the adapter).
+
+EXTENSION = incmodel
+EXTVERSION = 0.1.0
+MODULE_big = incmodel
+
+CORE_SRCS = $(sort $(wildcard src/core/*.cpp))
+PG_SRCS   = $(sort $(wildcard src/pg/*.cpp))
+OBJS = $(CORE_SRCS:.cpp=.o) $(PG_SRCS:.cpp=.o)
+
+DATA = $(sort $(wildcard sql/ext/incmodel--*.sql))
+
+# pg_regress: the schedule lists every test in sql/ (expected output in expected/).
+REGRESS = --schedule=test/regress_schedule
+REGRESS_OPTS = --inputdir=. --outputdir=. --encoding=UTF8 --no-locale --load-extension=plpgsql \
+               --temp-config=test/regress.conf
+
+# isolationtester specs under test/isolation/specs, expected output in test/isolation/expected.
+ISOLATION = $(basename $(notdir $(sort $(wildcard test/isolation/specs/*.spec))))
+ISOLATION_OPTS = --inputdir=test/isolation --outputdir=output_iso --encoding=UTF8 --no-locale \
+                 --temp-config=test/regress.conf
+
+PG_CONFIG ?= pg_config
+PG_CPPFLAGS = -isystem $(shell $(PG_CONFIG) --includedir-server) -Isrc
+PG_CXXFLAGS = -std=c++17 -Wall -Wextra -Wno-unused-parameter \
+              -Wno-missing-field-initializers -Wno-cast-function-type -Wno-implicit-fallthrough
+SHLIB_LINK = -lfmt -lstdc++
+EXTRA_CLEAN = build output_iso results regression.diffs regression.out tmp_check tmp_check_iso log
+
+# The server is built with LLVM, but incmodel ships no JIT bitcode.
+override with_llvm = no
+
+PGXS := $(shell $(PG_CONFIG) --pgxs)
+include $(PGXS)
+
+# The synthetic event generator used by the demo, tests and benchmarks (not part of the extension).
+include tools/eventgen/Makefile.inc
+all: $(EVENTGEN_BIN)
+clean: clean-eventgen
+clean-eventgen:
+	rm -f $(EVENTGEN_CLEAN)
+
+# Unit tests of the PostgreSQL-free core (GoogleTest through CMake; also writes compile_commands.json).
+.PHONY: unittest clean-eventgen
+unittest:
+	cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+	cmake --build build -j2
+	cd build && ctest --output-on-failure

@@ -1,0 +1,57 @@
+// The description of one incremental model, as the planner needs it. Built by the PostgreSQL
+// adapter from the analyzed user query and the catalog; never includes postgres.h.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace incmodel::core {
+
+// A schema-qualified relation name, unquoted (quoting happens when SQL is rendered).
+struct QualifiedName {
+    std::string schema;
+    std::string name;
+};
+
+// One column of the refresh key: the target column and the source expression that computes it.
+// source_expr is already deparsed SQL that refers to the source through the model's alias.
+struct KeyPart {
+    std::string column;
+    std::string source_expr;
+    std::string type;  // SQL type name with modifiers, e.g. "character varying(36)"
+};
+
+// One output column of the model (and so of the target table).
+struct OutputColumn {
+    std::string name;
+    std::string type;
+};
+
+// Everything needed to render the SQL of a refresh, a rebuild or an explain.
+struct ModelSpec {
+    std::int64_t id = 0;
+    std::string name;
+
+    QualifiedName source;
+    std::string source_alias;   // the name the user's query uses for the source
+    bool source_only = false;   // FROM ONLY source
+    std::string batch_column;
+    std::string batch_type;     // SQL type of the batch column
+    std::optional<std::string> window_column;
+
+    // The user's query (canonical, fully qualified) split around the source reference:
+    // query_head + <source relation> + query_tail.
+    std::string query_head;
+    std::string query_tail;
+    bool alias_in_query = false;  // the text after the source already carries its alias
+
+    std::vector<KeyPart> keys;          // the refresh key (GROUP BY parts computed from the source)
+    std::vector<OutputColumn> outputs;  // the target's columns, in query order
+    std::vector<std::string> unique_columns;  // all GROUP BY output columns: the target's key
+    QualifiedName target;
+    bool bounded_recompute = false;     // recompute touched keys from the lookback window only
+};
+
+}  // namespace incmodel::core

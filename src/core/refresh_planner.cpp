@@ -1,0 +1,285 @@
+#include "core/refresh_planner.hpp"
+
+#include <fmt/format.h>
+
+namespace incmodel::core {
+
+namespace {
+// Aliases incmodel adds inside generated SQL; query analysis rejects user aliases with this prefix.
+constexpr const char *kKeysAlias = "_incmodel_k";
+constexpr const char *kTargetAlias = "_incmodel_t";
+constexpr const char *kWindowAlias = "_incmodel_w";
+constexpr const char *kManifest = "incmodel.manifest";
+}  // namespace
+
+// Names the scratch tables after the model id so renames of the model never move them.
+RefreshPlanner::RefreshPlanner(ModelSpec spec, IdentQuoter quote)
+    : spec_(std::move(spec)), quote_(std::move(quote)) {
+    const std::string base = fmt::format("m{}_", spec_.id);
+    scratch_ = {{kScratchSchema, base + "batches"},
+                {kScratchSchema, base + "keys"},
+                {kScratchSchema, base + "rows"}};
+}
+
+// [ONLY] schema.table, as the user's query named it.
+std::string RefreshPlanner::source_ref() const {
+    return (spec_.source_only ? "ONLY " : "") + qualified(quote_, spec_.source);
+}
+
+// The source under the alias the key expressions were deparsed against.
+std::string RefreshPlanner::source_as_alias() const {
+    return source_ref() + " AS " + q(spec_.source_alias);
+}
+
+// k1, k2, ... optionally prefixed with a table alias.
+std::string RefreshPlanner::key_columns(const char *prefix) const {
+    std::vector<std::string> cols;
+    for (size_t i = 0; i < spec_.keys.size(); ++i)
+        cols.push_back(fmt::format("{}k{}", prefix ? fmt::format("{}.", prefix) : "", i + 1));
+    return join(cols, ", ");
+}
+
+// The source-side expressions of the key, in key order.
+std::string RefreshPlanner::key_exprs() const {
+    return join_map(spec_.keys, ", ", [](const KeyPart &k) { return k.source_expr; });
+}
+
+// The lookback filter on the window column, bound to parameter $param; empty without a window.
+std::string RefreshPlanner::window_filter(int param) const {
+    if (!spec_.window_column) return "";
+    return fmt::format(" AND {}.{} >= ${}::timestamptz", q(spec_.source_alias),
+                       q(*spec_.window_column), param);
+}
+
+// The user's query with its source relation replaced by a restricted subquery.
+std::string RefreshPlanner::with_restricted_source(const std::string &restricted_select) const {
+    std::string out = spec_.query_head + "(" + restricted_select + ")";
+    if (!spec_.alias_in_query) out += " AS " + q(spec_.source_alias);
+    out += " " + spec_.query_tail;
+    return out;
+}
+
+// CREATE TABLE for a new target, with the unique index on the model's key.
+std::vector<std::string> RefreshPlanner::create_target() const {
+    std::string cols = join_map(spec_.outputs, ", ", [this](const OutputColumn &c) {
+        return q(c.name) + " " + c.type;
+    });
+    return {fmt::format("CREATE TABLE {} ({})", qualified(quote_, spec_.target), cols),
+            create_target_key_index()};
+}
+
+// One row per group: NULL keys are one group each, as GROUP BY treats them.
+std::string RefreshPlanner::create_target_key_index() const {
+    return fmt::format("CREATE UNIQUE INDEX ON {} ({}) NULLS NOT DISTINCT",
+                       qualified(quote_, spec_.target),
+                       join_map(spec_.unique_columns, ", ", [this](const std::string &c) {
+                           return q(c);
+                       }));
+}
+
+// UNLOGGED scratch tables: fast to fill, truncated at the start of every run.
+std::vector<std::string> RefreshPlanner::create_scratch() const {
+    std::vector<std::string> keys;
+    for (size_t i = 0; i < spec_.keys.size(); ++i)
+        keys.push_back(fmt::format("k{} {}", i + 1, spec_.keys[i].type));
+    std::string rows = join_map(spec_.outputs, ", ", [this](const OutputColumn &c) {
+        return q(c.name) + " " + c.type;
+    });
+    return {
+        fmt::format("CREATE UNLOGGED TABLE {} (batch_value text NOT NULL, event_count bigint NOT "
+                    "NULL, recorded_count bigint)",
+                    qualified(quote_, scratch_.batches)),
+        fmt::format("CREATE UNLOGGED TABLE {} ({})", qualified(quote_, scratch_.keys),
+                    join(keys, ", ")),
+        fmt::format("CREATE UNLOGGED TABLE {} ({})", qualified(quote_, scratch_.rows), rows),
+    };
+}
+
+std::vector<std::string> RefreshPlanner::drop_scratch() const {
+    return {fmt::format("DROP TABLE IF EXISTS {}, {}, {}", qualified(quote_, scratch_.batches),
+                        qualified(quote_, scratch_.keys), qualified(quote_, scratch_.rows))};
+}
+
+// Step 0: a rerun starts clean; a failed run's scratch stays until then for inspection.
+std::string RefreshPlanner::truncate_scratch() const {
+    return fmt::format("TRUNCATE {}, {}, {}", qualified(quote_, scratch_.batches),
+                       qualified(quote_, scratch_.keys), qualified(quote_, scratch_.rows));
+}
+
+// Step 1: batches in the source (within the window) that the manifest lacks or that grew.
+// Counts are over the whole batch, so a batch that partly left the window never looks shrunk.
+std::string RefreshPlanner::pending_batches() const {
+    const std::string a = q(spec_.source_alias);
+    const std::string b = q(spec_.batch_column);
+    std::string in_window;
+    if (spec_.window_column) {
+        in_window = fmt::format(" AND {a}.{b} IN (SELECT {w}.{b} FROM {src} AS {w} WHERE {w}.{wc} "
+                                ">= $2::timestamptz)",
+                                fmt::arg("a", a), fmt::arg("b", b), fmt::arg("w", kWindowAlias),
+                                fmt::arg("src", source_ref()),
+                                fmt::arg("wc", q(*spec_.window_column)));
+    }
+    return fmt::format(
+        "SELECT c.batch_value, c.event_count, m.event_count AS recorded_count FROM (SELECT "
+        "{a}.{b}::text AS batch_value, count(*) AS event_count FROM {src} WHERE {a}.{b} IS NOT "
+        "NULL{in_window} GROUP BY {a}.{b}) c LEFT JOIN {manifest} m ON m.model_id = $1::int8 AND "
+        "m.batch_value = c.batch_value WHERE m.event_count IS NULL OR m.event_count < "
+        "c.event_count",
+        fmt::arg("a", a), fmt::arg("b", b), fmt::arg("src", source_as_alias()),
+        fmt::arg("in_window", in_window), fmt::arg("manifest", kManifest));
+}
+
+std::string RefreshPlanner::find_batches() const {
+    return fmt::format("INSERT INTO {} (batch_value, event_count, recorded_count) {}",
+                       qualified(quote_, scratch_.batches), pending_batches());
+}
+
+// Rebuild: every batch of the source, counted before the rows are computed (so the manifest
+// never claims an event the target lacks).
+std::string RefreshPlanner::all_batches() const {
+    const std::string a = q(spec_.source_alias);
+    const std::string b = q(spec_.batch_column);
+    return fmt::format(
+        "INSERT INTO {scratch} (batch_value, event_count) SELECT {a}.{b}::text, count(*) FROM "
+        "{src} WHERE {a}.{b} IS NOT NULL GROUP BY {a}.{b}",
+        fmt::arg("scratch", qualified(quote_, scratch_.batches)), fmt::arg("a", a),
+        fmt::arg("b", b), fmt::arg("src", source_as_alias()));
+}
+
+// Step 2: the keys touched by the batches of this run.
+std::string RefreshPlanner::collect_keys() const {
+    return fmt::format(
+        "INSERT INTO {keys} ({cols}) SELECT DISTINCT {exprs} FROM {src} WHERE {a}.{b} = ANY "
+        "($1::text[]::{btype}[]){window}",
+        fmt::arg("keys", qualified(quote_, scratch_.keys)), fmt::arg("cols", key_columns(nullptr)),
+        fmt::arg("exprs", key_exprs()), fmt::arg("src", source_as_alias()),
+        fmt::arg("a", q(spec_.source_alias)), fmt::arg("b", q(spec_.batch_column)),
+        fmt::arg("btype", spec_.batch_type), fmt::arg("window", window_filter(2)));
+}
+
+std::string RefreshPlanner::count_keys() const {
+    return fmt::format(
+        "SELECT count(*) FROM (SELECT DISTINCT {exprs} FROM {src} WHERE {a}.{b} = ANY "
+        "($1::text[]::{btype}[]){window}) touched",
+        fmt::arg("exprs", key_exprs()), fmt::arg("src", source_as_alias()),
+        fmt::arg("a", q(spec_.source_alias)), fmt::arg("b", q(spec_.batch_column)),
+        fmt::arg("btype", spec_.batch_type), fmt::arg("window", window_filter(2)));
+}
+
+// Fresh statistics on the keys let the planner pick per-key index lookups for small runs.
+std::string RefreshPlanner::analyze_keys() const {
+    return "ANALYZE " + qualified(quote_, scratch_.keys);
+}
+
+std::string RefreshPlanner::count_null_keys() const {
+    std::vector<std::string> nulls;
+    for (size_t i = 0; i < spec_.keys.size(); ++i) nulls.push_back(fmt::format("k{} IS NULL", i + 1));
+    return fmt::format("SELECT count(*) FROM {} WHERE {}", qualified(quote_, scratch_.keys),
+                       join(nulls, " OR "));
+}
+
+// Step 3: the user's query over only the events of the touched keys. Non-NULL keys are matched
+// with IN (index friendly); keys with a NULL part, when present, by IS NOT DISTINCT FROM in a
+// second branch that only ever reads rows whose key has a NULL part (so no row is read twice).
+std::string RefreshPlanner::recompute(bool with_null_keys) const {
+    const std::string keys = qualified(quote_, scratch_.keys);
+    const std::string window = spec_.bounded_recompute ? window_filter(1) : "";
+    std::string restricted =
+        fmt::format("SELECT * FROM {src} WHERE ({exprs}) IN (SELECT {cols} FROM {keys}){window}",
+                    fmt::arg("src", source_as_alias()), fmt::arg("exprs", key_exprs()),
+                    fmt::arg("cols", key_columns(nullptr)), fmt::arg("keys", keys),
+                    fmt::arg("window", window));
+    if (with_null_keys) {
+        std::vector<std::string> src_null, key_null, match;
+        for (size_t i = 0; i < spec_.keys.size(); ++i) {
+            src_null.push_back(spec_.keys[i].source_expr + " IS NULL");
+            key_null.push_back(fmt::format("{}.k{} IS NULL", kKeysAlias, i + 1));
+            match.push_back(fmt::format("{}.k{} IS NOT DISTINCT FROM {}", kKeysAlias, i + 1,
+                                        spec_.keys[i].source_expr));
+        }
+        restricted += fmt::format(
+            " UNION ALL SELECT * FROM {src} WHERE ({src_null}) AND EXISTS (SELECT 1 FROM {keys} "
+            "AS {k} WHERE ({key_null}) AND {match}){window}",
+            fmt::arg("src", source_as_alias()), fmt::arg("src_null", join(src_null, " OR ")),
+            fmt::arg("keys", keys), fmt::arg("k", kKeysAlias),
+            fmt::arg("key_null", join(key_null, " OR ")), fmt::arg("match", join(match, " AND ")),
+            fmt::arg("window", window));
+    }
+    return fmt::format("INSERT INTO {} ({}) {}", qualified(quote_, scratch_.rows),
+                       join_map(spec_.outputs, ", ",
+                                [this](const OutputColumn &c) { return q(c.name); }),
+                       with_restricted_source(restricted));
+}
+
+std::string RefreshPlanner::keys_outside_window() const {
+    return fmt::format(
+        "SELECT count(*) FROM (SELECT DISTINCT {exprs} FROM {src} WHERE ({exprs}) IN (SELECT "
+        "{cols} FROM {keys}) AND {a}.{w} < $1::timestamptz) outside",
+        fmt::arg("exprs", key_exprs()), fmt::arg("src", source_as_alias()),
+        fmt::arg("cols", key_columns(nullptr)), fmt::arg("keys", qualified(quote_, scratch_.keys)),
+        fmt::arg("a", q(spec_.source_alias)),
+        fmt::arg("w", spec_.window_column ? q(*spec_.window_column) : std::string()));
+}
+
+// Rebuild: the user's query as written, over all events.
+std::string RefreshPlanner::recompute_all() const {
+    return fmt::format(
+        "INSERT INTO {} ({}) {}", qualified(quote_, scratch_.rows),
+        join_map(spec_.outputs, ", ", [this](const OutputColumn &c) { return q(c.name); }),
+        spec_.query_head + source_ref() + (spec_.alias_in_query ? "" : " AS " + q(spec_.source_alias)) +
+            " " + spec_.query_tail);
+}
+
+// Commit: remove every row of a touched key (keys whose result is now empty disappear too).
+std::string RefreshPlanner::delete_target_keys() const {
+    std::vector<std::string> tcols;
+    for (const auto &k : spec_.keys) tcols.push_back(fmt::format("{}.{}", kTargetAlias, q(k.column)));
+    return fmt::format("DELETE FROM {} AS {} WHERE ({}) IN (SELECT {} FROM {})",
+                       qualified(quote_, spec_.target), kTargetAlias, join(tcols, ", "),
+                       key_columns(nullptr), qualified(quote_, scratch_.keys));
+}
+
+// The same for keys with a NULL part, which IN cannot match.
+std::string RefreshPlanner::delete_target_null_keys() const {
+    std::vector<std::string> t_null, key_null, match;
+    for (size_t i = 0; i < spec_.keys.size(); ++i) {
+        const std::string tcol = fmt::format("{}.{}", kTargetAlias, q(spec_.keys[i].column));
+        t_null.push_back(tcol + " IS NULL");
+        key_null.push_back(fmt::format("{}.k{} IS NULL", kKeysAlias, i + 1));
+        match.push_back(fmt::format("{}.k{} IS NOT DISTINCT FROM {}", kKeysAlias, i + 1, tcol));
+    }
+    return fmt::format(
+        "DELETE FROM {target} AS {t} WHERE ({t_null}) AND EXISTS (SELECT 1 FROM {keys} AS {k} "
+        "WHERE ({key_null}) AND {match})",
+        fmt::arg("target", qualified(quote_, spec_.target)), fmt::arg("t", kTargetAlias),
+        fmt::arg("t_null", join(t_null, " OR ")), fmt::arg("keys", qualified(quote_, scratch_.keys)),
+        fmt::arg("k", kKeysAlias), fmt::arg("key_null", join(key_null, " OR ")),
+        fmt::arg("match", join(match, " AND ")));
+}
+
+std::string RefreshPlanner::truncate_target() const {
+    return "TRUNCATE " + qualified(quote_, spec_.target);
+}
+
+std::string RefreshPlanner::insert_target_rows() const {
+    const std::string cols =
+        join_map(spec_.outputs, ", ", [this](const OutputColumn &c) { return q(c.name); });
+    return fmt::format("INSERT INTO {} ({}) SELECT {} FROM {}", qualified(quote_, spec_.target),
+                       cols, cols, qualified(quote_, scratch_.rows));
+}
+
+// The manifest row of a batch records its full event count at planning time.
+std::string RefreshPlanner::record_manifest() const {
+    return fmt::format(
+        "INSERT INTO {} (model_id, batch_value, event_count, run_id) SELECT $1::int8, "
+        "b.batch_value, b.event_count, $2::int8 FROM {} b ON CONFLICT (model_id, batch_value) DO "
+        "UPDATE SET event_count = EXCLUDED.event_count, run_id = EXCLUDED.run_id, recorded_at = "
+        "now()",
+        kManifest, qualified(quote_, scratch_.batches));
+}
+
+std::string RefreshPlanner::clear_manifest() const {
+    return fmt::format("DELETE FROM {} WHERE model_id = $1::int8", kManifest);
+}
+
+}  // namespace incmodel::core

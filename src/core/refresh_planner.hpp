@@ -1,0 +1,87 @@
+// The planner: turns a ModelSpec into the SQL of every step of a refresh, a rebuild and an
+// explain. It knows nothing of PostgreSQL's internals; the adapter executes what it renders.
+// Parameters are positional ($n) and documented per statement; values never enter the text.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "core/model_spec.hpp"
+#include "core/sql_text.hpp"
+
+namespace incmodel::core {
+
+// The schema that holds every model's scratch tables.
+inline constexpr const char *kScratchSchema = "incmodel_scratch";
+
+// The names of one model's scratch tables.
+struct ScratchTables {
+    QualifiedName batches;  // (batch_value text, event_count bigint): batches this run covers
+    QualifiedName keys;     // (k1 .. kn): the touched refresh keys
+    QualifiedName rows;     // the recomputed target rows
+};
+
+class RefreshPlanner {
+public:
+    RefreshPlanner(ModelSpec spec, IdentQuoter quote);
+
+    const ModelSpec &spec() const { return spec_; }
+    const ScratchTables &scratch() const { return scratch_; }
+
+    // --- DDL -------------------------------------------------------------------------------
+    std::vector<std::string> create_target() const;   // CREATE TABLE + unique key index
+    std::string create_target_key_index() const;      // the unique index alone
+    std::vector<std::string> create_scratch() const;  // UNLOGGED scratch tables
+    std::vector<std::string> drop_scratch() const;
+
+    // --- refresh steps -----------------------------------------------------------------------
+    std::string truncate_scratch() const;
+    // SELECT batch_value, event_count, recorded_count of batches that are new or grew.
+    // $1 model id (int8); $2 window cutoff (timestamptz) when the model has a window.
+    std::string pending_batches() const;
+    // INSERT of pending_batches() into the batches scratch table. Same parameters.
+    std::string find_batches() const;
+    // INSERT every batch of the source (rebuild). No parameters.
+    std::string all_batches() const;
+    // INSERT the keys touched by the listed batches. $1 batch values (text[]);
+    // $2 window cutoff when the model has a window.
+    std::string collect_keys() const;
+    // SELECT count(*) of distinct keys collect_keys() would find (explain). Same parameters.
+    std::string count_keys() const;
+    std::string analyze_keys() const;
+    // SELECT count(*) FROM keys WHERE any key column IS NULL.
+    std::string count_null_keys() const;
+    // INSERT the user's query, source restricted to the touched keys, into the rows scratch.
+    // $1 window cutoff when bounded_recompute.
+    std::string recompute(bool with_null_keys) const;
+    // SELECT count of touched keys that have events outside the window (bounded recompute).
+    // $1 window cutoff.
+    std::string keys_outside_window() const;
+    // INSERT the unrestricted user query into the rows scratch (rebuild).
+    std::string recompute_all() const;
+
+    // --- commit --------------------------------------------------------------------------------
+    std::string delete_target_keys() const;
+    std::string delete_target_null_keys() const;
+    std::string truncate_target() const;
+    std::string insert_target_rows() const;
+    // Upsert the batches scratch into the manifest. $1 model id (int8), $2 run id (int8).
+    std::string record_manifest() const;
+    // DELETE the model's manifest rows. $1 model id.
+    std::string clear_manifest() const;
+
+private:
+    std::string q(std::string_view ident) const { return quote_(ident); }
+    std::string source_ref() const;               // [ONLY] schema.table
+    std::string source_as_alias() const;          // [ONLY] schema.table AS alias
+    std::string key_columns(const char *prefix) const;  // k1, k2 ...
+    std::string key_exprs() const;                // source expressions of the key
+    std::string window_filter(int param) const;   // AND alias.window >= $n
+    std::string with_restricted_source(const std::string &restricted_select) const;
+
+    ModelSpec spec_;
+    IdentQuoter quote_;
+    ScratchTables scratch_;
+};
+
+}  // namespace incmodel::core

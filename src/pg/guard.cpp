@@ -1,0 +1,91 @@
+#include "pg/guard.hpp"
+
+#include <cstdio>
+#include <cstring>
+
+namespace incmodel::pg {
+
+namespace {
+MemoryContext carry_context = nullptr;
+int entry_depth = 0;
+
+// Fixed buffers for the message of a C++ exception: filling them allocates nothing, so nothing
+// can ERROR while an exception is being handled.
+char cxx_message[2048];
+char cxx_detail[2048];
+char cxx_hint[1024];
+
+void copy_text(char *dst, size_t size, const char *src) {
+    snprintf(dst, size, "%s", src ? src : "");
+}
+}  // namespace
+
+const char *PgException::what() const noexcept {
+    return edata_ && edata_->message ? edata_->message : "PostgreSQL error";
+}
+
+// Created on first use under TopMemoryContext; holds at most the errors of one top-level call.
+MemoryContext error_carry_context() {
+    if (carry_context == nullptr)
+        carry_context = AllocSetContextCreate(TopMemoryContext, "incmodel error carry",
+                                              ALLOCSET_SMALL_SIZES);
+    return carry_context;
+}
+
+// Called in PG_CATCH: keep the error's data (SQLSTATE, message, detail, hint, context) and
+// leave PostgreSQL's error state clean, so C++ can unwind before the error is re-raised.
+ErrorData *capture_error(MemoryContext return_to) {
+    MemoryContextSwitchTo(error_carry_context());
+    ErrorData *edata = CopyErrorData();
+    FlushErrorState();
+    MemoryContextSwitchTo(return_to);
+    return edata;
+}
+
+EntryDepth::EntryDepth() {
+    if (entry_depth++ == 0 && carry_context != nullptr) MemoryContextReset(carry_context);
+}
+
+EntryDepth::~EntryDepth() { --entry_depth; }
+
+// Raise the ERROR for an exception that was caught at an entry point. Everything that can
+// longjmp happens here, after the catch block has ended.
+[[noreturn]] void raise_captured(std::exception_ptr error) {
+    ErrorData *pg_error = nullptr;
+    int sqlstate = ERRCODE_INTERNAL_ERROR;
+    bool has_detail = false, has_hint = false;
+    try {
+        std::rethrow_exception(error);
+    } catch (const ContainedError &e) {
+        error = e.inner();
+    } catch (...) {
+    }
+    try {
+        std::rethrow_exception(error);
+    } catch (const PgException &e) {
+        pg_error = e.data();
+    } catch (const UserError &e) {
+        sqlstate = e.sqlstate();
+        copy_text(cxx_message, sizeof cxx_message, e.what());
+        copy_text(cxx_detail, sizeof cxx_detail, e.detail().c_str());
+        copy_text(cxx_hint, sizeof cxx_hint, e.hint().c_str());
+        has_detail = !e.detail().empty();
+        has_hint = !e.hint().empty();
+    } catch (const std::bad_alloc &) {
+        sqlstate = ERRCODE_OUT_OF_MEMORY;
+        copy_text(cxx_message, sizeof cxx_message, "incmodel: out of memory in C++ code");
+    } catch (const std::exception &e) {
+        copy_text(cxx_message, sizeof cxx_message, e.what());
+        snprintf(cxx_detail, sizeof cxx_detail, "A C++ exception was caught at the boundary.");
+        has_detail = true;
+    } catch (...) {
+        copy_text(cxx_message, sizeof cxx_message, "incmodel: unknown C++ exception");
+    }
+    if (pg_error != nullptr) ReThrowError(pg_error);
+    ereport(ERROR, (errcode(sqlstate), errmsg("%s", cxx_message),
+                    has_detail ? errdetail("%s", cxx_detail) : 0,
+                    has_hint ? errhint("%s", cxx_hint) : 0));
+    pg_unreachable();
+}
+
+}  // namespace incmodel::pg

@@ -1,0 +1,201 @@
+#include "pg/model_catalog.hpp"
+
+#include "pg/guard.hpp"
+#include "pg/security.hpp"
+#include "pg/spi_client.hpp"
+
+namespace incmodel::pg {
+
+namespace {
+
+std::string str(const std::optional<std::string> &v) { return v.value_or(""); }
+bool boolean(const std::optional<std::string> &v) { return v && *v == "t"; }
+SqlParam id_param(std::int64_t id) { return SqlParam::value(std::to_string(id)); }
+
+// The current schema and name of a relation, or 42P01 when it was dropped behind our back.
+core::QualifiedName relation_name(Oid relid, const std::string &model, const char *role) {
+    const char *name = pg_call([relid] { return get_rel_name(relid); });
+    if (name == nullptr)
+        throw UserError(ERRCODE_UNDEFINED_TABLE,
+                        "incmodel: the " + std::string(role) + " of model \"" + model +
+                            "\" no longer exists",
+                        "It was dropped after the model was created.",
+                        "Drop the model with incmodel.drop_model() and create it again.");
+    const char *schema = pg_call([relid] { return get_namespace_name(get_rel_namespace(relid)); });
+    return {schema, name};
+}
+
+}  // namespace
+
+ModelRecord load_model(const std::string &name, bool require_relations) {
+    AsCatalogOwner owner;
+    SqlResult r = spi_exec(
+        "SELECT model_id, query, query_head, query_tail, alias_in_query, source::oid, "
+        "source_alias, source_only, batch_column, batch_type, window_column, lookback::text, "
+        "target::oid, bounded_recompute, timezone, enabled, owner::oid FROM incmodel.models WHERE name = $1",
+        {SqlParam::value(name)});
+    if (r.rows.empty())
+        throw UserError(ERRCODE_UNDEFINED_OBJECT, "incmodel: model \"" + name + "\" does not exist",
+                        "", "SELECT name FROM incmodel.models lists the models.");
+    const SqlRow &row = r.rows[0];
+    ModelRecord m;
+    core::ModelSpec &s = m.spec;
+    s.id = std::stoll(str(row[0]));
+    s.name = name;
+    m.query = str(row[1]);
+    s.query_head = str(row[2]);
+    s.query_tail = str(row[3]);
+    s.alias_in_query = boolean(row[4]);
+    m.source_oid = static_cast<Oid>(std::stoul(str(row[5])));
+    s.source_alias = str(row[6]);
+    s.source_only = boolean(row[7]);
+    s.batch_column = str(row[8]);
+    s.batch_type = str(row[9]);
+    s.window_column = row[10];
+    m.lookback = row[11];
+    if (!m.lookback) s.window_column.reset();
+    m.target_oid = static_cast<Oid>(std::stoul(str(row[12])));
+    s.bounded_recompute = boolean(row[13]) && s.window_column.has_value();
+    m.timezone = str(row[14]);
+    m.enabled = boolean(row[15]);
+    m.owner_oid = static_cast<Oid>(std::stoul(str(row[16])));
+
+    SqlResult cols = spi_exec(
+        "SELECT kind, name, type, source_expr FROM incmodel.model_columns WHERE model_id = $1::int8 "
+        "ORDER BY kind, ord",
+        {id_param(s.id)});
+    for (const SqlRow &c : cols.rows) {
+        const std::string kind = str(c[0]);
+        if (kind == "output")
+            s.outputs.push_back({str(c[1]), str(c[2])});
+        else if (kind == "key")
+            s.keys.push_back({str(c[1]), str(c[3]), str(c[2])});
+        else
+            s.unique_columns.push_back(str(c[1]));
+    }
+    auto exists = [](Oid rel) { return pg_call([rel] { return get_rel_name(rel); }) != nullptr; };
+    if (require_relations || exists(m.source_oid))
+        s.source = relation_name(m.source_oid, name, "source");
+    else
+        m.source_oid = InvalidOid;
+    if (require_relations || exists(m.target_oid))
+        s.target = relation_name(m.target_oid, name, "target");
+    else
+        m.target_oid = InvalidOid;
+    return m;
+}
+
+std::vector<std::string> enabled_model_names() {
+    AsCatalogOwner owner;
+    SqlResult r = spi_exec("SELECT name FROM incmodel.models WHERE enabled ORDER BY name", {});
+    std::vector<std::string> names;
+    for (const SqlRow &row : r.rows) names.push_back(str(row[0]));
+    return names;
+}
+
+std::int64_t insert_model(const ModelRecord &m, const std::string &canonical_query) {
+    AsCatalogOwner owner;
+    const core::ModelSpec &s = m.spec;
+    auto opt = [](const std::optional<std::string> &v) {
+        return v ? SqlParam::value(*v) : SqlParam::null();
+    };
+    SqlResult r = spi_exec(
+        "INSERT INTO incmodel.models (name, query, canonical_query, query_head, query_tail, "
+        "alias_in_query, source, source_alias, source_only, batch_column, batch_type, "
+        "window_column, lookback, target, bounded_recompute, timezone, enabled, owner) VALUES "
+        "($1, $2, $3, $4, $5, $6::boolean, $7::oid::regclass, $8, $9::boolean, $10, $11, $12, "
+        "$13::interval, $14::oid::regclass, $15::boolean, $16, $17::boolean, $18::oid::regrole) "
+        "RETURNING model_id",
+        {SqlParam::value(s.name), SqlParam::value(m.query), SqlParam::value(canonical_query),
+         SqlParam::value(s.query_head), SqlParam::value(s.query_tail),
+         SqlParam::value(s.alias_in_query ? "true" : "false"),
+         SqlParam::value(std::to_string(m.source_oid)), SqlParam::value(s.source_alias),
+         SqlParam::value(s.source_only ? "true" : "false"), SqlParam::value(s.batch_column),
+         SqlParam::value(s.batch_type), opt(s.window_column), opt(m.lookback),
+         SqlParam::value(std::to_string(m.target_oid)),
+         SqlParam::value(s.bounded_recompute ? "true" : "false"), SqlParam::value(m.timezone),
+         SqlParam::value(m.enabled ? "true" : "false"),
+         SqlParam::value(std::to_string(pg_call([] { return GetUserId(); })))});
+    const std::int64_t id = r.scalar_int();
+    const std::string insert_col =
+        "INSERT INTO incmodel.model_columns (model_id, kind, ord, name, type, source_expr) VALUES "
+        "($1::int8, $2, $3::int, $4, $5, $6)";
+    int ord = 0;
+    for (const auto &o : s.outputs)
+        spi_exec(insert_col, {id_param(id), SqlParam::value("output"),
+                              SqlParam::value(std::to_string(++ord)), SqlParam::value(o.name),
+                              SqlParam::value(o.type), SqlParam::null()});
+    ord = 0;
+    for (const auto &k : s.keys)
+        spi_exec(insert_col, {id_param(id), SqlParam::value("key"),
+                              SqlParam::value(std::to_string(++ord)), SqlParam::value(k.column),
+                              SqlParam::value(k.type), SqlParam::value(k.source_expr)});
+    ord = 0;
+    for (const auto &u : s.unique_columns)
+        spi_exec(insert_col, {id_param(id), SqlParam::value("unique"),
+                              SqlParam::value(std::to_string(++ord)), SqlParam::value(u),
+                              SqlParam::null(), SqlParam::null()});
+    return id;
+}
+
+void delete_model(std::int64_t model_id) {
+    AsCatalogOwner owner;
+    spi_exec("DELETE FROM incmodel.table_debt WHERE model_id = $1::int8", {id_param(model_id)});
+    spi_exec("DELETE FROM incmodel.models WHERE model_id = $1::int8", {id_param(model_id)});
+}
+
+std::int64_t start_run(const ModelRecord &m, const std::string &kind) {
+    AsCatalogOwner owner;
+    return spi_exec(
+               "INSERT INTO incmodel.runs (model_id, model_name, kind) VALUES ($1::int8, $2, $3) "
+               "RETURNING run_id",
+               {id_param(m.spec.id), SqlParam::value(m.spec.name), SqlParam::value(kind)})
+        .scalar_int();
+}
+
+void finish_run(const RunRecord &run, const char *outcome) {
+    AsCatalogOwner owner;
+    auto num = [](std::int64_t v) { return SqlParam::value(std::to_string(v)); };
+    spi_exec(
+        "UPDATE incmodel.runs SET finished_at = clock_timestamp(), outcome = $2, batches = "
+        "$3::int, events = $4::int8, keys = $5::int8, null_keys = $6::int8, rows_deleted = "
+        "$7::int8, rows_inserted = $8::int8, keys_outside_window = $9::int8, window_start = "
+        "$10::timestamptz, step_ms = $11::jsonb WHERE run_id = $1::int8",
+        {num(run.run_id), SqlParam::value(outcome), num(run.batches), num(run.events),
+         num(run.keys), num(run.null_keys), num(run.rows_deleted), num(run.rows_inserted),
+         num(run.keys_outside_window),
+         run.window_start ? SqlParam::value(*run.window_start) : SqlParam::null(),
+         SqlParam::value(run.step_timings_json)});
+}
+
+void fail_run(std::int64_t run_id, const std::string &step, const std::string &sqlstate,
+              const std::string &message) {
+    AsCatalogOwner owner;
+    spi_exec(
+        "UPDATE incmodel.runs SET finished_at = clock_timestamp(), outcome = 'failed', "
+        "failed_step = $2, error_sqlstate = $3, error_message = $4 WHERE run_id = $1::int8",
+        {id_param(run_id), SqlParam::value(step), SqlParam::value(sqlstate),
+         SqlParam::value(message)});
+}
+
+void close_abandoned_runs(std::int64_t model_id) {
+    AsCatalogOwner owner;
+    spi_exec(
+        "UPDATE incmodel.runs SET finished_at = clock_timestamp(), outcome = 'failed', "
+        "error_message = 'the run ended without finishing (its backend exited or the server "
+        "restarted)' WHERE model_id = $1::int8 AND outcome = 'running'",
+        {id_param(model_id)});
+}
+
+void add_dead_tuple_debt(Oid target, std::int64_t model_id, std::int64_t dead_tuples) {
+    if (dead_tuples <= 0) return;
+    AsCatalogOwner owner;
+    spi_exec(
+        "INSERT INTO incmodel.table_debt AS d (target, model_id, dead_tuples) VALUES "
+        "($1::oid::regclass, $2::int8, $3::int8) ON CONFLICT (target) DO UPDATE SET dead_tuples = "
+        "d.dead_tuples + EXCLUDED.dead_tuples, updated_at = now()",
+        {SqlParam::value(std::to_string(target)), id_param(model_id),
+         SqlParam::value(std::to_string(dead_tuples))});
+}
+
+}  // namespace incmodel::pg

@@ -1,0 +1,58 @@
+// incmodel's catalog: models, their columns, the manifest and the run log. Reads and writes go
+// through SPI as the catalog owner; nothing here touches user tables.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/model_spec.hpp"
+#include "pg/pg_headers.hpp"
+
+namespace incmodel::pg {
+
+struct ModelRecord {
+    core::ModelSpec spec;  // spec.source / spec.target hold the names current at load time
+    Oid source_oid = InvalidOid;
+    Oid target_oid = InvalidOid;
+    std::string query;
+    std::optional<std::string> lookback;  // interval text, NULL = no window
+    std::string timezone;
+    bool enabled = true;
+    Oid owner_oid = InvalidOid;  // the role that created the model
+};
+
+// Loads a model by name; raises 42704 with a hint when there is none. With require_relations
+// false, a dropped source or target leaves its name empty instead of raising 42P01.
+ModelRecord load_model(const std::string &name, bool require_relations = true);
+
+// Every enabled model's name, in name order.
+std::vector<std::string> enabled_model_names();
+
+// Inserts the model and its columns; returns the new model id.
+std::int64_t insert_model(const ModelRecord &model, const std::string &canonical_query);
+
+void delete_model(std::int64_t model_id);
+
+// One run's record in incmodel.runs.
+struct RunRecord {
+    std::int64_t run_id = 0;
+    std::string kind = "refresh";  // refresh | rebuild
+    std::int64_t batches = 0, events = 0, keys = 0, null_keys = 0;
+    std::int64_t rows_deleted = 0, rows_inserted = 0, keys_outside_window = 0;
+    std::optional<std::string> window_start;
+    std::string step_timings_json = "{}";
+};
+
+std::int64_t start_run(const ModelRecord &model, const std::string &kind);
+void finish_run(const RunRecord &run, const char *outcome);
+void fail_run(std::int64_t run_id, const std::string &step, const std::string &sqlstate,
+              const std::string &message);
+// Marks runs left 'running' by a backend that died (called while holding the model lock).
+void close_abandoned_runs(std::int64_t model_id);
+
+// Adds the dead tuples a commit's DELETE left in the target to its maintenance debt.
+void add_dead_tuple_debt(Oid target, std::int64_t model_id, std::int64_t dead_tuples);
+
+}  // namespace incmodel::pg

@@ -1,0 +1,457 @@
+#include "pg/model_ops.hpp"
+
+#include <algorithm>
+#include <memory>
+
+#include <fmt/format.h>
+
+#include "core/refresh_planner.hpp"
+#include "pg/guard.hpp"
+#include "pg/model_catalog.hpp"
+#include "pg/query_analysis.hpp"
+#include "pg/run_driver.hpp"
+#include "pg/security.hpp"
+#include "pg/settings.hpp"
+
+namespace incmodel::pg {
+
+namespace {
+
+core::RefreshPlanner planner_for(const ModelRecord &m) { return {m.spec, quote_ident}; }
+
+void exec_all(const std::vector<std::string> &statements) {
+    for (const auto &s : statements) spi_exec(s);
+}
+
+// now() - lookback, as text in the pinned DateStyle/TimeZone; nullopt without a window.
+std::optional<std::string> window_cutoff(const ModelRecord &m) {
+    if (!m.spec.window_column || !m.lookback) return std::nullopt;
+    return spi_exec("SELECT (now() - $1::interval)::text", {SqlParam::value(*m.lookback)})
+        .scalar();
+}
+
+std::vector<SqlParam> cutoff_params(const std::optional<std::string> &cutoff) {
+    if (!cutoff) return {};
+    return {SqlParam::value(*cutoff)};
+}
+
+void require_interval_not_negative(const std::optional<std::string> &lookback) {
+    if (!lookback) return;
+    bool negative = spi_exec("SELECT $1::interval < interval '0'", {SqlParam::value(*lookback)})
+                        .scalar() == std::optional<std::string>("t");
+    if (negative)
+        throw UserError(ERRCODE_INVALID_PARAMETER_VALUE, "incmodel: lookback must not be negative",
+                        "lookback is " + *lookback + ".",
+                        "Use a positive interval such as '7 days', or NULL for no window.");
+}
+
+// Rebuild into the target: batches counted first, then rows computed, then swapped in.
+std::int64_t rebuild_locked(RunDriver &driver, const ModelRecord &m) {
+    core::RefreshPlanner planner = planner_for(m);
+    RunRecord &run = driver.run();
+    driver.unit("plan", [&] {
+        spi_exec(planner.truncate_scratch());
+        SqlResult r = spi_exec(planner.all_batches());
+        run.batches = static_cast<std::int64_t>(r.processed);
+        run.events = spi_exec("SELECT coalesce(sum(event_count), 0) FROM " +
+                              quote_ident(planner.scratch().batches.schema) + "." +
+                              quote_ident(planner.scratch().batches.name))
+                         .scalar_int();
+    });
+    driver.unit("recompute", [&] {
+        run.rows_inserted = static_cast<std::int64_t>(spi_exec(planner.recompute_all()).processed);
+        driver.report(fmt::format("recompute: {} rows", run.rows_inserted));
+    });
+    driver.unit("commit", [&] {
+        spi_exec(planner.truncate_target());
+        spi_exec(planner.insert_target_rows());
+        {
+            AsCatalogOwner owner;
+            spi_exec(planner.clear_manifest(), {SqlParam::value(std::to_string(m.spec.id))});
+            spi_exec(planner.record_manifest(), {SqlParam::value(std::to_string(m.spec.id)),
+                                                 SqlParam::value(std::to_string(run.run_id))});
+            spi_exec("DELETE FROM incmodel.table_debt WHERE model_id = $1::int8",
+                     {SqlParam::value(std::to_string(m.spec.id))});
+        }
+        run.step_timings_json = driver.timings_json();
+        finish_run(run, "success");
+        driver.report(fmt::format("commit: {} rows", run.rows_inserted));
+    });
+    return run.rows_inserted;
+}
+
+// Runs body under the model lock with a run record; on failure records it, then rethrows.
+template <typename Body>
+void with_run(SpiConnection &spi, const ModelRecord &m, const char *kind, Body &&body) {
+    RunDriver driver(spi, m, kind);
+    close_abandoned_runs(m.spec.id);
+    driver.run().run_id = start_run(m, kind);
+    driver.run().kind = kind;
+    if (spi.nonatomic()) spi.commit();
+    std::exception_ptr error;
+    try {
+        body(driver);
+    } catch (...) {
+        error = std::current_exception();
+    }
+    if (error) {
+        driver.record_failure(error);
+        std::rethrow_exception(error);
+    }
+}
+
+// Loads a model, checks the caller may act on it, takes its lock and loads it again (it may
+// have been altered or dropped while we waited).
+struct LockedModel {
+    ModelRecord model;
+    std::unique_ptr<ModelLock> lock;
+};
+
+LockedModel lock_and_load(const std::string &name, const char *action, bool session,
+                          bool dont_wait) {
+    ModelRecord first = load_model(name);
+    require_target_owner(first.target_oid, name, action);
+    auto lock = std::make_unique<ModelLock>(first.spec.id, session, dont_wait);
+    if (!lock->acquired()) return {std::move(first), nullptr};
+    ModelRecord again = load_model(name);
+    if (again.spec.id != first.spec.id)
+        throw UserError(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
+                        "incmodel: model \"" + name + "\" was dropped and created again while "
+                        "waiting for its lock", "", "Run it again.");
+    return {std::move(again), std::move(lock)};
+}
+
+// Types compare without collation; the target may carry its own.
+std::string base_type(const std::string &type) {
+    auto pos = type.find(" COLLATE ");
+    return pos == std::string::npos ? type : type.substr(0, pos);
+}
+
+// An existing target must have exactly the model's columns with the same types.
+void check_existing_target(Oid target, const core::ModelSpec &spec) {
+    SqlResult cols = spi_exec(
+        "SELECT a.attname::text, pg_catalog.format_type(a.atttypid, a.atttypmod) FROM "
+        "pg_catalog.pg_attribute a WHERE a.attrelid = $1::oid AND a.attnum > 0 AND NOT "
+        "a.attisdropped ORDER BY a.attnum",
+        {SqlParam::value(std::to_string(target))});
+    std::vector<std::string> problems;
+    for (const auto &o : spec.outputs) {
+        auto it = std::find_if(cols.rows.begin(), cols.rows.end(),
+                               [&](const SqlRow &r) { return r[0] == o.name; });
+        if (it == cols.rows.end())
+            problems.push_back("column \"" + o.name + "\" (" + o.type + ") is missing");
+        else if (base_type(*(*it)[1]) != base_type(o.type))
+            problems.push_back("column \"" + o.name + "\" is " + *(*it)[1] + ", the query gives " +
+                               o.type);
+    }
+    for (const auto &r : cols.rows) {
+        bool known = std::any_of(spec.outputs.begin(), spec.outputs.end(),
+                                 [&](const core::OutputColumn &o) { return r[0] == o.name; });
+        if (!known) problems.push_back("column \"" + *r[0] + "\" is not produced by the query");
+    }
+    if (!problems.empty())
+        throw UserError(ERRCODE_INVALID_TABLE_DEFINITION,
+                        "incmodel: the existing target table does not match the query",
+                        core::join(problems, "; ") + ".",
+                        "Alter or drop the table, or choose another target name.");
+}
+
+bool has_unique_key_index(Oid target, const core::ModelSpec &spec) {
+    std::vector<std::string> cols = spec.unique_columns;
+    std::sort(cols.begin(), cols.end());
+    SqlResult r = spi_exec(
+        "SELECT array_agg(a.attname::text ORDER BY a.attname::text)::text FROM pg_catalog.pg_index "
+        "i JOIN pg_catalog.pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY (i.indkey) "
+        "WHERE i.indrelid = $1::oid AND i.indisunique AND i.indexprs IS NULL AND i.indpred IS "
+        "NULL GROUP BY i.indexrelid",
+        {SqlParam::value(std::to_string(target))});
+    std::string want = "{" + core::join(cols, ",") + "}";
+    for (const auto &row : r.rows)
+        if (row[0] && *row[0] == want) return true;
+    return false;
+}
+
+}  // namespace
+
+std::int64_t create_model(SpiConnection &spi, const CreateModelArgs &args) {
+    if (args.name.empty())
+        throw UserError(ERRCODE_INVALID_PARAMETER_VALUE, "incmodel: model name must not be empty");
+    require_interval_not_negative(args.lookback);
+    bool exists = spi_exec("SELECT EXISTS (SELECT 1 FROM incmodel.models WHERE name = $1)",
+                           {SqlParam::value(args.name)})
+                      .scalar() == std::optional<std::string>("t");
+    if (exists)
+        throw UserError(ERRCODE_DUPLICATE_OBJECT,
+                        "incmodel: model \"" + args.name + "\" already exists", "",
+                        "Choose another name, or drop the model with incmodel.drop_model().");
+
+    // The user's query and target resolve in the caller's search_path.
+    AnalyzedQuery analyzed = analyze_model_query(
+        {args.query, args.batch_column, args.window_column, args.unique_key});
+    const char *target_text = args.target.c_str();
+    RangeVar *rv = pg_call(
+        [target_text] { return makeRangeVarFromNameList(stringToQualifiedNameList(target_text)); });
+    Oid target = pg_call([rv] { return RangeVarGetRelid(rv, NoLock, true); });
+    Oid target_schema = OidIsValid(target)
+                            ? pg_call([target] { return get_rel_namespace(target); })
+                            : pg_call([rv] { return RangeVarGetCreationNamespace(rv); });
+    std::string timezone =
+        pg_call([] { return GetConfigOptionByName("TimeZone", nullptr, false); });
+
+    ModelRecord m;
+    m.spec = analyzed.spec;
+    m.spec.name = args.name;
+    m.spec.target = {pg_call([target_schema] { return get_namespace_name(target_schema); }),
+                     rv->relname};
+    m.spec.bounded_recompute = args.bounded_recompute && args.window_column.has_value();
+    m.source_oid = analyzed.source_oid;
+    m.query = args.query;
+    m.lookback = args.window_column ? args.lookback : std::nullopt;
+    if (!m.lookback) m.spec.window_column.reset();
+    m.timezone = timezone;
+    m.enabled = args.enabled;
+
+    PinnedSettings pinned(timezone);
+    bool created_target = false;
+    if (OidIsValid(target)) {
+        char kind = pg_call([target] { return get_rel_relkind(target); });
+        if (kind != RELKIND_RELATION && kind != RELKIND_PARTITIONED_TABLE)
+            throw UserError(ERRCODE_WRONG_OBJECT_TYPE,
+                            "incmodel: target \"" + args.target + "\" is not a table");
+        require_target_owner(target, args.name, "create");
+        check_existing_target(target, m.spec);
+    } else {
+        core::RefreshPlanner creator(m.spec, quote_ident);
+        std::vector<std::string> ddl = creator.create_target();
+        spi_exec(ddl[0]);
+        target = pg_call([rv] { return RangeVarGetRelid(rv, NoLock, false); });
+        created_target = true;
+    }
+    m.target_oid = target;
+    m.spec.id = insert_model(m, analyzed.canonical_query);
+
+    core::RefreshPlanner planner = planner_for(m);
+    {
+        AsCatalogOwner owner;
+        exec_all(planner.create_scratch());
+        const std::string owner_name =
+            quote_ident(role_name(relation_owner(target)));
+        const auto &s = planner.scratch();
+        for (const auto *t : {&s.batches, &s.keys, &s.rows})
+            spi_exec("ALTER TABLE " + core::qualified(quote_ident, *t) + " OWNER TO " + owner_name);
+    }
+    pinned.close();
+    notice_missing_indexes(analyzed);
+
+    ModelLock lock(m.spec.id, false, false);
+    with_run(spi, m, "rebuild", [&](RunDriver &driver) { rebuild_locked(driver, m); });
+    if (created_target || !has_unique_key_index(target, m.spec)) {
+        PinnedSettings again(timezone);
+        spi_exec(planner.create_target_key_index());
+    }
+    return m.spec.id;
+}
+
+RefreshOutcome refresh_model(SpiConnection &spi, const std::string &name, bool skip_locked) {
+    LockedModel locked = lock_and_load(name, "refresh", spi.nonatomic(), skip_locked);
+    ModelRecord &m = locked.model;
+    if (!locked.lock) {
+        std::string msg = "incmodel: model \"" + name +
+                          "\" is being refreshed by another session; skipped";
+        const char *c = msg.c_str();
+        pg_call([c] { ereport(NOTICE, (errmsg("%s", c))); });
+        RunRecord skipped;
+        skipped.run_id = start_run(m, "refresh");
+        finish_run(skipped, "skipped");
+        return RefreshOutcome::Skipped;
+    }
+    if (!m.enabled) {
+        std::string msg = "incmodel: model \"" + name + "\" is disabled; nothing refreshed";
+        const char *c = msg.c_str();
+        pg_call([c] { ereport(NOTICE, (errmsg("%s", c))); });
+        return RefreshOutcome::Disabled;
+    }
+    core::RefreshPlanner planner = planner_for(m);
+    RefreshOutcome outcome = RefreshOutcome::Success;
+    with_run(spi, m, "refresh", [&](RunDriver &driver) {
+        RunRecord &run = driver.run();
+        std::optional<std::string> cutoff;
+        std::vector<std::string> batches;
+        const SqlParam model_id = SqlParam::value(std::to_string(m.spec.id));
+
+        driver.unit("plan", [&] {
+            cutoff = window_cutoff(m);
+            run.window_start = cutoff;
+            spi_exec(planner.truncate_scratch());
+            std::vector<SqlParam> params{model_id};
+            if (cutoff) params.push_back(SqlParam::value(*cutoff));
+            spi_exec(planner.find_batches(), params);
+            SqlResult r = spi_exec("SELECT batch_value, event_count - coalesce(recorded_count, 0) "
+                                   "FROM " + core::qualified(quote_ident, planner.scratch().batches),
+                                   {});
+            for (const auto &row : r.rows) {
+                batches.push_back(*row[0]);
+                run.events += std::stoll(*row[1]);
+            }
+            run.batches = static_cast<std::int64_t>(batches.size());
+            driver.report(fmt::format("plan: {} batches, {} new events", run.batches, run.events));
+        });
+        if (batches.empty()) {
+            run.step_timings_json = driver.timings_json();
+            finish_run(run, "noop");
+            if (spi.nonatomic()) spi.commit();
+            outcome = RefreshOutcome::Noop;
+            return;
+        }
+        driver.unit("keys", [&] {
+            std::vector<SqlParam> params{SqlParam::text_array(batches)};
+            if (cutoff) params.push_back(SqlParam::value(*cutoff));
+            run.keys = static_cast<std::int64_t>(spi_exec(planner.collect_keys(), params).processed);
+            spi_exec(planner.analyze_keys());
+            run.null_keys = spi_exec(planner.count_null_keys(), {}).scalar_int();
+            driver.report(fmt::format("keys: {} keys touched", run.keys));
+        });
+        driver.unit("recompute", [&] {
+            const bool bounded = m.spec.bounded_recompute && cutoff.has_value();
+            std::vector<SqlParam> params = bounded ? cutoff_params(cutoff) : std::vector<SqlParam>{};
+            run.rows_inserted = static_cast<std::int64_t>(
+                spi_exec(planner.recompute(run.null_keys > 0), params).processed);
+            if (bounded)
+                run.keys_outside_window =
+                    spi_exec(planner.keys_outside_window(), cutoff_params(cutoff)).scalar_int();
+            driver.report(fmt::format("recompute: {} rows", run.rows_inserted));
+        });
+        driver.unit("commit", [&] {
+            run.rows_deleted = static_cast<std::int64_t>(spi_exec(planner.delete_target_keys()).processed);
+            if (run.null_keys > 0)
+                run.rows_deleted += static_cast<std::int64_t>(
+                    spi_exec(planner.delete_target_null_keys()).processed);
+            spi_exec(planner.insert_target_rows());
+            {
+                AsCatalogOwner owner;
+                spi_exec(planner.record_manifest(),
+                         {model_id, SqlParam::value(std::to_string(run.run_id))});
+            }
+            add_dead_tuple_debt(m.target_oid, m.spec.id, run.rows_deleted);
+            run.step_timings_json = driver.timings_json();
+            finish_run(run, "success");
+            driver.report(fmt::format("commit: {} rows deleted, {} inserted", run.rows_deleted,
+                                      run.rows_inserted));
+        });
+    });
+    return outcome;
+}
+
+std::int64_t rebuild_model(SpiConnection &spi, const std::string &name) {
+    LockedModel locked = lock_and_load(name, "rebuild", spi.nonatomic(), false);
+    std::int64_t rows = 0;
+    with_run(spi, locked.model, "rebuild",
+             [&](RunDriver &driver) { rows = rebuild_locked(driver, locked.model); });
+    return rows;
+}
+
+std::vector<ExplainRow> explain_model(const std::string &name) {
+    ModelRecord m = load_model(name);
+    core::RefreshPlanner planner = planner_for(m);
+    PinnedSettings pinned(m.timezone);
+    std::optional<std::string> cutoff = window_cutoff(m);
+    std::vector<SqlParam> params{SqlParam::value(std::to_string(m.spec.id))};
+    if (cutoff) params.push_back(SqlParam::value(*cutoff));
+    SqlResult pending = spi_exec(planner.pending_batches(), params);
+    std::vector<std::string> batches;
+    std::int64_t events = 0;
+    for (const auto &row : pending.rows) {
+        batches.push_back(*row[0]);
+        events += std::stoll(*row[1]) - (row[2] ? std::stoll(*row[2]) : 0);
+    }
+    std::vector<SqlParam> key_params{SqlParam::text_array(batches)};
+    if (cutoff) key_params.push_back(SqlParam::value(*cutoff));
+    std::int64_t keys = batches.empty() ? 0 : spi_exec(planner.count_keys(), key_params).scalar_int();
+    pinned.close();
+
+    std::string listed;
+    for (size_t i = 0; i < batches.size() && i < 10; ++i) listed += (i ? ", " : "") + batches[i];
+    if (batches.size() > 10) listed += fmt::format(", ... ({} more)", batches.size() - 10);
+    std::string window =
+        cutoff ? fmt::format("window: {} >= {}", *m.spec.window_column, *cutoff) : "no window";
+    return {
+        {1, "plan",
+         fmt::format("{} pending batches, {} new events; {}{}", batches.size(), events, window,
+                     listed.empty() ? "" : "; batches: " + listed),
+         planner.find_batches()},
+        {2, "keys", fmt::format("{} keys touched", keys), planner.collect_keys()},
+        {3, "recompute",
+         m.spec.bounded_recompute ? "touched keys recomputed from their events in the window"
+                                  : "touched keys recomputed from all their events",
+         planner.recompute(false)},
+        {4, "commit", "one transaction: delete touched keys, insert recomputed rows, record batches",
+         planner.delete_target_keys() + ";\n" + planner.insert_target_rows() + ";\n" +
+             planner.record_manifest()},
+    };
+}
+
+Pending pending_of(const std::string &name) {
+    ModelRecord m;
+    try {
+        m = load_model(name);
+    } catch (const UserError &) {
+        return {};  // source or target dropped: status shows NULL rather than failing
+    }
+    const Oid source = m.source_oid;
+    bool can_read = pg_call([source] {
+        return pg_class_aclcheck(source, GetUserId(), ACL_SELECT) == ACLCHECK_OK;
+    });
+    if (!can_read) return {};
+    core::RefreshPlanner planner = planner_for(m);
+    PinnedSettings pinned(m.timezone);
+    std::optional<std::string> cutoff = window_cutoff(m);
+    std::vector<SqlParam> params{SqlParam::value(std::to_string(m.spec.id))};
+    if (cutoff) params.push_back(SqlParam::value(*cutoff));
+    SqlResult r = spi_exec("SELECT count(*), coalesce(sum(event_count - coalesce(recorded_count, "
+                           "0)), 0) FROM (" + planner.pending_batches() + ") p",
+                           params);
+    pinned.close();
+    return {std::stoll(*r.rows[0][0]), std::stoll(*r.rows[0][1])};
+}
+
+void alter_model(const AlterModelArgs &args) {
+    LockedModel locked = lock_and_load(args.name, "alter", false, false);
+    require_interval_not_negative(args.lookback);
+    AsCatalogOwner owner;
+    const SqlParam id = SqlParam::value(std::to_string(locked.model.spec.id));
+    if (args.lookback)
+        spi_exec("UPDATE incmodel.models SET lookback = $2::interval WHERE model_id = $1::int8",
+                 {id, SqlParam::value(*args.lookback)});
+    if (args.enabled)
+        spi_exec("UPDATE incmodel.models SET enabled = $2::boolean WHERE model_id = $1::int8",
+                 {id, SqlParam::value(*args.enabled ? "true" : "false")});
+    if (args.bounded_recompute)
+        spi_exec("UPDATE incmodel.models SET bounded_recompute = $2::boolean WHERE model_id = $1::int8",
+                 {id, SqlParam::value(*args.bounded_recompute ? "true" : "false")});
+}
+
+void drop_model(const std::string &name, bool drop_target) {
+    ModelRecord m = load_model(name, false);
+    if (OidIsValid(m.target_oid)) {
+        require_target_owner(m.target_oid, name, "drop");
+    } else {
+        // The target is gone: the model's creator (or a superuser) may still drop the model.
+        const Oid owner = m.owner_oid;
+        bool allowed = pg_call([owner] { return has_privs_of_role(GetUserId(), owner); });
+        if (!allowed)
+            throw UserError(ERRCODE_INSUFFICIENT_PRIVILEGE,
+                            "permission denied to drop model \"" + name + "\"",
+                            "Its target table no longer exists; only the model's creator may drop it.");
+    }
+    ModelLock lock(m.spec.id, false, false);
+    m = load_model(name, false);
+    core::RefreshPlanner planner = planner_for(m);
+    {
+        AsCatalogOwner owner;
+        exec_all(planner.drop_scratch());
+    }
+    delete_model(m.spec.id);
+    if (drop_target && OidIsValid(m.target_oid)) spi_exec("DROP TABLE " + core::qualified(quote_ident, m.spec.target));
+}
+
+}  // namespace incmodel::pg

@@ -1,0 +1,490 @@
+#include "pg/query_analysis.hpp"
+
+#include <algorithm>
+#include <cstring>
+#include <set>
+#include <stdexcept>
+
+#include "pg/guard.hpp"
+#include "pg/spi_client.hpp"
+
+namespace incmodel::pg {
+
+namespace {
+
+// PostgreSQL 15 declares tree walkers as bool (*)(); ours take (Node *, void *).
+template <typename Fn>
+auto as_walker(Fn fn) {
+    return reinterpret_cast<bool (*)()>(fn);
+}
+
+[[noreturn]] void unsupported(const std::string &what, const std::string &hint) {
+    throw UserError(ERRCODE_FEATURE_NOT_SUPPORTED, "incmodel: " + what, "", hint);
+}
+
+// --- walkers (called from C: they never throw) ------------------------------------------------
+
+struct RelidCount {
+    Oid relid;
+    int count;
+};
+
+// Counts every reference to a relation anywhere in a query, nested queries included.
+bool count_relid_walker(Node *node, void *ctx) {
+    auto *c = static_cast<RelidCount *>(ctx);
+    if (node == nullptr) return false;
+    if (IsA(node, RangeTblEntry)) {
+        auto *rte = reinterpret_cast<RangeTblEntry *>(node);
+        if (rte->rtekind == RTE_RELATION && rte->relid == c->relid) c->count++;
+        return false;
+    }
+    if (IsA(node, Query))
+        return query_tree_walker(reinterpret_cast<Query *>(node), as_walker(count_relid_walker), ctx,
+                                 QTW_EXAMINE_RTES_BEFORE);
+    return expression_tree_walker(node, as_walker(count_relid_walker), ctx);
+}
+
+struct VarUse {
+    uint64 varnos;   // bit per range table index < 64
+    bool far;        // a Var of an outer query level or a range table index >= 64
+    bool complex;    // sublinks or aggregates
+};
+
+// Collects which range table entries an expression reads.
+bool var_use_walker(Node *node, void *ctx) {
+    auto *u = static_cast<VarUse *>(ctx);
+    if (node == nullptr) return false;
+    if (IsA(node, Var)) {
+        Var *v = reinterpret_cast<Var *>(node);
+        if (v->varlevelsup != 0 || v->varno >= 64)
+            u->far = true;
+        else
+            u->varnos |= (uint64)1 << v->varno;
+        return false;
+    }
+    if (IsA(node, SubLink) || IsA(node, Aggref) || IsA(node, GroupingFunc)) {
+        u->complex = true;
+        return false;
+    }
+    return expression_tree_walker(node, as_walker(var_use_walker), ctx);
+}
+
+// True when range table index rti sits on the nullable side of an outer join.
+bool on_nullable_side(Node *node, int rti, bool nullable) {
+    if (node == nullptr) return false;
+    if (IsA(node, RangeTblRef)) return nullable && reinterpret_cast<RangeTblRef *>(node)->rtindex == rti;
+    if (IsA(node, FromExpr)) {
+        ListCell *lc;
+        foreach (lc, reinterpret_cast<FromExpr *>(node)->fromlist)
+            if (on_nullable_side(static_cast<Node *>(lfirst(lc)), rti, nullable)) return true;
+        return false;
+    }
+    if (IsA(node, JoinExpr)) {
+        auto *j = reinterpret_cast<JoinExpr *>(node);
+        bool left_nullable = nullable || j->jointype == JOIN_RIGHT || j->jointype == JOIN_FULL;
+        bool right_nullable = nullable || j->jointype == JOIN_LEFT || j->jointype == JOIN_FULL;
+        return on_nullable_side(j->larg, rti, left_nullable) ||
+               on_nullable_side(j->rarg, rti, right_nullable);
+    }
+    return false;
+}
+
+// Finds the RangeVar of a relation in a raw FROM clause (JOIN trees included).
+RangeVar *find_rangevar(Node *node, const char *schema, const char *relname) {
+    if (node == nullptr) return nullptr;
+    if (IsA(node, RangeVar)) {
+        auto *rv = reinterpret_cast<RangeVar *>(node);
+        if (rv->schemaname && std::strcmp(rv->schemaname, schema) == 0 &&
+            std::strcmp(rv->relname, relname) == 0)
+            return rv;
+        return nullptr;
+    }
+    if (IsA(node, JoinExpr)) {
+        auto *j = reinterpret_cast<JoinExpr *>(node);
+        if (RangeVar *rv = find_rangevar(j->larg, schema, relname)) return rv;
+        return find_rangevar(j->rarg, schema, relname);
+    }
+    return nullptr;
+}
+
+// --- helpers that call PostgreSQL -------------------------------------------------------------
+
+// Pushes a search path of pg_catalog only, so that deparsed SQL qualifies every other name.
+struct CatalogOnlySearchPath {
+    CatalogOnlySearchPath() {
+        pg_call([] {
+            OverrideSearchPath *path = GetOverrideSearchPath(CurrentMemoryContext);
+            path->schemas = NIL;
+            path->addCatalog = true;
+            path->addTemp = false;
+            PushOverrideSearchPath(path);
+        });
+    }
+    ~CatalogOnlySearchPath() {
+        if (std::uncaught_exceptions() == 0) pg_call([] { PopOverrideSearchPath(); });
+    }
+};
+
+std::string type_name(Oid type, int32 typmod, Oid collation) {
+    std::string name = pg_call([type, typmod] { return format_type_with_typemod(type, typmod); });
+    Oid default_coll = pg_call([type] { return get_typcollation(type); });
+    if (OidIsValid(collation) && collation != default_coll) {
+        const char *coll = pg_call([collation] { return generate_collation_name(collation); });
+        name += std::string(" COLLATE ") + coll;
+    }
+    return name;
+}
+
+struct Token {
+    int code;
+    int location;
+};
+
+// The tokens of a SQL text, from PostgreSQL's own scanner.
+std::vector<Token> scan_tokens(const std::string &sql) {
+    const char *text = sql.c_str();
+    core_yy_extra_type *extra = static_cast<core_yy_extra_type *>(
+        pg_call([] { return palloc0(sizeof(core_yy_extra_type)); }));
+    core_yyscan_t scanner =
+        pg_call([text, extra] { return scanner_init(text, extra, &ScanKeywords, ScanKeywordTokens); });
+    std::vector<Token> tokens;
+    for (;;) {
+        core_YYSTYPE lval;
+        YYLTYPE loc;
+        int code = pg_call([&lval, &loc, scanner] { return core_yylex(&lval, &loc, scanner); });
+        if (code == 0) break;
+        tokens.push_back({code, loc});
+    }
+    pg_call([scanner] { scanner_finish(scanner); });
+    return tokens;
+}
+
+}  // namespace
+
+std::string quote_ident(std::string_view ident) {
+    std::string copy(ident);
+    const char *c = copy.c_str();
+    return pg_call([c] { return quote_identifier(c); });
+}
+
+AnalyzedQuery analyze_model_query(const ModelQueryInput &input) {
+    AnalyzedQuery out;
+    core::ModelSpec &spec = out.spec;
+    const char *sql = input.query.c_str();
+
+    List *raw = pg_call([sql] { return raw_parser(sql, RAW_PARSE_DEFAULT); });
+    if (list_length(raw) != 1)
+        throw UserError(ERRCODE_INVALID_PARAMETER_VALUE,
+                        "incmodel: query must be exactly one SELECT statement",
+                        "It contains " + std::to_string(list_length(raw)) + " statements.",
+                        "Pass the SELECT of the full rebuild, without CREATE TABLE AS or INSERT.");
+    RawStmt *rawstmt = linitial_node(RawStmt, raw);
+    if (!IsA(rawstmt->stmt, SelectStmt))
+        throw UserError(ERRCODE_INVALID_PARAMETER_VALUE,
+                        "incmodel: query must be a SELECT statement", "",
+                        "Pass the SELECT of the full rebuild, without CREATE TABLE AS or INSERT.");
+
+    Query *query = pg_call([rawstmt, sql] {
+        return parse_analyze_fixedparams(rawstmt, sql, nullptr, 0, nullptr);
+    });
+
+    // --- what key-wise recompute cannot reproduce -------------------------------------------
+    if (query->setOperations)
+        unsupported("set operations (UNION, INTERSECT, EXCEPT) are not supported",
+                    "Put the UNION in a view and aggregate over the view.");
+    if (query->limitCount || query->limitOffset)
+        unsupported("LIMIT and OFFSET are not supported",
+                    "A model keeps every group; remove LIMIT/OFFSET.");
+    if (query->sortClause)
+        unsupported("ORDER BY is not supported",
+                    "A table has no order; remove ORDER BY and sort when reading the target.");
+    if (query->hasWindowFuncs)
+        unsupported("window functions are not supported",
+                    "A window function can look across keys, so recomputing only touched keys "
+                    "would change other rows; compute it when reading the target.");
+    if (query->hasDistinctOn)
+        unsupported("DISTINCT ON is not supported",
+                    "DISTINCT ON picks rows across groups; use GROUP BY with min()/max().");
+    if (query->groupingSets)
+        unsupported("GROUPING SETS, ROLLUP and CUBE are not supported",
+                    "Create one model per grouping.");
+    if (query->rowMarks || query->hasModifyingCTE)
+        unsupported("FOR UPDATE/SHARE and data-modifying WITH are not supported", "");
+    if (query->hasTargetSRFs)
+        unsupported("set-returning functions in the select list are not supported", "");
+    if (query->groupClause == NIL)
+        throw UserError(ERRCODE_GROUPING_ERROR, "incmodel: query must aggregate with GROUP BY",
+                        "Without GROUP BY there is no key to recompute incrementally.",
+                        "Add GROUP BY over the columns that identify a row of the target "
+                        "(e.g. the session id).");
+    bool is_volatile = pg_call([query] { return contain_volatile_functions((Node *)query); });
+    if (is_volatile)
+        unsupported("the query calls volatile functions",
+                    "Functions such as random() or clock_timestamp() give another result on "
+                    "every run, so no incremental result can equal a rebuild.");
+
+    // --- the source: the one relation of the top-level FROM that has the batch column ------------
+    const char *batch = input.batch_column.c_str();
+    int source_rti = 0, candidates = 0;
+    int rti = 0;
+    ListCell *lc;
+    foreach (lc, query->rtable) {
+        ++rti;
+        auto *rte = static_cast<RangeTblEntry *>(lfirst(lc));
+        if (rte->rtekind != RTE_RELATION) continue;
+        Oid relid = rte->relid;
+        AttrNumber att = pg_call([relid, batch] { return get_attnum(relid, batch); });
+        if (att == InvalidAttrNumber) continue;
+        ++candidates;
+        source_rti = rti;
+        out.source_oid = relid;
+        out.batch_attnum = att;
+    }
+    if (candidates == 0)
+        throw UserError(ERRCODE_UNDEFINED_COLUMN,
+                        "incmodel: no relation in the query's FROM has the batch column \"" +
+                            input.batch_column + "\"",
+                        "The source of a model is the relation of the top-level FROM clause "
+                        "that carries batch_column.",
+                        "Name the column that identifies a load batch, e.g. batch_column => "
+                        "'etl_tstamp'.");
+    if (candidates > 1)
+        throw UserError(ERRCODE_AMBIGUOUS_COLUMN,
+                        "incmodel: several relations in FROM have the batch column \"" +
+                            input.batch_column + "\"",
+                        "incmodel cannot tell which one is the source.",
+                        "Join dimension tables that do not carry the batch column, or rename it "
+                        "in a view.");
+    auto *source_rte = static_cast<RangeTblEntry *>(list_nth(query->rtable, source_rti - 1));
+    const Oid source = out.source_oid;
+    RelidCount uses{source, 0};
+    pg_call([query, &uses] {
+        (void)query_tree_walker(query, as_walker(count_relid_walker), &uses, QTW_EXAMINE_RTES_BEFORE);
+    });
+    if (uses.count != 1)
+        unsupported("the source relation is referenced more than once (in a subquery, CTE or "
+                    "self-join)",
+                    "Refer to the source once, in the top-level FROM clause.");
+    char persistence = pg_call([source] { return get_rel_persistence(source); });
+    if (persistence == RELPERSISTENCE_TEMP)
+        unsupported("a temporary table cannot be the source of a model", "");
+    if (on_nullable_side((Node *)query->jointree, source_rti, false))
+        unsupported("the source is on the nullable side of an outer join",
+                    "Make the source the preserved side (FROM source LEFT JOIN dimension).");
+    spec.source_only = !source_rte->inh;
+
+    spec.batch_column = input.batch_column;
+    {
+        const AttrNumber att = out.batch_attnum;
+        Oid typ = InvalidOid, coll = InvalidOid;
+        int32 typmod = -1;
+        pg_call([source, att, &typ, &typmod, &coll] {
+            get_atttypetypmodcoll(source, att, &typ, &typmod, &coll);
+        });
+        CatalogOnlySearchPath path;
+        spec.batch_type = type_name(typ, typmod, InvalidOid);
+        out.batch_nullable = !pg_call([source, att] {
+            HeapTuple tup = SearchSysCache2(ATTNUM, ObjectIdGetDatum(source), Int16GetDatum(att));
+            bool notnull = HeapTupleIsValid(tup) && ((Form_pg_attribute)GETSTRUCT(tup))->attnotnull;
+            if (HeapTupleIsValid(tup)) ReleaseSysCache(tup);
+            return notnull;
+        });
+    }
+    if (input.window_column) {
+        const char *wc = input.window_column->c_str();
+        out.window_attnum = pg_call([source, wc] { return get_attnum(source, wc); });
+        if (out.window_attnum == InvalidAttrNumber)
+            throw UserError(ERRCODE_UNDEFINED_COLUMN,
+                            "incmodel: the source has no window column \"" + *input.window_column +
+                                "\"",
+                            "", "window_column names the event-time column the lookback prunes on "
+                                "(e.g. collector_tstamp).");
+        const AttrNumber att = out.window_attnum;
+        Oid typ = pg_call([source, att] { return get_atttype(source, att); });
+        if (typ != TIMESTAMPOID && typ != TIMESTAMPTZOID && typ != DATEOID)
+            throw UserError(ERRCODE_DATATYPE_MISMATCH,
+                            "incmodel: window column \"" + *input.window_column +
+                                "\" must be a timestamp, timestamptz or date",
+                            "", "");
+        spec.window_column = input.window_column;
+    }
+
+    // --- output columns --------------------------------------------------------------------------
+    std::set<std::string> names;
+    int position = 0;
+    {
+        CatalogOnlySearchPath path;
+        foreach (lc, query->targetList) {
+            auto *tle = static_cast<TargetEntry *>(lfirst(lc));
+            if (tle->resjunk) continue;
+            ++position;
+            if (tle->resname == nullptr || std::strcmp(tle->resname, "?column?") == 0)
+                throw UserError(ERRCODE_INVALID_NAME,
+                                "incmodel: output column " + std::to_string(position) +
+                                    " has no name",
+                                "", "Give every output column a name with AS.");
+            if (std::strncmp(tle->resname, "_incmodel", 9) == 0)
+                throw UserError(ERRCODE_RESERVED_NAME,
+                                std::string("incmodel: column name \"") + tle->resname +
+                                    "\" is reserved",
+                                "", "Names starting with _incmodel are reserved for incmodel.");
+            if (!names.insert(tle->resname).second)
+                throw UserError(ERRCODE_DUPLICATE_COLUMN,
+                                std::string("incmodel: output column \"") + tle->resname +
+                                    "\" appears more than once",
+                                "", "Give each output column a distinct name with AS.");
+            Node *expr = (Node *)tle->expr;
+            Oid typ = pg_call([expr] { return exprType(expr); });
+            int32 typmod = pg_call([expr] { return exprTypmod(expr); });
+            Oid coll = pg_call([expr] { return exprCollation(expr); });
+            if (typ == UNKNOWNOID) typ = TEXTOID;
+            spec.outputs.push_back({tle->resname, type_name(typ, typmod, coll)});
+        }
+    }
+
+    // --- canonical text, split around the source -------------------------------------------------
+    {
+        CatalogOnlySearchPath path;
+        Query *copy = static_cast<Query *>(pg_call([query] { return copyObjectImpl(query); }));
+        out.canonical_query = pg_call([copy] { return pg_get_querydef(copy, false); });
+    }
+    const char *canonical = out.canonical_query.c_str();
+    List *craw = pg_call([canonical] { return raw_parser(canonical, RAW_PARSE_DEFAULT); });
+    auto *cselect = reinterpret_cast<SelectStmt *>(linitial_node(RawStmt, craw)->stmt);
+    const char *src_schema =
+        pg_call([source] { return get_namespace_name(get_rel_namespace(source)); });
+    const char *src_name = pg_call([source] { return get_rel_name(source); });
+    spec.source = {src_schema, src_name};
+    RangeVar *rv = nullptr;
+    foreach (lc, cselect->fromClause) {
+        rv = find_rangevar(static_cast<Node *>(lfirst(lc)), src_schema, src_name);
+        if (rv) break;
+    }
+    if (rv == nullptr)
+        throw std::runtime_error("incmodel: could not find the source in the deparsed query: " +
+                                 out.canonical_query);
+    if (rv->alias && rv->alias->colnames != NIL)
+        unsupported("column aliases on the source relation are not supported",
+                    "Rename columns in the select list instead.");
+    spec.source_alias = rv->alias ? rv->alias->aliasname : rv->relname;
+    if (spec.source_alias.rfind("_incmodel", 0) == 0)
+        throw UserError(ERRCODE_RESERVED_NAME, "incmodel: alias \"" + spec.source_alias +
+                                                   "\" is reserved", "",
+                        "Aliases starting with _incmodel are reserved for incmodel.");
+    spec.alias_in_query = rv->alias != nullptr;
+    {
+        std::vector<Token> tokens = scan_tokens(out.canonical_query);
+        size_t i = 0;
+        while (i < tokens.size() && tokens[i].location != rv->location) ++i;
+        if (i == tokens.size())
+            throw std::runtime_error("incmodel: source token not found in the deparsed query");
+        int start = tokens[i].location;
+        if (!rv->inh && i > 0 &&
+            pg_strncasecmp(canonical + tokens[i - 1].location, "ONLY", 4) == 0)
+            start = tokens[i - 1].location;
+        size_t j = i;
+        while (j + 2 < tokens.size() && tokens[j + 1].code == '.') j += 2;
+        int end = j + 1 < tokens.size() ? tokens[j + 1].location
+                                        : static_cast<int>(out.canonical_query.size());
+        spec.query_head = out.canonical_query.substr(0, start);
+        spec.query_tail = out.canonical_query.substr(end);
+    }
+
+    // --- the refresh key: GROUP BY parts computed from the source alone --------------------------
+    std::vector<std::pair<std::string, Node *>> source_keys;  // output name, expression
+    {
+        CatalogOnlySearchPath path;
+        foreach (lc, query->groupClause) {
+            auto *sgc = static_cast<SortGroupClause *>(lfirst(lc));
+            TargetEntry *tle = pg_call([sgc, query] {
+                return get_sortgroupclause_tle(sgc, query->targetList);
+            });
+            if (tle->resjunk)
+                throw UserError(ERRCODE_GROUPING_ERROR,
+                                "incmodel: every GROUP BY expression must appear in the select "
+                                "list",
+                                "The target needs every grouping value to tell its rows apart.",
+                                "Add the GROUP BY expression to the select list with AS name.");
+            VarUse use{0, false, false};
+            Node *expr = (Node *)tle->expr;
+            pg_call([expr, &use] { (void)var_use_walker(expr, &use); });
+            spec.unique_columns.push_back(tle->resname);
+            bool from_source = use.varnos == ((uint64)1 << source_rti) && !use.far && !use.complex;
+            if (from_source) source_keys.emplace_back(tle->resname, expr);
+        }
+    }
+    if (!input.unique_key.empty()) {
+        std::vector<std::pair<std::string, Node *>> chosen;
+        for (const auto &col : input.unique_key) {
+            auto it = std::find_if(source_keys.begin(), source_keys.end(),
+                                   [&](const auto &k) { return k.first == col; });
+            if (it == source_keys.end())
+                throw UserError(ERRCODE_GROUPING_ERROR,
+                                "incmodel: unique_key column \"" + col +
+                                    "\" is not a GROUP BY expression computed from the source",
+                                "", "List output columns whose GROUP BY expression reads only "
+                                    "the source relation.");
+            chosen.push_back(*it);
+        }
+        source_keys = chosen;
+    }
+    if (source_keys.empty())
+        throw UserError(ERRCODE_GROUPING_ERROR,
+                        "incmodel: no GROUP BY expression is computed from the source alone",
+                        "The refresh key must be computable from the events themselves.",
+                        "Group by a column of the source relation, such as the session id.");
+    {
+        CatalogOnlySearchPath path;
+        const char *alias = spec.source_alias.c_str();
+        List *dpcontext = pg_call([alias, source] { return deparse_context_for(alias, source); });
+        for (auto &[name, expr] : source_keys) {
+            Node *copy = static_cast<Node *>(pg_call([expr] { return copyObjectImpl(expr); }));
+            const int from = source_rti;
+            pg_call([copy, from] { ChangeVarNodes(copy, from, 1, 0); });
+            const char *text =
+                pg_call([copy, dpcontext] { return deparse_expression(copy, dpcontext, true, false); });
+            std::string type;
+            for (const auto &o : spec.outputs)
+                if (o.name == name) type = o.type;
+            if (IsA(expr, Var) && out.first_key_attnum == 0 && spec.keys.empty())
+                out.first_key_attnum = reinterpret_cast<Var *>(expr)->varattno;
+            spec.keys.push_back({name, text, type});
+        }
+    }
+    return out;
+}
+
+// A refresh looks events up by batch, by key and (with a window) by event time; without the
+// indexes it scans the source, so say which CREATE INDEX statements would help.
+void notice_missing_indexes(const AnalyzedQuery &a) {
+    auto has_index_on = [&](AttrNumber att) {
+        SqlResult r = spi_exec(
+            "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_index i WHERE i.indrelid = $1::oid AND "
+            "i.indkey[0] = $2::int2)",
+            {SqlParam::value(std::to_string(a.source_oid)), SqlParam::value(std::to_string(att))});
+        return r.scalar() == std::optional<std::string>("t");
+    };
+    const std::string src = quote_ident(a.spec.source.schema) + "." + quote_ident(a.spec.source.name);
+    auto notice = [&](const std::string &what, const std::string &cols) {
+        std::string msg = "incmodel: source " + src + " has no index on " + what +
+                          "; refreshes will scan it";
+        std::string hint = "CREATE INDEX ON " + src + " (" + cols + ");";
+        const char *m = msg.c_str();
+        const char *h = hint.c_str();
+        pg_call([m, h] { ereport(NOTICE, (errmsg("%s", m), errhint("%s", h))); });
+    };
+    if (!has_index_on(a.batch_attnum))
+        notice("the batch column " + quote_ident(a.spec.batch_column),
+               quote_ident(a.spec.batch_column));
+    if (a.first_key_attnum != 0 && !has_index_on(a.first_key_attnum)) {
+        const Oid rel = a.source_oid;
+        const AttrNumber att = a.first_key_attnum;
+        std::string col = pg_call([rel, att] { return get_attname(rel, att, false); });
+        notice("the key column " + quote_ident(col), quote_ident(col));
+    }
+    if (a.spec.window_column && !has_index_on(a.window_attnum))
+        notice("the window column " + quote_ident(*a.spec.window_column),
+               quote_ident(*a.spec.window_column));
+}
+
+}  // namespace incmodel::pg

@@ -1,0 +1,42 @@
+// Understands the user's full-rebuild query with PostgreSQL's own parser and analyzer: finds the
+// source relation, the refresh key, the output columns and their types, rejects what key-wise
+// recompute cannot reproduce, and renders a canonical, fully qualified text of the query split
+// around the source so that the planner can restrict the source to touched keys.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/model_spec.hpp"
+#include "pg/pg_headers.hpp"
+
+namespace incmodel::pg {
+
+struct ModelQueryInput {
+    std::string query;
+    std::string batch_column;
+    std::optional<std::string> window_column;
+    std::vector<std::string> unique_key;  // output columns forming the refresh key (optional)
+};
+
+struct AnalyzedQuery {
+    core::ModelSpec spec;         // every field but id, name and target
+    Oid source_oid = InvalidOid;
+    std::string canonical_query;  // the whole query, fully qualified
+    AttrNumber batch_attnum = 0;
+    AttrNumber window_attnum = 0;
+    bool batch_nullable = true;
+    AttrNumber first_key_attnum = 0;  // 0 when the first key part is an expression
+};
+
+// Parses, analyzes and validates; raises UserError with a SQLSTATE, detail and hint on bad input.
+AnalyzedQuery analyze_model_query(const ModelQueryInput &input);
+
+// NOTICEs with the CREATE INDEX statements a refresh would want on the source.
+void notice_missing_indexes(const AnalyzedQuery &analyzed);
+
+// quote_identifier() for the core planner.
+std::string quote_ident(std::string_view ident);
+
+}  // namespace incmodel::pg

@@ -1,0 +1,84 @@
+#include "pg/run_driver.hpp"
+
+#include <fmt/format.h>
+
+#include "pg/security.hpp"
+#include "pg/settings.hpp"
+
+namespace incmodel::pg {
+
+ModelLock::ModelLock(std::int64_t model_id, bool session, bool dont_wait)
+    : model_id_(model_id), session_(session), acquired_(lock_model(model_id, session, dont_wait)) {}
+
+ModelLock::~ModelLock() {
+    if (!acquired_ || !session_) return;
+    try {
+        unlock_model(model_id_);
+    } catch (...) {
+        // The session lock goes with the backend at worst; nothing better to do here.
+    }
+}
+
+RunDriver::RunDriver(SpiConnection &spi, const ModelRecord &model, const char *kind)
+    : spi_(spi), model_(model), kind_(kind) {}
+
+// A subtransaction per unit, as PL/pgSQL does for an exception block: on failure only the
+// unit's work is rolled back and the run can still be recorded.
+void RunDriver::begin_unit() {
+    unit_context_ = CurrentMemoryContext;
+    unit_owner_ = CurrentResourceOwner;
+    pg_call([] { BeginInternalSubTransaction(nullptr); });
+    MemoryContextSwitchTo(unit_context_);
+}
+
+void RunDriver::end_unit(bool success) {
+    if (success)
+        pg_call([] { ReleaseCurrentSubTransaction(); });
+    else
+        pg_call([] { RollbackAndReleaseCurrentSubTransaction(); });
+    MemoryContextSwitchTo(unit_context_);
+    CurrentResourceOwner = unit_owner_;
+}
+
+void RunDriver::report(const std::string &what) {
+    const std::string activity =
+        fmt::format("incmodel {} {}: {}", kind_, model_.spec.name, what);
+    const char *a = activity.c_str();
+    pg_call([a] { pgstat_report_activity(STATE_RUNNING, a); });
+    if (progress_notices && what.find("...") == std::string::npos)
+        pg_call([a] { ereport(NOTICE, (errmsg("%s", a))); });
+}
+
+std::string RunDriver::timings_json() const {
+    std::string out = "{";
+    for (size_t i = 0; i < timings_.size(); ++i)
+        out += fmt::format("{}\"{}\": {:.3f}", i ? ", " : "", timings_[i].first, timings_[i].second);
+    return out + "}";
+}
+
+void RunDriver::record_failure(const std::exception_ptr &error) {
+    std::string sqlstate = "XX000", message = "unknown error";
+    std::exception_ptr inner = error;
+    try {
+        std::rethrow_exception(error);
+    } catch (const ContainedError &e) {
+        inner = e.inner();
+    } catch (...) {
+    }
+    try {
+        std::rethrow_exception(inner);
+    } catch (const PgException &e) {
+        sqlstate = unpack_sql_state(e.sqlerrcode());
+        message = e.what();
+    } catch (const UserError &e) {
+        sqlstate = unpack_sql_state(e.sqlstate());
+        message = e.what();
+    } catch (const std::exception &e) {
+        message = e.what();
+    } catch (...) {
+    }
+    fail_run(run_.run_id, step_, sqlstate, message);
+    if (spi_.nonatomic()) spi_.commit();
+}
+
+}  // namespace incmodel::pg

@@ -1,0 +1,37 @@
+// incmodel's settings (GUCs) and the per-transaction settings a refresh pins.
+#pragma once
+
+#include <string>
+
+#include "pg/pg_headers.hpp"
+
+namespace incmodel::pg {
+
+// incmodel.progress_notices: emit a NOTICE as each refresh step ends.
+extern bool progress_notices;
+// incmodel.test_hooks: enables the test-only functions in schema incmodel_test (superuser only).
+extern bool test_hooks_enabled;
+// incmodel.fail_at_step: test-only fault injection; the named step raises an ERROR after its
+// statements ran and before its transaction ends.
+extern char *fail_at_step;
+
+void define_settings();
+
+// Raises the injected ERROR when fail_at_step names this step and test hooks are on.
+void maybe_inject_failure(const char *step);
+
+// Pins search_path, DateStyle, IntervalStyle and the model's TimeZone for generated SQL, in a
+// GUC nest level that close() (or the end of the (sub)transaction) undoes.
+class PinnedSettings {
+public:
+    explicit PinnedSettings(const std::string &timezone);
+    ~PinnedSettings();
+    void close();
+
+private:
+    int nest_level_;
+    bool open_;
+    int uncaught_at_start_;
+};
+
+}  // namespace incmodel::pg

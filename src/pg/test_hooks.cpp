@@ -1,0 +1,93 @@
+// Test-only functions (schema incmodel_test) that prove the C++/PostgreSQL boundary both ways.
+// They refuse to run unless incmodel.test_hooks is on (a superuser-only setting).
+#include <chrono>
+#include <new>
+#include <stdexcept>
+
+#include "pg/guard.hpp"
+#include "pg/settings.hpp"
+#include "pg/spi_client.hpp"
+
+using namespace incmodel::pg;
+
+namespace {
+
+int destructors_run = 0;
+
+// An object with a destructor, alive while an ERROR travels through C++.
+struct DestructorProbe {
+    ~DestructorProbe() { ++destructors_run; }
+};
+
+void require_test_hooks() {
+    if (!test_hooks_enabled)
+        throw UserError(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
+                        "incmodel: test hooks are disabled", "",
+                        "SET incmodel.test_hooks = on (superuser only).");
+}
+
+}  // namespace
+
+extern "C" {
+
+// Throws the C++ exception named by kind, to show it becomes an ERROR with a SQLSTATE.
+PG_FUNCTION_INFO_V1(incmodel_test_throw_cpp);
+Datum incmodel_test_throw_cpp(PG_FUNCTION_ARGS) {
+    return entry_point([&]() -> Datum {
+        require_test_hooks();
+        text *t = PG_GETARG_TEXT_PP(0);
+        std::string kind(VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t));
+        DestructorProbe probe;
+        if (kind == "std") throw std::runtime_error("boom from C++");
+        if (kind == "user")
+            throw UserError(ERRCODE_INVALID_PARAMETER_VALUE, "a user error from C++",
+                            "with a detail", "and a hint");
+        if (kind == "bad_alloc") throw std::bad_alloc();
+        if (kind == "int") throw 42;
+        return (Datum)0;
+    });
+}
+
+// Runs sql through a guarded SPI call while a DestructorProbe is alive: an ERROR inside becomes
+// a C++ exception (the probe's destructor runs) and surfaces with its original SQLSTATE.
+PG_FUNCTION_INFO_V1(incmodel_test_guarded_error);
+Datum incmodel_test_guarded_error(PG_FUNCTION_ARGS) {
+    return entry_point([&] {
+        require_test_hooks();
+        text *t = PG_GETARG_TEXT_PP(0);
+        std::string sql(VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t));
+        DestructorProbe probe;
+        SpiConnection spi;
+        SqlResult r = spi_exec(sql);
+        return Int32GetDatum(static_cast<int>(r.processed));
+    });
+}
+
+PG_FUNCTION_INFO_V1(incmodel_test_destructor_count);
+Datum incmodel_test_destructor_count(PG_FUNCTION_ARGS) {
+    return entry_point([&] {
+        require_test_hooks();
+        return Int32GetDatum(destructors_run);
+    });
+}
+
+// Spins in C++ for up to the given seconds, honouring interrupts: statement_timeout and
+// pg_cancel_backend() stop it promptly.
+PG_FUNCTION_INFO_V1(incmodel_test_busy_loop);
+Datum incmodel_test_busy_loop(PG_FUNCTION_ARGS) {
+    return entry_point([&] {
+        require_test_hooks();
+        const double seconds = PG_GETARG_FLOAT8(0);
+        DestructorProbe probe;
+        const auto start = std::chrono::steady_clock::now();
+        int64 iterations = 0;
+        while (std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() <
+               seconds) {
+            pg_call([] { CHECK_FOR_INTERRUPTS(); });
+            ++iterations;
+        }
+        return Int64GetDatum(iterations);
+    });
+}
+
+}  // extern "C"

@@ -1,0 +1,158 @@
+// Unit tests of the SQL the planner renders, with no server. The quoter stands in for
+// PostgreSQL's quote_identifier (quotes anything that is not a plain lower-case identifier).
+#include <gtest/gtest.h>
+
+#include <cctype>
+#include <string>
+
+#include "core/refresh_planner.hpp"
+
+using namespace incmodel::core;
+
+namespace {
+
+std::string test_quote(std::string_view ident) {
+    bool plain = !ident.empty() && (std::islower(ident[0]) || ident[0] == '_');
+    for (char c : ident)
+        if (!(std::islower(c) || std::isdigit(c) || c == '_')) plain = false;
+    if (plain && ident != "user" && ident != "select") return std::string(ident);
+    std::string out = "\"";
+    for (char c : ident) {
+        if (c == '"') out += '"';
+        out += c;
+    }
+    return out + "\"";
+}
+
+ModelSpec sessions_spec() {
+    ModelSpec s;
+    s.id = 7;
+    s.name = "sessions";
+    s.source = {"atomic", "events"};
+    s.source_alias = "events";
+    s.batch_column = "etl_tstamp";
+    s.batch_type = "timestamp without time zone";
+    s.query_head = "SELECT domain_sessionid AS session_id, count(*) AS events FROM ";
+    s.query_tail = "GROUP BY domain_sessionid";
+    s.keys = {{"session_id", "events.domain_sessionid", "text"}};
+    s.outputs = {{"session_id", "text"}, {"events", "bigint"}};
+    s.unique_columns = {"session_id"};
+    s.target = {"derived", "sessions"};
+    return s;
+}
+
+bool contains(const std::string &haystack, const std::string &needle) {
+    return haystack.find(needle) != std::string::npos;
+}
+
+}  // namespace
+
+TEST(RefreshPlanner, ScratchTablesAreNamedAfterTheModelId) {
+    RefreshPlanner p(sessions_spec(), test_quote);
+    EXPECT_EQ(p.scratch().keys.schema, "incmodel_scratch");
+    EXPECT_EQ(p.scratch().keys.name, "m7_keys");
+    EXPECT_EQ(p.truncate_scratch(),
+              "TRUNCATE incmodel_scratch.m7_batches, incmodel_scratch.m7_keys, "
+              "incmodel_scratch.m7_rows");
+    for (const auto &ddl : p.create_scratch()) EXPECT_TRUE(contains(ddl, "CREATE UNLOGGED TABLE"));
+}
+
+TEST(RefreshPlanner, RecomputeRestrictsTheSourceToTouchedKeys) {
+    RefreshPlanner p(sessions_spec(), test_quote);
+    const std::string sql = p.recompute(false);
+    EXPECT_EQ(sql,
+              "INSERT INTO incmodel_scratch.m7_rows (session_id, events) SELECT domain_sessionid "
+              "AS session_id, count(*) AS events FROM (SELECT * FROM atomic.events AS events WHERE "
+              "(events.domain_sessionid) IN (SELECT k1 FROM incmodel_scratch.m7_keys)) AS events "
+              "GROUP BY domain_sessionid");
+    EXPECT_FALSE(contains(sql, "UNION ALL"));
+}
+
+TEST(RefreshPlanner, NullKeysGetTheirOwnBranchThatReadsOnlyNullKeyRows) {
+    RefreshPlanner p(sessions_spec(), test_quote);
+    const std::string sql = p.recompute(true);
+    EXPECT_TRUE(contains(sql, "UNION ALL SELECT * FROM atomic.events AS events WHERE "
+                              "(events.domain_sessionid IS NULL) AND EXISTS"));
+    EXPECT_TRUE(contains(sql, "_incmodel_k.k1 IS NOT DISTINCT FROM events.domain_sessionid"));
+    const std::string del = p.delete_target_null_keys();
+    EXPECT_TRUE(contains(del, "DELETE FROM derived.sessions AS _incmodel_t WHERE "
+                              "(_incmodel_t.session_id IS NULL) AND EXISTS"));
+}
+
+TEST(RefreshPlanner, AliasAlreadyInTheQueryIsNotRepeated) {
+    ModelSpec s = sessions_spec();
+    s.source_alias = "e";
+    s.alias_in_query = true;
+    s.query_tail = " e GROUP BY e.domain_sessionid";
+    s.keys[0].source_expr = "e.domain_sessionid";
+    RefreshPlanner p(s, test_quote);
+    EXPECT_TRUE(contains(p.recompute(false), "FROM atomic.events AS e WHERE (e.domain_sessionid) IN "
+                                             "(SELECT k1 FROM incmodel_scratch.m7_keys))  e GROUP BY"));
+    EXPECT_TRUE(contains(p.recompute_all(), "FROM atomic.events  e GROUP BY e.domain_sessionid"));
+}
+
+TEST(RefreshPlanner, WindowFiltersUseTheCutoffParameter) {
+    ModelSpec s = sessions_spec();
+    s.window_column = "collector_tstamp";
+    RefreshPlanner p(s, test_quote);
+    EXPECT_TRUE(contains(p.collect_keys(), "AND events.collector_tstamp >= $2::timestamptz"));
+    EXPECT_TRUE(contains(p.pending_batches(),
+                         "events.etl_tstamp IN (SELECT _incmodel_w.etl_tstamp FROM atomic.events AS "
+                         "_incmodel_w WHERE _incmodel_w.collector_tstamp >= $2::timestamptz)"));
+    // Exact by default: the recompute reads all events of a touched key.
+    EXPECT_FALSE(contains(p.recompute(false), "collector_tstamp"));
+    s.bounded_recompute = true;
+    RefreshPlanner bounded(s, test_quote);
+    EXPECT_TRUE(contains(bounded.recompute(false), "events.collector_tstamp >= $1::timestamptz"));
+}
+
+TEST(RefreshPlanner, BatchesWithoutWindowAreCountedWhole) {
+    RefreshPlanner p(sessions_spec(), test_quote);
+    const std::string sql = p.pending_batches();
+    EXPECT_TRUE(contains(sql, "count(*) AS event_count FROM atomic.events AS events WHERE "
+                              "events.etl_tstamp IS NOT NULL GROUP BY events.etl_tstamp"));
+    EXPECT_TRUE(contains(sql, "m.event_count IS NULL OR m.event_count < c.event_count"));
+    EXPECT_FALSE(contains(sql, "$2"));
+}
+
+TEST(RefreshPlanner, MultiColumnKeys) {
+    ModelSpec s = sessions_spec();
+    s.keys = {{"user_id", "events.domain_userid", "text"},
+              {"day", "date_trunc('day'::text, events.derived_tstamp)", "timestamp"}};
+    s.unique_columns = {"user_id", "day"};
+    RefreshPlanner p(s, test_quote);
+    EXPECT_TRUE(contains(p.collect_keys(), "(k1, k2) SELECT DISTINCT events.domain_userid, "
+                                           "date_trunc('day'::text, events.derived_tstamp)"));
+    EXPECT_TRUE(contains(p.delete_target_keys(),
+                         "WHERE (_incmodel_t.user_id, _incmodel_t.day) IN (SELECT k1, k2 FROM"));
+    EXPECT_TRUE(contains(p.count_null_keys(), "k1 IS NULL OR k2 IS NULL"));
+    EXPECT_TRUE(contains(p.create_target_key_index(), "(user_id, day) NULLS NOT DISTINCT"));
+}
+
+TEST(RefreshPlanner, IdentifiersGoThroughTheQuoter) {
+    ModelSpec s = sessions_spec();
+    s.target = {"Derived Data", "Sessions\"; DROP TABLE x; --"};
+    s.outputs = {{"Session Id", "text"}, {"user", "bigint"}};
+    s.keys = {{"Session Id", "events.domain_sessionid", "text"}};
+    s.unique_columns = {"Session Id"};
+    RefreshPlanner p(s, test_quote);
+    EXPECT_EQ(p.create_target()[0],
+              "CREATE TABLE \"Derived Data\".\"Sessions\"\"; DROP TABLE x; --\" (\"Session Id\" text, "
+              "\"user\" bigint)");
+    EXPECT_TRUE(contains(p.insert_target_rows(), "(\"Session Id\", \"user\") SELECT \"Session Id\""));
+}
+
+TEST(RefreshPlanner, OnlyIsKept) {
+    ModelSpec s = sessions_spec();
+    s.source_only = true;
+    RefreshPlanner p(s, test_quote);
+    EXPECT_TRUE(contains(p.recompute(false), "FROM ONLY atomic.events AS events WHERE"));
+    EXPECT_TRUE(contains(p.recompute_all(), "FROM ONLY atomic.events AS events GROUP BY"));
+}
+
+TEST(RefreshPlanner, ManifestIsUpsertedWithRunId) {
+    RefreshPlanner p(sessions_spec(), test_quote);
+    EXPECT_TRUE(contains(p.record_manifest(), "ON CONFLICT (model_id, batch_value) DO UPDATE SET "
+                                              "event_count = EXCLUDED.event_count"));
+    EXPECT_EQ(p.clear_manifest(), "DELETE FROM incmodel.manifest WHERE model_id = $1::int8");
+}
