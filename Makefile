@@ -13,17 +13,18 @@ DATA = $(sort $(wildcard sql/ext/incmodel--*.sql))
 
 # pg_regress: the schedule lists every test in sql/ (expected output in expected/).
 REGRESS = --schedule=test/regress_schedule
-REGRESS_OPTS = --inputdir=. --outputdir=. --encoding=UTF8 --no-locale --load-extension=plpgsql \
+REGRESS_OPTS = --temp-instance=tmp_check --inputdir=. --outputdir=. --encoding=UTF8 --no-locale \
                --temp-config=test/regress.conf
 
 # isolationtester specs under test/isolation/specs, expected output in test/isolation/expected.
 ISOLATION = $(basename $(notdir $(sort $(wildcard test/isolation/specs/*.spec))))
-ISOLATION_OPTS = --inputdir=test/isolation --outputdir=output_iso --encoding=UTF8 --no-locale \
+ISOLATION_OPTS = --temp-instance=tmp_check_iso --inputdir=test/isolation --outputdir=output_iso \
+                 --encoding=UTF8 --no-locale \
                  --temp-config=test/regress.conf
 
 PG_CONFIG ?= pg_config
 PG_CPPFLAGS = -isystem $(shell $(PG_CONFIG) --includedir-server) -Isrc
-PG_CXXFLAGS = -std=c++17 -Wall -Wextra -Wno-unused-parameter \
+PG_CXXFLAGS = -std=c++17 -MMD -MP -Wall -Wextra -Wno-unused-parameter \
               -Wno-missing-field-initializers -Wno-cast-function-type -Wno-implicit-fallthrough
 SHLIB_LINK = -lfmt -lstdc++
 EXTRA_CLEAN = build output_iso results regression.diffs regression.out tmp_check tmp_check_iso log
@@ -34,6 +35,10 @@ override with_llvm = no
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
 
+# Header dependencies (-MMD): a changed header rebuilds every object that includes it.
+-include $(OBJS:.o=.d)
+EXTRA_CLEAN += $(OBJS:.o=.d)
+
 # The synthetic event generator used by the demo, tests and benchmarks (not part of the extension).
 include tools/eventgen/Makefile.inc
 all: $(EVENTGEN_BIN)
@@ -42,8 +47,19 @@ clean-eventgen:
 	rm -f $(EVENTGEN_CLEAN)
 
 # Unit tests of the PostgreSQL-free core (GoogleTest through CMake; also writes compile_commands.json).
-.PHONY: unittest clean-eventgen
+.PHONY: unittest clean-eventgen FORCE
 unittest:
 	cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 	cmake --build build -j2
 	cd build && ctest --output-on-failure
+
+# The regression cluster's settings, with the absolute path of the event generator so that
+# tests can load synthetic events with COPY ... FROM PROGRAM.
+# SHARED_DATA: the shared/data folder beside the checkout (the test runner passes it when it runs
+# from a copy of the repository).
+SHARED_DATA ?= $(abspath ../shared/data)
+test/regress.conf: test/regress.conf.in $(EVENTGEN_BIN) FORCE
+	sed -e 's|@EVENTGEN@|$(abspath $(EVENTGEN_BIN))|g' -e 's|@SHARED_DATA@|$(SHARED_DATA)|g' $< > $@
+FORCE:
+installcheck: test/regress.conf $(EVENTGEN_BIN)
+EXTRA_CLEAN += test/regress.conf

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "pg/model_catalog.hpp"
+#include "pg/settings.hpp"
 #include "pg/spi_client.hpp"
 
 namespace incmodel::pg {
@@ -69,7 +70,10 @@ void RunDriver::unit(const char *step, Fn &&fn) {
     begin_unit();
     std::exception_ptr error;
     try {
+        PinnedSettings pinned(model_.timezone);
         fn();
+        maybe_inject_failure(step);
+        pinned.close();
     } catch (...) {
         error = std::current_exception();
     }

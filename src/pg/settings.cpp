@@ -39,7 +39,7 @@ void maybe_inject_failure(const char *step) {
 namespace {
 void set_local(const char *name, const char *value) {
     pg_call([name, value] {
-        (void)set_config_option(name, value, PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE, true, 0,
+        (void)set_config_option(name, value, PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE, true, ERROR,
                                 false);
     });
 }

@@ -110,6 +110,7 @@ size_t ParseCsvRecord(const std::string &text, size_t pos, std::vector<std::stri
     return i - pos;
 }
 
+// Default options with a test-sized event count.
 Options Small(int64_t events = 20000) {
     Options o;
     o.events = events;

@@ -1,9 +1,11 @@
 // incmodel-eventgen: command-line front end. Parses options, runs the generator and writes COPY
 // rows to stdout (summary counters optionally to stderr).
+#include <algorithm>
 #include <cerrno>
 #include <charconv>
 #include <cstdio>
 #include <cstring>
+#include <iterator>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -103,6 +105,24 @@ std::string Parse(int argc, char **argv, CommandLine *cli) {
             has_value = true;
         }
         if (name.substr(0, 2) != "--") return "unexpected argument '" + std::string(arg) + "'";
+        static constexpr std::string_view kValueOptions[] = {"--seed",
+                                                             "--events",
+                                                             "--users",
+                                                             "--session-events",
+                                                             "--batches",
+                                                             "--start",
+                                                             "--days",
+                                                             "--late-fraction",
+                                                             "--max-late-batches",
+                                                             "--dup-fraction",
+                                                             "--null-session-fraction",
+                                                             "--batch-from",
+                                                             "--batch-to",
+                                                             "--format"};
+        if (std::find(std::begin(kValueOptions), std::end(kValueOptions), name) ==
+            std::end(kValueOptions)) {
+            return "unknown option " + std::string(name) + " (see --help)";
+        }
         if (!has_value) {
             if (i + 1 >= argc) return "option " + std::string(name) + " needs a value";
             value = argv[++i];
