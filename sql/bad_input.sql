@@ -41,6 +41,17 @@ SELECT * FROM testkit.error_of($sql$SELECT incmodel.create_model('bad', $$ SELEC
   'derived.bad', 'etl_tstamp')$sql$);
 SELECT * FROM testkit.error_of($sql$SELECT incmodel.create_model('bad', $$ SELECT count(*) AS n FROM atomic.events GROUP BY domain_sessionid $$,
   'derived.bad', 'etl_tstamp')$sql$);
+SELECT * FROM testkit.error_of($sql$SELECT incmodel.create_model('bad', $$ SELECT s, count(*) AS n
+  FROM (SELECT domain_sessionid AS s FROM atomic.events) x GROUP BY 1 $$, 'derived.bad', 'etl_tstamp')$sql$);
+SELECT * FROM testkit.error_of($sql$SELECT incmodel.create_model('bad', $$ SELECT domain_sessionid AS s, count(*) AS n
+  FROM atomic.events WHERE event_id IN (SELECT event_id FROM atomic.events WHERE event = 'page_view')
+  GROUP BY 1 $$, 'derived.bad', 'etl_tstamp')$sql$);
+SELECT * FROM testkit.error_of($sql$SELECT incmodel.create_model('bad', $$ SELECT domain_sessionid AS s, count(*) AS n
+  FROM atomic.events GROUP BY 1 FOR UPDATE $$, 'derived.bad', 'etl_tstamp')$sql$);
+SELECT * FROM testkit.error_of($sql$SELECT incmodel.create_model('bad', $$ SELECT domain_sessionid AS s,
+  generate_series(1, 2) AS g FROM atomic.events GROUP BY 1 $$, 'derived.bad', 'etl_tstamp')$sql$);
+SELECT * FROM testkit.error_of($sql$SELECT incmodel.create_model('bad', 'SELECT 1 AS x', 'derived.bad', 'etl_tstamp')$sql$);
+SELECT * FROM testkit.error_of($sql$SELECT incmodel.create_model('bad', 'SELECT domain_sessionid AS s FROM atomic.events GROUP BY 1', 'no_such_schema.bad', 'etl_tstamp')$sql$);
 -- unnamed and duplicate output columns, reserved names
 SELECT * FROM testkit.error_of($sql$SELECT incmodel.create_model('bad', $$ SELECT domain_sessionid, 1 + count(*) FROM atomic.events GROUP BY 1 $$,
   'derived.bad', 'etl_tstamp')$sql$);
@@ -60,7 +71,7 @@ SELECT * FROM testkit.error_of($sql$SELECT incmodel.create_model('bad', 'SELECT 
 CREATE VIEW derived.a_view AS SELECT 1 AS x;
 SELECT * FROM testkit.error_of($sql$SELECT incmodel.create_model('bad', 'SELECT domain_sessionid AS session_id, count(*) AS events FROM atomic.events GROUP BY 1', 'derived.a_view', 'etl_tstamp')$sql$);
 -- unknown names, duplicate names
-SELECT incmodel.create_model('dup', :'q', 'derived.dup', 'etl_tstamp') > 0 AS created;
+SELECT incmodel.create_model('dup', 'SELECT domain_sessionid AS session_id, count(*) AS events FROM atomic.events GROUP BY 1', 'derived.dup', 'etl_tstamp') > 0 AS created;
 SELECT * FROM testkit.error_of($sql$SELECT incmodel.create_model('dup', 'SELECT domain_sessionid AS session_id, count(*) AS events FROM atomic.events GROUP BY 1', 'derived.dup2', 'etl_tstamp')$sql$);
 SELECT * FROM testkit.error_of($sql$CALL incmodel.refresh('no_such_model')$sql$);
 SELECT * FROM testkit.error_of($sql$CALL incmodel.refresh(NULL)$sql$);
@@ -69,11 +80,27 @@ SELECT * FROM testkit.error_of($sql$SELECT * FROM incmodel.explain('no_such_mode
 SELECT * FROM testkit.error_of($sql$SELECT incmodel.drop_model('no_such_model')$sql$);
 SELECT * FROM testkit.error_of($sql$SELECT incmodel.alter_model('no_such_model', enabled => false)$sql$);
 SELECT * FROM testkit.error_of($sql$SELECT incmodel.alter_model('dup', lookback => '-5 minutes')$sql$);
+-- the source or target dropped, or the source changed, behind the model's back
+CREATE TABLE atomic.doomed (sid text, etl timestamp NOT NULL);
+INSERT INTO atomic.doomed VALUES ('a', '2026-01-01');
+SELECT incmodel.create_model('doomed', 'SELECT sid, count(*) AS n FROM atomic.doomed GROUP BY 1',
+                             'derived.doomed', 'etl') > 0 AS created;
+ALTER TABLE atomic.doomed ALTER COLUMN sid TYPE int USING 1;
+INSERT INTO atomic.doomed VALUES (2, '2026-01-02');
+SELECT * FROM testkit.error_of($sql$CALL incmodel.refresh('doomed')$sql$);
+DROP TABLE derived.doomed;
+SELECT * FROM testkit.error_of($sql$CALL incmodel.refresh('doomed')$sql$);
+DROP TABLE atomic.doomed;
+SELECT * FROM testkit.error_of($sql$CALL incmodel.refresh('doomed')$sql$);
+SELECT * FROM testkit.error_of($sql$SELECT incmodel.rebuild('doomed')$sql$);
+SELECT model, pending_batches FROM incmodel.status WHERE model = 'doomed';
+SELECT incmodel.drop_model('doomed');
 \pset format aligned
 \pset tuples_only off
 -- Nothing was created by the failed calls.
 SELECT name FROM incmodel.models ORDER BY 1;
 SELECT to_regclass('derived.bad') AS bad_target, to_regclass('derived.dup2') AS dup2_target;
+SELECT count(*) AS failed_runs_recorded FROM incmodel.runs WHERE model_name IN ('bad', 'dup');
 SELECT count(*) AS scratch_tables FROM pg_tables WHERE schemaname = 'incmodel_scratch';
 SELECT incmodel.drop_model('dup', true);
 DROP TABLE derived.incompatible;

@@ -3,6 +3,7 @@
 -- duplicate event_ids (within and across batches), NULL session ids and sessions that span
 -- batches; the loader also holds back part of each batch and loads it later under the same
 -- etl_tstamp (a batch that grows after it was processed) and replays a whole batch.
+SET client_min_messages = warning;  -- index NOTICEs for every seed
 CREATE TABLE testkit.staging (LIKE testkit.event_layout);
 
 -- The four model shapes the engine must get right.

@@ -1,4 +1,5 @@
 -- Refresh, rebuild, alter and drop act with the caller's rights: only the target's owner (or a
+set SHOW_CONTEXT never
 -- member of that role) may run them, and the user's query runs as the caller.
 CREATE ROLE im_owner;
 CREATE ROLE im_reader;
@@ -41,16 +42,20 @@ SET ROLE im_writer;
 CALL incmodel.refresh('owned');
 RESET ROLE;
 
--- A member of the owning role may refresh; the query runs with its own rights, so it needs
--- SELECT on the source.
-SET ROLE im_owner_member;
-CALL incmodel.refresh('owned');
-RESET ROLE;
-GRANT SELECT ON atomic.events TO im_owner_member;
+-- A member of the owning role may refresh.
 SET ROLE im_owner_member;
 CALL incmodel.refresh('owned');
 SELECT outcome FROM incmodel.runs WHERE model_name = 'owned' ORDER BY run_id DESC LIMIT 1;
 RESET ROLE;
+-- The user's query runs with the caller's rights: without SELECT on the source even the
+-- owner's refresh is refused (and recorded as failed).
+REVOKE SELECT ON atomic.events FROM im_owner;
+SET ROLE im_owner;
+CALL incmodel.refresh('owned');
+RESET ROLE;
+SELECT outcome, failed_step, error_sqlstate FROM incmodel.runs WHERE model_name = 'owned'
+ORDER BY run_id DESC LIMIT 1;
+GRANT SELECT ON atomic.events TO im_owner;
 
 -- A hostile object in the caller's search_path cannot hijack a refresh: generated SQL is fully
 -- qualified and runs with search_path = pg_catalog, pg_temp.

@@ -60,13 +60,13 @@ BEGIN
 END $$;
 
 -- The error a statement raises: SQLSTATE, message, detail and hint ('none' when it succeeds).
-CREATE FUNCTION testkit.error_of(sql text, OUT sqlstate text, OUT message text, OUT detail text,
+CREATE FUNCTION testkit.error_of(sql text, OUT state text, OUT message text, OUT detail text,
                                  OUT hint text) LANGUAGE plpgsql AS $$
 BEGIN
   EXECUTE sql;
-  sqlstate := 'none';
+  state := 'none';
 EXCEPTION WHEN OTHERS THEN
-  GET STACKED DIAGNOSTICS sqlstate = RETURNED_SQLSTATE, message = MESSAGE_TEXT,
+  GET STACKED DIAGNOSTICS state = RETURNED_SQLSTATE, message = MESSAGE_TEXT,
                           detail = PG_EXCEPTION_DETAIL, hint = PG_EXCEPTION_HINT;
 END $$;
 

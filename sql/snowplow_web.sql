@@ -1,6 +1,7 @@
 -- Real Snowplow events (../shared/data/snowplow-web/0.1.0): loaded in four etl_tstamp ranges
 -- with a refresh after each, a sessions model equals a full rebuild after every load and, at
--- the end, Snowplow's own derived sessions (start/end of page views, page view count).
+-- the end, Snowplow's own derived sessions (start/end of page views, page view count). As in
+-- Snowplow's model, a page view counts only with its web_page context (a dimension here).
 CREATE SCHEMA sp;
 DO $$
 DECLARE header text; cols text;
@@ -21,6 +22,12 @@ BEGIN
   EXECUTE format('COPY sp.expected_sessions FROM %L (FORMAT csv, HEADER)',
                  current_setting('incmodel_test.shared_data') ||
                  '/snowplow-web/0.1.0/expected/snowplow_web_sessions_expected_it.csv');
+  CREATE TABLE sp.page_view_context (schema_vendor text, schema_name text, schema_format text,
+    schema_version text, root_id text, root_tstamp text, ref_root text, ref_tree text,
+    ref_parent text, id text);
+  EXECUTE format('COPY sp.page_view_context FROM %L (FORMAT csv, HEADER)',
+                 current_setting('incmodel_test.shared_data') ||
+                 '/snowplow-web/0.1.0/source/snowplow_web_page_view_context_it.csv');
 END $$;
 SELECT count(*) AS raw_events, count(DISTINCT etl_tstamp) AS batches FROM sp.raw;
 
@@ -31,7 +38,7 @@ CREATE INDEX ON sp.events (etl_tstamp);
 SELECT incmodel.create_model('sp_sessions',
   $$ SELECT rtrim(domain_sessionid) AS domain_sessionid, min(derived_tstamp) AS start_tstamp,
             max(derived_tstamp) AS end_tstamp, count(DISTINCT event_id) AS page_views
-     FROM sp.events
+     FROM sp.events e JOIN sp.page_view_context c ON c.root_id = e.event_id
      WHERE event = 'page_view' AND dvce_sent_tstamp <= dvce_created_tstamp + interval '3 days'
      GROUP BY 1 $$,
   'derived.sp_sessions', 'etl_tstamp') > 0 AS created;

@@ -32,7 +32,7 @@ ModelRecord load_model(const std::string &name, bool require_relations) {
     SqlResult r = spi_exec(
         "SELECT model_id, query, query_head, query_tail, alias_in_query, source::oid, "
         "source_alias, source_only, batch_column, batch_type, window_column, lookback::text, "
-        "target::oid, bounded_recompute, timezone, enabled, owner::oid FROM incmodel.models WHERE name = $1",
+        "target::oid, bounded_recompute, timezone, enabled, owner::oid, canonical_query FROM incmodel.models WHERE name = $1",
         {SqlParam::value(name)});
     if (r.rows.empty())
         throw UserError(ERRCODE_UNDEFINED_OBJECT, "incmodel: model \"" + name + "\" does not exist",
@@ -59,6 +59,7 @@ ModelRecord load_model(const std::string &name, bool require_relations) {
     m.timezone = str(row[14]);
     m.enabled = boolean(row[15]);
     m.owner_oid = static_cast<Oid>(std::stoul(str(row[16])));
+    m.canonical_query = str(row[17]);
 
     SqlResult cols = spi_exec(
         "SELECT kind, name, type, source_expr FROM incmodel.model_columns WHERE model_id = $1::int8 "

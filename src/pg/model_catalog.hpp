@@ -17,6 +17,7 @@ struct ModelRecord {
     Oid source_oid = InvalidOid;
     Oid target_oid = InvalidOid;
     std::string query;
+    std::string canonical_query;
     std::optional<std::string> lookback;  // interval text, NULL = no window
     std::string timezone;
     bool enabled = true;

@@ -118,6 +118,11 @@ LockedModel lock_and_load(const std::string &name, const char *action, bool sess
         throw UserError(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
                         "incmodel: model \"" + name + "\" was dropped and created again while "
                         "waiting for its lock", "", "Run it again.");
+    {
+        PinnedSettings pinned(again.timezone);
+        verify_output_types(name, again.canonical_query, again.spec.outputs);
+        pinned.close();
+    }
     return {std::move(again), std::move(lock)};
 }
 

@@ -6,6 +6,7 @@
 #include <stdexcept>
 
 #include "pg/guard.hpp"
+#include "core/sql_text.hpp"
 #include "pg/spi_client.hpp"
 
 namespace incmodel::pg {
@@ -452,6 +453,43 @@ AnalyzedQuery analyze_model_query(const ModelQueryInput &input) {
         }
     }
     return out;
+}
+
+void verify_output_types(const std::string &model, const std::string &canonical_query,
+                         const std::vector<core::OutputColumn> &outputs) {
+    const char *sql = canonical_query.c_str();
+    List *raw = pg_call([sql] { return raw_parser(sql, RAW_PARSE_DEFAULT); });
+    RawStmt *rawstmt = linitial_node(RawStmt, raw);
+    Query *query = pg_call([rawstmt, sql] {
+        return parse_analyze_fixedparams(rawstmt, sql, nullptr, 0, nullptr);
+    });
+    CatalogOnlySearchPath path;
+    std::vector<std::string> changed;
+    size_t i = 0;
+    ListCell *lc;
+    foreach (lc, query->targetList) {
+        auto *tle = static_cast<TargetEntry *>(lfirst(lc));
+        if (tle->resjunk) continue;
+        Node *expr = (Node *)tle->expr;
+        Oid typ = pg_call([expr] { return exprType(expr); });
+        int32 typmod = pg_call([expr] { return exprTypmod(expr); });
+        if (typ == UNKNOWNOID) typ = TEXTOID;
+        std::string now = type_name(typ, typmod, InvalidOid);
+        if (i < outputs.size()) {
+            std::string was = outputs[i].type.substr(0, outputs[i].type.find(" COLLATE "));
+            if (was != now)
+                changed.push_back("column \"" + outputs[i].name + "\" was " + was + ", is now " + now);
+        }
+        ++i;
+    }
+    if (i != outputs.size()) changed.push_back("the number of output columns changed");
+    if (!changed.empty())
+        throw UserError(ERRCODE_DATATYPE_MISMATCH,
+                        "incmodel: the query of model \"" + model +
+                            "\" no longer gives the columns its target was built with",
+                        core::join(changed, "; ") + ".",
+                        "A source column changed type. Drop the model with incmodel.drop_model() "
+                        "and create it again (or alter the target to match and rebuild).");
 }
 
 // A refresh looks events up by batch, by key and (with a window) by event time; without the

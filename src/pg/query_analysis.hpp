@@ -33,6 +33,11 @@ struct AnalyzedQuery {
 // Parses, analyzes and validates; raises UserError with a SQLSTATE, detail and hint on bad input.
 AnalyzedQuery analyze_model_query(const ModelQueryInput &input);
 
+// Re-analyzes a model's stored (fully qualified) query and raises 42804 when its output columns
+// no longer have the types the target was built with (a source column changed type).
+void verify_output_types(const std::string &model, const std::string &canonical_query,
+                         const std::vector<core::OutputColumn> &outputs);
+
 // NOTICEs with the CREATE INDEX statements a refresh would want on the source.
 void notice_missing_indexes(const AnalyzedQuery &analyzed);
 

@@ -1,0 +1,140 @@
+# Shared helpers of the reliability tests (sourced by crash_and_kill.sh, soak.sh, scheduler.sh).
+#
+# Each test starts its own throwaway cluster in a temporary directory, as the unprivileged
+# `postgres` account (PostgreSQL refuses root), listening only on a Unix socket in that directory
+# (listen_addresses = ''), so tests never collide with another cluster on the same port.
+# The cluster is always stopped on exit (trap), whatever happens.
+
+set -euo pipefail
+
+REL_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+REPO=$(cd "$REL_DIR/../.." && pwd)
+PGBIN=${PGBIN:-/usr/lib/postgresql/15/bin}
+EVENTGEN=${EVENTGEN:-$REPO/tools/eventgen/incmodel-eventgen}
+
+# Re-runs the calling script as `postgres` when started as root: as_postgres "$@".
+as_postgres() {
+    if [ "$(id -u)" = 0 ]; then
+        exec su postgres -s /bin/bash -c "$(printf '%q ' bash "$0" "$@")"
+    fi
+}
+
+log() { printf '[%s %s] %s\n' "$(date +%H:%M:%S)" "${TEST_NAME:-reliability}" "$*"; }
+
+FAILURES=0
+fail() { log "FAILURE: $*"; FAILURES=$((FAILURES + 1)); }
+# check DESCRIPTION EXPECTED ACTUAL
+check() {
+    if [ "$2" = "$3" ]; then log "ok: $1"; else fail "$1: expected [$2], got [$3]"; fi
+}
+
+# start_cluster PORT [extra postgresql.conf lines...]: initdb + start; sets PGDATA, PGHOST, PGPORT.
+start_cluster() {
+    local port=$1; shift
+    CLUSTER_DIR=$(mktemp -d "/tmp/incmodel-rel-${TEST_NAME:-x}.XXXXXX")
+    export PGDATA=$CLUSTER_DIR/data PGHOST=$CLUSTER_DIR PGPORT=$port PGDATABASE=postgres
+    "$PGBIN/initdb" -D "$PGDATA" -U postgres --no-locale -E UTF8 -A trust >"$CLUSTER_DIR/initdb.log" 2>&1
+    {
+        echo "listen_addresses = ''"
+        echo "unix_socket_directories = '$CLUSTER_DIR'"
+        echo "port = $port"
+        echo "max_connections = 60"
+        echo "shared_buffers = 128MB"
+        echo "fsync = off"
+        echo "synchronous_commit = off"
+        echo "full_page_writes = off"
+        echo "log_min_messages = warning"
+        echo "log_line_prefix = '%m [%p] %q%a '"
+        echo "incmodel.progress_notices = off"
+        echo "incmodel_test.eventgen = '$EVENTGEN'"
+        for line in "$@"; do echo "$line"; done
+    } >>"$PGDATA/postgresql.conf"
+    trap stop_cluster EXIT
+    pg_start
+}
+
+pg_start() { "$PGBIN/pg_ctl" -D "$PGDATA" -l "$CLUSTER_DIR/server.log" -w -t 60 start >/dev/null; }
+
+stop_cluster() {
+    if [ -n "${CLUSTER_DIR:-}" ] && [ -f "$PGDATA/postmaster.pid" ]; then
+        "$PGBIN/pg_ctl" -D "$PGDATA" -m immediate -w stop >/dev/null 2>&1 || true
+    fi
+    if [ -n "${CLUSTER_DIR:-}" ] && [ -z "${KEEP_CLUSTER:-}" ]; then
+        if [ "${FAILURES:-0}" -gt 0 ] && [ -f "$CLUSTER_DIR/server.log" ]; then
+            echo "----- last lines of the server log"; tail -n 40 "$CLUSTER_DIR/server.log"
+        fi
+        rm -rf "$CLUSTER_DIR"
+    fi
+}
+
+# q SQL: one value (unaligned, tuples only), stops on error.
+q() { "$PGBIN/psql" -X -q -v ON_ERROR_STOP=1 -At -c "$1"; }
+# qf: run SQL from stdin, stops on error.
+qf() { "$PGBIN/psql" -X -q -v ON_ERROR_STOP=1 -At "$@"; }
+
+# The same fixtures as sql/setup.sql: an events table, a generator helper, and diff() comparing a
+# model's target with a full rebuild of its query (EXCEPT ALL both ways; "0 0" means equal).
+install_testkit() {
+    qf <<'SQL'
+CREATE EXTENSION incmodel;
+CREATE SCHEMA testkit; CREATE SCHEMA atomic; CREATE SCHEMA derived;
+CREATE TABLE testkit.event_layout (
+  app_id text, platform text, etl_tstamp timestamp, collector_tstamp timestamp NOT NULL,
+  dvce_created_tstamp timestamp, dvce_sent_tstamp timestamp, derived_tstamp timestamp,
+  load_tstamp timestamp, event text, event_name text, event_id uuid NOT NULL,
+  domain_userid text, domain_sessionid text, domain_sessionidx integer, user_id text,
+  network_userid text, page_url text, page_title text, page_referrer text, refr_medium text,
+  geo_country text, br_family text, os_family text, dvce_type text, tr_total numeric(18,2));
+CREATE FUNCTION testkit.make_events(tbl text) RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+  EXECUTE format('DROP TABLE IF EXISTS %s CASCADE', tbl);
+  EXECUTE format('CREATE TABLE %s (LIKE testkit.event_layout INCLUDING ALL)', tbl);
+  EXECUTE format('CREATE INDEX ON %s (etl_tstamp)', tbl);
+  EXECUTE format('CREATE INDEX ON %s (domain_sessionid)', tbl);
+  EXECUTE format('CREATE INDEX ON %s (domain_userid)', tbl);
+END $$;
+CREATE FUNCTION testkit.generate(tbl text, args text) RETURNS bigint LANGUAGE plpgsql AS $$
+DECLARE n bigint;
+BEGIN
+  EXECUTE format('COPY %s FROM PROGRAM %L', tbl,
+                 current_setting('incmodel_test.eventgen') || ' ' || args);
+  GET DIAGNOSTICS n = ROW_COUNT;
+  RETURN n;
+END $$;
+CREATE FUNCTION testkit.diff(model text, OUT extra bigint, OUT missing bigint)
+LANGUAGE plpgsql AS $$
+DECLARE q text; t regclass;
+BEGIN
+  SELECT m.query, m.target INTO q, t FROM incmodel.models m WHERE m.name = model;
+  EXECUTE format('SELECT count(*) FROM (SELECT * FROM %s EXCEPT ALL (%s)) x', t, q) INTO extra;
+  EXECUTE format('SELECT count(*) FROM ((%s) EXCEPT ALL SELECT * FROM %s) x', q, t) INTO missing;
+END $$;
+-- Events of the model's source with a batch value, and events its manifest accounts for.
+CREATE FUNCTION testkit.accounting(model text, OUT source_events bigint, OUT manifest_events bigint)
+LANGUAGE plpgsql AS $$
+DECLARE m record;
+BEGIN
+  SELECT * INTO m FROM incmodel.models WHERE name = model;
+  EXECUTE format('SELECT count(*) FROM %s WHERE %I IS NOT NULL', m.source, m.batch_column)
+    INTO source_events;
+  SELECT coalesce(sum(event_count), 0) INTO manifest_events FROM incmodel.manifest
+   WHERE model_id = m.model_id;
+END $$;
+SQL
+}
+
+# diff_of MODEL: "extra missing" of the target against a full rebuild.
+diff_of() { q "SELECT extra || ' ' || missing FROM testkit.diff('$1')"; }
+
+# wait_for SQL [TIMEOUT_S]: polls until SQL returns 't'; returns 1 on timeout.
+wait_for() {
+    local sql=$1 timeout=${2:-30} i=0
+    while [ "$(q "$sql")" != t ]; do
+        i=$((i + 1)); [ $i -gt $((timeout * 20)) ] && return 1
+        sleep 0.05
+    done
+}
+
+finish() {
+    if [ "$FAILURES" -eq 0 ]; then log "PASS"; exit 0; else log "FAIL ($FAILURES failures)"; exit 1; fi
+}
