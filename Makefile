@@ -46,6 +46,9 @@ clean: clean-eventgen
 clean-eventgen:
 	rm -f $(EVENTGEN_CLEAN)
 
+# The `incmodel` command-line tool (libpq), when present.
+-include cli/Makefile.inc
+
 # Unit tests of the PostgreSQL-free core (GoogleTest through CMake; also writes compile_commands.json).
 .PHONY: unittest clean-eventgen FORCE
 unittest:
