@@ -20,7 +20,7 @@ REGRESS_OPTS = --temp-instance=tmp_check --inputdir=. --outputdir=. --encoding=U
 ISOLATION = $(basename $(notdir $(sort $(wildcard test/isolation/specs/*.spec))))
 ISOLATION_OPTS = --temp-instance=tmp_check_iso --inputdir=test/isolation --outputdir=output_iso \
                  --encoding=UTF8 --no-locale \
-                 --temp-config=test/regress.conf
+                 --temp-config=test/isolation.conf
 
 PG_CONFIG ?= pg_config
 PG_CPPFLAGS = -isystem $(shell $(PG_CONFIG) --includedir-server) -Isrc
@@ -64,5 +64,8 @@ SHARED_DATA ?= $(abspath ../shared/data)
 test/regress.conf: test/regress.conf.in $(EVENTGEN_BIN) FORCE
 	sed -e 's|@EVENTGEN@|$(abspath $(EVENTGEN_BIN))|g' -e 's|@SHARED_DATA@|$(SHARED_DATA)|g' $< > $@
 FORCE:
-installcheck: test/regress.conf $(EVENTGEN_BIN)
-EXTRA_CLEAN += test/regress.conf
+# Isolation clusters run without the preloaded workers (they would look for contrib_regression).
+test/isolation.conf: test/regress.conf
+	grep -v -e '^shared_preload_libraries' -e '^cron\.' -e '^incmodel.maintenance' $< > $@
+installcheck: test/regress.conf test/isolation.conf $(EVENTGEN_BIN)
+EXTRA_CLEAN += test/regress.conf test/isolation.conf

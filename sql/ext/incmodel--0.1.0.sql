@@ -31,6 +31,8 @@ CREATE TABLE incmodel.models (
     target            regclass NOT NULL,
     strategy          text NOT NULL DEFAULT 'recompute' CHECK (strategy IN ('recompute')),
     bounded_recompute boolean NOT NULL DEFAULT false,
+    vacuum_dead_ratio float8 CHECK (vacuum_dead_ratio >= 0),   -- NULL: incmodel.vacuum_dead_ratio
+    analyze_mod_ratio float8 CHECK (analyze_mod_ratio >= 0),   -- NULL: incmodel.analyze_mod_ratio
     timezone          text NOT NULL,
     enabled           boolean NOT NULL DEFAULT true,
     owner             regrole NOT NULL,
@@ -152,7 +154,9 @@ CREATE FUNCTION incmodel.alter_model(
     name              text,
     lookback          interval DEFAULT NULL,
     enabled           boolean DEFAULT NULL,
-    bounded_recompute boolean DEFAULT NULL)
+    bounded_recompute boolean DEFAULT NULL,
+    vacuum_dead_ratio float8 DEFAULT NULL,
+    analyze_mod_ratio float8 DEFAULT NULL)
     RETURNS void
     LANGUAGE c VOLATILE
     SET search_path = pg_catalog, pg_temp
@@ -163,6 +167,160 @@ CREATE FUNCTION incmodel.pending(name text,
     LANGUAGE c VOLATILE STRICT
     SET search_path = pg_catalog, pg_temp
     AS 'MODULE_PATHNAME', 'incmodel_pending';
+
+-- ---------------------------------------------------------------------------------------------
+-- Maintenance: VACUUM / ANALYZE off the refresh's critical path, retention, scheduling.
+-- ---------------------------------------------------------------------------------------------
+-- Every VACUUM / ANALYZE incmodel ran (worker or external command) and every retention pass.
+CREATE TABLE incmodel.maintenance_log (
+    id           bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    started_at   timestamptz NOT NULL DEFAULT clock_timestamp(),
+    finished_at  timestamptz,
+    relation     text NOT NULL,
+    relid        oid,
+    action       text NOT NULL CHECK (action IN ('VACUUM', 'ANALYZE', 'VACUUM ANALYZE', 'retention')),
+    reason       text,
+    runner       text NOT NULL,                 -- worker | command | retention
+    duration_ms  float8,
+    dead_before  bigint,
+    dead_after   bigint,
+    rows_removed bigint,
+    error        text
+);
+CREATE INDEX ON incmodel.maintenance_log (relid, id);
+
+-- Retention per source: events older than keep (by time_column) are deleted in chunks once every
+-- model reading the source has processed their whole batch.
+CREATE TABLE incmodel.retention (
+    source      regclass PRIMARY KEY,
+    keep        interval NOT NULL CHECK (keep > interval '0'),
+    time_column text NOT NULL,
+    chunk_rows  int NOT NULL DEFAULT 10000 CHECK (chunk_rows > 0)
+);
+REVOKE ALL ON incmodel.maintenance_log, incmodel.retention FROM PUBLIC;
+GRANT SELECT ON incmodel.maintenance_log, incmodel.retention TO PUBLIC;
+
+-- The thresholds in force (the incmodel.* settings), as a row.
+CREATE FUNCTION incmodel.maintenance_settings(
+    OUT vacuum_dead_ratio float8, OUT vacuum_dead_min bigint,
+    OUT analyze_mod_ratio float8, OUT analyze_mod_min bigint)
+    LANGUAGE c STABLE
+    SET search_path = pg_catalog, pg_temp
+    AS 'MODULE_PATHNAME', 'incmodel_maintenance_settings';
+
+-- For every target, scratch and manifest table incmodel owns: does it need VACUUM and/or
+-- ANALYZE, and why. Dead tuples are the larger of the statistics system's count and the debt
+-- recorded by refreshes (exact, and not subject to the statistics' delay).
+CREATE FUNCTION incmodel.maintenance_plan()
+RETURNS TABLE (model text, relation regclass, kind text, live_tuples bigint, dead_tuples bigint,
+               dead_ratio float8, modified_since_analyze bigint, modified_ratio float8,
+               last_vacuum timestamptz, last_analyze timestamptz,
+               needs_vacuum boolean, needs_analyze boolean, reason text)
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+WITH settings AS (SELECT * FROM incmodel.maintenance_settings()),
+owned AS (
+    SELECT m.name AS model, m.target::oid AS relid, 'target' AS kind,
+           m.vacuum_dead_ratio AS vr, m.analyze_mod_ratio AS ar
+      FROM incmodel.models m
+    UNION ALL
+    SELECT m.name, c.oid, 'scratch', m.vacuum_dead_ratio, m.analyze_mod_ratio
+      FROM incmodel.models m
+      JOIN pg_class c ON c.relnamespace = 'incmodel_scratch'::regnamespace
+                     AND c.relname IN (format('m%s_batches', m.model_id), format('m%s_keys', m.model_id),
+                                       format('m%s_rows', m.model_id))
+    UNION ALL
+    SELECT NULL, c.oid, 'catalog', NULL, NULL
+      FROM pg_class c
+     WHERE c.relnamespace = 'incmodel'::regnamespace AND c.relkind = 'r'
+       AND c.relname IN ('manifest', 'runs', 'table_debt')
+),
+measured AS (
+    SELECT o.model, o.relid, o.kind, s.n_live_tup AS live,
+           greatest(s.n_dead_tup, coalesce(d.dead_tuples, 0)) AS dead,
+           s.n_mod_since_analyze AS modified,
+           greatest(s.last_vacuum, s.last_autovacuum) AS last_vacuum,
+           greatest(s.last_analyze, s.last_autoanalyze) AS last_analyze,
+           coalesce(o.vr, st.vacuum_dead_ratio) AS vr, st.vacuum_dead_min AS vmin,
+           coalesce(o.ar, st.analyze_mod_ratio) AS ar, st.analyze_mod_min AS amin
+      FROM owned o
+      JOIN pg_stat_all_tables s ON s.relid = o.relid
+      LEFT JOIN incmodel.table_debt d ON d.target = o.relid
+      CROSS JOIN settings st
+),
+judged AS (
+    SELECT m.*,
+           m.dead::float8 / greatest(m.live + m.dead, 1) AS dratio,
+           m.modified::float8 / greatest(m.live, 1) AS mratio
+      FROM measured m
+)
+SELECT j.model, j.relid::regclass, j.kind, j.live, j.dead, round(j.dratio::numeric, 4)::float8,
+       j.modified, round(j.mratio::numeric, 4)::float8, j.last_vacuum, j.last_analyze,
+       j.dead >= j.vmin AND j.dratio >= j.vr,
+       j.modified >= j.amin AND j.mratio >= j.ar,
+       nullif(concat_ws('; ',
+         CASE WHEN j.dead >= j.vmin AND j.dratio >= j.vr THEN
+           format('%s dead tuples (%s%% of the table) >= %s and >= %s%%', j.dead,
+                  round((100 * j.dratio)::numeric, 1), j.vmin, round((100 * j.vr)::numeric, 1)) END,
+         CASE WHEN j.modified >= j.amin AND j.mratio >= j.ar THEN
+           format('%s rows modified since the last analyze (%s%%) >= %s and >= %s%%', j.modified,
+                  round((100 * j.mratio)::numeric, 1), j.amin, round((100 * j.ar)::numeric, 1)) END), '')
+  FROM judged j
+ ORDER BY j.dead DESC, j.relid
+$$;
+
+-- The statements that carry out the plan, for installations without the background worker:
+--   psql -Atc 'SELECT * FROM incmodel.maintenance_commands()' | psql -v ON_ERROR_STOP=1
+-- Each VACUUM / ANALYZE is followed by the call that logs it.
+CREATE FUNCTION incmodel.maintenance_commands() RETURNS SETOF text
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+SELECT cmd FROM (
+  SELECT p.dead_tuples, p.relation, 1 AS ord,
+         format('%s (SKIP_LOCKED%s) %s;',
+                CASE WHEN p.needs_vacuum THEN 'VACUUM' ELSE 'ANALYZE' END,
+                CASE WHEN p.needs_vacuum AND p.needs_analyze THEN ', ANALYZE' ELSE '' END,
+                p.relation) AS cmd
+    FROM incmodel.maintenance_plan() p WHERE p.needs_vacuum OR p.needs_analyze
+  UNION ALL
+  SELECT p.dead_tuples, p.relation, 2,
+         format('SELECT incmodel.record_maintenance(%L::regclass, %L, %L, %s);', p.relation::text,
+                CASE WHEN p.needs_vacuum AND p.needs_analyze THEN 'VACUUM ANALYZE'
+                     WHEN p.needs_vacuum THEN 'VACUUM' ELSE 'ANALYZE' END,
+                p.reason, p.dead_tuples)
+    FROM incmodel.maintenance_plan() p WHERE p.needs_vacuum OR p.needs_analyze) c
+ORDER BY dead_tuples DESC, relation, ord
+$$;
+
+-- Logs a maintenance action run outside the worker (and clears the target's dead-tuple debt).
+-- Only the owner of the relation may record maintenance of it.
+CREATE FUNCTION incmodel.record_maintenance(relation regclass, action text, reason text,
+                                            dead_before bigint) RETURNS void
+    LANGUAGE c VOLATILE
+    SET search_path = pg_catalog, pg_temp
+    AS 'MODULE_PATHNAME', 'incmodel_record_maintenance';
+
+-- Retention: set (or, with keep NULL, remove) the retention of a source; apply it.
+CREATE FUNCTION incmodel.set_retention(source regclass, keep interval, time_column text DEFAULT NULL,
+                                       chunk_rows int DEFAULT 10000) RETURNS void
+    LANGUAGE c VOLATILE
+    SET search_path = pg_catalog, pg_temp
+    AS 'MODULE_PATHNAME', 'incmodel_set_retention';
+CREATE PROCEDURE incmodel.apply_retention(source regclass DEFAULT NULL)
+    LANGUAGE c
+    AS 'MODULE_PATHNAME', 'incmodel_apply_retention';
+
+-- pg_cron scheduling of a model's refresh (job name incmodel:<model>).
+CREATE FUNCTION incmodel.schedule(name text, every interval) RETURNS bigint
+    LANGUAGE c VOLATILE STRICT
+    SET search_path = pg_catalog, pg_temp
+    AS 'MODULE_PATHNAME', 'incmodel_schedule';
+CREATE FUNCTION incmodel.unschedule(name text) RETURNS boolean
+    LANGUAGE c VOLATILE STRICT
+    SET search_path = pg_catalog, pg_temp
+    AS 'MODULE_PATHNAME', 'incmodel_unschedule';
 
 CREATE VIEW incmodel.status AS
 SELECT m.name AS model,
@@ -180,7 +338,11 @@ SELECT m.name AS model,
        p.pending_batches,
        p.pending_events,
        (SELECT count(*) FROM incmodel.manifest mf WHERE mf.model_id = m.model_id) AS manifest_batches,
-       d.dead_tuples AS dead_tuple_debt
+       d.dead_tuples AS dead_tuple_debt,
+       pg_stat_get_dead_tuples(m.target) AS dead_tuples,
+       pg_stat_get_live_tuples(m.target) AS live_tuples,
+       ml.started_at AS last_maintenance,
+       ml.action AS last_maintenance_action
 FROM incmodel.models m
 LEFT JOIN LATERAL (SELECT r.finished_at FROM incmodel.runs r
                    WHERE r.model_id = m.model_id AND r.outcome IN ('success', 'noop')
@@ -189,7 +351,9 @@ LEFT JOIN LATERAL (SELECT r.* FROM incmodel.runs r
                    WHERE r.model_id = m.model_id AND r.outcome <> 'skipped'
                    ORDER BY r.run_id DESC LIMIT 1) last ON true
 LEFT JOIN LATERAL incmodel.pending(m.name) p ON true
-LEFT JOIN incmodel.table_debt d ON d.target = m.target;
+LEFT JOIN incmodel.table_debt d ON d.target = m.target
+LEFT JOIN LATERAL (SELECT l.started_at, l.action FROM incmodel.maintenance_log l
+                   WHERE l.relid = m.target::oid ORDER BY l.id DESC LIMIT 1) ml ON true;
 GRANT SELECT ON incmodel.status TO PUBLIC;
 
 -- Test-only functions: error when incmodel.test_hooks is off.

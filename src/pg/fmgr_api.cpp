@@ -6,6 +6,7 @@
 
 #include "core/version.hpp"
 #include "pg/guard.hpp"
+#include "pg/maintenance.hpp"
 #include "pg/model_catalog.hpp"
 #include "pg/model_ops.hpp"
 #include "pg/settings.hpp"
@@ -82,7 +83,10 @@ bool is_nonatomic_call(FunctionCallInfo fcinfo) {
 
 extern "C" {
 
-void _PG_init(void) { define_settings(); }
+void _PG_init(void) {
+    define_settings();
+    if (process_shared_preload_libraries_in_progress) register_maintenance_worker();
+}
 
 PG_FUNCTION_INFO_V1(incmodel_version);
 Datum incmodel_version(PG_FUNCTION_ARGS) {
@@ -222,6 +226,8 @@ Datum incmodel_alter_model(PG_FUNCTION_ARGS) {
         args.lookback = opt_interval_arg(fcinfo, 1);
         args.enabled = opt_bool_arg(fcinfo, 2);
         args.bounded_recompute = opt_bool_arg(fcinfo, 3);
+        if (!PG_ARGISNULL(4)) args.vacuum_dead_ratio = PG_GETARG_FLOAT8(4);
+        if (!PG_ARGISNULL(5)) args.analyze_mod_ratio = PG_GETARG_FLOAT8(5);
         SpiConnection spi;
         alter_model(args);
         return (Datum)0;

@@ -433,6 +433,17 @@ void alter_model(const AlterModelArgs &args) {
     if (args.bounded_recompute)
         spi_exec("UPDATE incmodel.models SET bounded_recompute = $2::boolean WHERE model_id = $1::int8",
                  {id, SqlParam::value(*args.bounded_recompute ? "true" : "false")});
+    auto ratio = [&](const char *column, const std::optional<double> &value) {
+        if (!value) return;
+        if (*value < 0)
+            throw UserError(ERRCODE_INVALID_PARAMETER_VALUE,
+                            std::string("incmodel: ") + column + " must not be negative");
+        spi_exec(std::string("UPDATE incmodel.models SET ") + column +
+                     " = $2::float8 WHERE model_id = $1::int8",
+                 {id, SqlParam::value(fmt::format("{}", *value))});
+    };
+    ratio("vacuum_dead_ratio", args.vacuum_dead_ratio);
+    ratio("analyze_mod_ratio", args.analyze_mod_ratio);
 }
 
 void drop_model(const std::string &name, bool drop_target) {

@@ -42,6 +42,7 @@ struct AlterModelArgs {
     std::string name;
     std::optional<std::string> lookback;
     std::optional<bool> enabled, bounded_recompute;
+    std::optional<double> vacuum_dead_ratio, analyze_mod_ratio;
 };
 void alter_model(const AlterModelArgs &args);
 

@@ -10,6 +10,13 @@ namespace incmodel::pg {
 bool progress_notices = true;
 bool test_hooks_enabled = false;
 char *fail_at_step = nullptr;
+double vacuum_dead_ratio = 0.2;
+int vacuum_dead_min = 1000;
+double analyze_mod_ratio = 0.1;
+int analyze_mod_min = 1000;
+int maintenance_naptime = 60;
+char *maintenance_database = nullptr;
+int maintenance_time_budget = 300;
 
 // Registers every GUC; called once from _PG_init.
 void define_settings() {
@@ -25,6 +32,38 @@ void define_settings() {
                                "Test-only: raise an ERROR at the end of the named refresh step.",
                                "Takes effect only when incmodel.test_hooks is on.", &fail_at_step,
                                "", PGC_SUSET, GUC_NOT_IN_SAMPLE, nullptr, nullptr, nullptr);
+    DefineCustomRealVariable("incmodel.vacuum_dead_ratio",
+                             "Dead tuples, as a share of the table, at which incmodel vacuums it.",
+                             "A model's own vacuum_dead_ratio (alter_model) overrides it.",
+                             &vacuum_dead_ratio, 0.2, 0.0, 1.0, PGC_USERSET, 0, nullptr, nullptr,
+                             nullptr);
+    DefineCustomIntVariable("incmodel.vacuum_dead_min",
+                            "Fewest dead tuples for which incmodel vacuums a table.", nullptr,
+                            &vacuum_dead_min, 1000, 0, INT_MAX, PGC_USERSET, 0, nullptr, nullptr,
+                            nullptr);
+    DefineCustomRealVariable("incmodel.analyze_mod_ratio",
+                             "Rows modified since the last ANALYZE, as a share of the table, at "
+                             "which incmodel analyzes it.",
+                             "A model's own analyze_mod_ratio (alter_model) overrides it.",
+                             &analyze_mod_ratio, 0.1, 0.0, 100.0, PGC_USERSET, 0, nullptr, nullptr,
+                             nullptr);
+    DefineCustomIntVariable("incmodel.analyze_mod_min",
+                            "Fewest modified rows for which incmodel analyzes a table.", nullptr,
+                            &analyze_mod_min, 1000, 0, INT_MAX, PGC_USERSET, 0, nullptr, nullptr,
+                            nullptr);
+    DefineCustomIntVariable("incmodel.maintenance_naptime",
+                            "Seconds between cycles of the maintenance worker; 0 turns it off.",
+                            "The worker runs when incmodel is in shared_preload_libraries.",
+                            &maintenance_naptime, 60, 0, 86400, PGC_SIGHUP, GUC_UNIT_S, nullptr,
+                            nullptr, nullptr);
+    DefineCustomStringVariable("incmodel.maintenance_database",
+                               "The database whose incmodel tables the maintenance worker keeps.",
+                               nullptr, &maintenance_database, "postgres", PGC_POSTMASTER, 0,
+                               nullptr, nullptr, nullptr);
+    DefineCustomIntVariable("incmodel.maintenance_time_budget",
+                            "Seconds after which a maintenance cycle starts no further action.",
+                            nullptr, &maintenance_time_budget, 300, 1, 86400, PGC_SIGHUP,
+                            GUC_UNIT_S, nullptr, nullptr, nullptr);
     MarkGUCPrefixReserved("incmodel");
 }
 

@@ -15,6 +15,15 @@ extern bool test_hooks_enabled;
 // statements ran and before its transaction ends.
 extern char *fail_at_step;
 
+// Maintenance thresholds (defaults for models without their own) and the worker's settings.
+extern double vacuum_dead_ratio;
+extern int vacuum_dead_min;
+extern double analyze_mod_ratio;
+extern int analyze_mod_min;
+extern int maintenance_naptime;       // seconds between worker cycles; 0 turns the worker off
+extern char *maintenance_database;    // the database the worker maintains
+extern int maintenance_time_budget;   // seconds of work the worker starts per cycle
+
 void define_settings();
 
 // Raises the injected ERROR when fail_at_step names this step and test hooks are on.
@@ -26,6 +35,8 @@ class PinnedSettings {
 public:
     explicit PinnedSettings(const std::string &timezone);
     ~PinnedSettings();
+    PinnedSettings(const PinnedSettings &) = delete;
+    PinnedSettings &operator=(const PinnedSettings &) = delete;
     void close();
 
 private:

@@ -48,6 +48,11 @@ start_cluster() {
         echo "incmodel.progress_notices = off"
         echo "incmodel_test.eventgen = '$EVENTGEN'"
         for line in "$@"; do echo "$line"; done
+        # Libraries to preload: the test's own (PRELOAD) and any the caller adds (RELIABILITY_PRELOAD).
+        local preload="${PRELOAD:-}${PRELOAD:+${RELIABILITY_PRELOAD:+,}}${RELIABILITY_PRELOAD:-}"
+        if [ -n "$preload" ]; then echo "shared_preload_libraries = '$preload'"; fi
+        # Extra settings for every test cluster, e.g. RELIABILITY_EXTRA_CONF="log_min_messages = debug1".
+        if [ -n "${RELIABILITY_EXTRA_CONF:-}" ]; then printf '%s\n' "$RELIABILITY_EXTRA_CONF"; fi
     } >>"$PGDATA/postgresql.conf"
     trap stop_cluster EXIT
     pg_start

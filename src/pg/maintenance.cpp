@@ -1,0 +1,302 @@
+#include "pg/maintenance.hpp"
+
+#include <chrono>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "pg/guard.hpp"
+#include "pg/security.hpp"
+#include "pg/settings.hpp"
+#include "pg/spi_client.hpp"
+
+extern "C" {
+#include "commands/vacuum.h"
+#include "postmaster/bgworker.h"
+#include "postmaster/interrupt.h"
+#include "storage/latch.h"
+#include "storage/lock.h"
+#include "storage/ipc.h"
+#include "utils/wait_event.h"
+}
+
+namespace incmodel::pg {
+
+namespace {
+
+std::optional<std::string> opt(const std::optional<std::int64_t> &v) {
+    if (!v) return std::nullopt;
+    return std::to_string(*v);
+}
+
+}  // namespace
+
+void record_maintenance(Oid relid, const std::string &action, const std::string &reason,
+                        std::optional<std::int64_t> dead_before,
+                        std::optional<double> duration_ms, const std::string &error,
+                        const std::string &runner, std::optional<std::int64_t> rows_removed) {
+    pg_call([] { pgstat_clear_snapshot(); });
+    AsCatalogOwner owner;
+    auto param = [](const std::optional<std::string> &v) {
+        return v ? SqlParam::value(*v) : SqlParam::null();
+    };
+    const std::string rel = std::to_string(relid);
+    spi_exec(
+        "INSERT INTO incmodel.maintenance_log (finished_at, relation, relid, action, reason, "
+        "runner, duration_ms, dead_before, dead_after, rows_removed, error) VALUES "
+        "(clock_timestamp(), coalesce($1::oid::regclass::text, $1), $1::oid, $2, $3, $4, "
+        "$5::float8, $6::int8, pg_catalog.pg_stat_get_dead_tuples($1::oid), $7::int8, $8)",
+        {SqlParam::value(rel), SqlParam::value(action),
+         reason.empty() ? SqlParam::null() : SqlParam::value(reason), SqlParam::value(runner),
+         duration_ms ? SqlParam::value(fmt::format("{:.3f}", *duration_ms)) : SqlParam::null(),
+         param(opt(dead_before)), param(opt(rows_removed)),
+         error.empty() ? SqlParam::null() : SqlParam::value(error)});
+    if (error.empty() && action.rfind("VACUUM", 0) == 0)
+        spi_exec("DELETE FROM incmodel.table_debt WHERE target = $1::oid", {SqlParam::value(rel)});
+}
+
+namespace {
+
+// --- the worker ------------------------------------------------------------------------------
+
+struct PlannedAction {
+    Oid relid;
+    std::string relation;  // regclass text, quoted as needed
+    std::optional<std::int64_t> model_id;
+    bool vacuum, analyze;
+    std::string reason;
+    std::int64_t dead;
+};
+
+// Runs fn in its own transaction with a snapshot; on an error the transaction is aborted and
+// the error rethrown.
+template <typename Fn>
+void in_transaction(Fn &&fn) {
+    pg_call([] {
+        SetCurrentStatementStartTimestamp();
+        StartTransactionCommand();
+        PushActiveSnapshot(GetTransactionSnapshot());
+    });
+    std::exception_ptr error;
+    try {
+        fn();
+    } catch (...) {
+        error = std::current_exception();
+    }
+    if (error) {
+        pg_call([] { AbortCurrentTransaction(); });
+        std::rethrow_exception(error);
+    }
+    pg_call([] {
+        PopActiveSnapshot();
+        CommitTransactionCommand();
+    });
+}
+
+std::vector<PlannedAction> read_plan() {
+    std::vector<PlannedAction> actions;
+    in_transaction([&] {
+        SpiConnection spi;
+        bool installed =
+            spi_exec("SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_extension WHERE extname = "
+                     "'incmodel')")
+                .scalar() == std::optional<std::string>("t");
+        if (!installed) return;
+        SqlResult r = spi_exec(
+            "SELECT p.relation::oid, p.relation::text, (SELECT m.model_id FROM incmodel.models m "
+            "WHERE m.name = p.model), p.needs_vacuum, p.needs_analyze, p.reason, p.dead_tuples "
+            "FROM incmodel.maintenance_plan() p WHERE p.needs_vacuum OR p.needs_analyze");
+        for (const auto &row : r.rows)
+            actions.push_back({static_cast<Oid>(std::stoul(*row[0])), *row[1],
+                               row[2] ? std::optional<std::int64_t>(std::stoll(*row[2]))
+                                      : std::nullopt,
+                               *row[3] == "t", *row[4] == "t", row[5].value_or(""),
+                               std::stoll(*row[6])});
+    });
+    return actions;
+}
+
+// True when a refresh (or rebuild, alter, drop) of the model holds its lock right now.
+bool model_busy(std::int64_t model_id) {
+    bool busy = false;
+    in_transaction([&] { busy = !lock_model(model_id, false, true); });
+    return busy;
+}
+
+// VACUUM and ANALYZE cannot run in a function or transaction block; the worker runs them as
+// top-level commands, outside any transaction, as a client's simple query would.
+void run_top_level(const std::string &sql) {
+    const char *text = sql.c_str();
+    pg_call([text] {
+        SetCurrentStatementStartTimestamp();
+        StartTransactionCommand();
+        MemoryContext oldportal = PortalContext;
+        PortalContext = AllocSetContextCreate(TopMemoryContext, "incmodel maintenance command",
+                                              ALLOCSET_DEFAULT_SIZES);
+        MemoryContext cmd = PortalContext;
+        MemoryContextSwitchTo(cmd);
+        List *raw = raw_parser(text, RAW_PARSE_DEFAULT);
+        RawStmt *rs = linitial_node(RawStmt, raw);
+        ParseState *pstate = make_parsestate(nullptr);
+        pstate->p_sourcetext = text;
+        ExecVacuum(pstate, castNode(VacuumStmt, rs->stmt), true);
+        CommitTransactionCommand();
+        PortalContext = oldportal;
+        MemoryContextDelete(cmd);
+    });
+}
+
+void run_action(const PlannedAction &a) {
+    const std::string action = a.vacuum && a.analyze ? "VACUUM ANALYZE" : a.vacuum ? "VACUUM" : "ANALYZE";
+    const std::string sql = fmt::format("{} (SKIP_LOCKED{}) {}", a.vacuum ? "VACUUM" : "ANALYZE",
+                                        a.vacuum && a.analyze ? ", ANALYZE" : "", a.relation);
+    const std::string activity = "incmodel maintenance: " + sql;
+    const char *act = activity.c_str();
+    pg_call([act] { pgstat_report_activity(STATE_RUNNING, act); });
+    std::string error;
+    const auto start = std::chrono::steady_clock::now();
+    try {
+        run_top_level(sql);
+    } catch (const PgException &e) {
+        error = e.what();
+        pg_call([] { AbortCurrentTransaction(); });
+        const char *msg = error.c_str();
+        const char *s = sql.c_str();
+        pg_call([msg, s] { elog(LOG, "incmodel maintenance: \"%s\" failed: %s", s, msg); });
+    }
+    const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() -
+                                                                start)
+                          .count();
+    in_transaction([&] {
+        SpiConnection spi;
+        record_maintenance(a.relid, action, a.reason, a.dead, ms, error, "worker");
+    });
+    pg_call([] { pgstat_report_activity(STATE_IDLE, nullptr); });
+}
+
+// One cycle: the plan, then its actions (largest dead-tuple count first) until the time
+// budget is spent; tables whose model is being refreshed wait for the next cycle.
+void maintenance_cycle() {
+    std::vector<PlannedAction> actions = read_plan();
+    const auto start = std::chrono::steady_clock::now();
+    for (const auto &a : actions) {
+        pg_call([] { CHECK_FOR_INTERRUPTS(); });
+        const double spent =
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+        if (spent >= maintenance_time_budget) break;
+        if (a.model_id && model_busy(*a.model_id)) {
+            const char *rel = a.relation.c_str();
+            pg_call([rel] {
+                elog(DEBUG1, "incmodel maintenance: %s skipped, its model is being refreshed", rel);
+            });
+            continue;
+        }
+        run_action(a);
+    }
+}
+
+void worker_loop() {
+    for (;;) {
+        const long wait_ms = maintenance_naptime > 0 ? maintenance_naptime * 1000L : 60000L;
+        pg_call([wait_ms] {
+            (void)WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, wait_ms,
+                            PG_WAIT_EXTENSION);
+            ResetLatch(MyLatch);
+            CHECK_FOR_INTERRUPTS();
+            if (ConfigReloadPending) {
+                ConfigReloadPending = false;
+                ProcessConfigFile(PGC_SIGHUP);
+            }
+        });
+        if (maintenance_naptime > 0) maintenance_cycle();
+    }
+}
+
+}  // namespace
+
+void register_maintenance_worker() {
+    BackgroundWorker worker;
+    memset(&worker, 0, sizeof worker);
+    worker.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
+    worker.bgw_start_time = BgWorkerStart_RecoveryFinished;
+    worker.bgw_restart_time = 5;
+    snprintf(worker.bgw_library_name, BGW_MAXLEN, "incmodel");
+    snprintf(worker.bgw_function_name, BGW_MAXLEN, "incmodel_maintenance_main");
+    snprintf(worker.bgw_name, BGW_MAXLEN, "incmodel maintenance worker");
+    snprintf(worker.bgw_type, BGW_MAXLEN, "incmodel maintenance");
+    RegisterBackgroundWorker(&worker);
+}
+
+}  // namespace incmodel::pg
+
+using namespace incmodel::pg;
+
+extern "C" {
+
+// The maintenance worker's entry point. Errors end the worker (the postmaster restarts it after
+// bgw_restart_time); a failed VACUUM is logged and the cycle goes on.
+PGDLLEXPORT void incmodel_maintenance_main(Datum arg);
+void incmodel_maintenance_main(Datum arg) {
+    pqsignal(SIGHUP, SignalHandlerForConfigReload);
+    pqsignal(SIGTERM, die);
+    BackgroundWorkerUnblockSignals();
+    BackgroundWorkerInitializeConnection(maintenance_database, nullptr, 0);
+    pgstat_report_appname("incmodel maintenance");
+    std::exception_ptr error;
+    try {
+        worker_loop();
+    } catch (...) {
+        error = std::current_exception();
+    }
+    raise_captured(error);
+}
+
+PG_FUNCTION_INFO_V1(incmodel_maintenance_settings);
+Datum incmodel_maintenance_settings(PG_FUNCTION_ARGS) {
+    return entry_point([&] {
+        TupleDesc desc = nullptr;
+        pg_call([fcinfo, &desc] {
+            if (get_call_result_type(fcinfo, nullptr, &desc) != TYPEFUNC_COMPOSITE)
+                elog(ERROR, "incmodel.maintenance_settings must return a composite");
+            desc = BlessTupleDesc(desc);
+        });
+        Datum values[4] = {Float8GetDatum(vacuum_dead_ratio), Int64GetDatum(vacuum_dead_min),
+                           Float8GetDatum(analyze_mod_ratio), Int64GetDatum(analyze_mod_min)};
+        bool nulls[4] = {false, false, false, false};
+        return pg_call([desc, &values, &nulls] {
+            return HeapTupleGetDatum(heap_form_tuple(desc, values, nulls));
+        });
+    });
+}
+
+PG_FUNCTION_INFO_V1(incmodel_record_maintenance);
+Datum incmodel_record_maintenance(PG_FUNCTION_ARGS) {
+    return entry_point([&] {
+        if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
+            throw UserError(ERRCODE_NULL_VALUE_NOT_ALLOWED,
+                            "incmodel: relation and action must not be NULL");
+        const Oid relid = PG_GETARG_OID(0);
+        text *t = PG_GETARG_TEXT_PP(1);
+        std::string action(VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t));
+        std::string reason;
+        if (!PG_ARGISNULL(2)) {
+            text *r = PG_GETARG_TEXT_PP(2);
+            reason.assign(VARDATA_ANY(r), VARSIZE_ANY_EXHDR(r));
+        }
+        std::optional<std::int64_t> dead_before;
+        if (!PG_ARGISNULL(3)) dead_before = PG_GETARG_INT64(3);
+        bool owner = pg_call([relid] { return pg_class_ownercheck(relid, GetUserId()); });
+        if (!owner)
+            throw UserError(ERRCODE_INSUFFICIENT_PRIVILEGE,
+                            "permission denied to record maintenance of this relation", "",
+                            "Only the relation's owner may record its maintenance.");
+        if (action != "VACUUM" && action != "ANALYZE" && action != "VACUUM ANALYZE")
+            throw UserError(ERRCODE_INVALID_PARAMETER_VALUE,
+                            "incmodel: action must be VACUUM, ANALYZE or VACUUM ANALYZE");
+        SpiConnection spi;
+        record_maintenance(relid, action, reason, dead_before, std::nullopt, "", "command");
+        return (Datum)0;
+    });
+}
+
+}  // extern "C"
