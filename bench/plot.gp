@@ -12,9 +12,9 @@ do for [m in 'sessions users'] {
   set output sprintf('refresh_%s.png', m)
   set title sprintf('%s model: refresh of one new batch vs history size', m)
   plot for [i=1:words(bsizes)] sprintf('plot_%s_%s.dat', m, word(bsizes, i)) \
-         using 1:2 with linespoints lw 2 pt 7 title sprintf('incmodel refresh, B=%s', word(bsizes, i)), \
+         using 1:2 with linespoints lw 2 pt 7 lc i title sprintf('incmodel refresh, B=%s', word(bsizes, i)), \
        for [i=1:words(bsizes)] sprintf('plot_%s_%s.dat', m, word(bsizes, i)) \
-         using 1:3 with linespoints lw 1 dt 2 pt 6 title sprintf('hand-written optimal, B=%s', word(bsizes, i)), \
+         using 1:3 with linespoints lw 1 dt 2 pt 6 lc i title sprintf('hand-written optimal, B=%s', word(bsizes, i)), \
        sprintf('plot_%s_%s.dat', m, word(bsizes, 1)) using 1:7 with linespoints lw 2 pt 4 lc rgb 'gray40' title 'no-op refresh', \
        (m eq 'sessions' ? sprintf('plot_%s_%s.dat', m, word(bsizes, 1)) : '/dev/null') using 1:4 with linespoints lw 2 pt 5 lc rgb 'red' title 'full rebuild (CTAS+index+swap)', \
        (m eq 'sessions' ? sprintf('plot_%s_%s.dat', m, word(bsizes, 1)) : '/dev/null') using 1:5 with linespoints lw 2 pt 9 lc rgb 'orange' title 'REFRESH MATERIALIZED VIEW', \
@@ -25,5 +25,5 @@ set title 'peak private memory (RssAnon) of the backend running a refresh, B=100
 set ylabel 'MB'
 unset logscale y
 set yrange [0:*]
-plot 'plot_mem.dat' using 1:($2 eq 'sessions' ? $3 : NaN) with linespoints lw 2 pt 7 title 'sessions', \
+plot 'plot_mem.dat' using 1:(strcol(2) eq 'sessions' ? $3 : NaN) with linespoints lw 2 pt 7 title 'sessions', \
      'plot_mem.dat' using 1:(strcol(2) eq 'users' ? $3 : NaN) with linespoints lw 2 pt 5 title 'users'

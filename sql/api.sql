@@ -89,6 +89,15 @@ SELECT count(*) AS rows_kept FROM derived.tiny_sessions;
 SELECT count(*) AS models, (SELECT count(*) FROM pg_tables WHERE schemaname = 'incmodel_scratch') AS scratch_tables
 FROM incmodel.models;
 
+-- An unqualified target is created in the first schema of the caller's search_path.
+SET search_path = derived, public;
+SELECT incmodel.create_model('unqualified',
+  $$ SELECT domain_sessionid AS session_id, count(*) AS events FROM atomic.tiny GROUP BY 1 $$,
+  'unqualified_sessions', 'etl_tstamp') > 0 AS created;
+RESET search_path;
+SELECT target FROM incmodel.models WHERE name = 'unqualified';
+SELECT incmodel.drop_model('unqualified', true);
+
 -- An existing target with matching columns is adopted (and rebuilt).
 CREATE TABLE derived.adopted (session_id text, events bigint);
 INSERT INTO derived.adopted VALUES ('stale', 99);

@@ -209,7 +209,8 @@ CREATE FUNCTION incmodel.maintenance_settings(
     AS 'MODULE_PATHNAME', 'incmodel_maintenance_settings';
 
 -- For every target, scratch and manifest table incmodel owns: does it need VACUUM and/or
--- ANALYZE, and why. Dead tuples are the larger of the statistics system's count and the debt
+-- ANALYZE, and why. Scratch tables never do: every refresh truncates them (which frees their
+-- space) and analyzes its keys, so vacuuming them would only get in a refresh's way. Dead tuples are the larger of the statistics system's count and the debt
 -- recorded by refreshes (exact, and not subject to the statistics' delay).
 CREATE FUNCTION incmodel.maintenance_plan()
 RETURNS TABLE (model text, relation regclass, kind text, live_tuples bigint, dead_tuples bigint,
@@ -257,8 +258,9 @@ judged AS (
 )
 SELECT j.model, j.relid::regclass, j.kind, j.live, j.dead, round(j.dratio::numeric, 4)::float8,
        j.modified, round(j.mratio::numeric, 4)::float8, j.last_vacuum, j.last_analyze,
-       j.dead >= j.vmin AND j.dratio >= j.vr,
-       j.modified >= j.amin AND j.mratio >= j.ar,
+       j.kind <> 'scratch' AND j.dead >= j.vmin AND j.dratio >= j.vr,
+       j.kind <> 'scratch' AND j.modified >= j.amin AND j.mratio >= j.ar,
+       CASE WHEN j.kind = 'scratch' THEN 'truncated and analyzed by every refresh' ELSE
        nullif(concat_ws('; ',
          CASE WHEN j.dead >= j.vmin AND j.dratio >= j.vr THEN
            format('%s dead tuples (%s%% of the table) >= %s and >= %s%%', j.dead,
@@ -266,6 +268,7 @@ SELECT j.model, j.relid::regclass, j.kind, j.live, j.dead, round(j.dratio::numer
          CASE WHEN j.modified >= j.amin AND j.mratio >= j.ar THEN
            format('%s rows modified since the last analyze (%s%%) >= %s and >= %s%%', j.modified,
                   round((100 * j.mratio)::numeric, 1), j.amin, round((100 * j.ar)::numeric, 1)) END), '')
+       END
   FROM judged j
  ORDER BY j.dead DESC, j.relid
 $$;

@@ -229,7 +229,12 @@ std::int64_t create_model(SpiConnection &spi, const CreateModelArgs &args) {
         core::RefreshPlanner creator(m.spec, quote_ident);
         std::vector<std::string> ddl = creator.create_target();
         spi_exec(ddl[0]);
-        target = pg_call([rv] { return RangeVarGetRelid(rv, NoLock, false); });
+        // Look the new table up by its qualified name: search_path is pinned by now.
+        const char *schema = m.spec.target.schema.c_str();
+        const char *relname = m.spec.target.name.c_str();
+        target = pg_call([schema, relname] {
+            return get_relname_relid(relname, get_namespace_oid(schema, false));
+        });
         created_target = true;
     }
     m.target_oid = target;
