@@ -4,22 +4,21 @@
 SELECT incmodel_test.throw_cpp('std');
 SET incmodel.test_hooks = on;
 
--- C++ exceptions become ERRORs with a SQLSTATE, and the session keeps working.
-\set VERBOSITY verbose
+-- C++ exceptions become ERRORs with a SQLSTATE (and incmodel's detail and hint), and the
+-- session keeps working. testkit.error_of() shows SQLSTATE, message, detail and hint.
 SELECT incmodel_test.throw_cpp('std');
-SELECT incmodel_test.throw_cpp('user');
-SELECT incmodel_test.throw_cpp('bad_alloc');
-SELECT incmodel_test.throw_cpp('int');
-\set VERBOSITY default
+SELECT * FROM testkit.error_of($$SELECT incmodel_test.throw_cpp('std')$$);
+SELECT * FROM testkit.error_of($$SELECT incmodel_test.throw_cpp('user')$$);
+SELECT * FROM testkit.error_of($$SELECT incmodel_test.throw_cpp('bad_alloc')$$);
+SELECT * FROM testkit.error_of($$SELECT incmodel_test.throw_cpp('int')$$);
 SELECT 1 AS still_working;
 
 -- An ERROR inside a guarded PostgreSQL call becomes a C++ exception (the destructor of the
 -- object alive in that frame runs), then reaches the client with its original SQLSTATE.
 SELECT incmodel_test.destructor_count() AS before \gset
-\set VERBOSITY verbose
 SELECT incmodel_test.guarded_error('SELECT 1/0');
-SELECT incmodel_test.guarded_error('SELECT * FROM no_such_table');
-\set VERBOSITY default
+SELECT * FROM testkit.error_of($$SELECT incmodel_test.guarded_error('SELECT 1/0')$$);
+SELECT * FROM testkit.error_of($$SELECT incmodel_test.guarded_error('SELECT * FROM no_such_table')$$);
 SELECT incmodel_test.destructor_count() - :before AS destructors_ran;
 SELECT incmodel_test.guarded_error('SELECT 1 FROM generate_series(1, 3)') AS rows_without_error;
 

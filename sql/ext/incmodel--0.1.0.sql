@@ -372,3 +372,15 @@ CREATE FUNCTION incmodel_test.destructor_count() RETURNS int
 CREATE FUNCTION incmodel_test.busy_loop(seconds float8) RETURNS bigint
     LANGUAGE c STRICT SET search_path = pg_catalog, pg_temp
     AS 'MODULE_PATHNAME', 'incmodel_test_busy_loop';
+
+-- ---- export (Redshift / portable packages) ----
+-- The deployable package of one model for an engine without the extension: DDL, the refresh
+-- procedure, the incmodel.refresh(name) dispatcher, and the post-commit / maintenance queries
+-- (statements that must run outside a procedure). Deployed with the `incmodel` command.
+CREATE FUNCTION incmodel.export(name text, dialect text DEFAULT 'redshift')
+    RETURNS TABLE (step int, part text, sql text)
+    LANGUAGE c VOLATILE STRICT
+    SET search_path = pg_catalog, pg_temp
+    AS 'MODULE_PATHNAME', 'incmodel_export';
+COMMENT ON FUNCTION incmodel.export IS
+    'The ordered parts (ddl, procedure, dispatcher, post_commit, maintenance) of a package that refreshes the model on Redshift or on a PostgreSQL without incmodel.';

@@ -3,9 +3,9 @@
 // loads the model and passes the quoter, the CLI (cli/) deploys and runs what is rendered here.
 //
 // A package is an ordered list of parts, one statement each:
-//   ddl          schemas, the registry, the run log, the model's manifest, scratch and target tables
-//   procedure    the model's refresh procedure (one transaction: plan, keys, recompute, commit)
-//   dispatcher   incmodel.refresh(name): looks the model's procedure up in the registry
+//   ddl          schemas, the registry, the run log, the model's manifest, scratch and target
+//   tables procedure    the model's refresh procedure (one transaction: plan, keys, recompute,
+//   commit) dispatcher   incmodel.refresh(name): looks the model's procedure up in the registry
 //   post_commit  a SELECT listing the statements to run after a successful refresh, outside any
 //                transaction (ANALYZE when statistics are stale)
 //   maintenance  a SELECT listing the VACUUM / ANALYZE statements the thresholds call for
@@ -32,7 +32,7 @@ const char *dialect_name(Dialect d);
 // An error of the export itself, with what the user needs to act on it. kind says which SQLSTATE
 // the adapter raises: unsupported features (0A000) or invalid values (22023).
 class ExportError : public std::runtime_error {
-public:
+  public:
     enum class Kind { Unsupported, InvalidValue };
     ExportError(Kind kind, std::string message, std::string detail = {}, std::string hint = {})
         : std::runtime_error(std::move(message)),
@@ -43,7 +43,7 @@ public:
     const std::string &detail() const { return detail_; }
     const std::string &hint() const { return hint_; }
 
-private:
+  private:
     Kind kind_;
     std::string detail_, hint_;
 };
@@ -75,7 +75,7 @@ inline constexpr const char *kExportScratchSchema = "incmodel_export_scratch";
 inline constexpr std::int64_t kExportLockClass = 1229865806;
 
 class PackageRenderer {
-public:
+  public:
     PackageRenderer(ModelSpec spec, ExportOptions options, IdentQuoter quote);
 
     // Every part in deployment order. Throws ExportError.
@@ -91,7 +91,7 @@ public:
     std::string procedure_name() const;  // incmodel.<quoted refresh_<model>>
     std::string column_type(const std::string &pg_type) const;
 
-private:
+  private:
     std::string q(std::string_view ident) const { return quote_(ident); }
     bool redshift() const { return options_.dialect == Dialect::Redshift; }
     std::string scratch(const char *suffix) const;

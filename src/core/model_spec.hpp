@@ -35,10 +35,10 @@ struct ModelSpec {
     std::string name;
 
     QualifiedName source;
-    std::string source_alias;   // the name the user's query uses for the source
-    bool source_only = false;   // FROM ONLY source
+    std::string source_alias;  // the name the user's query uses for the source
+    bool source_only = false;  // FROM ONLY source
     std::string batch_column;
-    std::string batch_type;     // SQL type of the batch column
+    std::string batch_type;  // SQL type of the batch column
     std::optional<std::string> window_column;
 
     // The user's query (canonical, fully qualified) split around the source reference:
@@ -51,7 +51,7 @@ struct ModelSpec {
     std::vector<OutputColumn> outputs;  // the target's columns, in query order
     std::vector<std::string> unique_columns;  // all GROUP BY output columns: the target's key
     QualifiedName target;
-    bool bounded_recompute = false;     // recompute touched keys from the lookback window only
+    bool bounded_recompute = false;  // recompute touched keys from the lookback window only
 };
 
 }  // namespace incmodel::core

@@ -61,20 +61,17 @@ std::string RefreshPlanner::with_restricted_source(const std::string &restricted
 
 // CREATE TABLE for a new target, with the unique index on the model's key.
 std::vector<std::string> RefreshPlanner::create_target() const {
-    std::string cols = join_map(spec_.outputs, ", ", [this](const OutputColumn &c) {
-        return q(c.name) + " " + c.type;
-    });
+    std::string cols = join_map(spec_.outputs, ", ",
+                                [this](const OutputColumn &c) { return q(c.name) + " " + c.type; });
     return {fmt::format("CREATE TABLE {} ({})", qualified(quote_, spec_.target), cols),
             create_target_key_index()};
 }
 
 // One row per group: NULL keys are one group each, as GROUP BY treats them.
 std::string RefreshPlanner::create_target_key_index() const {
-    return fmt::format("CREATE UNIQUE INDEX ON {} ({}) NULLS NOT DISTINCT",
-                       qualified(quote_, spec_.target),
-                       join_map(spec_.unique_columns, ", ", [this](const std::string &c) {
-                           return q(c);
-                       }));
+    return fmt::format(
+        "CREATE UNIQUE INDEX ON {} ({}) NULLS NOT DISTINCT", qualified(quote_, spec_.target),
+        join_map(spec_.unique_columns, ", ", [this](const std::string &c) { return q(c); }));
 }
 
 // UNLOGGED scratch tables: fast to fill, truncated at the start of every run.
@@ -82,9 +79,8 @@ std::vector<std::string> RefreshPlanner::create_scratch() const {
     std::vector<std::string> keys;
     for (size_t i = 0; i < spec_.keys.size(); ++i)
         keys.push_back(fmt::format("k{} {}", i + 1, spec_.keys[i].type));
-    std::string rows = join_map(spec_.outputs, ", ", [this](const OutputColumn &c) {
-        return q(c.name) + " " + c.type;
-    });
+    std::string rows = join_map(spec_.outputs, ", ",
+                                [this](const OutputColumn &c) { return q(c.name) + " " + c.type; });
     return {
         fmt::format("CREATE UNLOGGED TABLE {} (batch_value text NOT NULL, event_count bigint NOT "
                     "NULL, recorded_count bigint)",
@@ -113,11 +109,11 @@ std::string RefreshPlanner::pending_batches() const {
     const std::string b = q(spec_.batch_column);
     std::string in_window;
     if (spec_.window_column) {
-        in_window = fmt::format(" AND {a}.{b} IN (SELECT {w}.{b} FROM {src} AS {w} WHERE {w}.{wc} "
-                                ">= $2::timestamptz)",
-                                fmt::arg("a", a), fmt::arg("b", b), fmt::arg("w", kWindowAlias),
-                                fmt::arg("src", source_ref()),
-                                fmt::arg("wc", q(*spec_.window_column)));
+        in_window = fmt::format(
+            " AND {a}.{b} IN (SELECT {w}.{b} FROM {src} AS {w} WHERE {w}.{wc} "
+            ">= $2::timestamptz)",
+            fmt::arg("a", a), fmt::arg("b", b), fmt::arg("w", kWindowAlias),
+            fmt::arg("src", source_ref()), fmt::arg("wc", q(*spec_.window_column)));
     }
     return fmt::format(
         "SELECT c.batch_value, c.event_count, m.event_count AS recorded_count FROM (SELECT "
@@ -173,7 +169,8 @@ std::string RefreshPlanner::analyze_keys() const {
 
 std::string RefreshPlanner::count_null_keys() const {
     std::vector<std::string> nulls;
-    for (size_t i = 0; i < spec_.keys.size(); ++i) nulls.push_back(fmt::format("k{} IS NULL", i + 1));
+    for (size_t i = 0; i < spec_.keys.size(); ++i)
+        nulls.push_back(fmt::format("k{} IS NULL", i + 1));
     return fmt::format("SELECT count(*) FROM {} WHERE {}", qualified(quote_, scratch_.keys),
                        join(nulls, " OR "));
 }
@@ -184,11 +181,10 @@ std::string RefreshPlanner::count_null_keys() const {
 std::string RefreshPlanner::recompute(bool with_null_keys) const {
     const std::string keys = qualified(quote_, scratch_.keys);
     const std::string window = spec_.bounded_recompute ? window_filter(1) : "";
-    std::string restricted =
-        fmt::format("SELECT * FROM {src} WHERE ({exprs}) IN (SELECT {cols} FROM {keys}){window}",
-                    fmt::arg("src", source_as_alias()), fmt::arg("exprs", key_exprs()),
-                    fmt::arg("cols", key_columns(nullptr)), fmt::arg("keys", keys),
-                    fmt::arg("window", window));
+    std::string restricted = fmt::format(
+        "SELECT * FROM {src} WHERE ({exprs}) IN (SELECT {cols} FROM {keys}){window}",
+        fmt::arg("src", source_as_alias()), fmt::arg("exprs", key_exprs()),
+        fmt::arg("cols", key_columns(nullptr)), fmt::arg("keys", keys), fmt::arg("window", window));
     if (with_null_keys) {
         std::vector<std::string> src_null, key_null, match;
         for (size_t i = 0; i < spec_.keys.size(); ++i) {
@@ -205,10 +201,10 @@ std::string RefreshPlanner::recompute(bool with_null_keys) const {
             fmt::arg("key_null", join(key_null, " OR ")), fmt::arg("match", join(match, " AND ")),
             fmt::arg("window", window));
     }
-    return fmt::format("INSERT INTO {} ({}) {}", qualified(quote_, scratch_.rows),
-                       join_map(spec_.outputs, ", ",
-                                [this](const OutputColumn &c) { return q(c.name); }),
-                       with_restricted_source(restricted));
+    return fmt::format(
+        "INSERT INTO {} ({}) {}", qualified(quote_, scratch_.rows),
+        join_map(spec_.outputs, ", ", [this](const OutputColumn &c) { return q(c.name); }),
+        with_restricted_source(restricted));
 }
 
 std::string RefreshPlanner::keys_outside_window() const {
@@ -226,14 +222,15 @@ std::string RefreshPlanner::recompute_all() const {
     return fmt::format(
         "INSERT INTO {} ({}) {}", qualified(quote_, scratch_.rows),
         join_map(spec_.outputs, ", ", [this](const OutputColumn &c) { return q(c.name); }),
-        spec_.query_head + source_ref() + (spec_.alias_in_query ? "" : " AS " + q(spec_.source_alias)) +
-            " " + spec_.query_tail);
+        spec_.query_head + source_ref() +
+            (spec_.alias_in_query ? "" : " AS " + q(spec_.source_alias)) + " " + spec_.query_tail);
 }
 
 // Commit: remove every row of a touched key (keys whose result is now empty disappear too).
 std::string RefreshPlanner::delete_target_keys() const {
     std::vector<std::string> tcols;
-    for (const auto &k : spec_.keys) tcols.push_back(fmt::format("{}.{}", kTargetAlias, q(k.column)));
+    for (const auto &k : spec_.keys)
+        tcols.push_back(fmt::format("{}.{}", kTargetAlias, q(k.column)));
     return fmt::format("DELETE FROM {} AS {} WHERE ({}) IN (SELECT {} FROM {})",
                        qualified(quote_, spec_.target), kTargetAlias, join(tcols, ", "),
                        key_columns(nullptr), qualified(quote_, scratch_.keys));
@@ -252,9 +249,9 @@ std::string RefreshPlanner::delete_target_null_keys() const {
         "DELETE FROM {target} AS {t} WHERE ({t_null}) AND EXISTS (SELECT 1 FROM {keys} AS {k} "
         "WHERE ({key_null}) AND {match})",
         fmt::arg("target", qualified(quote_, spec_.target)), fmt::arg("t", kTargetAlias),
-        fmt::arg("t_null", join(t_null, " OR ")), fmt::arg("keys", qualified(quote_, scratch_.keys)),
-        fmt::arg("k", kKeysAlias), fmt::arg("key_null", join(key_null, " OR ")),
-        fmt::arg("match", join(match, " AND ")));
+        fmt::arg("t_null", join(t_null, " OR ")),
+        fmt::arg("keys", qualified(quote_, scratch_.keys)), fmt::arg("k", kKeysAlias),
+        fmt::arg("key_null", join(key_null, " OR ")), fmt::arg("match", join(match, " AND ")));
 }
 
 std::string RefreshPlanner::truncate_target() const {

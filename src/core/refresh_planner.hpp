@@ -22,7 +22,7 @@ struct ScratchTables {
 };
 
 class RefreshPlanner {
-public:
+  public:
     RefreshPlanner(ModelSpec spec, IdentQuoter quote);
 
     const ModelSpec &spec() const { return spec_; }
@@ -70,13 +70,13 @@ public:
     // DELETE the model's manifest rows. $1 model id.
     std::string clear_manifest() const;
 
-private:
+  private:
     std::string q(std::string_view ident) const { return quote_(ident); }
-    std::string source_ref() const;               // [ONLY] schema.table
-    std::string source_as_alias() const;          // [ONLY] schema.table AS alias
+    std::string source_ref() const;                     // [ONLY] schema.table
+    std::string source_as_alias() const;                // [ONLY] schema.table AS alias
     std::string key_columns(const char *prefix) const;  // k1, k2 ...
-    std::string key_exprs() const;                // source expressions of the key
-    std::string window_filter(int param) const;   // AND alias.window >= $n
+    std::string key_exprs() const;                      // source expressions of the key
+    std::string window_filter(int param) const;         // AND alias.window >= $n
     std::string with_restricted_source(const std::string &restricted_select) const;
 
     ModelSpec spec_;

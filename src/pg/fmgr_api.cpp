@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "core/version.hpp"
+#include "pg/fmgr_args.hpp"
 #include "pg/guard.hpp"
 #include "pg/maintenance.hpp"
 #include "pg/model_catalog.hpp"
@@ -18,68 +19,6 @@ void _PG_init(void);
 }
 
 using namespace incmodel::pg;
-
-namespace {
-
-// A required argument: NULL is an error with the argument's name.
-std::string text_arg(FunctionCallInfo fcinfo, int n, const char *name) {
-    if (PG_ARGISNULL(n))
-        throw UserError(ERRCODE_NULL_VALUE_NOT_ALLOWED,
-                        std::string("incmodel: argument \"") + name + "\" must not be NULL");
-    text *t = PG_GETARG_TEXT_PP(n);
-    return std::string(VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t));
-}
-
-std::optional<std::string> opt_text_arg(FunctionCallInfo fcinfo, int n) {
-    if (PG_ARGISNULL(n)) return std::nullopt;
-    text *t = PG_GETARG_TEXT_PP(n);
-    return std::string(VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t));
-}
-
-std::optional<std::string> opt_interval_arg(FunctionCallInfo fcinfo, int n) {
-    if (PG_ARGISNULL(n)) return std::nullopt;
-    Datum d = PG_GETARG_DATUM(n);
-    const char *s = pg_call([d] { return DatumGetCString(DirectFunctionCall1(interval_out, d)); });
-    return std::string(s);
-}
-
-std::optional<bool> opt_bool_arg(FunctionCallInfo fcinfo, int n) {
-    if (PG_ARGISNULL(n)) return std::nullopt;
-    return PG_GETARG_BOOL(n);
-}
-
-std::vector<std::string> text_array_arg(FunctionCallInfo fcinfo, int n) {
-    std::vector<std::string> out;
-    if (PG_ARGISNULL(n)) return out;
-    ArrayType *arr = PG_GETARG_ARRAYTYPE_P(n);
-    Datum *elems = nullptr;
-    bool *nulls = nullptr;
-    int count = 0;
-    pg_call([arr, &elems, &nulls, &count] {
-        deconstruct_array(arr, TEXTOID, -1, false, TYPALIGN_INT, &elems, &nulls, &count);
-    });
-    for (int i = 0; i < count; ++i) {
-        if (nulls[i])
-            throw UserError(ERRCODE_NULL_VALUE_NOT_ALLOWED,
-                            "incmodel: unique_key must not contain NULL");
-        text *t = DatumGetTextPP(elems[i]);
-        out.emplace_back(VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t));
-    }
-    return out;
-}
-
-Datum text_datum(const std::string &s) {
-    const char *c = s.c_str();
-    return pg_call([c] { return PointerGetDatum(cstring_to_text(c)); });
-}
-
-// A procedure may COMMIT only when CALLed outside a transaction block (and not from a function).
-bool is_nonatomic_call(FunctionCallInfo fcinfo) {
-    return fcinfo->context != nullptr && IsA(fcinfo->context, CallContext) &&
-           !castNode(CallContext, fcinfo->context)->atomic;
-}
-
-}  // namespace
 
 extern "C" {
 
@@ -103,7 +42,7 @@ Datum incmodel_create_model(PG_FUNCTION_ARGS) {
         args.batch_column = text_arg(fcinfo, 3, "batch_column");
         args.window_column = opt_text_arg(fcinfo, 4);
         args.lookback = opt_interval_arg(fcinfo, 5);
-        args.unique_key = text_array_arg(fcinfo, 6);
+        args.unique_key = text_array_arg(fcinfo, 6, "unique_key");
         args.bounded_recompute = opt_bool_arg(fcinfo, 7).value_or(false);
         args.enabled = opt_bool_arg(fcinfo, 8).value_or(true);
         SpiConnection spi;
@@ -155,8 +94,9 @@ Datum incmodel_refresh_all(PG_FUNCTION_ARGS) {
             std::string msg = "incmodel: " + std::to_string(failed) + " model(s) failed to refresh";
             const char *m = msg.c_str();
             pg_call([m] {
-                ereport(WARNING, (errmsg("%s", m),
-                                  errhint("SELECT * FROM incmodel.status shows each model's last error.")));
+                ereport(WARNING,
+                        (errmsg("%s", m),
+                         errhint("SELECT * FROM incmodel.status shows each model's last error.")));
             });
         }
         return (Datum)0;
@@ -204,17 +144,10 @@ Datum incmodel_pending(PG_FUNCTION_ARGS) {
             SpiConnection spi;
             p = pending_of(name);
         }
-        TupleDesc desc = nullptr;
-        pg_call([fcinfo, &desc] {
-            if (get_call_result_type(fcinfo, nullptr, &desc) != TYPEFUNC_COMPOSITE)
-                elog(ERROR, "incmodel.pending must return a composite");
-            desc = BlessTupleDesc(desc);
-        });
-        Datum values[2] = {Int64GetDatum(p.batches.value_or(0)), Int64GetDatum(p.events.value_or(0))};
+        Datum values[2] = {Int64GetDatum(p.batches.value_or(0)),
+                           Int64GetDatum(p.events.value_or(0))};
         bool nulls[2] = {!p.batches, !p.events};
-        return pg_call([desc, &values, &nulls] {
-            return HeapTupleGetDatum(heap_form_tuple(desc, values, nulls));
-        });
+        return composite_datum(fcinfo, values, nulls);
     });
 }
 

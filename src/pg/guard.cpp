@@ -27,8 +27,8 @@ const char *PgException::what() const noexcept {
 // Created on first use under TopMemoryContext; holds at most the errors of one top-level call.
 MemoryContext error_carry_context() {
     if (carry_context == nullptr)
-        carry_context = AllocSetContextCreate(TopMemoryContext, "incmodel error carry",
-                                              ALLOCSET_SMALL_SIZES);
+        carry_context =
+            AllocSetContextCreate(TopMemoryContext, "incmodel error carry", ALLOCSET_SMALL_SIZES);
     return carry_context;
 }
 
@@ -46,7 +46,9 @@ EntryDepth::EntryDepth() {
     if (entry_depth++ == 0 && carry_context != nullptr) MemoryContextReset(carry_context);
 }
 
-EntryDepth::~EntryDepth() { --entry_depth; }
+EntryDepth::~EntryDepth() {
+    --entry_depth;
+}
 
 // Raise the ERROR for an exception that was caught at an entry point. Everything that can
 // longjmp happens here, after the catch block has ended.
@@ -82,9 +84,9 @@ EntryDepth::~EntryDepth() { --entry_depth; }
         copy_text(cxx_message, sizeof cxx_message, "incmodel: unknown C++ exception");
     }
     if (pg_error != nullptr) ReThrowError(pg_error);
-    ereport(ERROR, (errcode(sqlstate), errmsg("%s", cxx_message),
-                    has_detail ? errdetail("%s", cxx_detail) : 0,
-                    has_hint ? errhint("%s", cxx_hint) : 0));
+    ereport(ERROR,
+            (errcode(sqlstate), errmsg("%s", cxx_message),
+             has_detail ? errdetail("%s", cxx_detail) : 0, has_hint ? errhint("%s", cxx_hint) : 0));
     pg_unreachable();
 }
 

@@ -20,19 +20,19 @@ namespace incmodel::pg {
 // A PostgreSQL ERROR travelling through C++ frames. The ErrorData lives in a memory context
 // reserved for it, reset when the next top-level entry point starts.
 class PgException : public std::exception {
-public:
+  public:
     explicit PgException(ErrorData *edata) : edata_(edata) {}
     const char *what() const noexcept override;
     ErrorData *data() const { return edata_; }
     int sqlerrcode() const { return edata_->sqlerrcode; }
 
-private:
+  private:
     ErrorData *edata_;
 };
 
 // An error incmodel raises itself, with everything a user needs to act on it.
 class UserError : public std::exception {
-public:
+  public:
     UserError(int sqlstate, std::string message, std::string detail = {}, std::string hint = {})
         : sqlstate_(sqlstate),
           message_(std::move(message)),
@@ -43,7 +43,7 @@ public:
     const std::string &detail() const { return detail_; }
     const std::string &hint() const { return hint_; }
 
-private:
+  private:
     int sqlstate_;
     std::string message_, detail_, hint_;
 };
@@ -51,12 +51,12 @@ private:
 // A failure that was contained: its unit was rolled back and the run recorded as failed, so the
 // transaction is in a clean state. refresh_all() may go on to the next model after one.
 class ContainedError : public std::exception {
-public:
+  public:
     explicit ContainedError(std::exception_ptr inner) : inner_(std::move(inner)) {}
     const char *what() const noexcept override { return "incmodel: contained failure"; }
     const std::exception_ptr &inner() const { return inner_; }
 
-private:
+  private:
     std::exception_ptr inner_;
 };
 
@@ -99,7 +99,7 @@ auto pg_call(Fn &&fn) -> decltype(fn()) {
 
 // Tracks nesting of entry points, so only the outermost resets the carry context.
 class EntryDepth {
-public:
+  public:
     EntryDepth();
     ~EntryDepth();
 };

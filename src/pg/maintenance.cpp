@@ -5,6 +5,7 @@
 
 #include <fmt/format.h>
 
+#include "pg/fmgr_args.hpp"
 #include "pg/guard.hpp"
 #include "pg/security.hpp"
 #include "pg/settings.hpp"
@@ -32,9 +33,9 @@ std::optional<std::string> opt(const std::optional<std::int64_t> &v) {
 }  // namespace
 
 void record_maintenance(Oid relid, const std::string &action, const std::string &reason,
-                        std::optional<std::int64_t> dead_before,
-                        std::optional<double> duration_ms, const std::string &error,
-                        const std::string &runner, std::optional<std::int64_t> rows_removed) {
+                        std::optional<std::int64_t> dead_before, std::optional<double> duration_ms,
+                        const std::string &error, const std::string &runner,
+                        std::optional<std::int64_t> rows_removed) {
     pg_call([] { pgstat_clear_snapshot(); });
     AsCatalogOwner owner;
     auto param = [](const std::optional<std::string> &v) {
@@ -97,21 +98,20 @@ std::vector<PlannedAction> read_plan() {
     std::vector<PlannedAction> actions;
     in_transaction([&] {
         SpiConnection spi;
-        bool installed =
-            spi_exec("SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_extension WHERE extname = "
-                     "'incmodel')")
-                .scalar() == std::optional<std::string>("t");
+        bool installed = spi_exec(
+                             "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_extension WHERE extname = "
+                             "'incmodel')")
+                             .scalar() == std::optional<std::string>("t");
         if (!installed) return;
         SqlResult r = spi_exec(
             "SELECT p.relation::oid, p.relation::text, (SELECT m.model_id FROM incmodel.models m "
             "WHERE m.name = p.model), p.needs_vacuum, p.needs_analyze, p.reason, p.dead_tuples "
             "FROM incmodel.maintenance_plan() p WHERE p.needs_vacuum OR p.needs_analyze");
         for (const auto &row : r.rows)
-            actions.push_back({static_cast<Oid>(std::stoul(*row[0])), *row[1],
-                               row[2] ? std::optional<std::int64_t>(std::stoll(*row[2]))
-                                      : std::nullopt,
-                               *row[3] == "t", *row[4] == "t", row[5].value_or(""),
-                               std::stoll(*row[6])});
+            actions.push_back(
+                {static_cast<Oid>(std::stoul(*row[0])), *row[1],
+                 row[2] ? std::optional<std::int64_t>(std::stoll(*row[2])) : std::nullopt,
+                 *row[3] == "t", *row[4] == "t", row[5].value_or(""), std::stoll(*row[6])});
     });
     return actions;
 }
@@ -147,7 +147,9 @@ void run_top_level(const std::string &sql) {
 }
 
 void run_action(const PlannedAction &a) {
-    const std::string action = a.vacuum && a.analyze ? "VACUUM ANALYZE" : a.vacuum ? "VACUUM" : "ANALYZE";
+    const std::string action = a.vacuum && a.analyze ? "VACUUM ANALYZE"
+                               : a.vacuum            ? "VACUUM"
+                                                     : "ANALYZE";
     const std::string sql = fmt::format("{} (SKIP_LOCKED{}) {}", a.vacuum ? "VACUUM" : "ANALYZE",
                                         a.vacuum && a.analyze ? ", ANALYZE" : "", a.relation);
     const std::string activity = "incmodel maintenance: " + sql;
@@ -164,9 +166,8 @@ void run_action(const PlannedAction &a) {
         const char *s = sql.c_str();
         pg_call([msg, s] { elog(LOG, "incmodel maintenance: \"%s\" failed: %s", s, msg); });
     }
-    const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() -
-                                                                start)
-                          .count();
+    const double ms =
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
     in_transaction([&] {
         SpiConnection spi;
         record_maintenance(a.relid, action, a.reason, a.dead, ms, error, "worker");
@@ -254,18 +255,10 @@ void incmodel_maintenance_main(Datum arg) {
 PG_FUNCTION_INFO_V1(incmodel_maintenance_settings);
 Datum incmodel_maintenance_settings(PG_FUNCTION_ARGS) {
     return entry_point([&] {
-        TupleDesc desc = nullptr;
-        pg_call([fcinfo, &desc] {
-            if (get_call_result_type(fcinfo, nullptr, &desc) != TYPEFUNC_COMPOSITE)
-                elog(ERROR, "incmodel.maintenance_settings must return a composite");
-            desc = BlessTupleDesc(desc);
-        });
         Datum values[4] = {Float8GetDatum(vacuum_dead_ratio), Int64GetDatum(vacuum_dead_min),
                            Float8GetDatum(analyze_mod_ratio), Int64GetDatum(analyze_mod_min)};
         bool nulls[4] = {false, false, false, false};
-        return pg_call([desc, &values, &nulls] {
-            return HeapTupleGetDatum(heap_form_tuple(desc, values, nulls));
-        });
+        return composite_datum(fcinfo, values, nulls);
     });
 }
 
@@ -276,13 +269,8 @@ Datum incmodel_record_maintenance(PG_FUNCTION_ARGS) {
             throw UserError(ERRCODE_NULL_VALUE_NOT_ALLOWED,
                             "incmodel: relation and action must not be NULL");
         const Oid relid = PG_GETARG_OID(0);
-        text *t = PG_GETARG_TEXT_PP(1);
-        std::string action(VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t));
-        std::string reason;
-        if (!PG_ARGISNULL(2)) {
-            text *r = PG_GETARG_TEXT_PP(2);
-            reason.assign(VARDATA_ANY(r), VARSIZE_ANY_EXHDR(r));
-        }
+        std::string action = text_arg(fcinfo, 1, "action");
+        std::string reason = opt_text_arg(fcinfo, 2).value_or("");
         std::optional<std::int64_t> dead_before;
         if (!PG_ARGISNULL(3)) dead_before = PG_GETARG_INT64(3);
         bool owner = pg_call([relid] { return pg_class_ownercheck(relid, GetUserId()); });

@@ -16,8 +16,8 @@ void register_maintenance_worker();
 // Writes one row of incmodel.maintenance_log (as the catalog owner); a successful VACUUM also
 // clears the relation's dead-tuple debt. dead_after is read from the statistics system.
 void record_maintenance(Oid relid, const std::string &action, const std::string &reason,
-                        std::optional<std::int64_t> dead_before,
-                        std::optional<double> duration_ms, const std::string &error,
-                        const std::string &runner, std::optional<std::int64_t> rows_removed = {});
+                        std::optional<std::int64_t> dead_before, std::optional<double> duration_ms,
+                        const std::string &error, const std::string &runner,
+                        std::optional<std::int64_t> rows_removed = {});
 
 }  // namespace incmodel::pg

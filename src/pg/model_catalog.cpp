@@ -8,19 +8,25 @@ namespace incmodel::pg {
 
 namespace {
 
-std::string str(const std::optional<std::string> &v) { return v.value_or(""); }
-bool boolean(const std::optional<std::string> &v) { return v && *v == "t"; }
-SqlParam id_param(std::int64_t id) { return SqlParam::value(std::to_string(id)); }
+std::string str(const std::optional<std::string> &v) {
+    return v.value_or("");
+}
+bool boolean(const std::optional<std::string> &v) {
+    return v && *v == "t";
+}
+SqlParam id_param(std::int64_t id) {
+    return SqlParam::value(std::to_string(id));
+}
 
 // The current schema and name of a relation, or 42P01 when it was dropped behind our back.
 core::QualifiedName relation_name(Oid relid, const std::string &model, const char *role) {
     const char *name = pg_call([relid] { return get_rel_name(relid); });
     if (name == nullptr)
-        throw UserError(ERRCODE_UNDEFINED_TABLE,
-                        "incmodel: the " + std::string(role) + " of model \"" + model +
-                            "\" no longer exists",
-                        "It was dropped after the model was created.",
-                        "Drop the model with incmodel.drop_model() and create it again.");
+        throw UserError(
+            ERRCODE_UNDEFINED_TABLE,
+            "incmodel: the " + std::string(role) + " of model \"" + model + "\" no longer exists",
+            "It was dropped after the model was created.",
+            "Drop the model with incmodel.drop_model() and create it again.");
     const char *schema = pg_call([relid] { return get_namespace_name(get_rel_namespace(relid)); });
     return {schema, name};
 }
@@ -32,7 +38,8 @@ ModelRecord load_model(const std::string &name, bool require_relations) {
     SqlResult r = spi_exec(
         "SELECT model_id, query, query_head, query_tail, alias_in_query, source::oid, "
         "source_alias, source_only, batch_column, batch_type, window_column, lookback::text, "
-        "target::oid, bounded_recompute, timezone, enabled, owner::oid, canonical_query FROM incmodel.models WHERE name = $1",
+        "target::oid, bounded_recompute, timezone, enabled, owner::oid, canonical_query FROM "
+        "incmodel.models WHERE name = $1",
         {SqlParam::value(name)});
     if (r.rows.empty())
         throw UserError(ERRCODE_UNDEFINED_OBJECT, "incmodel: model \"" + name + "\" does not exist",
@@ -62,7 +69,8 @@ ModelRecord load_model(const std::string &name, bool require_relations) {
     m.canonical_query = str(row[17]);
 
     SqlResult cols = spi_exec(
-        "SELECT kind, name, type, source_expr FROM incmodel.model_columns WHERE model_id = $1::int8 "
+        "SELECT kind, name, type, source_expr FROM incmodel.model_columns WHERE model_id = "
+        "$1::int8 "
         "ORDER BY kind, ord",
         {id_param(s.id)});
     for (const SqlRow &c : cols.rows) {
@@ -123,9 +131,9 @@ std::int64_t insert_model(const ModelRecord &m, const std::string &canonical_que
         "($1::int8, $2, $3::int, $4, $5, $6)";
     int ord = 0;
     for (const auto &o : s.outputs)
-        spi_exec(insert_col, {id_param(id), SqlParam::value("output"),
-                              SqlParam::value(std::to_string(++ord)), SqlParam::value(o.name),
-                              SqlParam::value(o.type), SqlParam::null()});
+        spi_exec(insert_col,
+                 {id_param(id), SqlParam::value("output"), SqlParam::value(std::to_string(++ord)),
+                  SqlParam::value(o.name), SqlParam::value(o.type), SqlParam::null()});
     ord = 0;
     for (const auto &k : s.keys)
         spi_exec(insert_col, {id_param(id), SqlParam::value("key"),
@@ -133,9 +141,9 @@ std::int64_t insert_model(const ModelRecord &m, const std::string &canonical_que
                               SqlParam::value(k.type), SqlParam::value(k.source_expr)});
     ord = 0;
     for (const auto &u : s.unique_columns)
-        spi_exec(insert_col, {id_param(id), SqlParam::value("unique"),
-                              SqlParam::value(std::to_string(++ord)), SqlParam::value(u),
-                              SqlParam::null(), SqlParam::null()});
+        spi_exec(insert_col,
+                 {id_param(id), SqlParam::value("unique"), SqlParam::value(std::to_string(++ord)),
+                  SqlParam::value(u), SqlParam::null(), SqlParam::null()});
     return id;
 }
 

@@ -17,7 +17,9 @@ namespace incmodel::pg {
 
 namespace {
 
-core::RefreshPlanner planner_for(const ModelRecord &m) { return {m.spec, quote_ident}; }
+core::RefreshPlanner planner_for(const ModelRecord &m) {
+    return {m.spec, quote_ident};
+}
 
 void exec_all(const std::vector<std::string> &statements) {
     for (const auto &s : statements) spi_exec(s);
@@ -26,8 +28,7 @@ void exec_all(const std::vector<std::string> &statements) {
 // now() - lookback, as text in the pinned DateStyle/TimeZone; nullopt without a window.
 std::optional<std::string> window_cutoff(const ModelRecord &m) {
     if (!m.spec.window_column || !m.lookback) return std::nullopt;
-    return spi_exec("SELECT (now() - $1::interval)::text", {SqlParam::value(*m.lookback)})
-        .scalar();
+    return spi_exec("SELECT (now() - $1::interval)::text", {SqlParam::value(*m.lookback)}).scalar();
 }
 
 std::vector<SqlParam> cutoff_params(const std::optional<std::string> &cutoff) {
@@ -37,8 +38,9 @@ std::vector<SqlParam> cutoff_params(const std::optional<std::string> &cutoff) {
 
 void require_interval_not_negative(const std::optional<std::string> &lookback) {
     if (!lookback) return;
-    bool negative = spi_exec("SELECT $1::interval < interval '0'", {SqlParam::value(*lookback)})
-                        .scalar() == std::optional<std::string>("t");
+    bool negative =
+        spi_exec("SELECT $1::interval < interval '0'", {SqlParam::value(*lookback)}).scalar() ==
+        std::optional<std::string>("t");
     if (negative)
         throw UserError(ERRCODE_INVALID_PARAMETER_VALUE, "incmodel: lookback must not be negative",
                         "lookback is " + *lookback + ".",
@@ -116,8 +118,10 @@ LockedModel lock_and_load(const std::string &name, const char *action, bool sess
     ModelRecord again = load_model(name);
     if (again.spec.id != first.spec.id)
         throw UserError(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
-                        "incmodel: model \"" + name + "\" was dropped and created again while "
-                        "waiting for its lock", "", "Run it again.");
+                        "incmodel: model \"" + name +
+                            "\" was dropped and created again while "
+                            "waiting for its lock",
+                        "", "Run it again.");
     {
         PinnedSettings pinned(again.timezone);
         verify_output_types(name, again.canonical_query, again.spec.outputs);
@@ -191,8 +195,8 @@ std::int64_t create_model(SpiConnection &spi, const CreateModelArgs &args) {
                         "Choose another name, or drop the model with incmodel.drop_model().");
 
     // The user's query and target resolve in the caller's search_path.
-    AnalyzedQuery analyzed = analyze_model_query(
-        {args.query, args.batch_column, args.window_column, args.unique_key});
+    AnalyzedQuery analyzed =
+        analyze_model_query({args.query, args.batch_column, args.window_column, args.unique_key});
     const char *target_text = args.target.c_str();
     RangeVar *rv = pg_call(
         [target_text] { return makeRangeVarFromNameList(stringToQualifiedNameList(target_text)); });
@@ -244,8 +248,7 @@ std::int64_t create_model(SpiConnection &spi, const CreateModelArgs &args) {
     {
         AsCatalogOwner owner;
         exec_all(planner.create_scratch());
-        const std::string owner_name =
-            quote_ident(role_name(relation_owner(target)));
+        const std::string owner_name = quote_ident(role_name(relation_owner(target)));
         const auto &s = planner.scratch();
         for (const auto *t : {&s.batches, &s.keys, &s.rows})
             spi_exec("ALTER TABLE " + core::qualified(quote_ident, *t) + " OWNER TO " + owner_name);
@@ -266,8 +269,8 @@ RefreshOutcome refresh_model(SpiConnection &spi, const std::string &name, bool s
     LockedModel locked = lock_and_load(name, "refresh", spi.nonatomic(), skip_locked);
     ModelRecord &m = locked.model;
     if (!locked.lock) {
-        std::string msg = "incmodel: model \"" + name +
-                          "\" is being refreshed by another session; skipped";
+        std::string msg =
+            "incmodel: model \"" + name + "\" is being refreshed by another session; skipped";
         const char *c = msg.c_str();
         pg_call([c] { ereport(NOTICE, (errmsg("%s", c))); });
         RunRecord skipped;
@@ -296,9 +299,11 @@ RefreshOutcome refresh_model(SpiConnection &spi, const std::string &name, bool s
             std::vector<SqlParam> params{model_id};
             if (cutoff) params.push_back(SqlParam::value(*cutoff));
             spi_exec(planner.find_batches(), params);
-            SqlResult r = spi_exec("SELECT batch_value, event_count - coalesce(recorded_count, 0) "
-                                   "FROM " + core::qualified(quote_ident, planner.scratch().batches),
-                                   {});
+            SqlResult r = spi_exec(
+                "SELECT batch_value, event_count - coalesce(recorded_count, 0) "
+                "FROM " +
+                    core::qualified(quote_ident, planner.scratch().batches),
+                {});
             for (const auto &row : r.rows) {
                 batches.push_back(*row[0]);
                 run.events += std::stoll(*row[1]);
@@ -316,14 +321,16 @@ RefreshOutcome refresh_model(SpiConnection &spi, const std::string &name, bool s
         driver.unit("keys", [&] {
             std::vector<SqlParam> params{SqlParam::text_array(batches)};
             if (cutoff) params.push_back(SqlParam::value(*cutoff));
-            run.keys = static_cast<std::int64_t>(spi_exec(planner.collect_keys(), params).processed);
+            run.keys =
+                static_cast<std::int64_t>(spi_exec(planner.collect_keys(), params).processed);
             spi_exec(planner.analyze_keys());
             run.null_keys = spi_exec(planner.count_null_keys(), {}).scalar_int();
             driver.report(fmt::format("keys: {} keys touched", run.keys));
         });
         driver.unit("recompute", [&] {
             const bool bounded = m.spec.bounded_recompute && cutoff.has_value();
-            std::vector<SqlParam> params = bounded ? cutoff_params(cutoff) : std::vector<SqlParam>{};
+            std::vector<SqlParam> params =
+                bounded ? cutoff_params(cutoff) : std::vector<SqlParam>{};
             run.rows_inserted = static_cast<std::int64_t>(
                 spi_exec(planner.recompute(run.null_keys > 0), params).processed);
             if (bounded)
@@ -332,7 +339,8 @@ RefreshOutcome refresh_model(SpiConnection &spi, const std::string &name, bool s
             driver.report(fmt::format("recompute: {} rows", run.rows_inserted));
         });
         driver.unit("commit", [&] {
-            run.rows_deleted = static_cast<std::int64_t>(spi_exec(planner.delete_target_keys()).processed);
+            run.rows_deleted =
+                static_cast<std::int64_t>(spi_exec(planner.delete_target_keys()).processed);
             if (run.null_keys > 0)
                 run.rows_deleted += static_cast<std::int64_t>(
                     spi_exec(planner.delete_target_null_keys()).processed);
@@ -376,7 +384,8 @@ std::vector<ExplainRow> explain_model(const std::string &name) {
     }
     std::vector<SqlParam> key_params{SqlParam::text_array(batches)};
     if (cutoff) key_params.push_back(SqlParam::value(*cutoff));
-    std::int64_t keys = batches.empty() ? 0 : spi_exec(planner.count_keys(), key_params).scalar_int();
+    std::int64_t keys =
+        batches.empty() ? 0 : spi_exec(planner.count_keys(), key_params).scalar_int();
     pinned.close();
 
     std::string listed;
@@ -394,7 +403,8 @@ std::vector<ExplainRow> explain_model(const std::string &name) {
          m.spec.bounded_recompute ? "touched keys recomputed from their events in the window"
                                   : "touched keys recomputed from all their events",
          planner.recompute(false)},
-        {4, "commit", "one transaction: delete touched keys, insert recomputed rows, record batches",
+        {4, "commit",
+         "one transaction: delete touched keys, insert recomputed rows, record batches",
          planner.delete_target_keys() + ";\n" + planner.insert_target_rows() + ";\n" +
              planner.record_manifest()},
     };
@@ -408,18 +418,19 @@ Pending pending_of(const std::string &name) {
         return {};  // source or target dropped: status shows NULL rather than failing
     }
     const Oid source = m.source_oid;
-    bool can_read = pg_call([source] {
-        return pg_class_aclcheck(source, GetUserId(), ACL_SELECT) == ACLCHECK_OK;
-    });
+    bool can_read = pg_call(
+        [source] { return pg_class_aclcheck(source, GetUserId(), ACL_SELECT) == ACLCHECK_OK; });
     if (!can_read) return {};
     core::RefreshPlanner planner = planner_for(m);
     PinnedSettings pinned(m.timezone);
     std::optional<std::string> cutoff = window_cutoff(m);
     std::vector<SqlParam> params{SqlParam::value(std::to_string(m.spec.id))};
     if (cutoff) params.push_back(SqlParam::value(*cutoff));
-    SqlResult r = spi_exec("SELECT count(*), coalesce(sum(event_count - coalesce(recorded_count, "
-                           "0)), 0) FROM (" + planner.pending_batches() + ") p",
-                           params);
+    SqlResult r = spi_exec(
+        "SELECT count(*), coalesce(sum(event_count - coalesce(recorded_count, "
+        "0)), 0) FROM (" +
+            planner.pending_batches() + ") p",
+        params);
     pinned.close();
     return {std::stoll(*r.rows[0][0]), std::stoll(*r.rows[0][1])};
 }
@@ -436,8 +447,9 @@ void alter_model(const AlterModelArgs &args) {
         spi_exec("UPDATE incmodel.models SET enabled = $2::boolean WHERE model_id = $1::int8",
                  {id, SqlParam::value(*args.enabled ? "true" : "false")});
     if (args.bounded_recompute)
-        spi_exec("UPDATE incmodel.models SET bounded_recompute = $2::boolean WHERE model_id = $1::int8",
-                 {id, SqlParam::value(*args.bounded_recompute ? "true" : "false")});
+        spi_exec(
+            "UPDATE incmodel.models SET bounded_recompute = $2::boolean WHERE model_id = $1::int8",
+            {id, SqlParam::value(*args.bounded_recompute ? "true" : "false")});
     auto ratio = [&](const char *column, const std::optional<double> &value) {
         if (!value) return;
         if (*value < 0)
@@ -460,9 +472,9 @@ void drop_model(const std::string &name, bool drop_target) {
         const Oid owner = m.owner_oid;
         bool allowed = pg_call([owner] { return has_privs_of_role(GetUserId(), owner); });
         if (!allowed)
-            throw UserError(ERRCODE_INSUFFICIENT_PRIVILEGE,
-                            "permission denied to drop model \"" + name + "\"",
-                            "Its target table no longer exists; only the model's creator may drop it.");
+            throw UserError(
+                ERRCODE_INSUFFICIENT_PRIVILEGE, "permission denied to drop model \"" + name + "\"",
+                "Its target table no longer exists; only the model's creator may drop it.");
     }
     ModelLock lock(m.spec.id, false, false);
     m = load_model(name, false);
@@ -472,7 +484,8 @@ void drop_model(const std::string &name, bool drop_target) {
         exec_all(planner.drop_scratch());
     }
     delete_model(m.spec.id);
-    if (drop_target && OidIsValid(m.target_oid)) spi_exec("DROP TABLE " + core::qualified(quote_ident, m.spec.target));
+    if (drop_target && OidIsValid(m.target_oid))
+        spi_exec("DROP TABLE " + core::qualified(quote_ident, m.spec.target));
 }
 
 }  // namespace incmodel::pg

@@ -40,15 +40,15 @@ bool count_relid_walker(Node *node, void *ctx) {
         return false;
     }
     if (IsA(node, Query))
-        return query_tree_walker(reinterpret_cast<Query *>(node), as_walker(count_relid_walker), ctx,
-                                 QTW_EXAMINE_RTES_BEFORE);
+        return query_tree_walker(reinterpret_cast<Query *>(node), as_walker(count_relid_walker),
+                                 ctx, QTW_EXAMINE_RTES_BEFORE);
     return expression_tree_walker(node, as_walker(count_relid_walker), ctx);
 }
 
 struct VarUse {
-    uint64 varnos;   // bit per range table index < 64
-    bool far;        // a Var of an outer query level or a range table index >= 64
-    bool complex;    // sublinks or aggregates
+    uint64 varnos;  // bit per range table index < 64
+    bool far;       // a Var of an outer query level or a range table index >= 64
+    bool complex;   // sublinks or aggregates
 };
 
 // Collects which range table entries an expression reads.
@@ -73,7 +73,8 @@ bool var_use_walker(Node *node, void *ctx) {
 // True when range table index rti sits on the nullable side of an outer join.
 bool on_nullable_side(Node *node, int rti, bool nullable) {
     if (node == nullptr) return false;
-    if (IsA(node, RangeTblRef)) return nullable && reinterpret_cast<RangeTblRef *>(node)->rtindex == rti;
+    if (IsA(node, RangeTblRef))
+        return nullable && reinterpret_cast<RangeTblRef *>(node)->rtindex == rti;
     if (IsA(node, FromExpr)) {
         ListCell *lc;
         foreach (lc, reinterpret_cast<FromExpr *>(node)->fromlist)
@@ -146,8 +147,8 @@ std::vector<Token> scan_tokens(const std::string &sql) {
     const char *text = sql.c_str();
     core_yy_extra_type *extra = static_cast<core_yy_extra_type *>(
         pg_call([] { return palloc0(sizeof(core_yy_extra_type)); }));
-    core_yyscan_t scanner =
-        pg_call([text, extra] { return scanner_init(text, extra, &ScanKeywords, ScanKeywordTokens); });
+    core_yyscan_t scanner = pg_call(
+        [text, extra] { return scanner_init(text, extra, &ScanKeywords, ScanKeywordTokens); });
     std::vector<Token> tokens;
     for (;;) {
         core_YYSTYPE lval;
@@ -185,9 +186,8 @@ AnalyzedQuery analyze_model_query(const ModelQueryInput &input) {
                         "incmodel: query must be a SELECT statement", "",
                         "Pass the SELECT of the full rebuild, without CREATE TABLE AS or INSERT.");
 
-    Query *query = pg_call([rawstmt, sql] {
-        return parse_analyze_fixedparams(rawstmt, sql, nullptr, 0, nullptr);
-    });
+    Query *query = pg_call(
+        [rawstmt, sql] { return parse_analyze_fixedparams(rawstmt, sql, nullptr, 0, nullptr); });
 
     // --- what key-wise recompute cannot reproduce -------------------------------------------
     if (query->setOperations)
@@ -260,12 +260,14 @@ AnalyzedQuery analyze_model_query(const ModelQueryInput &input) {
     const Oid source = out.source_oid;
     RelidCount uses{source, 0};
     pg_call([query, &uses] {
-        (void)query_tree_walker(query, as_walker(count_relid_walker), &uses, QTW_EXAMINE_RTES_BEFORE);
+        (void)query_tree_walker(query, as_walker(count_relid_walker), &uses,
+                                QTW_EXAMINE_RTES_BEFORE);
     });
     if (uses.count != 1)
-        unsupported("the source relation is referenced more than once (in a subquery, CTE or "
-                    "self-join)",
-                    "Refer to the source once, in the top-level FROM clause.");
+        unsupported(
+            "the source relation is referenced more than once (in a subquery, CTE or "
+            "self-join)",
+            "Refer to the source once, in the top-level FROM clause.");
     char persistence = pg_call([source] { return get_rel_persistence(source); });
     if (persistence == RELPERSISTENCE_TEMP)
         unsupported("a temporary table cannot be the source of a model", "");
@@ -295,11 +297,11 @@ AnalyzedQuery analyze_model_query(const ModelQueryInput &input) {
         const char *wc = input.window_column->c_str();
         out.window_attnum = pg_call([source, wc] { return get_attnum(source, wc); });
         if (out.window_attnum == InvalidAttrNumber)
-            throw UserError(ERRCODE_UNDEFINED_COLUMN,
-                            "incmodel: the source has no window column \"" + *input.window_column +
-                                "\"",
-                            "", "window_column names the event-time column the lookback prunes on "
-                                "(e.g. collector_tstamp).");
+            throw UserError(
+                ERRCODE_UNDEFINED_COLUMN,
+                "incmodel: the source has no window column \"" + *input.window_column + "\"", "",
+                "window_column names the event-time column the lookback prunes on "
+                "(e.g. collector_tstamp).");
         const AttrNumber att = out.window_attnum;
         Oid typ = pg_call([source, att] { return get_atttype(source, att); });
         if (typ != TIMESTAMPOID && typ != TIMESTAMPTZOID && typ != DATEOID)
@@ -320,15 +322,15 @@ AnalyzedQuery analyze_model_query(const ModelQueryInput &input) {
             if (tle->resjunk) continue;
             ++position;
             if (tle->resname == nullptr || std::strcmp(tle->resname, "?column?") == 0)
-                throw UserError(ERRCODE_INVALID_NAME,
-                                "incmodel: output column " + std::to_string(position) +
-                                    " has no name",
-                                "", "Give every output column a name with AS.");
+                throw UserError(
+                    ERRCODE_INVALID_NAME,
+                    "incmodel: output column " + std::to_string(position) + " has no name", "",
+                    "Give every output column a name with AS.");
             if (std::strncmp(tle->resname, "_incmodel", 9) == 0)
-                throw UserError(ERRCODE_RESERVED_NAME,
-                                std::string("incmodel: column name \"") + tle->resname +
-                                    "\" is reserved",
-                                "", "Names starting with _incmodel are reserved for incmodel.");
+                throw UserError(
+                    ERRCODE_RESERVED_NAME,
+                    std::string("incmodel: column name \"") + tle->resname + "\" is reserved", "",
+                    "Names starting with _incmodel are reserved for incmodel.");
             if (!names.insert(tle->resname).second)
                 throw UserError(ERRCODE_DUPLICATE_COLUMN,
                                 std::string("incmodel: output column \"") + tle->resname +
@@ -369,8 +371,8 @@ AnalyzedQuery analyze_model_query(const ModelQueryInput &input) {
                     "Rename columns in the select list instead.");
     spec.source_alias = rv->alias ? rv->alias->aliasname : rv->relname;
     if (spec.source_alias.rfind("_incmodel", 0) == 0)
-        throw UserError(ERRCODE_RESERVED_NAME, "incmodel: alias \"" + spec.source_alias +
-                                                   "\" is reserved", "",
+        throw UserError(ERRCODE_RESERVED_NAME,
+                        "incmodel: alias \"" + spec.source_alias + "\" is reserved", "",
                         "Aliases starting with _incmodel are reserved for incmodel.");
     spec.alias_in_query = rv->alias != nullptr;
     {
@@ -380,8 +382,7 @@ AnalyzedQuery analyze_model_query(const ModelQueryInput &input) {
         if (i == tokens.size())
             throw std::runtime_error("incmodel: source token not found in the deparsed query");
         int start = tokens[i].location;
-        if (!rv->inh && i > 0 &&
-            pg_strncasecmp(canonical + tokens[i - 1].location, "ONLY", 4) == 0)
+        if (!rv->inh && i > 0 && pg_strncasecmp(canonical + tokens[i - 1].location, "ONLY", 4) == 0)
             start = tokens[i - 1].location;
         size_t j = i;
         while (j + 2 < tokens.size() && tokens[j + 1].code == '.') j += 2;
@@ -397,9 +398,8 @@ AnalyzedQuery analyze_model_query(const ModelQueryInput &input) {
         CatalogOnlySearchPath path;
         foreach (lc, query->groupClause) {
             auto *sgc = static_cast<SortGroupClause *>(lfirst(lc));
-            TargetEntry *tle = pg_call([sgc, query] {
-                return get_sortgroupclause_tle(sgc, query->targetList);
-            });
+            TargetEntry *tle =
+                pg_call([sgc, query] { return get_sortgroupclause_tle(sgc, query->targetList); });
             if (tle->resjunk)
                 throw UserError(ERRCODE_GROUPING_ERROR,
                                 "incmodel: every GROUP BY expression must appear in the select "
@@ -423,8 +423,9 @@ AnalyzedQuery analyze_model_query(const ModelQueryInput &input) {
                 throw UserError(ERRCODE_GROUPING_ERROR,
                                 "incmodel: unique_key column \"" + col +
                                     "\" is not a GROUP BY expression computed from the source",
-                                "", "List output columns whose GROUP BY expression reads only "
-                                    "the source relation.");
+                                "",
+                                "List output columns whose GROUP BY expression reads only "
+                                "the source relation.");
             chosen.push_back(*it);
         }
         source_keys = chosen;
@@ -442,8 +443,8 @@ AnalyzedQuery analyze_model_query(const ModelQueryInput &input) {
             Node *copy = static_cast<Node *>(pg_call([expr] { return copyObjectImpl(expr); }));
             const int from = source_rti;
             pg_call([copy, from] { ChangeVarNodes(copy, from, 1, 0); });
-            const char *text =
-                pg_call([copy, dpcontext] { return deparse_expression(copy, dpcontext, true, false); });
+            const char *text = pg_call(
+                [copy, dpcontext] { return deparse_expression(copy, dpcontext, true, false); });
             std::string type;
             for (const auto &o : spec.outputs)
                 if (o.name == name) type = o.type;
@@ -460,9 +461,8 @@ void verify_output_types(const std::string &model, const std::string &canonical_
     const char *sql = canonical_query.c_str();
     List *raw = pg_call([sql] { return raw_parser(sql, RAW_PARSE_DEFAULT); });
     RawStmt *rawstmt = linitial_node(RawStmt, raw);
-    Query *query = pg_call([rawstmt, sql] {
-        return parse_analyze_fixedparams(rawstmt, sql, nullptr, 0, nullptr);
-    });
+    Query *query = pg_call(
+        [rawstmt, sql] { return parse_analyze_fixedparams(rawstmt, sql, nullptr, 0, nullptr); });
     CatalogOnlySearchPath path;
     std::vector<std::string> changed;
     size_t i = 0;
@@ -478,7 +478,8 @@ void verify_output_types(const std::string &model, const std::string &canonical_
         if (i < outputs.size()) {
             std::string was = outputs[i].type.substr(0, outputs[i].type.find(" COLLATE "));
             if (was != now)
-                changed.push_back("column \"" + outputs[i].name + "\" was " + was + ", is now " + now);
+                changed.push_back("column \"" + outputs[i].name + "\" was " + was + ", is now " +
+                                  now);
         }
         ++i;
     }
@@ -502,10 +503,11 @@ void notice_missing_indexes(const AnalyzedQuery &a) {
             {SqlParam::value(std::to_string(a.source_oid)), SqlParam::value(std::to_string(att))});
         return r.scalar() == std::optional<std::string>("t");
     };
-    const std::string src = quote_ident(a.spec.source.schema) + "." + quote_ident(a.spec.source.name);
+    const std::string src =
+        quote_ident(a.spec.source.schema) + "." + quote_ident(a.spec.source.name);
     auto notice = [&](const std::string &what, const std::string &cols) {
-        std::string msg = "incmodel: source " + src + " has no index on " + what +
-                          "; refreshes will scan it";
+        std::string msg =
+            "incmodel: source " + src + " has no index on " + what + "; refreshes will scan it";
         std::string hint = "CREATE INDEX ON " + src + " (" + cols + ");";
         const char *m = msg.c_str();
         const char *h = hint.c_str();

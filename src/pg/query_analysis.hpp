@@ -21,7 +21,7 @@ struct ModelQueryInput {
 };
 
 struct AnalyzedQuery {
-    core::ModelSpec spec;         // every field but id, name and target
+    core::ModelSpec spec;  // every field but id, name and target
     Oid source_oid = InvalidOid;
     std::string canonical_query;  // the whole query, fully qualified
     AttrNumber batch_attnum = 0;

@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 
 #include "core/sql_text.hpp"
+#include "pg/fmgr_args.hpp"
 #include "pg/guard.hpp"
 #include "pg/maintenance.hpp"
 #include "pg/query_analysis.hpp"
@@ -54,12 +55,15 @@ std::vector<std::string> expirable_batches(const RetentionRule &r, const std::st
             " AND EXISTS (SELECT 1 FROM incmodel.manifest mf WHERE mf.model_id = {} AND "
             "mf.batch_value = c.batch_value AND mf.event_count >= c.n)",
             m.id);
-    SqlResult res = spi_exec(fmt::format(
-        "SELECT c.batch_value FROM (SELECT s.{b}::text AS batch_value, count(*) AS n, max(s.{t}) "
-        "AS newest FROM {src} s WHERE s.{b} IN (SELECT o.{b} FROM {src} o WHERE o.{t} < now() - "
-        "$1::interval) GROUP BY s.{b}) c WHERE c.newest < now() - $1::interval{covered} ORDER BY 1",
-        fmt::arg("b", b), fmt::arg("t", t), fmt::arg("src", src), fmt::arg("covered", covered)),
-        {SqlParam::value(r.keep)});
+    SqlResult res = spi_exec(fmt::format("SELECT c.batch_value FROM (SELECT s.{b}::text AS "
+                                         "batch_value, count(*) AS n, max(s.{t}) "
+                                         "AS newest FROM {src} s WHERE s.{b} IN (SELECT o.{b} FROM "
+                                         "{src} o WHERE o.{t} < now() - "
+                                         "$1::interval) GROUP BY s.{b}) c WHERE c.newest < now() - "
+                                         "$1::interval{covered} ORDER BY 1",
+                                         fmt::arg("b", b), fmt::arg("t", t), fmt::arg("src", src),
+                                         fmt::arg("covered", covered)),
+                             {SqlParam::value(r.keep)});
     std::vector<std::string> out;
     for (const auto &row : res.rows) out.push_back(*row[0]);
     return out;
@@ -75,8 +79,7 @@ std::int64_t apply_one(SpiConnection &spi, const RetentionRule &r) {
             "SELECT model_id, batch_column, batch_type FROM incmodel.models WHERE source = "
             "$1::oid::regclass ORDER BY model_id",
             {SqlParam::value(std::to_string(r.source))});
-        for (const auto &row : res.rows)
-            models.push_back({std::stoll(*row[0]), *row[1], *row[2]});
+        for (const auto &row : res.rows) models.push_back({std::stoll(*row[0]), *row[1], *row[2]});
     }
     auto notice = [](const std::string &msg) {
         const char *m = msg.c_str();
@@ -119,14 +122,15 @@ std::int64_t apply_one(SpiConnection &spi, const RetentionRule &r) {
         // its batch value arrive later, it is then a new batch and gets processed.
         AsCatalogOwner owner;
         for (const auto &m : models)
-            spi_exec("DELETE FROM incmodel.manifest WHERE model_id = $1::int8 AND batch_value = "
-                     "ANY ($2::text[])",
-                     {SqlParam::value(std::to_string(m.id)), SqlParam::text_array(batches)});
+            spi_exec(
+                "DELETE FROM incmodel.manifest WHERE model_id = $1::int8 AND batch_value = "
+                "ANY ($2::text[])",
+                {SqlParam::value(std::to_string(m.id)), SqlParam::text_array(batches)});
     }
-    record_maintenance(r.source, "retention",
-                       fmt::format("{} batches older than {} by {}", batches.size(), r.keep,
-                                   r.time_column),
-                       std::nullopt, std::nullopt, "", "retention", removed);
+    record_maintenance(
+        r.source, "retention",
+        fmt::format("{} batches older than {} by {}", batches.size(), r.keep, r.time_column),
+        std::nullopt, std::nullopt, "", "retention", removed);
     pinned->close();
     if (spi.nonatomic()) spi.commit();
     return removed;
@@ -151,18 +155,19 @@ Datum incmodel_set_retention(PG_FUNCTION_ARGS) {
             return (Datum)0;
         }
         Datum keep_datum = PG_GETARG_DATUM(1);
-        std::string keep = pg_call(
-            [keep_datum] { return DatumGetCString(DirectFunctionCall1(interval_out, keep_datum)); });
-        bool positive = spi_exec("SELECT $1::interval > interval '0'", {SqlParam::value(keep)})
-                            .scalar() == std::optional<std::string>("t");
+        std::string keep = pg_call([keep_datum] {
+            return DatumGetCString(DirectFunctionCall1(interval_out, keep_datum));
+        });
+        bool positive =
+            spi_exec("SELECT $1::interval > interval '0'", {SqlParam::value(keep)}).scalar() ==
+            std::optional<std::string>("t");
         if (!positive)
             throw UserError(ERRCODE_INVALID_PARAMETER_VALUE,
                             "incmodel: retention must keep a positive interval",
                             "keep is " + keep + ".", "Use e.g. '90 days', or NULL to remove it.");
         std::string column;
         if (!PG_ARGISNULL(2)) {
-            text *t = PG_GETARG_TEXT_PP(2);
-            column.assign(VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t));
+            column = *opt_text_arg(fcinfo, 2);
         } else {
             // The window column of a model of this source, else its batch column.
             auto r = spi_exec(
@@ -201,9 +206,7 @@ Datum incmodel_set_retention(PG_FUNCTION_ARGS) {
 PG_FUNCTION_INFO_V1(incmodel_apply_retention);
 Datum incmodel_apply_retention(PG_FUNCTION_ARGS) {
     return entry_point([&] {
-        const bool nonatomic = fcinfo->context != nullptr && IsA(fcinfo->context, CallContext) &&
-                               !castNode(CallContext, fcinfo->context)->atomic;
-        SpiConnection spi(nonatomic);
+        SpiConnection spi(is_nonatomic_call(fcinfo));
         std::vector<RetentionRule> rules;
         {
             AsCatalogOwner owner;
@@ -213,8 +216,8 @@ Datum incmodel_apply_retention(PG_FUNCTION_ARGS) {
                 {PG_ARGISNULL(0) ? SqlParam::null()
                                  : SqlParam::value(std::to_string(PG_GETARG_OID(0)))});
             for (const auto &row : r.rows)
-                rules.push_back({static_cast<Oid>(std::stoul(*row[0])), *row[1], *row[2],
-                                 std::stoi(*row[3])});
+                rules.push_back(
+                    {static_cast<Oid>(std::stoul(*row[0])), *row[1], *row[2], std::stoi(*row[3])});
         }
         for (const auto &rule : rules) apply_one(spi, rule);
         return (Datum)0;

@@ -41,8 +41,7 @@ void RunDriver::end_unit(bool success) {
 }
 
 void RunDriver::report(const std::string &what) {
-    const std::string activity =
-        fmt::format("incmodel {} {}: {}", kind_, model_.spec.name, what);
+    const std::string activity = fmt::format("incmodel {} {}: {}", kind_, model_.spec.name, what);
     const char *a = activity.c_str();
     pg_call([a] { pgstat_report_activity(STATE_RUNNING, a); });
     if (progress_notices && what.find("...") == std::string::npos)
@@ -52,7 +51,8 @@ void RunDriver::report(const std::string &what) {
 std::string RunDriver::timings_json() const {
     std::string out = "{";
     for (size_t i = 0; i < timings_.size(); ++i)
-        out += fmt::format("{}\"{}\": {:.3f}", i ? ", " : "", timings_[i].first, timings_[i].second);
+        out +=
+            fmt::format("{}\"{}\": {:.3f}", i ? ", " : "", timings_[i].first, timings_[i].second);
     return out + "}";
 }
 

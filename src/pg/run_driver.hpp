@@ -18,19 +18,19 @@ namespace incmodel::pg {
 // Holds the model lock; a session-level lock is released on scope exit, a transaction-level
 // one with its transaction.
 class ModelLock {
-public:
+  public:
     ModelLock(std::int64_t model_id, bool session, bool dont_wait);
     ~ModelLock();
     bool acquired() const { return acquired_; }
 
-private:
+  private:
     std::int64_t model_id_;
     bool session_;
     bool acquired_;
 };
 
 class RunDriver {
-public:
+  public:
     RunDriver(SpiConnection &spi, const ModelRecord &model, const char *kind);
 
     // Runs fn as the unit named step (see the file comment). Rethrows fn's failure after
@@ -48,7 +48,7 @@ public:
     const std::string &current_step() const { return step_; }
     std::string timings_json() const;
 
-private:
+  private:
     void begin_unit();
     void end_unit(bool success);
 

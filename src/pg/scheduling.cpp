@@ -4,6 +4,7 @@
 
 #include <fmt/format.h>
 
+#include "pg/fmgr_args.hpp"
 #include "pg/guard.hpp"
 #include "pg/model_catalog.hpp"
 #include "pg/security.hpp"
@@ -14,8 +15,9 @@ using namespace incmodel::pg;
 namespace {
 
 void require_pg_cron() {
-    bool installed = spi_exec("SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_extension WHERE extname "
-                              "= 'pg_cron')")
+    bool installed = spi_exec(
+                         "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_extension WHERE extname "
+                         "= 'pg_cron')")
                          .scalar() == std::optional<std::string>("t");
     if (!installed)
         throw UserError(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
@@ -35,14 +37,16 @@ std::string cron_schedule(double seconds, bool has_seconds) {
         if (s % 3600 == 0 && s / 3600 < 24) return fmt::format("0 */{} * * *", s / 3600);
         if (s == 86400) return "0 0 * * *";
     }
-    throw UserError(ERRCODE_INVALID_PARAMETER_VALUE,
-                    fmt::format("incmodel: cannot schedule a refresh every {:g} seconds", seconds),
-                    "",
-                    "Use whole minutes below an hour, whole hours below a day, or 1 day (and 1 to 59 "
-                    "seconds with pg_cron 1.5 or later); use pg_cron directly for other schedules.");
+    throw UserError(
+        ERRCODE_INVALID_PARAMETER_VALUE,
+        fmt::format("incmodel: cannot schedule a refresh every {:g} seconds", seconds), "",
+        "Use whole minutes below an hour, whole hours below a day, or 1 day (and 1 to 59 "
+        "seconds with pg_cron 1.5 or later); use pg_cron directly for other schedules.");
 }
 
-std::string job_name(const std::string &model) { return "incmodel:" + model; }
+std::string job_name(const std::string &model) {
+    return "incmodel:" + model;
+}
 
 }  // namespace
 
@@ -51,32 +55,36 @@ extern "C" {
 PG_FUNCTION_INFO_V1(incmodel_schedule);
 Datum incmodel_schedule(PG_FUNCTION_ARGS) {
     return entry_point([&] {
-        text *t = PG_GETARG_TEXT_PP(0);
-        std::string name(VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t));
+        std::string name = text_arg(fcinfo, 0, "name");
         Datum every = PG_GETARG_DATUM(1);
         SpiConnection spi;
         ModelRecord m = load_model(name);
         require_target_owner(m.target_oid, name, "schedule");
         require_pg_cron();
         double seconds = pg_call([every] {
-            return DatumGetFloat8(DirectFunctionCall2(interval_part, CStringGetTextDatum("epoch"),
-                                                      every));
+            return DatumGetFloat8(
+                DirectFunctionCall2(interval_part, CStringGetTextDatum("epoch"), every));
         });
-        bool has_seconds = spi_exec("SELECT string_to_array(split_part(extversion, '-', 1), '.')::int[] >= '{1,5}' FROM "
-                                    "pg_catalog.pg_extension WHERE extname = 'pg_cron'")
+        bool has_seconds = spi_exec(
+                               "SELECT string_to_array(split_part(extversion, '-', 1), '.')::int[] "
+                               ">= '{1,5}' FROM "
+                               "pg_catalog.pg_extension WHERE extname = 'pg_cron'")
                                .scalar() == std::optional<std::string>("t");
         const std::string schedule = cron_schedule(seconds, has_seconds);
         const std::string command =
-            *spi_exec("SELECT pg_catalog.format('CALL incmodel.refresh(%L, skip_locked => true)', $1)",
-                      {SqlParam::value(name)})
+            *spi_exec(
+                 "SELECT pg_catalog.format('CALL incmodel.refresh(%L, skip_locked => true)', $1)",
+                 {SqlParam::value(name)})
                  .scalar();
-        bool in_db = spi_exec("SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_proc WHERE proname = "
-                              "'schedule_in_database' AND pronamespace = 'cron'::regnamespace)")
+        bool in_db = spi_exec(
+                         "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_proc WHERE proname = "
+                         "'schedule_in_database' AND pronamespace = 'cron'::regnamespace)")
                          .scalar() == std::optional<std::string>("t");
-        SqlResult r = in_db ? spi_exec("SELECT cron.schedule_in_database($1, $2, $3, "
-                                       "pg_catalog.current_database())",
-                                       {SqlParam::value(job_name(name)), SqlParam::value(schedule),
-                                        SqlParam::value(command)})
+        SqlResult r = in_db ? spi_exec(
+                                  "SELECT cron.schedule_in_database($1, $2, $3, "
+                                  "pg_catalog.current_database())",
+                                  {SqlParam::value(job_name(name)), SqlParam::value(schedule),
+                                   SqlParam::value(command)})
                             : spi_exec("SELECT cron.schedule($1, $2, $3)",
                                        {SqlParam::value(job_name(name)), SqlParam::value(schedule),
                                         SqlParam::value(command)});
@@ -87,15 +95,15 @@ Datum incmodel_schedule(PG_FUNCTION_ARGS) {
 PG_FUNCTION_INFO_V1(incmodel_unschedule);
 Datum incmodel_unschedule(PG_FUNCTION_ARGS) {
     return entry_point([&] {
-        text *t = PG_GETARG_TEXT_PP(0);
-        std::string name(VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t));
+        std::string name = text_arg(fcinfo, 0, "name");
         SpiConnection spi;
         ModelRecord m = load_model(name, false);
         if (OidIsValid(m.target_oid)) require_target_owner(m.target_oid, name, "unschedule");
         require_pg_cron();
-        bool exists = spi_exec("SELECT EXISTS (SELECT 1 FROM cron.job WHERE jobname = $1 AND "
-                               "username = current_user)",
-                               {SqlParam::value(job_name(name))})
+        bool exists = spi_exec(
+                          "SELECT EXISTS (SELECT 1 FROM cron.job WHERE jobname = $1 AND "
+                          "username = current_user)",
+                          {SqlParam::value(job_name(name))})
                           .scalar() == std::optional<std::string>("t");
         if (!exists) return BoolGetDatum(false);
         spi_exec("SELECT cron.unschedule($1)", {SqlParam::value(job_name(name))});

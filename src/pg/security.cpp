@@ -33,7 +33,9 @@ AsCatalogOwner::AsCatalogOwner() {
     SetUserIdAndSecContext(owner, saved_context_ | SECURITY_LOCAL_USERID_CHANGE);
 }
 
-AsCatalogOwner::~AsCatalogOwner() { SetUserIdAndSecContext(saved_user_, saved_context_); }
+AsCatalogOwner::~AsCatalogOwner() {
+    SetUserIdAndSecContext(saved_user_, saved_context_);
+}
 
 std::string role_name(Oid role) {
     const char *name = pg_call([role] { return GetUserNameFromId(role, false); });

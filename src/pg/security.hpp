@@ -13,13 +13,13 @@ Oid catalog_owner();
 
 // Switches to the catalog owner for catalog reads and writes; restores the caller on scope exit.
 class AsCatalogOwner {
-public:
+  public:
     AsCatalogOwner();
     ~AsCatalogOwner();
     AsCatalogOwner(const AsCatalogOwner &) = delete;
     AsCatalogOwner &operator=(const AsCatalogOwner &) = delete;
 
-private:
+  private:
     Oid saved_user_;
     int saved_context_;
 };

@@ -23,11 +23,10 @@ void define_settings() {
     DefineCustomBoolVariable("incmodel.progress_notices",
                              "Emit a NOTICE as each step of a refresh or rebuild ends.", nullptr,
                              &progress_notices, true, PGC_USERSET, 0, nullptr, nullptr, nullptr);
-    DefineCustomBoolVariable("incmodel.test_hooks",
-                             "Enable incmodel's test-only functions and fault injection.",
-                             "For incmodel's own test suite; never needed in production.",
-                             &test_hooks_enabled, false, PGC_SUSET, GUC_NOT_IN_SAMPLE, nullptr,
-                             nullptr, nullptr);
+    DefineCustomBoolVariable(
+        "incmodel.test_hooks", "Enable incmodel's test-only functions and fault injection.",
+        "For incmodel's own test suite; never needed in production.", &test_hooks_enabled, false,
+        PGC_SUSET, GUC_NOT_IN_SAMPLE, nullptr, nullptr, nullptr);
     DefineCustomStringVariable("incmodel.fail_at_step",
                                "Test-only: raise an ERROR at the end of the named refresh step.",
                                "Takes effect only when incmodel.test_hooks is on.", &fail_at_step,
@@ -37,20 +36,18 @@ void define_settings() {
                              "A model's own vacuum_dead_ratio (alter_model) overrides it.",
                              &vacuum_dead_ratio, 0.2, 0.0, 1.0, PGC_USERSET, 0, nullptr, nullptr,
                              nullptr);
-    DefineCustomIntVariable("incmodel.vacuum_dead_min",
-                            "Fewest dead tuples for which incmodel vacuums a table.", nullptr,
-                            &vacuum_dead_min, 1000, 0, INT_MAX, PGC_USERSET, 0, nullptr, nullptr,
-                            nullptr);
+    DefineCustomIntVariable(
+        "incmodel.vacuum_dead_min", "Fewest dead tuples for which incmodel vacuums a table.",
+        nullptr, &vacuum_dead_min, 1000, 0, INT_MAX, PGC_USERSET, 0, nullptr, nullptr, nullptr);
     DefineCustomRealVariable("incmodel.analyze_mod_ratio",
                              "Rows modified since the last ANALYZE, as a share of the table, at "
                              "which incmodel analyzes it.",
                              "A model's own analyze_mod_ratio (alter_model) overrides it.",
                              &analyze_mod_ratio, 0.1, 0.0, 100.0, PGC_USERSET, 0, nullptr, nullptr,
                              nullptr);
-    DefineCustomIntVariable("incmodel.analyze_mod_min",
-                            "Fewest modified rows for which incmodel analyzes a table.", nullptr,
-                            &analyze_mod_min, 1000, 0, INT_MAX, PGC_USERSET, 0, nullptr, nullptr,
-                            nullptr);
+    DefineCustomIntVariable(
+        "incmodel.analyze_mod_min", "Fewest modified rows for which incmodel analyzes a table.",
+        nullptr, &analyze_mod_min, 1000, 0, INT_MAX, PGC_USERSET, 0, nullptr, nullptr, nullptr);
     DefineCustomIntVariable("incmodel.maintenance_naptime",
                             "Seconds between cycles of the maintenance worker; 0 turns it off.",
                             "The worker runs when incmodel is in shared_preload_libraries.",
@@ -58,7 +55,8 @@ void define_settings() {
                             nullptr, nullptr);
     DefineCustomStringVariable("incmodel.maintenance_database",
                                "The database whose incmodel tables the maintenance worker keeps.",
-                               nullptr, &maintenance_database, "postgres", PGC_POSTMASTER, 0,
+                               "Read when the worker starts (with the server); changing it takes a restart.",
+                               &maintenance_database, "postgres", PGC_SIGHUP, 0,
                                nullptr, nullptr, nullptr);
     DefineCustomIntVariable("incmodel.maintenance_time_budget",
                             "Seconds after which a maintenance cycle starts no further action.",
@@ -78,8 +76,8 @@ void maybe_inject_failure(const char *step) {
 namespace {
 void set_local(const char *name, const char *value) {
     pg_call([name, value] {
-        (void)set_config_option(name, value, PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE, true, ERROR,
-                                false);
+        (void)set_config_option(name, value, PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE, true,
+                                ERROR, false);
     });
 }
 }  // namespace

@@ -20,9 +20,9 @@ extern double vacuum_dead_ratio;
 extern int vacuum_dead_min;
 extern double analyze_mod_ratio;
 extern int analyze_mod_min;
-extern int maintenance_naptime;       // seconds between worker cycles; 0 turns the worker off
-extern char *maintenance_database;    // the database the worker maintains
-extern int maintenance_time_budget;   // seconds of work the worker starts per cycle
+extern int maintenance_naptime;      // seconds between worker cycles; 0 turns the worker off
+extern char *maintenance_database;   // the database the worker maintains
+extern int maintenance_time_budget;  // seconds of work the worker starts per cycle
 
 void define_settings();
 
@@ -32,14 +32,14 @@ void maybe_inject_failure(const char *step);
 // Pins search_path, DateStyle, IntervalStyle and the model's TimeZone for generated SQL, in a
 // GUC nest level that close() (or the end of the (sub)transaction) undoes.
 class PinnedSettings {
-public:
+  public:
     explicit PinnedSettings(const std::string &timezone);
     ~PinnedSettings();
     PinnedSettings(const PinnedSettings &) = delete;
     PinnedSettings &operator=(const PinnedSettings &) = delete;
     void close();
 
-private:
+  private:
     int nest_level_;
     bool open_;
     int uncaught_at_start_;

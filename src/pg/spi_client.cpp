@@ -42,7 +42,8 @@ namespace {
 // Builds the Datum of a text[] parameter in the current memory context.
 Datum make_text_array(const std::vector<std::string> &values) {
     const int n = static_cast<int>(values.size());
-    Datum *elems = static_cast<Datum *>(pg_call([n] { return palloc(sizeof(Datum) * (n ? n : 1)); }));
+    Datum *elems =
+        static_cast<Datum *>(pg_call([n] { return palloc(sizeof(Datum) * (n ? n : 1)); }));
     for (int i = 0; i < n; ++i) {
         const char *s = values[i].c_str();
         elems[i] = pg_call([s] { return PointerGetDatum(cstring_to_text(s)); });
@@ -95,7 +96,8 @@ SqlResult spi_exec(const std::string &sql, const std::vector<SqlParam> &params, 
             row.reserve(natts);
             for (int c = 1; c <= natts; ++c) {
                 HeapTuple tuple = table->vals[r];
-                char *v = pg_call([table, tuple, c] { return SPI_getvalue(tuple, table->tupdesc, c); });
+                char *v =
+                    pg_call([table, tuple, c] { return SPI_getvalue(tuple, table->tupdesc, c); });
                 if (v == nullptr)
                     row.emplace_back(std::nullopt);
                 else

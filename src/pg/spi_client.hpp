@@ -19,7 +19,9 @@ struct SqlParam {
 
     static SqlParam value(std::string v) { return {std::move(v), {}, false}; }
     static SqlParam null() { return {std::nullopt, {}, false}; }
-    static SqlParam text_array(std::vector<std::string> v) { return {std::nullopt, std::move(v), true}; }
+    static SqlParam text_array(std::vector<std::string> v) {
+        return {std::nullopt, std::move(v), true};
+    }
 };
 
 using SqlRow = std::vector<std::optional<std::string>>;
@@ -36,7 +38,7 @@ struct SqlResult {
 // An SPI connection for the life of the object. On unwinding from an error it leaves the
 // connection to PostgreSQL's abort processing rather than calling into SPI again.
 class SpiConnection {
-public:
+  public:
     explicit SpiConnection(bool nonatomic = false);
     ~SpiConnection();
     SpiConnection(const SpiConnection &) = delete;
@@ -45,7 +47,7 @@ public:
     bool nonatomic() const { return nonatomic_; }
     void commit();  // nonatomic only: commit and start a new transaction
 
-private:
+  private:
     bool nonatomic_;
     int uncaught_at_start_;
 };

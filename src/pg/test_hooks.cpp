@@ -4,6 +4,7 @@
 #include <new>
 #include <stdexcept>
 
+#include "pg/fmgr_args.hpp"
 #include "pg/guard.hpp"
 #include "pg/settings.hpp"
 #include "pg/spi_client.hpp"
@@ -35,8 +36,7 @@ PG_FUNCTION_INFO_V1(incmodel_test_throw_cpp);
 Datum incmodel_test_throw_cpp(PG_FUNCTION_ARGS) {
     return entry_point([&]() -> Datum {
         require_test_hooks();
-        text *t = PG_GETARG_TEXT_PP(0);
-        std::string kind(VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t));
+        std::string kind = text_arg(fcinfo, 0, "kind");
         DestructorProbe probe;
         if (kind == "std") throw std::runtime_error("boom from C++");
         if (kind == "user")
@@ -54,8 +54,7 @@ PG_FUNCTION_INFO_V1(incmodel_test_guarded_error);
 Datum incmodel_test_guarded_error(PG_FUNCTION_ARGS) {
     return entry_point([&] {
         require_test_hooks();
-        text *t = PG_GETARG_TEXT_PP(0);
-        std::string sql(VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t));
+        std::string sql = text_arg(fcinfo, 0, "sql");
         DestructorProbe probe;
         SpiConnection spi;
         SqlResult r = spi_exec(sql);

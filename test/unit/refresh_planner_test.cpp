@@ -71,12 +71,14 @@ TEST(RefreshPlanner, RecomputeRestrictsTheSourceToTouchedKeys) {
 TEST(RefreshPlanner, NullKeysGetTheirOwnBranchThatReadsOnlyNullKeyRows) {
     RefreshPlanner p(sessions_spec(), test_quote);
     const std::string sql = p.recompute(true);
-    EXPECT_TRUE(contains(sql, "UNION ALL SELECT * FROM atomic.events AS events WHERE "
-                              "(events.domain_sessionid IS NULL) AND EXISTS"));
+    EXPECT_TRUE(contains(sql,
+                         "UNION ALL SELECT * FROM atomic.events AS events WHERE "
+                         "(events.domain_sessionid IS NULL) AND EXISTS"));
     EXPECT_TRUE(contains(sql, "_incmodel_k.k1 IS NOT DISTINCT FROM events.domain_sessionid"));
     const std::string del = p.delete_target_null_keys();
-    EXPECT_TRUE(contains(del, "DELETE FROM derived.sessions AS _incmodel_t WHERE "
-                              "(_incmodel_t.session_id IS NULL) AND EXISTS"));
+    EXPECT_TRUE(contains(del,
+                         "DELETE FROM derived.sessions AS _incmodel_t WHERE "
+                         "(_incmodel_t.session_id IS NULL) AND EXISTS"));
 }
 
 TEST(RefreshPlanner, AliasAlreadyInTheQueryIsNotRepeated) {
@@ -86,8 +88,9 @@ TEST(RefreshPlanner, AliasAlreadyInTheQueryIsNotRepeated) {
     s.query_tail = " e GROUP BY e.domain_sessionid";
     s.keys[0].source_expr = "e.domain_sessionid";
     RefreshPlanner p(s, test_quote);
-    EXPECT_TRUE(contains(p.recompute(false), "FROM atomic.events AS e WHERE (e.domain_sessionid) IN "
-                                             "(SELECT k1 FROM incmodel_scratch.m7_keys))  e GROUP BY"));
+    EXPECT_TRUE(contains(p.recompute(false),
+                         "FROM atomic.events AS e WHERE (e.domain_sessionid) IN "
+                         "(SELECT k1 FROM incmodel_scratch.m7_keys))  e GROUP BY"));
     EXPECT_TRUE(contains(p.recompute_all(), "FROM atomic.events  e GROUP BY e.domain_sessionid"));
 }
 
@@ -96,9 +99,10 @@ TEST(RefreshPlanner, WindowFiltersUseTheCutoffParameter) {
     s.window_column = "collector_tstamp";
     RefreshPlanner p(s, test_quote);
     EXPECT_TRUE(contains(p.collect_keys(), "AND events.collector_tstamp >= $2::timestamptz"));
-    EXPECT_TRUE(contains(p.pending_batches(),
-                         "events.etl_tstamp IN (SELECT _incmodel_w.etl_tstamp FROM atomic.events AS "
-                         "_incmodel_w WHERE _incmodel_w.collector_tstamp >= $2::timestamptz)"));
+    EXPECT_TRUE(
+        contains(p.pending_batches(),
+                 "events.etl_tstamp IN (SELECT _incmodel_w.etl_tstamp FROM atomic.events AS "
+                 "_incmodel_w WHERE _incmodel_w.collector_tstamp >= $2::timestamptz)"));
     // Exact by default: the recompute reads all events of a touched key.
     EXPECT_FALSE(contains(p.recompute(false), "collector_tstamp"));
     s.bounded_recompute = true;
@@ -109,8 +113,9 @@ TEST(RefreshPlanner, WindowFiltersUseTheCutoffParameter) {
 TEST(RefreshPlanner, BatchesWithoutWindowAreCountedWhole) {
     RefreshPlanner p(sessions_spec(), test_quote);
     const std::string sql = p.pending_batches();
-    EXPECT_TRUE(contains(sql, "count(*) AS event_count FROM atomic.events AS events WHERE "
-                              "events.etl_tstamp IS NOT NULL GROUP BY events.etl_tstamp"));
+    EXPECT_TRUE(contains(sql,
+                         "count(*) AS event_count FROM atomic.events AS events WHERE "
+                         "events.etl_tstamp IS NOT NULL GROUP BY events.etl_tstamp"));
     EXPECT_TRUE(contains(sql, "m.event_count IS NULL OR m.event_count < c.event_count"));
     EXPECT_FALSE(contains(sql, "$2"));
 }
@@ -121,8 +126,9 @@ TEST(RefreshPlanner, MultiColumnKeys) {
               {"day", "date_trunc('day'::text, events.derived_tstamp)", "timestamp"}};
     s.unique_columns = {"user_id", "day"};
     RefreshPlanner p(s, test_quote);
-    EXPECT_TRUE(contains(p.collect_keys(), "(k1, k2) SELECT DISTINCT events.domain_userid, "
-                                           "date_trunc('day'::text, events.derived_tstamp)"));
+    EXPECT_TRUE(contains(p.collect_keys(),
+                         "(k1, k2) SELECT DISTINCT events.domain_userid, "
+                         "date_trunc('day'::text, events.derived_tstamp)"));
     EXPECT_TRUE(contains(p.delete_target_keys(),
                          "WHERE (_incmodel_t.user_id, _incmodel_t.day) IN (SELECT k1, k2 FROM"));
     EXPECT_TRUE(contains(p.count_null_keys(), "k1 IS NULL OR k2 IS NULL"));
@@ -136,10 +142,12 @@ TEST(RefreshPlanner, IdentifiersGoThroughTheQuoter) {
     s.keys = {{"Session Id", "events.domain_sessionid", "text"}};
     s.unique_columns = {"Session Id"};
     RefreshPlanner p(s, test_quote);
-    EXPECT_EQ(p.create_target()[0],
-              "CREATE TABLE \"Derived Data\".\"Sessions\"\"; DROP TABLE x; --\" (\"Session Id\" text, "
-              "\"user\" bigint)");
-    EXPECT_TRUE(contains(p.insert_target_rows(), "(\"Session Id\", \"user\") SELECT \"Session Id\""));
+    EXPECT_EQ(
+        p.create_target()[0],
+        "CREATE TABLE \"Derived Data\".\"Sessions\"\"; DROP TABLE x; --\" (\"Session Id\" text, "
+        "\"user\" bigint)");
+    EXPECT_TRUE(
+        contains(p.insert_target_rows(), "(\"Session Id\", \"user\") SELECT \"Session Id\""));
 }
 
 TEST(RefreshPlanner, OnlyIsKept) {
@@ -152,7 +160,8 @@ TEST(RefreshPlanner, OnlyIsKept) {
 
 TEST(RefreshPlanner, ManifestIsUpsertedWithRunId) {
     RefreshPlanner p(sessions_spec(), test_quote);
-    EXPECT_TRUE(contains(p.record_manifest(), "ON CONFLICT (model_id, batch_value) DO UPDATE SET "
-                                              "event_count = EXCLUDED.event_count"));
+    EXPECT_TRUE(contains(p.record_manifest(),
+                         "ON CONFLICT (model_id, batch_value) DO UPDATE SET "
+                         "event_count = EXCLUDED.event_count"));
     EXPECT_EQ(p.clear_manifest(), "DELETE FROM incmodel.manifest WHERE model_id = $1::int8");
 }

@@ -1,0 +1,108 @@
+-- incmodel package: model users_by_day, dialect redshift
+-- @@incmodel step=1 part=ddl
+CREATE SCHEMA IF NOT EXISTS incmodel;
+-- @@incmodel step=2 part=ddl
+CREATE SCHEMA IF NOT EXISTS incmodel_export_scratch;
+-- @@incmodel step=3 part=ddl
+CREATE SCHEMA IF NOT EXISTS derived;
+-- @@incmodel step=4 part=ddl
+CREATE TABLE IF NOT EXISTS incmodel.registry (model VARCHAR(256) NOT NULL, procedure_name VARCHAR(65535) NOT NULL, target_table VARCHAR(65535) NOT NULL, dialect VARCHAR(256), version VARCHAR(256), post_commit_sql VARCHAR(65535), maintenance_sql VARCHAR(65535), deployed_at TIMESTAMP) DISTSTYLE ALL;
+-- @@incmodel step=5 part=ddl
+CREATE TABLE IF NOT EXISTS incmodel.run_log (model VARCHAR(256) NOT NULL, started_at TIMESTAMP NOT NULL, finished_at TIMESTAMP, outcome VARCHAR(256) NOT NULL, batches bigint, events bigint, keys bigint, null_keys bigint, rows_deleted bigint, rows_inserted bigint, window_start TIMESTAMP, message VARCHAR(65535)) DISTSTYLE ALL SORTKEY (model, started_at);
+-- @@incmodel step=6 part=ddl
+CREATE TABLE IF NOT EXISTS incmodel.manifest_users_by_day (batch_value TIMESTAMP NOT NULL, event_count bigint NOT NULL, recorded_at TIMESTAMP) DISTSTYLE ALL SORTKEY (batch_value);
+-- @@incmodel step=7 part=ddl
+CREATE TABLE IF NOT EXISTS incmodel_export_scratch.users_by_day_batches (batch_value TIMESTAMP NOT NULL, event_count bigint NOT NULL, recorded_count bigint) DISTSTYLE ALL;
+-- @@incmodel step=8 part=ddl
+CREATE TABLE IF NOT EXISTS incmodel_export_scratch.users_by_day_keys (k1 VARCHAR(65535), k2 TIMESTAMP) DISTKEY (k1);
+-- @@incmodel step=9 part=ddl
+CREATE TABLE IF NOT EXISTS incmodel_export_scratch.users_by_day_rows (domain_userid VARCHAR(65535), day TIMESTAMP, events BIGINT, revenue NUMERIC(38,10)) DISTKEY (domain_userid);
+-- @@incmodel step=10 part=ddl
+CREATE TABLE IF NOT EXISTS derived.users_by_day (domain_userid VARCHAR(65535), day TIMESTAMP, events BIGINT, revenue NUMERIC(38,10)) DISTKEY (domain_userid) COMPOUND SORTKEY (domain_userid, day);
+-- @@incmodel step=11 part=ddl
+DELETE FROM incmodel.registry WHERE model = 'users_by_day';
+-- @@incmodel step=12 part=ddl
+INSERT INTO incmodel.registry (model, procedure_name, target_table, dialect, version, post_commit_sql, maintenance_sql, deployed_at) VALUES ('users_by_day', 'incmodel.refresh_users_by_day', 'derived.users_by_day', 'redshift', '0.1.0', 'SELECT stmt FROM (SELECT 1 AS ord, ''ANALYZE derived.users_by_day'' AS stmt FROM svv_table_info WHERE LOWER("schema") = LOWER(''derived'') AND LOWER("table") = LOWER(''users_by_day'') AND stats_off >= 10 UNION ALL SELECT 2 AS ord, ''ANALYZE incmodel.manifest_users_by_day'' AS stmt FROM svv_table_info WHERE LOWER("schema") = LOWER(''incmodel'') AND LOWER("table") = LOWER(''manifest_users_by_day'') AND stats_off >= 10) x ORDER BY ord', 'SELECT stmt FROM (SELECT 1 AS ord, ''VACUUM FULL derived.users_by_day TO 100 PERCENT'' AS stmt FROM svv_table_info WHERE LOWER("schema") = LOWER(''derived'') AND LOWER("table") = LOWER(''users_by_day'') AND (unsorted >= 5 OR (tbl_rows - estimated_visible_rows) * 100.0 >= 5 * GREATEST(tbl_rows, 1)) UNION ALL SELECT 2 AS ord, ''ANALYZE derived.users_by_day PREDICATE COLUMNS'' AS stmt FROM svv_table_info WHERE LOWER("schema") = LOWER(''derived'') AND LOWER("table") = LOWER(''users_by_day'') AND stats_off >= 10 UNION ALL SELECT 3 AS ord, ''VACUUM FULL incmodel.manifest_users_by_day TO 100 PERCENT'' AS stmt FROM svv_table_info WHERE LOWER("schema") = LOWER(''incmodel'') AND LOWER("table") = LOWER(''manifest_users_by_day'') AND (unsorted >= 5 OR (tbl_rows - estimated_visible_rows) * 100.0 >= 5 * GREATEST(tbl_rows, 1)) UNION ALL SELECT 4 AS ord, ''ANALYZE incmodel.manifest_users_by_day PREDICATE COLUMNS'' AS stmt FROM svv_table_info WHERE LOWER("schema") = LOWER(''incmodel'') AND LOWER("table") = LOWER(''manifest_users_by_day'') AND stats_off >= 10 UNION ALL SELECT 5 AS ord, ''VACUUM FULL incmodel_export_scratch.users_by_day_batches TO 100 PERCENT'' AS stmt FROM svv_table_info WHERE LOWER("schema") = LOWER(''incmodel_export_scratch'') AND LOWER("table") = LOWER(''users_by_day_batches'') AND (unsorted >= 5 OR (tbl_rows - estimated_visible_rows) * 100.0 >= 5 * GREATEST(tbl_rows, 1)) UNION ALL SELECT 6 AS ord, ''ANALYZE incmodel_export_scratch.users_by_day_batches PREDICATE COLUMNS'' AS stmt FROM svv_table_info WHERE LOWER("schema") = LOWER(''incmodel_export_scratch'') AND LOWER("table") = LOWER(''users_by_day_batches'') AND stats_off >= 10 UNION ALL SELECT 7 AS ord, ''VACUUM FULL incmodel_export_scratch.users_by_day_keys TO 100 PERCENT'' AS stmt FROM svv_table_info WHERE LOWER("schema") = LOWER(''incmodel_export_scratch'') AND LOWER("table") = LOWER(''users_by_day_keys'') AND (unsorted >= 5 OR (tbl_rows - estimated_visible_rows) * 100.0 >= 5 * GREATEST(tbl_rows, 1)) UNION ALL SELECT 8 AS ord, ''ANALYZE incmodel_export_scratch.users_by_day_keys PREDICATE COLUMNS'' AS stmt FROM svv_table_info WHERE LOWER("schema") = LOWER(''incmodel_export_scratch'') AND LOWER("table") = LOWER(''users_by_day_keys'') AND stats_off >= 10 UNION ALL SELECT 9 AS ord, ''VACUUM FULL incmodel_export_scratch.users_by_day_rows TO 100 PERCENT'' AS stmt FROM svv_table_info WHERE LOWER("schema") = LOWER(''incmodel_export_scratch'') AND LOWER("table") = LOWER(''users_by_day_rows'') AND (unsorted >= 5 OR (tbl_rows - estimated_visible_rows) * 100.0 >= 5 * GREATEST(tbl_rows, 1)) UNION ALL SELECT 10 AS ord, ''ANALYZE incmodel_export_scratch.users_by_day_rows PREDICATE COLUMNS'' AS stmt FROM svv_table_info WHERE LOWER("schema") = LOWER(''incmodel_export_scratch'') AND LOWER("table") = LOWER(''users_by_day_rows'') AND stats_off >= 10 UNION ALL SELECT 11 AS ord, ''VACUUM FULL incmodel.run_log TO 100 PERCENT'' AS stmt FROM svv_table_info WHERE LOWER("schema") = LOWER(''incmodel'') AND LOWER("table") = LOWER(''run_log'') AND (unsorted >= 5 OR (tbl_rows - estimated_visible_rows) * 100.0 >= 5 * GREATEST(tbl_rows, 1)) UNION ALL SELECT 12 AS ord, ''ANALYZE incmodel.run_log PREDICATE COLUMNS'' AS stmt FROM svv_table_info WHERE LOWER("schema") = LOWER(''incmodel'') AND LOWER("table") = LOWER(''run_log'') AND stats_off >= 10) x ORDER BY ord', GETDATE());
+-- @@incmodel step=13 part=procedure
+CREATE OR REPLACE PROCEDURE incmodel.refresh_users_by_day()
+AS $$
+DECLARE
+    v_started TIMESTAMP;
+    v_cutoff TIMESTAMP;
+    v_recorded BIGINT := 0;
+    v_batches BIGINT := 0;
+    v_events BIGINT := 0;
+    v_keys BIGINT := 0;
+    v_null_keys BIGINT := 0;
+    v_deleted BIGINT := 0;
+    v_n BIGINT := 0;
+    v_inserted BIGINT := 0;
+BEGIN
+    v_started := GETDATE();
+    LOCK derived.users_by_day;
+    SELECT INTO v_recorded COUNT(*) FROM incmodel.manifest_users_by_day;
+    DELETE FROM incmodel_export_scratch.users_by_day_batches;
+    DELETE FROM incmodel_export_scratch.users_by_day_keys;
+    DELETE FROM incmodel_export_scratch.users_by_day_rows;
+    INSERT INTO incmodel_export_scratch.users_by_day_batches (batch_value, event_count, recorded_count)
+    SELECT c.batch_value, c.event_count, m.event_count FROM (SELECT e.etl_tstamp AS batch_value, COUNT(*) AS event_count FROM atomic.events AS e WHERE e.etl_tstamp IS NOT NULL GROUP BY e.etl_tstamp) c LEFT JOIN incmodel.manifest_users_by_day m ON m.batch_value = c.batch_value WHERE m.event_count IS NULL OR m.event_count < c.event_count;
+    GET DIAGNOSTICS v_batches := ROW_COUNT;
+    IF v_batches = 0 THEN
+        INSERT INTO incmodel.run_log (model, started_at, finished_at, outcome, batches, events, keys, null_keys, rows_deleted, rows_inserted, window_start) VALUES ('users_by_day', v_started, GETDATE(), 'noop', v_batches, v_events, v_keys, v_null_keys, v_deleted, v_inserted, NULL);
+        RAISE INFO 'incmodel-run model=% outcome=noop batches=% events=% keys=% deleted=% inserted=%', 'users_by_day', v_batches, v_events, v_keys, v_deleted, v_inserted;
+        RETURN;
+    END IF;
+    SELECT INTO v_events COALESCE(SUM(event_count - COALESCE(recorded_count, 0)), 0) FROM incmodel_export_scratch.users_by_day_batches;
+    INSERT INTO incmodel_export_scratch.users_by_day_keys (k1, k2)
+    SELECT DISTINCT e.domain_userid, date_trunc('day'::text, e.collector_tstamp) FROM atomic.events AS e WHERE e.etl_tstamp IN (SELECT batch_value FROM incmodel_export_scratch.users_by_day_batches);
+    GET DIAGNOSTICS v_keys := ROW_COUNT;
+    SELECT INTO v_null_keys COUNT(*) FROM incmodel_export_scratch.users_by_day_keys WHERE k1 IS NULL OR k2 IS NULL;
+    IF v_null_keys > 0 THEN
+        INSERT INTO incmodel_export_scratch.users_by_day_rows (domain_userid, day, events, revenue)
+        SELECT domain_userid,
+    date_trunc('day'::text, collector_tstamp) AS day,
+    count(*) AS events,
+    sum(tr_total) AS revenue
+   FROM (SELECT * FROM atomic.events AS e WHERE EXISTS (SELECT 1 FROM incmodel_export_scratch.users_by_day_keys AS _incmodel_k WHERE _incmodel_k.k1 = e.domain_userid AND _incmodel_k.k2 = date_trunc('day'::text, e.collector_tstamp)) UNION ALL SELECT * FROM atomic.events AS e WHERE (e.domain_userid IS NULL OR date_trunc('day'::text, e.collector_tstamp) IS NULL) AND EXISTS (SELECT 1 FROM incmodel_export_scratch.users_by_day_keys AS _incmodel_k WHERE (_incmodel_k.k1 IS NULL OR _incmodel_k.k2 IS NULL) AND (_incmodel_k.k1 = e.domain_userid OR (_incmodel_k.k1 IS NULL AND e.domain_userid IS NULL)) AND (_incmodel_k.k2 = date_trunc('day'::text, e.collector_tstamp) OR (_incmodel_k.k2 IS NULL AND date_trunc('day'::text, e.collector_tstamp) IS NULL)))) e
+  GROUP BY domain_userid, (date_trunc('day'::text, collector_tstamp));
+    ELSE
+        INSERT INTO incmodel_export_scratch.users_by_day_rows (domain_userid, day, events, revenue)
+        SELECT domain_userid,
+    date_trunc('day'::text, collector_tstamp) AS day,
+    count(*) AS events,
+    sum(tr_total) AS revenue
+   FROM (SELECT * FROM atomic.events AS e WHERE EXISTS (SELECT 1 FROM incmodel_export_scratch.users_by_day_keys AS _incmodel_k WHERE _incmodel_k.k1 = e.domain_userid AND _incmodel_k.k2 = date_trunc('day'::text, e.collector_tstamp))) e
+  GROUP BY domain_userid, (date_trunc('day'::text, collector_tstamp));
+    END IF;
+    GET DIAGNOSTICS v_inserted := ROW_COUNT;
+    DELETE FROM derived.users_by_day USING incmodel_export_scratch.users_by_day_keys AS _incmodel_k WHERE users_by_day.domain_userid = _incmodel_k.k1 AND users_by_day.day = _incmodel_k.k2;
+    GET DIAGNOSTICS v_deleted := ROW_COUNT;
+    IF v_null_keys > 0 THEN
+        DELETE FROM derived.users_by_day WHERE (users_by_day.domain_userid IS NULL OR users_by_day.day IS NULL) AND EXISTS (SELECT 1 FROM incmodel_export_scratch.users_by_day_keys AS _incmodel_k WHERE (_incmodel_k.k1 IS NULL OR _incmodel_k.k2 IS NULL) AND (_incmodel_k.k1 = users_by_day.domain_userid OR (_incmodel_k.k1 IS NULL AND users_by_day.domain_userid IS NULL)) AND (_incmodel_k.k2 = users_by_day.day OR (_incmodel_k.k2 IS NULL AND users_by_day.day IS NULL)));
+        GET DIAGNOSTICS v_n := ROW_COUNT;
+        v_deleted := v_deleted + v_n;
+    END IF;
+    INSERT INTO derived.users_by_day (domain_userid, day, events, revenue) SELECT domain_userid, day, events, revenue FROM incmodel_export_scratch.users_by_day_rows;
+    DELETE FROM incmodel.manifest_users_by_day USING incmodel_export_scratch.users_by_day_batches AS _incmodel_b WHERE manifest_users_by_day.batch_value = _incmodel_b.batch_value;
+    INSERT INTO incmodel.manifest_users_by_day (batch_value, event_count, recorded_at) SELECT batch_value, event_count, v_started FROM incmodel_export_scratch.users_by_day_batches;
+    INSERT INTO incmodel.run_log (model, started_at, finished_at, outcome, batches, events, keys, null_keys, rows_deleted, rows_inserted, window_start) VALUES ('users_by_day', v_started, GETDATE(), 'success', v_batches, v_events, v_keys, v_null_keys, v_deleted, v_inserted, NULL);
+    RAISE INFO 'incmodel-run model=% outcome=success batches=% events=% keys=% deleted=% inserted=%', 'users_by_day', v_batches, v_events, v_keys, v_deleted, v_inserted;
+END;
+$$ LANGUAGE plpgsql;
+-- @@incmodel step=14 part=dispatcher
+CREATE OR REPLACE PROCEDURE incmodel.refresh(p_model VARCHAR(256))
+AS $$
+DECLARE
+    v_procedure VARCHAR(65535);
+BEGIN
+    SELECT INTO v_procedure r.procedure_name FROM incmodel.registry r WHERE r.model = p_model;
+    IF v_procedure IS NULL THEN
+        RAISE EXCEPTION 'incmodel: model "%" is not deployed here (see incmodel.registry)', p_model;
+    END IF;
+    EXECUTE 'CALL ' || v_procedure || '()';
+END;
+$$ LANGUAGE plpgsql;
+-- @@incmodel step=15 part=post_commit
+SELECT stmt FROM (SELECT 1 AS ord, 'ANALYZE derived.users_by_day' AS stmt FROM svv_table_info WHERE LOWER("schema") = LOWER('derived') AND LOWER("table") = LOWER('users_by_day') AND stats_off >= 10 UNION ALL SELECT 2 AS ord, 'ANALYZE incmodel.manifest_users_by_day' AS stmt FROM svv_table_info WHERE LOWER("schema") = LOWER('incmodel') AND LOWER("table") = LOWER('manifest_users_by_day') AND stats_off >= 10) x ORDER BY ord;
+-- @@incmodel step=16 part=maintenance
+SELECT stmt FROM (SELECT 1 AS ord, 'VACUUM FULL derived.users_by_day TO 100 PERCENT' AS stmt FROM svv_table_info WHERE LOWER("schema") = LOWER('derived') AND LOWER("table") = LOWER('users_by_day') AND (unsorted >= 5 OR (tbl_rows - estimated_visible_rows) * 100.0 >= 5 * GREATEST(tbl_rows, 1)) UNION ALL SELECT 2 AS ord, 'ANALYZE derived.users_by_day PREDICATE COLUMNS' AS stmt FROM svv_table_info WHERE LOWER("schema") = LOWER('derived') AND LOWER("table") = LOWER('users_by_day') AND stats_off >= 10 UNION ALL SELECT 3 AS ord, 'VACUUM FULL incmodel.manifest_users_by_day TO 100 PERCENT' AS stmt FROM svv_table_info WHERE LOWER("schema") = LOWER('incmodel') AND LOWER("table") = LOWER('manifest_users_by_day') AND (unsorted >= 5 OR (tbl_rows - estimated_visible_rows) * 100.0 >= 5 * GREATEST(tbl_rows, 1)) UNION ALL SELECT 4 AS ord, 'ANALYZE incmodel.manifest_users_by_day PREDICATE COLUMNS' AS stmt FROM svv_table_info WHERE LOWER("schema") = LOWER('incmodel') AND LOWER("table") = LOWER('manifest_users_by_day') AND stats_off >= 10 UNION ALL SELECT 5 AS ord, 'VACUUM FULL incmodel_export_scratch.users_by_day_batches TO 100 PERCENT' AS stmt FROM svv_table_info WHERE LOWER("schema") = LOWER('incmodel_export_scratch') AND LOWER("table") = LOWER('users_by_day_batches') AND (unsorted >= 5 OR (tbl_rows - estimated_visible_rows) * 100.0 >= 5 * GREATEST(tbl_rows, 1)) UNION ALL SELECT 6 AS ord, 'ANALYZE incmodel_export_scratch.users_by_day_batches PREDICATE COLUMNS' AS stmt FROM svv_table_info WHERE LOWER("schema") = LOWER('incmodel_export_scratch') AND LOWER("table") = LOWER('users_by_day_batches') AND stats_off >= 10 UNION ALL SELECT 7 AS ord, 'VACUUM FULL incmodel_export_scratch.users_by_day_keys TO 100 PERCENT' AS stmt FROM svv_table_info WHERE LOWER("schema") = LOWER('incmodel_export_scratch') AND LOWER("table") = LOWER('users_by_day_keys') AND (unsorted >= 5 OR (tbl_rows - estimated_visible_rows) * 100.0 >= 5 * GREATEST(tbl_rows, 1)) UNION ALL SELECT 8 AS ord, 'ANALYZE incmodel_export_scratch.users_by_day_keys PREDICATE COLUMNS' AS stmt FROM svv_table_info WHERE LOWER("schema") = LOWER('incmodel_export_scratch') AND LOWER("table") = LOWER('users_by_day_keys') AND stats_off >= 10 UNION ALL SELECT 9 AS ord, 'VACUUM FULL incmodel_export_scratch.users_by_day_rows TO 100 PERCENT' AS stmt FROM svv_table_info WHERE LOWER("schema") = LOWER('incmodel_export_scratch') AND LOWER("table") = LOWER('users_by_day_rows') AND (unsorted >= 5 OR (tbl_rows - estimated_visible_rows) * 100.0 >= 5 * GREATEST(tbl_rows, 1)) UNION ALL SELECT 10 AS ord, 'ANALYZE incmodel_export_scratch.users_by_day_rows PREDICATE COLUMNS' AS stmt FROM svv_table_info WHERE LOWER("schema") = LOWER('incmodel_export_scratch') AND LOWER("table") = LOWER('users_by_day_rows') AND stats_off >= 10 UNION ALL SELECT 11 AS ord, 'VACUUM FULL incmodel.run_log TO 100 PERCENT' AS stmt FROM svv_table_info WHERE LOWER("schema") = LOWER('incmodel') AND LOWER("table") = LOWER('run_log') AND (unsorted >= 5 OR (tbl_rows - estimated_visible_rows) * 100.0 >= 5 * GREATEST(tbl_rows, 1)) UNION ALL SELECT 12 AS ord, 'ANALYZE incmodel.run_log PREDICATE COLUMNS' AS stmt FROM svv_table_info WHERE LOWER("schema") = LOWER('incmodel') AND LOWER("table") = LOWER('run_log') AND stats_off >= 10) x ORDER BY ord;

@@ -1,0 +1,268 @@
+#!/usr/bin/env bash
+# Tests of incmodel's export (Redshift / portable packages) and of the `incmodel` command.
+#
+#   bash test/redshift/run.sh                  after `make && make install`; as root or as a user
+#                                              who may run initdb (PostgreSQL refuses root: the
+#                                              server runs as the `postgres` account then)
+#   INCMODEL_UPDATE_GOLDEN=1 bash ...          rewrite test/redshift/expected/*.sql
+#   INCMODEL_RS_PORT=5561 INCMODEL_RS_SEED=42  port of the throwaway cluster; data seed
+#   INCMODEL_SKIP_NODE=1                       skip the node-sql-parser checks
+#
+# It starts a throwaway cluster, creates one database WITH the extension and one WITHOUT it,
+# exports the postgres-dialect packages of two models and deploys them with `incmodel deploy`
+# into the database without the extension, then loads randomized batches (some batches split in
+# two loads, so batches grow) into both and refreshes both after every load: every target must
+# equal a full rebuild of its query and equal what the extension's own refresh produced. Then the
+# skip-locked exit code, noop, status, maintain, dry runs, the Redshift golden files, the
+# forbidden-statement scan of every Redshift procedure, and (when npm can install it) a parse of
+# every statement outside procedure bodies with node-sql-parser's Redshift grammar.
+# Last line: "N passed, M failed".
+set -uo pipefail
+repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+here=$repo/test/redshift
+pgbin=$(pg_config --bindir 2>/dev/null || echo /usr/lib/postgresql/15/bin)
+[ -x "$pgbin/initdb" ] || pgbin=/usr/lib/postgresql/15/bin
+cli=$pgbin/incmodel
+[ -x "$cli" ] || cli=$repo/cli/incmodel
+eventgen=$repo/tools/eventgen/incmodel-eventgen
+port=${INCMODEL_RS_PORT:-5561}
+seed=${INCMODEL_RS_SEED:-$(( $(date +%s) % 100000 ))}
+start_ts=$(date +%s)
+
+passed=0
+failed=0
+ok() { passed=$((passed + 1)); [ -n "${VERBOSE:-}" ] && echo "ok: $1"; return 0; }
+fail() { failed=$((failed + 1)); echo "FAILED: $1"; [ -n "${2:-}" ] && echo "$2" | head -40; return 0; }
+finish() {
+    echo "$passed passed, $failed failed"
+    [ "$failed" -eq 0 ] && [ "$passed" -gt 0 ]
+    exit $?
+}
+
+for f in "$cli" "$eventgen" "$pgbin/initdb" "$pgbin/pg_ctl"; do
+    if [ ! -x "$f" ]; then
+        echo "missing $f (run make && make install first)"
+        failed=1
+        finish
+    fi
+done
+
+tmp=$(mktemp -d /tmp/incmodel-redshift.XXXXXX)
+chmod 755 "$tmp"
+runas=()
+if [ "$(id -u)" = 0 ]; then
+    chown postgres:postgres "$tmp"
+    runas=(su postgres -s /bin/bash -c)
+fi
+as_server() { if [ ${#runas[@]} -gt 0 ]; then "${runas[@]}" "$*"; else bash -c "$*"; fi; }
+stop() {
+    as_server "'$pgbin/pg_ctl' -D '$tmp/data' -m immediate stop" >/dev/null 2>&1 || true
+    [ -n "${lock_pid:-}" ] && kill "$lock_pid" 2>/dev/null
+    rm -rf "$tmp"
+}
+trap stop EXIT
+
+echo "cluster in $tmp, port $port, seed $seed"
+as_server "'$pgbin/initdb' -D '$tmp/data' -A trust -U postgres --no-locale -E UTF8 >'$tmp/initdb.log' 2>&1" ||
+    { cat "$tmp/initdb.log"; fail "initdb"; finish; }
+# incmodel is preloaded (its maintenance worker registers at preload; naptime 0 keeps it idle).
+as_server "'$pgbin/pg_ctl' -D '$tmp/data' -w -l '$tmp/server.log' -o \"-p $port -k '$tmp' -c listen_addresses= -c shared_preload_libraries=incmodel -c incmodel.maintenance_naptime=0 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c TimeZone=UTC\" start" >/dev/null ||
+    { tail -30 "$tmp/server.log"; fail "server start"; finish; }
+
+export PGHOST=$tmp PGPORT=$port PGUSER=postgres
+ext_dsn="host=$tmp port=$port user=postgres dbname=with_ext"
+pkg_dsn="host=$tmp port=$port user=postgres dbname=without_ext"
+psql_ext=(psql -X -q -v ON_ERROR_STOP=1 -d with_ext)
+psql_pkg=(psql -X -q -v ON_ERROR_STOP=1 -d without_ext)
+q_ext() { "${psql_ext[@]}" -Atc "$1"; }
+q_pkg() { "${psql_pkg[@]}" -Atc "$1"; }
+
+psql -X -q -d postgres -c 'CREATE DATABASE with_ext' -c 'CREATE DATABASE without_ext' ||
+    { fail "create databases"; finish; }
+
+layout="CREATE SCHEMA atomic; CREATE SCHEMA derived;
+CREATE TABLE atomic.events (
+  app_id text, platform text, etl_tstamp timestamp, collector_tstamp timestamp NOT NULL,
+  dvce_created_tstamp timestamp, dvce_sent_tstamp timestamp, derived_tstamp timestamp,
+  load_tstamp timestamp, event text, event_name text, event_id uuid NOT NULL,
+  domain_userid text, domain_sessionid text, domain_sessionidx integer, user_id text,
+  network_userid text, page_url text, page_title text, page_referrer text, refr_medium text,
+  geo_country text, br_family text, os_family text, dvce_type text, tr_total numeric(18,2));
+CREATE INDEX ON atomic.events (etl_tstamp); CREATE INDEX ON atomic.events (domain_sessionid);
+CREATE INDEX ON atomic.events (domain_userid); CREATE INDEX ON atomic.events (collector_tstamp);"
+q_pkg "$layout" >/dev/null || fail "events table (without_ext)"
+
+# The models. Their queries (the user's SQL), for the full-rebuild comparisons.
+sessions_q="SELECT domain_sessionid AS session_id, MIN(derived_tstamp) AS start_tstamp, MAX(derived_tstamp) AS end_tstamp, COUNT(*) AS events, COUNT(DISTINCT page_url) AS distinct_pages FROM atomic.events GROUP BY 1"
+users_q="SELECT e.domain_userid, date_trunc('day', e.collector_tstamp) AS day, count(*) AS events, sum(e.tr_total) AS revenue FROM atomic.events e GROUP BY 1, 2"
+quoted_q="SELECT ev.geo_country AS \"Country\", ev.br_family AS \"select\", count(*) AS \"Event Count\" FROM atomic.events AS ev GROUP BY 1, 2"
+"${psql_ext[@]}" >"$tmp/setup.log" 2>&1 <<SQL || { cat "$tmp/setup.log"; fail "extension setup"; finish; }
+SET client_min_messages = warning;
+SET incmodel.progress_notices = off;
+CREATE EXTENSION incmodel;
+$layout
+CREATE SCHEMA "Reporting";
+SELECT incmodel.create_model('sessions', \$q\$ $sessions_q \$q\$, 'derived.sessions', 'etl_tstamp',
+                             window_column => 'collector_tstamp', lookback => '7 days');
+SELECT incmodel.create_model('users_by_day', \$q\$ $users_q \$q\$, 'derived.users_by_day', 'etl_tstamp');
+SELECT incmodel.create_model('Quoted Model', \$q\$ $quoted_q \$q\$, '"Reporting"."Country Stats"', 'etl_tstamp');
+SQL
+
+# ---- export and deploy --------------------------------------------------------------------
+out=$("$cli" export sessions --dsn "$ext_dsn" --dialect postgres --output "$tmp/sessions.pg.sql" 2>&1) &&
+    [ -s "$tmp/sessions.pg.sql" ] && ok "export to a file" || fail "export sessions (postgres)" "$out"
+out=$("$cli" deploy --package "$tmp/sessions.pg.sql" --dsn "$pkg_dsn" 2>&1) && ok "deploy from a file" ||
+    fail "deploy sessions from a file" "$out"
+out=$("$cli" deploy users_by_day --from-dsn "$ext_dsn" --dialect postgres --dsn "$pkg_dsn" 2>&1) &&
+    ok "deploy from a database" || fail "deploy users_by_day --from-dsn" "$out"
+# Deploying again is idempotent (CREATE ... IF NOT EXISTS, CREATE OR REPLACE, registry upsert).
+out=$("$cli" deploy --package "$tmp/sessions.pg.sql" --dsn "$pkg_dsn" 2>&1) && ok "redeploy" ||
+    fail "redeploy sessions" "$out"
+[ "$(q_pkg "SELECT string_agg(model, ',' ORDER BY model) FROM incmodel.registry")" = "sessions,users_by_day" ] &&
+    ok "registry knows both models" || fail "registry"
+[ "$(q_pkg "SELECT count(*) FROM pg_extension WHERE extname = 'incmodel'")" = 0 ] &&
+    ok "package database has no extension" || fail "package database has the extension"
+out=$("$cli" deploy --package "$tmp/sessions.pg.sql" --dsn "$pkg_dsn" --dry-run 2>&1)
+echo "$out" | grep -q "CREATE OR REPLACE PROCEDURE incmodel.refresh_sessions()" && ok "deploy --dry-run" ||
+    fail "deploy --dry-run" "$out"
+
+# ---- differential: randomized loads, both engines refreshed after every load ----------------
+RANDOM=$seed
+start=$(date -u -d '-2 days' '+%Y-%m-%d %H:%M:%S')
+gen=("$eventgen" --seed "$seed" --events 24000 --batches 12 --days 2 --start "$start"
+     --session-events 40 --late-fraction 0.05 --dup-fraction 0.02 --null-session-fraction 0.01)
+"${gen[@]}" >"$tmp/all.tsv" || fail "eventgen"
+
+same_as_rebuild() {  # psql-array-name query target -> prints differing row count
+    local db=$1 query=$2 target=$3
+    psql -X -q -d "$db" -Atc "SELECT (SELECT count(*) FROM (SELECT * FROM $target EXCEPT ALL ($query)) a) + (SELECT count(*) FROM (($query) EXCEPT ALL SELECT * FROM $target) b)"
+}
+fingerprint() {
+    psql -X -q -d "$1" -Atc "SELECT count(*) || ':' || md5(coalesce(string_agg(x::text, '|' ORDER BY x::text), '')) FROM $2 x"
+}
+round=0
+check_round() {
+    local label=$1
+    for m in sessions users_by_day; do
+        local q target
+        if [ $m = sessions ]; then q=$sessions_q; target=derived.sessions; else q=$users_q; target=derived.users_by_day; fi
+        local d1 d2 f1 f2
+        d1=$(same_as_rebuild without_ext "$q" $target)
+        d2=$(same_as_rebuild with_ext "$q" $target)
+        [ "$d1" = 0 ] && ok "$label $m package = rebuild" || fail "$label: $m package differs from a full rebuild ($d1 rows)"
+        [ "$d2" = 0 ] && ok "$label $m extension = rebuild" || fail "$label: $m extension differs from a full rebuild ($d2 rows)"
+        f1=$(fingerprint without_ext $target)
+        f2=$(fingerprint with_ext $target)
+        [ "$f1" = "$f2" ] && ok "$label $m package = extension" || fail "$label: $m package ($f1) != extension ($f2)"
+    done
+}
+refresh_both() {
+    local label=$1 out rc
+    for m in sessions users_by_day; do
+        out=$("$cli" refresh $m --dsn "$pkg_dsn" 2>&1); rc=$?
+        [ $rc = 0 ] && ok "$label refresh $m" || fail "$label: incmodel refresh $m exited $rc" "$out"
+        [ -n "${VERBOSE:-}" ] && echo "  $out"
+        q_ext "SET incmodel.progress_notices = off; CALL incmodel.refresh('$m')" >/dev/null ||
+            fail "$label: extension refresh $m"
+    done
+}
+load() {  # file -> both databases
+    q_pkg "COPY atomic.events FROM STDIN" <"$1" && q_ext "COPY atomic.events FROM STDIN" <"$1" ||
+        fail "load $1"
+}
+for b in $(seq 0 11); do
+    "${gen[@]}" --batch-from $b --batch-to $b >"$tmp/batch.tsv"
+    if [ $((RANDOM % 3)) = 0 ]; then
+        # Split the batch in two loads: the second makes the batch grow after it was processed.
+        n=$(wc -l <"$tmp/batch.tsv")
+        cut=$((n * (20 + RANDOM % 60) / 100))
+        head -n $cut "$tmp/batch.tsv" >"$tmp/part1.tsv"
+        tail -n +$((cut + 1)) "$tmp/batch.tsv" >"$tmp/part2.tsv"
+        load "$tmp/part1.tsv"; refresh_both "batch $b (1/2)"; check_round "batch $b (1/2)"
+        load "$tmp/part2.tsv"; refresh_both "batch $b (2/2)"; check_round "batch $b (2/2)"
+    else
+        load "$tmp/batch.tsv"; refresh_both "batch $b"; check_round "batch $b"
+    fi
+done
+[ "$(q_pkg "SELECT count(*) FROM atomic.events")" = "$(wc -l <"$tmp/all.tsv")" ] &&
+    ok "every event loaded" || fail "event count"
+[ "$(q_pkg "SELECT count(*) FROM derived.users_by_day WHERE domain_userid IS NULL")" -gt 0 ] &&
+    ok "NULL keys exercised" || fail "no NULL keys in users_by_day"
+
+# ---- outcomes, dispatcher, skip, status, maintenance ---------------------------------------
+out=$("$cli" refresh sessions --dsn "$pkg_dsn" 2>&1); rc=$?
+[ $rc = 0 ] && echo "$out" | grep -q "sessions: noop" && ok "noop refresh" || fail "noop refresh ($rc)" "$out"
+q_pkg "CALL incmodel.refresh('users_by_day')" >/dev/null 2>&1 && ok "CALL incmodel.refresh through the dispatcher" ||
+    fail "CALL incmodel.refresh('users_by_day')"
+out=$(q_pkg "CALL incmodel.refresh('nope')" 2>&1) && fail "unknown model accepted" ||
+    { echo "$out" | grep -q 'not deployed' && ok "unknown model refused" || fail "unknown model message" "$out"; }
+# Another session holds the model: exit 3 and a skipped run.
+psql -X -q -d without_ext -c "SELECT pg_advisory_lock(1229865806, hashtext('sessions')), pg_sleep(4)" >/dev/null 2>&1 &
+lock_pid=$!
+for _ in $(seq 1 40); do
+    [ "$(q_pkg "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND classid = 1229865806")" = 1 ] && break
+    sleep 0.1
+done
+out=$("$cli" refresh sessions --dsn "$pkg_dsn" 2>&1); rc=$?
+[ $rc = 3 ] && ok "skipped while another session holds the model (exit 3)" || fail "skip exit code $rc" "$out"
+wait $lock_pid 2>/dev/null; lock_pid=
+[ "$(q_pkg "SELECT outcome FROM incmodel.run_log WHERE model = 'sessions' ORDER BY started_at DESC LIMIT 1")" = skipped ] &&
+    ok "skipped run recorded" || fail "skipped run not recorded"
+out=$("$cli" status --dsn "$pkg_dsn" 2>&1) && echo "$out" | grep -q "^users_by_day" && ok "status" || fail "status" "$out"
+out=$("$cli" status --dsn "$ext_dsn" 2>&1) && echo "$out" | grep -q "^sessions" && ok "status (extension)" ||
+    fail "status (extension)" "$out"
+out=$("$cli" maintain --dsn "$pkg_dsn" --dry-run 2>&1) && ok "maintain --dry-run" || fail "maintain --dry-run" "$out"
+q_pkg "DELETE FROM derived.sessions WHERE session_id < '8'" >/dev/null  # dead tuples for VACUUM
+sleep 1.2  # statistics are flushed at most once a second
+out=$("$cli" maintain sessions --dsn "$pkg_dsn" 2>&1); rc=$?
+[ $rc = 0 ] && echo "$out" | grep -q "VACUUM (ANALYZE) derived.sessions" && ok "maintain runs VACUUM outside a transaction" ||
+    fail "maintain ($rc)" "$out"
+out=$("$cli" refresh sessions --dsn "$pkg_dsn" --dry-run 2>&1) && echo "$out" | grep -q "CALL incmodel.refresh('sessions')" &&
+    ok "refresh --dry-run" || fail "refresh --dry-run" "$out"
+out=$("$cli" refresh 2>&1); [ $? = 2 ] && ok "usage error exits 2" || fail "usage exit code" "$out"
+out=$("$cli" refresh users_by_day --dsn "$ext_dsn" 2>&1); rc=$?
+[ $rc = 0 ] && echo "$out" | grep -q "users_by_day: noop" && ok "refresh through the extension" || fail "refresh (extension) $rc" "$out"
+out=$(q_ext "SELECT count(*) FROM incmodel.export('sessions', 'oracle')" 2>&1) && fail "bad dialect accepted" ||
+    { echo "$out" | grep -q 'unknown dialect' && ok "bad dialect refused" || fail "bad dialect message" "$out"; }
+state=$(psql -X -q -d with_ext -Atc "DO \$\$ BEGIN PERFORM incmodel.export('sessions', 'oracle'); EXCEPTION WHEN OTHERS THEN RAISE NOTICE '%', SQLSTATE; END \$\$" 2>&1)
+echo "$state" | grep -q 22023 && ok "bad dialect is 22023" || fail "bad dialect SQLSTATE" "$state"
+q_ext "SET client_min_messages = warning; SELECT incmodel.create_model('recent', \$q\$ SELECT domain_sessionid AS s, count(*) AS n FROM atomic.events WHERE collector_tstamp > now() - interval '1 day' GROUP BY 1 \$q\$, 'derived.recent', 'etl_tstamp')" >/dev/null
+out=$(q_ext "SELECT count(*) FROM incmodel.export('recent', 'redshift')" 2>&1) && fail "now() exported to Redshift" ||
+    { echo "$out" | grep -q 'now()' && ok "now() in a query refused for Redshift" || fail "now() message" "$out"; }
+q_ext "SELECT count(*) FROM incmodel.export('recent', 'postgres')" >/dev/null && ok "now() fine for postgres" ||
+    fail "postgres export of a now() model"
+
+# ---- Redshift golden files and the forbidden-statement scan --------------------------------
+mkdir -p "$here/expected"
+for m in sessions users_by_day "Quoted Model"; do
+    file=$(echo "$m" | tr ' A-Z' '_a-z').sql
+    "$cli" export "$m" --dsn "$ext_dsn" --dialect redshift --output "$tmp/$file" 2>/dev/null ||
+        { fail "export $m (redshift)"; continue; }
+    if [ -n "${INCMODEL_UPDATE_GOLDEN:-}" ]; then
+        cp "$tmp/$file" "$here/expected/$file"
+        echo "updated expected/$file"
+    fi
+    if d=$(diff -u "$here/expected/$file" "$tmp/$file"); then ok "golden $file"; else fail "golden $file differs" "$d"; fi
+    # Every procedure body: nothing Redshift refuses inside a procedure.
+    awk '/^-- @@incmodel /{p = ($0 ~ /part=(procedure|dispatcher)/); next} p' "$tmp/$file" >"$tmp/procs.sql"
+    bad=$(sed -e "s/'[^']*'//g" "$tmp/procs.sql" |
+          grep -niE '\bvacuum\b|alter +table.*\bappend\b|set +local|savepoint|rollback|\bcommit\b|\btruncate\b|\banalyze\b|\bnow *\(|\binterval\b|exception +when|on +conflict|distinct +from|\bprepare\b|create +(external|database)|drop +database' || true)
+    [ -z "$bad" ] && ok "no forbidden statement in the procedures of $file" ||
+        fail "forbidden statement in a procedure of $file" "$bad"
+    grep -q 'DISTSTYLE ALL SORTKEY (batch_value)' "$tmp/$file" && grep -q 'COMPOUND SORTKEY' "$tmp/$file" &&
+        ok "distribution and sort keys in $file" || fail "DISTKEY/SORTKEY in $file"
+done
+
+# ---- optional: node-sql-parser (Redshift grammar) on every statement outside procedures ----
+if [ -z "${INCMODEL_SKIP_NODE:-}" ] && command -v npm >/dev/null && command -v node >/dev/null &&
+    timeout 120 npm install --silent --no-audit --no-fund --prefix "$tmp/node" node-sql-parser >"$tmp/npm.log" 2>&1; then
+    out=$(NODE_PATH="$tmp/node/node_modules" node "$here/parse_check.js" "$here"/expected/*.sql 2>&1); rc=$?
+    echo "$out" | sed 's/^/  /' | tail -n 20
+    [ $rc = 0 ] && ok "node-sql-parser (redshift) accepts the statements outside procedures" ||
+        fail "node-sql-parser rejects statements"
+else
+    echo "node-sql-parser unavailable (npm install failed or skipped): parse check skipped"
+fi
+
+echo "elapsed $(( $(date +%s) - start_ts )) s"
+finish

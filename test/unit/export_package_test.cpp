@@ -1,0 +1,251 @@
+// Unit tests of the export renderer (Redshift / portable packages), the forbidden-statement
+// checker and the package file format. No server: the quoter stands in for quote_identifier.
+#include <gtest/gtest.h>
+
+#include <cctype>
+#include <string>
+
+#include "core/export_format.hpp"
+#include "core/export_package.hpp"
+
+using namespace incmodel::core;
+
+namespace {
+
+std::string quote(std::string_view ident) {
+    bool plain = !ident.empty() && (std::islower(ident[0]) || ident[0] == '_');
+    for (char c : ident)
+        if (!(std::islower(c) || std::isdigit(c) || c == '_')) plain = false;
+    if (plain && ident != "user" && ident != "select") return std::string(ident);
+    std::string out = "\"";
+    for (char c : ident) {
+        if (c == '"') out += '"';
+        out += c;
+    }
+    return out + "\"";
+}
+
+ModelSpec sessions() {
+    ModelSpec s;
+    s.id = 7;
+    s.name = "sessions";
+    s.source = {"atomic", "events"};
+    s.source_alias = "events";
+    s.batch_column = "etl_tstamp";
+    s.batch_type = "timestamp without time zone";
+    s.window_column = "collector_tstamp";
+    s.query_head = " SELECT domain_sessionid AS session_id, count(*) AS events\n   FROM ";
+    s.query_tail = "GROUP BY domain_sessionid";
+    s.keys = {{"session_id", "events.domain_sessionid", "text"}};
+    s.outputs = {{"session_id", "text"}, {"events", "bigint"}};
+    s.unique_columns = {"session_id"};
+    s.target = {"derived", "sessions"};
+    return s;
+}
+
+ExportOptions options(Dialect d) {
+    ExportOptions o;
+    o.dialect = d;
+    o.lookback = Lookback{"1 mon 7 days 01:00:00", 1, 7, 3600};
+    o.timezone = "Europe/Paris";
+    o.version = "0.1.0";
+    return o;
+}
+
+bool has(const std::string &h, const std::string &n) {
+    return h.find(n) != std::string::npos;
+}
+
+}  // namespace
+
+TEST(ExportDialect, ParsesKnownNamesOnly) {
+    EXPECT_EQ(parse_dialect("redshift"), Dialect::Redshift);
+    EXPECT_EQ(parse_dialect(" Postgres "), Dialect::Postgres);
+    EXPECT_EQ(parse_dialect("postgresql"), Dialect::Postgres);
+    EXPECT_FALSE(parse_dialect("oracle").has_value());
+    EXPECT_FALSE(parse_dialect("").has_value());
+}
+
+TEST(ExportTypes, MapsPostgresTypesToRedshift) {
+    EXPECT_EQ(redshift_type("text"), "VARCHAR(65535)");
+    EXPECT_EQ(redshift_type("character varying(36)"), "VARCHAR(144)");
+    EXPECT_EQ(redshift_type("text COLLATE \"C\""), "VARCHAR(65535)");
+    EXPECT_EQ(redshift_type("uuid"), "CHAR(36)");
+    EXPECT_EQ(redshift_type("numeric(18,2)"), "NUMERIC(18,2)");
+    EXPECT_EQ(redshift_type("numeric"), "NUMERIC(38,10)");
+    EXPECT_EQ(redshift_type("timestamp without time zone"), "TIMESTAMP");
+    EXPECT_EQ(redshift_type("timestamp(3) with time zone"), "TIMESTAMPTZ");
+    EXPECT_EQ(redshift_type("bigint"), "BIGINT");
+    EXPECT_EQ(redshift_type("jsonb"), "SUPER");
+    EXPECT_THROW(redshift_type("integer[]"), ExportError);
+    EXPECT_THROW(redshift_type("interval"), ExportError);
+    EXPECT_THROW(redshift_type("numeric(40,2)"), ExportError);
+}
+
+TEST(ExportLiteral, DoublesQuotesAndRedshiftBackslashes) {
+    EXPECT_EQ(sql_literal("it's", Dialect::Postgres), "'it''s'");
+    EXPECT_EQ(sql_literal("a\\b", Dialect::Postgres), "'a\\b'");
+    EXPECT_EQ(sql_literal("a\\b", Dialect::Redshift), "'a\\\\b'");
+    EXPECT_THROW(sql_literal(std::string("a\x01"), Dialect::Redshift), ExportError);
+}
+
+TEST(ForbiddenStatements, FindsWhatRedshiftRefusesInsideProcedures) {
+    struct Case {
+        const char *body, *finding;
+    } cases[] = {
+        {"BEGIN VACUUM derived.sessions; END;", "VACUUM"},
+        {"BEGIN ALTER TABLE t APPEND FROM s; END;", "ALTER TABLE APPEND"},
+        {"BEGIN SET LOCAL statement_timeout = 0; END;", "SET LOCAL"},
+        {"BEGIN SAVEPOINT a; END;", "SAVEPOINT (subtransaction)"},
+        {"BEGIN ROLLBACK TO a; END;", "ROLLBACK TO SAVEPOINT (subtransaction)"},
+        {"BEGIN INSERT INTO t VALUES (1); EXCEPTION WHEN others THEN NULL; END;",
+         "EXCEPTION block (a subtransaction; Redshift has none)"},
+        {"BEGIN v := now(); END;", "now() (Redshift: GETDATE())"},
+        {"BEGIN v := GETDATE() - interval '7 days'; END;",
+         "interval arithmetic (Redshift: DATEADD)"},
+        {"BEGIN v := x - '1 day'::interval; END;", "interval arithmetic (Redshift: DATEADD)"},
+        {"BEGIN TRUNCATE t; END;", "TRUNCATE (commits implicitly on Redshift; use DELETE)"},
+        {"BEGIN COMMIT; END;", "COMMIT"},
+        {"BEGIN ANALYZE t; END;", "ANALYZE"},
+        {"BEGIN CREATE EXTERNAL TABLE s.t (a int); END;", "CREATE EXTERNAL TABLE"},
+        {"BEGIN EXECUTE 'VACUUM t'; END;", "VACUUM in dynamic SQL"},
+        {"BEGIN INSERT INTO t SELECT 1 ON CONFLICT DO NOTHING; END;", "ON CONFLICT"},
+        {"BEGIN DELETE FROM t WHERE a IS NOT DISTINCT FROM b; END;", "IS [NOT] DISTINCT FROM"},
+    };
+    for (const auto &c : cases) {
+        auto problems = redshift_procedure_problems(c.body);
+        ASSERT_EQ(problems.size(), 1u) << c.body;
+        EXPECT_EQ(problems[0], c.finding) << c.body;
+        EXPECT_THROW(check_redshift_procedure(c.body), ExportError) << c.body;
+    }
+}
+
+TEST(ForbiddenStatements, IgnoresCommentsLiteralsIdentifiersAndRaiseException) {
+    const std::string body =
+        "BEGIN\n"
+        "  -- VACUUM later, outside\n"
+        "  /* now() */\n"
+        "  INSERT INTO log (msg) VALUES ('vacuum it; set local; now()');\n"
+        "  SELECT \"vacuum\", \"now\" FROM t;\n"
+        "  SELECT commit_count FROM t WHERE analyzed;\n"
+        "  RAISE EXCEPTION 'no model %', p;\n"
+        "END;\n";
+    EXPECT_TRUE(redshift_procedure_problems(body).empty());
+}
+
+TEST(ForbiddenStatements, ChecksRedshiftLimits) {
+    EXPECT_FALSE(redshift_procedure_problems("BEGIN END;", 1025, 0).empty());
+    EXPECT_FALSE(redshift_procedure_problems("BEGIN END;", 0, 33).empty());
+    EXPECT_FALSE(redshift_procedure_problems(std::string(3 * 1024 * 1024, ' ')).empty());
+    EXPECT_TRUE(redshift_procedure_problems("BEGIN END;", 1024, 32).empty());
+}
+
+TEST(ExportRenderer, RedshiftPackageIsOrderedAndClean) {
+    PackageRenderer r(sessions(), options(Dialect::Redshift), quote);
+    auto parts = r.render();
+    ASSERT_GE(parts.size(), 5u);
+    for (size_t i = 0; i < parts.size(); ++i) EXPECT_EQ(parts[i].step, static_cast<int>(i + 1));
+    EXPECT_EQ(parts.front().part, "ddl");
+    EXPECT_EQ(parts[parts.size() - 4].part, "procedure");
+    EXPECT_EQ(parts[parts.size() - 3].part, "dispatcher");
+    EXPECT_EQ(parts[parts.size() - 2].part, "post_commit");
+    EXPECT_EQ(parts.back().part, "maintenance");
+    EXPECT_TRUE(redshift_procedure_problems(r.procedure_body()).empty());
+    const std::string proc = r.procedure();
+    EXPECT_TRUE(has(proc, "CREATE OR REPLACE PROCEDURE incmodel.refresh_sessions()\nAS $$\n"));
+    EXPECT_TRUE(has(proc, "$$ LANGUAGE plpgsql"));
+    EXPECT_TRUE(
+        has(proc, "DATEADD(second, -3600, DATEADD(day, -7, DATEADD(month, -1, GETDATE())))"));
+    EXPECT_TRUE(has(proc, "DELETE FROM incmodel_export_scratch.sessions_keys;"));
+    EXPECT_TRUE(has(proc, "LOCK derived.sessions;"));
+    EXPECT_FALSE(has(proc, "TRUNCATE"));
+    // The user's query over the restricted source (query_head / query_tail splice).
+    EXPECT_TRUE(has(proc,
+                    "FROM (SELECT * FROM atomic.events AS events WHERE EXISTS (SELECT 1 FROM "
+                    "incmodel_export_scratch.sessions_keys AS _incmodel_k WHERE "
+                    "_incmodel_k.k1 = events.domain_sessionid)) AS events GROUP BY "
+                    "domain_sessionid;"));
+    std::string ddl;
+    for (const auto &s : r.ddl()) ddl += s + ";\n";
+    EXPECT_TRUE(has(ddl,
+                    "CREATE TABLE IF NOT EXISTS derived.sessions (session_id VARCHAR(65535), "
+                    "events BIGINT) DISTKEY (session_id) COMPOUND SORTKEY (session_id)"));
+    EXPECT_TRUE(has(ddl,
+                    "incmodel.manifest_sessions (batch_value TIMESTAMP NOT NULL, event_count "
+                    "bigint NOT NULL, recorded_at TIMESTAMP) DISTSTYLE ALL SORTKEY (batch_value)"));
+    EXPECT_FALSE(has(ddl, "UNLOGGED"));
+    EXPECT_TRUE(has(r.maintenance(), "VACUUM FULL derived.sessions TO 100 PERCENT"));
+    EXPECT_TRUE(has(r.maintenance(), "unsorted >= 5"));
+    EXPECT_TRUE(has(r.post_commit(), "stats_off >= 10"));
+    EXPECT_TRUE(has(r.dispatcher(), "EXECUTE 'CALL ' || v_procedure || '()';"));
+}
+
+TEST(ExportRenderer, PostgresPackagePinsSettingsAndUsesTheSameSplice) {
+    PackageRenderer r(sessions(), options(Dialect::Postgres), quote);
+    const std::string proc = r.procedure();
+    EXPECT_TRUE(has(proc,
+                    "LANGUAGE plpgsql\nSET search_path = pg_catalog, pg_temp\nSET "
+                    "\"TimeZone\" = 'Europe/Paris'"));
+    EXPECT_TRUE(has(proc, "v_cutoff := now() - '1 mon 7 days 01:00:00'::interval;"));
+    EXPECT_TRUE(has(proc, "pg_advisory_xact_lock(1229865806, hashtext('sessions'))"));
+    EXPECT_TRUE(has(proc, "TRUNCATE incmodel_export_scratch.sessions_keys;"));
+    std::string ddl;
+    for (const auto &s : r.ddl()) ddl += s + ";\n";
+    EXPECT_TRUE(has(ddl,
+                    "CREATE UNIQUE INDEX IF NOT EXISTS sessions_incmodel_key ON "
+                    "derived.sessions (session_id) NULLS NOT DISTINCT"));
+    EXPECT_TRUE(has(r.maintenance(), "VACUUM (ANALYZE) derived.sessions"));
+}
+
+TEST(ExportRenderer, QuotesEveryIdentifierThroughTheQuoter) {
+    ModelSpec s = sessions();
+    s.name = "Quoted Model";
+    s.target = {"Reporting", "Country Stats"};
+    s.keys = {{"select", "ev.br_family", "text"}};
+    s.outputs = {{"select", "text"}, {"Event Count", "bigint"}};
+    s.unique_columns = {"select"};
+    PackageRenderer r(s, options(Dialect::Redshift), quote);
+    const std::string proc = r.procedure();
+    EXPECT_TRUE(has(proc, "incmodel.\"refresh_Quoted Model\"()"));
+    EXPECT_TRUE(has(proc,
+                    "DELETE FROM \"Reporting\".\"Country Stats\" USING "
+                    "incmodel_export_scratch.\"Quoted Model_keys\" AS _incmodel_k WHERE "
+                    "\"Country Stats\".\"select\" = _incmodel_k.k1;"));
+    EXPECT_TRUE(has(proc, "'Quoted Model'"));
+}
+
+TEST(ExportRenderer, RefusesWhatCannotBeExported) {
+    ModelSpec s = sessions();
+    s.name = std::string(49, 'x');
+    EXPECT_THROW(PackageRenderer(s, options(Dialect::Redshift), quote), ExportError);
+    s = sessions();
+    s.outputs.push_back({"tags", "text[]"});
+    EXPECT_THROW(PackageRenderer(s, options(Dialect::Redshift), quote).render(), ExportError);
+    EXPECT_NO_THROW(PackageRenderer(s, options(Dialect::Postgres), quote).render());
+    s = sessions();
+    s.query_tail = "WHERE collector_tstamp > now() GROUP BY domain_sessionid";
+    try {
+        PackageRenderer(s, options(Dialect::Redshift), quote).render();
+        FAIL() << "now() accepted";
+    } catch (const ExportError &e) {
+        EXPECT_EQ(e.kind(), ExportError::Kind::Unsupported);
+        EXPECT_TRUE(has(e.detail(), "now()"));
+    }
+}
+
+TEST(ExportFormat, RoundTrips) {
+    std::vector<PackageStatement> parts = {
+        {1, "ddl", "CREATE SCHEMA x"},
+        {2, "procedure", "CREATE PROCEDURE p()\nAS $$\nBEGIN\nEND;\n$$ LANGUAGE plpgsql"},
+        {3, "maintenance", "SELECT 'VACUUM x'"}};
+    std::string text = write_package("m", "redshift", parts);
+    auto back = read_package(text);
+    ASSERT_EQ(back.size(), 3u);
+    for (size_t i = 0; i < parts.size(); ++i) {
+        EXPECT_EQ(back[i].step, parts[i].step);
+        EXPECT_EQ(back[i].part, parts[i].part);
+        EXPECT_EQ(back[i].sql, parts[i].sql);
+    }
+    EXPECT_THROW(read_package("SELECT 1;\n"), std::runtime_error);
+    EXPECT_THROW(read_package("-- @@incmodel step=x\nSELECT 1;\n"), std::runtime_error);
+}
