@@ -4,13 +4,8 @@ SET client_min_messages = warning;
 CREATE EXTENSION incmodel;
 CREATE SCHEMA atomic;
 CREATE SCHEMA derived;
-CREATE TABLE atomic.events (
-  app_id text, platform text, etl_tstamp timestamp, collector_tstamp timestamp NOT NULL,
-  dvce_created_tstamp timestamp, dvce_sent_tstamp timestamp, derived_tstamp timestamp,
-  load_tstamp timestamp, event text, event_name text, event_id uuid NOT NULL,
-  domain_userid text, domain_sessionid text, domain_sessionidx integer, user_id text,
-  network_userid text, page_url text, page_title text, page_referrer text, refr_medium text,
-  geo_country text, br_family text, os_family text, dvce_type text, tr_total numeric(18,2));
+\set events_table atomic.events
+\ir ../tools/eventgen/events_table.sql
 CREATE INDEX ON atomic.events (etl_tstamp);
 CREATE INDEX ON atomic.events (domain_sessionid);
 CREATE UNLOGGED TABLE staging (LIKE atomic.events);

@@ -105,13 +105,20 @@ END $$;
 -- Saves the target rows of the keys each batch touches (run with no batch in the source).
 CREATE PROCEDURE bench.save_touched() LANGUAGE plpgsql AS $$
 BEGIN
+    -- equality joins (hashable, index friendly) for non-NULL keys; the NULL group separately
     TRUNCATE bench.saved_sessions, bench.saved_users;
     INSERT INTO bench.saved_sessions SELECT b.bsize, t.* FROM derived.sessions t
         JOIN (SELECT DISTINCT bsize, domain_sessionid FROM bench.batch) b
-          ON t.session_id IS NOT DISTINCT FROM b.domain_sessionid;
+          ON t.session_id = b.domain_sessionid;
+    INSERT INTO bench.saved_sessions SELECT b.bsize, t.* FROM derived.sessions t,
+        (SELECT DISTINCT bsize FROM bench.batch WHERE domain_sessionid IS NULL) b
+        WHERE t.session_id IS NULL;
     INSERT INTO bench.saved_users SELECT b.bsize, t.* FROM derived.users t
         JOIN (SELECT DISTINCT bsize, domain_userid FROM bench.batch) b
-          ON t.user_key IS NOT DISTINCT FROM b.domain_userid;
+          ON t.user_key = b.domain_userid;
+    INSERT INTO bench.saved_users SELECT b.bsize, t.* FROM derived.users t,
+        (SELECT DISTINCT bsize FROM bench.batch WHERE domain_userid IS NULL) b
+        WHERE t.user_key IS NULL;
 END $$;
 
 CREATE PROCEDURE bench.load_batch(b int) LANGUAGE plpgsql AS $$ BEGIN
@@ -136,13 +143,17 @@ BEGIN
     DELETE FROM incmodel.manifest mf USING incmodel.models m
      WHERE mf.model_id = m.model_id AND m.name = model AND mf.batch_value = etl::text;
     IF model = 'sessions' THEN
-        DELETE FROM derived.sessions t USING (SELECT DISTINCT domain_sessionid FROM bench.batch
-            WHERE bsize = b) k WHERE t.session_id IS NOT DISTINCT FROM k.domain_sessionid;
+        DELETE FROM derived.sessions WHERE session_id = ANY (ARRAY(SELECT DISTINCT
+            domain_sessionid FROM bench.batch WHERE bsize = b AND domain_sessionid IS NOT NULL));
+        DELETE FROM derived.sessions WHERE session_id IS NULL AND EXISTS (SELECT 1 FROM bench.batch
+            WHERE bsize = b AND domain_sessionid IS NULL);
         INSERT INTO derived.sessions SELECT session_id, start_tstamp, end_tstamp, events,
             distinct_pages FROM bench.saved_sessions WHERE bsize = b;
     ELSE
-        DELETE FROM derived.users t USING (SELECT DISTINCT domain_userid FROM bench.batch
-            WHERE bsize = b) k WHERE t.user_key IS NOT DISTINCT FROM k.domain_userid;
+        DELETE FROM derived.users WHERE user_key = ANY (ARRAY(SELECT DISTINCT
+            domain_userid FROM bench.batch WHERE bsize = b AND domain_userid IS NOT NULL));
+        DELETE FROM derived.users WHERE user_key IS NULL AND EXISTS (SELECT 1 FROM bench.batch
+            WHERE bsize = b AND domain_userid IS NULL);
         INSERT INTO derived.users SELECT user_key, first_seen, last_seen, events, sessions,
             revenue FROM bench.saved_users WHERE bsize = b;
     END IF;

@@ -42,7 +42,13 @@ std::vector<PackageStatement> read_package(const std::string &text) {
             std::istringstream fields(line.substr(marker.size()));
             std::string f;
             while (fields >> f) {
-                if (f.compare(0, 5, "step=") == 0) p.step = std::stoi(f.substr(5));
+                if (f.compare(0, 5, "step=") == 0) {
+                    try {
+                        p.step = std::stoi(f.substr(5));
+                    } catch (const std::exception &) {
+                        p.step = 0;
+                    }
+                }
                 if (f.compare(0, 5, "part=") == 0) p.part = f.substr(5);
             }
             if (p.step <= 0 || p.part.empty())

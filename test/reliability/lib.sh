@@ -80,40 +80,9 @@ qf() { "$PGBIN/psql" -X -q -v ON_ERROR_STOP=1 -At "$@"; }
 # The same fixtures as sql/setup.sql: an events table, a generator helper, and diff() comparing a
 # model's target with a full rebuild of its query (EXCEPT ALL both ways; "0 0" means equal).
 install_testkit() {
+    qf -c 'CREATE EXTENSION incmodel' -c 'CREATE SCHEMA atomic' -c 'CREATE SCHEMA derived'
+    qf -f "$REPO/test/testkit.sql" >/dev/null
     qf <<'SQL'
-CREATE EXTENSION incmodel;
-CREATE SCHEMA testkit; CREATE SCHEMA atomic; CREATE SCHEMA derived;
-CREATE TABLE testkit.event_layout (
-  app_id text, platform text, etl_tstamp timestamp, collector_tstamp timestamp NOT NULL,
-  dvce_created_tstamp timestamp, dvce_sent_tstamp timestamp, derived_tstamp timestamp,
-  load_tstamp timestamp, event text, event_name text, event_id uuid NOT NULL,
-  domain_userid text, domain_sessionid text, domain_sessionidx integer, user_id text,
-  network_userid text, page_url text, page_title text, page_referrer text, refr_medium text,
-  geo_country text, br_family text, os_family text, dvce_type text, tr_total numeric(18,2));
-CREATE FUNCTION testkit.make_events(tbl text) RETURNS void LANGUAGE plpgsql AS $$
-BEGIN
-  EXECUTE format('DROP TABLE IF EXISTS %s CASCADE', tbl);
-  EXECUTE format('CREATE TABLE %s (LIKE testkit.event_layout INCLUDING ALL)', tbl);
-  EXECUTE format('CREATE INDEX ON %s (etl_tstamp)', tbl);
-  EXECUTE format('CREATE INDEX ON %s (domain_sessionid)', tbl);
-  EXECUTE format('CREATE INDEX ON %s (domain_userid)', tbl);
-END $$;
-CREATE FUNCTION testkit.generate(tbl text, args text) RETURNS bigint LANGUAGE plpgsql AS $$
-DECLARE n bigint;
-BEGIN
-  EXECUTE format('COPY %s FROM PROGRAM %L', tbl,
-                 current_setting('incmodel_test.eventgen') || ' ' || args);
-  GET DIAGNOSTICS n = ROW_COUNT;
-  RETURN n;
-END $$;
-CREATE FUNCTION testkit.diff(model text, OUT extra bigint, OUT missing bigint)
-LANGUAGE plpgsql AS $$
-DECLARE q text; t regclass;
-BEGIN
-  SELECT m.query, m.target INTO q, t FROM incmodel.models m WHERE m.name = model;
-  EXECUTE format('SELECT count(*) FROM (SELECT * FROM %s EXCEPT ALL (%s)) x', t, q) INTO extra;
-  EXECUTE format('SELECT count(*) FROM ((%s) EXCEPT ALL SELECT * FROM %s) x', q, t) INTO missing;
-END $$;
 -- Events of the model's source with a batch value, and events its manifest accounts for.
 CREATE FUNCTION testkit.accounting(model text, OUT source_events bigint, OUT manifest_events bigint)
 LANGUAGE plpgsql AS $$

@@ -125,7 +125,7 @@ TEST(ForbiddenStatements, IgnoresCommentsLiteralsIdentifiersAndRaiseException) {
         "BEGIN\n"
         "  -- VACUUM later, outside\n"
         "  /* now() */\n"
-        "  INSERT INTO log (msg) VALUES ('vacuum it; set local; now()');\n"
+        "  INSERT INTO log (msg) VALUES ('please vacuum it; set local; now()');\n"
         "  SELECT \"vacuum\", \"now\" FROM t;\n"
         "  SELECT commit_count FROM t WHERE analyzed;\n"
         "  RAISE EXCEPTION 'no model %', p;\n"

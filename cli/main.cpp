@@ -1,0 +1,515 @@
+// incmodel: the command schedulers and operators run against PostgreSQL (with or without the
+// extension) and Amazon Redshift. C++17 + libpq.
+//
+//   incmodel export  MODEL [--dsn DSN] [--dialect D] [--output FILE]
+//   incmodel deploy  [MODEL] --dsn DSN (--from-dsn DSN | --package FILE) [--dialect D] [--dry-run]
+//   incmodel refresh MODEL [--dsn DSN] [--dry-run]
+//   incmodel maintain [MODEL] [--dsn DSN] [--dry-run]
+//   incmodel status  [MODEL] [--dsn DSN]
+//
+// Exit status: 0 done, 1 failed, 2 usage, 3 skipped (another refresh holds the model).
+#include <libpq-fe.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <memory>
+#include <optional>
+#include <sstream>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "core/export_format.hpp"
+#include "core/version.hpp"
+
+namespace {
+
+constexpr int kExitOk = 0, kExitFailed = 1, kExitUsage = 2, kExitSkipped = 3;
+constexpr const char *kLockClass = "1229865806";  // core::kExportLockClass
+
+const char *kUsage = R"(Usage: incmodel COMMAND [MODEL] [OPTIONS]
+
+Commands:
+  export MODEL     write the deployable package of MODEL (read from a database that has the
+                   extension: --dsn or --from-dsn) to stdout or --output FILE
+  deploy [MODEL]   run the ddl, procedure and dispatcher parts of a package in the database of
+                   --dsn; the package comes from --package FILE or, for MODEL, from --from-dsn
+  refresh MODEL    CALL incmodel.refresh(MODEL), then run the post-commit statements outside any
+                   transaction; prints a one-line summary
+  maintain [MODEL] run the VACUUM / ANALYZE statements the thresholds call for (every model
+                   without MODEL)
+  status [MODEL]   the last run of each model
+
+Options:
+  --dsn DSN        connection string of the database to act on (default: the PG* environment)
+  --from-dsn DSN   deploy/export: the database with the extension to export the package from
+  --package FILE   deploy: a package written by `incmodel export`
+  --output FILE    export: write to FILE instead of stdout
+  --dialect D      redshift | postgres (export/deploy: the package's; others: the engine's,
+                   detected from version() by default)
+  --dry-run        print the SQL instead of running it
+  --verbose        also print the server's notices
+  --help           this text
+
+Exit status: 0 done, 1 failed, 2 usage, 3 skipped (another refresh holds the model).
+)";
+
+struct UsageError : std::runtime_error {
+    using std::runtime_error::runtime_error;
+};
+
+struct Options {
+    std::string command;
+    std::vector<std::string> args;
+    std::optional<std::string> dsn, from_dsn, package, output, dialect;
+    bool dry_run = false, verbose = false, help = false;
+};
+
+Options parse_args(int argc, char **argv) {
+    Options o;
+    for (int i = 1; i < argc; ++i) {
+        std::string a = argv[i];
+        std::optional<std::string> inline_value;
+        if (a.rfind("--", 0) == 0 && a.find('=') != std::string::npos) {
+            inline_value = a.substr(a.find('=') + 1);
+            a = a.substr(0, a.find('='));
+        }
+        auto value = [&](const char *name) -> std::string {
+            if (inline_value) return *inline_value;
+            if (i + 1 >= argc) throw UsageError(std::string(name) + " needs a value");
+            return argv[++i];
+        };
+        if (a == "--help" || a == "-h")
+            o.help = true;
+        else if (a == "--dsn")
+            o.dsn = value("--dsn");
+        else if (a == "--from-dsn")
+            o.from_dsn = value("--from-dsn");
+        else if (a == "--package")
+            o.package = value("--package");
+        else if (a == "--output" || a == "-o")
+            o.output = value("--output");
+        else if (a == "--dialect")
+            o.dialect = value("--dialect");
+        else if (a == "--dry-run")
+            o.dry_run = true;
+        else if (a == "--verbose" || a == "-v")
+            o.verbose = true;
+        else if (a.rfind("-", 0) == 0 && a.size() > 1)
+            throw UsageError("unknown option " + a);
+        else if (o.command.empty())
+            o.command = a;
+        else
+            o.args.push_back(a);
+    }
+    if (o.dialect && *o.dialect != "redshift" && *o.dialect != "postgres")
+        throw UsageError("--dialect must be redshift or postgres");
+    return o;
+}
+
+// ---------------------------------------------------------------------------------------------
+// libpq
+// ---------------------------------------------------------------------------------------------
+struct DbError : std::runtime_error {
+    std::string sqlstate;
+    DbError(const std::string &m, std::string state)
+        : std::runtime_error(m), sqlstate(std::move(state)) {}
+};
+
+class Connection {
+  public:
+    explicit Connection(const std::optional<std::string> &dsn, bool verbose) : verbose_(verbose) {
+        conn_ = PQconnectdb(dsn ? dsn->c_str() : "");
+        if (PQstatus(conn_) != CONNECTION_OK) {
+            std::string msg = PQerrorMessage(conn_);
+            PQfinish(conn_);
+            conn_ = nullptr;
+            throw DbError("could not connect: " + trim(msg), "");
+        }
+        PQsetNoticeReceiver(conn_, &Connection::on_notice, this);
+    }
+    ~Connection() {
+        if (conn_) PQfinish(conn_);
+    }
+    Connection(const Connection &) = delete;
+    Connection &operator=(const Connection &) = delete;
+
+    using Rows = std::vector<std::vector<std::optional<std::string>>>;
+
+    // Runs one statement (simple protocol: works for CALL and utility statements on both engines).
+    Rows exec(const std::string &sql) {
+        std::unique_ptr<PGresult, decltype(&PQclear)> r(PQexec(conn_, sql.c_str()), &PQclear);
+        ExecStatusType st = PQresultStatus(r.get());
+        if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
+            const char *state = PQresultErrorField(r.get(), PG_DIAG_SQLSTATE);
+            throw DbError(trim(PQresultErrorMessage(r.get())), state ? state : "");
+        }
+        Rows rows;
+        for (int i = 0; i < PQntuples(r.get()); ++i) {
+            std::vector<std::optional<std::string>> row;
+            for (int j = 0; j < PQnfields(r.get()); ++j)
+                row.push_back(PQgetisnull(r.get(), i, j)
+                                  ? std::nullopt
+                                  : std::optional<std::string>(PQgetvalue(r.get(), i, j)));
+            rows.push_back(std::move(row));
+        }
+        return rows;
+    }
+
+    std::optional<std::string> scalar(const std::string &sql) {
+        Rows r = exec(sql);
+        if (r.empty() || r[0].empty()) return std::nullopt;
+        return r[0][0];
+    }
+
+    std::string literal(const std::string &s) {
+        char *l = PQescapeLiteral(conn_, s.c_str(), s.size());
+        if (!l) throw DbError(PQerrorMessage(conn_), "");
+        std::string out(l);
+        PQfreemem(l);
+        return out;
+    }
+
+    std::vector<std::string> take_notices() { return std::move(notices_); }
+
+    static std::string trim(std::string s) {
+        while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
+        return s;
+    }
+
+  private:
+    static void on_notice(void *arg, const PGresult *res) {
+        auto *self = static_cast<Connection *>(arg);
+        std::string msg = trim(PQresultErrorMessage(res));
+        self->notices_.push_back(msg);
+        if (self->verbose_) std::cerr << msg << "\n";
+    }
+
+    PGconn *conn_ = nullptr;
+    bool verbose_;
+    std::vector<std::string> notices_;
+};
+
+enum class Engine { Redshift, Postgres };
+
+Engine engine_of(Connection &c, const Options &o) {
+    if (o.dialect) return *o.dialect == "redshift" ? Engine::Redshift : Engine::Postgres;
+    auto v = c.scalar("SELECT version()");
+    return v && v->find("Redshift") != std::string::npos ? Engine::Redshift : Engine::Postgres;
+}
+
+// A PostgreSQL with the extension installed (rather than a deployed package).
+bool has_extension(Connection &c, Engine e) {
+    if (e == Engine::Redshift) return false;
+    return c.scalar("SELECT count(*) FROM pg_catalog.pg_extension WHERE extname = 'incmodel'") ==
+           std::optional<std::string>("1");
+}
+
+double seconds_since(std::chrono::steady_clock::time_point t0) {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+std::string need_model(const Options &o) {
+    if (o.args.size() != 1) throw UsageError(o.command + " needs exactly one MODEL");
+    return o.args[0];
+}
+
+// ---------------------------------------------------------------------------------------------
+// export / deploy
+// ---------------------------------------------------------------------------------------------
+std::vector<incmodel::core::PackageStatement> fetch_package(Connection &c, const std::string &model,
+                                                            const std::string &dialect) {
+    auto rows = c.exec("SELECT step, part, sql FROM incmodel.export(" + c.literal(model) + ", " +
+                       c.literal(dialect) + ") ORDER BY step");
+    std::vector<incmodel::core::PackageStatement> parts;
+    for (auto &r : rows) parts.push_back({std::stoi(*r[0]), *r[1], *r[2]});
+    return parts;
+}
+
+int cmd_export(const Options &o) {
+    const std::string model = need_model(o);
+    const std::string dialect = o.dialect.value_or("redshift");
+    Connection c(o.from_dsn ? o.from_dsn : o.dsn, o.verbose);
+    std::string text =
+        incmodel::core::write_package(model, dialect, fetch_package(c, model, dialect));
+    if (o.output) {
+        std::ofstream f(*o.output, std::ios::binary);
+        f << text;
+        if (!f) throw std::runtime_error("could not write " + *o.output);
+        std::cerr << "incmodel: wrote the " << dialect << " package of " << model << " to "
+                  << *o.output << "\n";
+    } else {
+        std::cout << text;
+    }
+    return kExitOk;
+}
+
+int cmd_deploy(const Options &o) {
+    std::vector<incmodel::core::PackageStatement> parts;
+    std::string what;
+    if (o.package) {
+        std::ifstream f(*o.package, std::ios::binary);
+        if (!f) throw std::runtime_error("could not read " + *o.package);
+        std::stringstream ss;
+        ss << f.rdbuf();
+        parts = incmodel::core::read_package(ss.str());
+        what = *o.package;
+    } else if (o.from_dsn) {
+        const std::string model = need_model(o);
+        Connection src(o.from_dsn, o.verbose);
+        parts = fetch_package(src, model, o.dialect.value_or("redshift"));
+        what = "model " + model;
+    } else {
+        throw UsageError("deploy needs --package FILE or --from-dsn DSN with a MODEL");
+    }
+    std::vector<std::string> statements;
+    for (const auto &p : parts)
+        if (p.part == "ddl" || p.part == "procedure" || p.part == "dispatcher")
+            statements.push_back(p.sql);
+    if (o.dry_run) {
+        std::cout << "BEGIN;\n";
+        for (const auto &s : statements) std::cout << s << ";\n";
+        std::cout << "COMMIT;\n";
+        return kExitOk;
+    }
+    auto t0 = std::chrono::steady_clock::now();
+    Connection c(o.dsn, o.verbose);
+    c.exec("BEGIN");
+    try {
+        for (const auto &s : statements) c.exec(s);
+        c.exec("COMMIT");
+    } catch (...) {
+        try {
+            c.exec("ROLLBACK");
+        } catch (...) {
+        }
+        throw;
+    }
+    std::printf("deployed %s: %zu statements (%.2f s)\n", what.c_str(), statements.size(),
+                seconds_since(t0));
+    return kExitOk;
+}
+
+// ---------------------------------------------------------------------------------------------
+// refresh / maintain / status
+// ---------------------------------------------------------------------------------------------
+// Runs the statements a post_commit / maintenance query lists, each on its own (autocommit).
+std::vector<std::string> run_listed(Connection &c, const std::string &query, bool dry_run) {
+    std::vector<std::string> done;
+    for (auto &r : c.exec(query)) {
+        if (!r[0]) continue;
+        if (dry_run) {
+            std::cout << *r[0] << ";\n";
+        } else {
+            c.exec(*r[0]);
+        }
+        done.push_back(*r[0]);
+    }
+    return done;
+}
+
+std::map<std::string, std::string> parse_run_notice(const std::vector<std::string> &notices) {
+    std::map<std::string, std::string> kv;
+    for (const auto &n : notices) {
+        auto pos = n.find("incmodel-run ");
+        if (pos == std::string::npos) continue;
+        kv.clear();
+        std::istringstream in(n.substr(pos + 13));
+        std::string f;
+        while (in >> f) {
+            auto eq = f.find('=');
+            if (eq != std::string::npos) kv[f.substr(0, eq)] = f.substr(eq + 1);
+        }
+    }
+    return kv;
+}
+
+int refresh_with_extension(Connection &c, const Options &o, const std::string &model) {
+    const std::string call = "CALL incmodel.refresh(" + c.literal(model) + ", skip_locked => true)";
+    if (o.dry_run) {
+        std::cout << call << ";\n";
+        return kExitOk;
+    }
+    auto t0 = std::chrono::steady_clock::now();
+    try {
+        c.exec(call);
+    } catch (const DbError &e) {
+        std::printf("%s: failed (%.2f s): %s\n", model.c_str(), seconds_since(t0), e.what());
+        return kExitFailed;
+    }
+    auto r = c.exec(
+        "SELECT outcome, batches, events, keys, rows_deleted, rows_inserted FROM incmodel.runs "
+        "WHERE model_name = " +
+        c.literal(model) + " ORDER BY run_id DESC LIMIT 1");
+    auto v = [&](int i) { return r.empty() || !r[0][i] ? std::string("0") : *r[0][i]; };
+    const std::string outcome = r.empty() ? "unknown" : v(0);
+    std::printf("%s: %s, %s batches, %s events, %s keys, %s rows deleted, %s inserted (%.2f s)\n",
+                model.c_str(), outcome.c_str(), v(1).c_str(), v(2).c_str(), v(3).c_str(),
+                v(4).c_str(), v(5).c_str(), seconds_since(t0));
+    return outcome == "skipped" ? kExitSkipped : kExitOk;
+}
+
+// Another session holds the model: PostgreSQL, the package's advisory lock; Redshift, an
+// exclusive lock on the target (the procedure LOCKs it).
+bool held_elsewhere(Connection &c, Engine e, const std::string &model, const std::string &target) {
+    if (e == Engine::Postgres)
+        return c.scalar("SELECT pg_try_advisory_lock(" + std::string(kLockClass) + ", hashtext(" +
+                        c.literal(model) + "))") != std::optional<std::string>("t");
+    return c.scalar(
+               "SELECT COUNT(*) FROM svv_transactions t JOIN svv_table_info i ON i.table_id = "
+               "t.relation WHERE QUOTE_IDENT(i.\"schema\") || '.' || QUOTE_IDENT(i.\"table\") "
+               "= " +
+               c.literal(target) +
+               " AND t.granted AND t.lock_mode = 'AccessExclusiveLock' AND t.pid <> "
+               "PG_BACKEND_PID()") != std::optional<std::string>("0");
+}
+
+int cmd_refresh(const Options &o) {
+    const std::string model = need_model(o);
+    Connection c(o.dsn, o.verbose);
+    const Engine e = engine_of(c, o);
+    if (has_extension(c, e)) return refresh_with_extension(c, o, model);
+    auto reg = c.exec("SELECT target_table, post_commit_sql FROM incmodel.registry WHERE model = " +
+                      c.literal(model));
+    if (reg.empty()) {
+        std::fprintf(stderr, "incmodel: model \"%s\" is not deployed in this database\n",
+                     model.c_str());
+        return kExitFailed;
+    }
+    const std::string target = reg[0][0].value_or("");
+    const std::string post_commit = reg[0][1].value_or("");
+    const std::string call = "CALL incmodel.refresh(" + c.literal(model) + ")";
+    if (o.dry_run) {
+        std::cout << call << ";\n-- after the commit, outside any transaction:\n";
+        run_listed(c, post_commit, true);
+        return kExitOk;
+    }
+    auto t0 = std::chrono::steady_clock::now();
+    const std::string now = e == Engine::Redshift ? "GETDATE()" : "now()";
+    if (held_elsewhere(c, e, model, target)) {
+        c.exec("INSERT INTO incmodel.run_log (model, started_at, finished_at, outcome) VALUES (" +
+               c.literal(model) + ", " + now + ", " + now + ", 'skipped')");
+        std::printf("%s: skipped, another refresh holds the model\n", model.c_str());
+        return kExitSkipped;
+    }
+    int status = kExitOk;
+    std::string summary;
+    try {
+        c.exec(call);
+        auto kv = parse_run_notice(c.take_notices());
+        summary = model + ": " + (kv.count("outcome") ? kv["outcome"] : "done") + ", " +
+                  kv["batches"] + " batches, " + kv["events"] + " events, " + kv["keys"] +
+                  " keys, " + kv["deleted"] + " rows deleted, " + kv["inserted"] + " inserted";
+    } catch (const DbError &err) {
+        status = kExitFailed;
+        summary = model + ": failed: " + err.what();
+        try {
+            c.exec(
+                "INSERT INTO incmodel.run_log (model, started_at, finished_at, outcome, message) "
+                "VALUES (" +
+                c.literal(model) + ", " + now + ", " + now + ", 'failed', " +
+                c.literal(err.what()) + ")");
+        } catch (...) {
+        }
+    }
+    if (e == Engine::Postgres)
+        c.exec("SELECT pg_advisory_unlock(" + std::string(kLockClass) + ", hashtext(" +
+               c.literal(model) + "))");
+    if (status == kExitOk) {
+        try {
+            auto done = run_listed(c, post_commit, false);
+            if (!done.empty())
+                summary += "; post-commit: " + std::to_string(done.size()) + " statement(s)";
+        } catch (const DbError &err) {
+            summary += "; post-commit failed: " + std::string(err.what());
+            status = kExitFailed;
+        }
+    }
+    std::printf("%s (%.2f s)\n", summary.c_str(), seconds_since(t0));
+    return status;
+}
+
+int cmd_maintain(const Options &o) {
+    Connection c(o.dsn, o.verbose);
+    const Engine e = engine_of(c, o);
+    auto t0 = std::chrono::steady_clock::now();
+    std::vector<std::string> done;
+    if (has_extension(c, e)) {
+        done = run_listed(c, "SELECT * FROM incmodel.maintenance_commands()", o.dry_run);
+    } else {
+        std::string q = "SELECT model, maintenance_sql FROM incmodel.registry";
+        if (!o.args.empty()) q += " WHERE model = " + c.literal(o.args[0]);
+        for (auto &r : c.exec(q + " ORDER BY model")) {
+            auto d = run_listed(c, r[1].value_or("SELECT NULL"), o.dry_run);
+            done.insert(done.end(), d.begin(), d.end());
+        }
+    }
+    if (!o.dry_run) {
+        for (const auto &s : done) std::printf("%s\n", s.c_str());
+        std::printf("maintenance: %zu statement(s) (%.2f s)\n", done.size(), seconds_since(t0));
+    }
+    return kExitOk;
+}
+
+int cmd_status(const Options &o) {
+    Connection c(o.dsn, o.verbose);
+    const Engine e = engine_of(c, o);
+    Connection::Rows rows;
+    std::string filter = o.args.empty() ? "" : c.literal(o.args[0]);
+    if (has_extension(c, e)) {
+        rows = c.exec(
+            "SELECT model, coalesce(last_outcome, '-'), coalesce(last_success::text, '-'), "
+            "coalesce(pending_batches::text, '-'), coalesce(pending_events::text, '-') FROM "
+            "incmodel.status" +
+            (filter.empty() ? "" : " WHERE model = " + filter) + " ORDER BY 1");
+        std::printf("%-24s %-10s %-32s %8s %10s\n", "model", "outcome", "last success", "pending",
+                    "events");
+    } else {
+        rows = c.exec(
+            "SELECT r.model, COALESCE(l.outcome, '-'), COALESCE(CAST(l.finished_at AS VARCHAR), "
+            "'-'), COALESCE(CAST(l.batches AS VARCHAR), '-'), COALESCE(CAST(l.events AS VARCHAR), "
+            "'-') FROM incmodel.registry r LEFT JOIN (SELECT model, outcome, finished_at, batches, "
+            "events, ROW_NUMBER() OVER (PARTITION BY model ORDER BY started_at DESC) AS rn FROM "
+            "incmodel.run_log) l ON l.model = r.model AND l.rn = 1" +
+            (filter.empty() ? "" : " WHERE r.model = " + filter) + " ORDER BY 1");
+        std::printf("%-24s %-10s %-32s %8s %10s\n", "model", "outcome", "finished", "batches",
+                    "events");
+    }
+    for (auto &r : rows)
+        std::printf("%-24s %-10s %-32s %8s %10s\n", r[0]->c_str(), r[1]->c_str(), r[2]->c_str(),
+                    r[3]->c_str(), r[4]->c_str());
+    return kExitOk;
+}
+
+}  // namespace
+
+int main(int argc, char **argv) {
+    Options o;
+    try {
+        o = parse_args(argc, argv);
+        if (o.help || o.command == "help") {
+            std::cout << kUsage;
+            return kExitOk;
+        }
+        if (o.command == "version" || o.command == "--version") {
+            std::cout << "incmodel " << incmodel::core::kVersion << "\n";
+            return kExitOk;
+        }
+        if (o.command == "export") return cmd_export(o);
+        if (o.command == "deploy") return cmd_deploy(o);
+        if (o.command == "refresh") return cmd_refresh(o);
+        if (o.command == "maintain") return cmd_maintain(o);
+        if (o.command == "status") return cmd_status(o);
+        throw UsageError(o.command.empty() ? "no command given" : "unknown command " + o.command);
+    } catch (const UsageError &e) {
+        std::cerr << "incmodel: " << e.what() << "\n\n" << kUsage;
+        return kExitUsage;
+    } catch (const std::exception &e) {
+        std::cerr << "incmodel " << o.command << ": " << e.what() << "\n";
+        return kExitFailed;
+    }
+}
