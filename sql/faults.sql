@@ -66,15 +66,19 @@ SELECT last_outcome, pending_batches FROM incmodel.status WHERE model = 'faulty'
 
 -- A failed rebuild changes nothing either.
 SELECT testkit.generate('atomic.faulty', '--seed 7 --events 3000 --batches 6 --batch-from 5 --batch-to 5') > 0 AS loaded;
-SELECT testkit.fingerprint('derived.faulty') AS t0 \gset
+SELECT testkit.fingerprint('derived.faulty') AS t0, testkit.manifest_fingerprint('faulty') AS m0 \gset
+SET incmodel.fail_at_step = 'plan';
+SELECT incmodel.rebuild('faulty');
+SET incmodel.fail_at_step = 'recompute';
+SELECT incmodel.rebuild('faulty');
 SET incmodel.fail_at_step = 'commit';
 SELECT incmodel.rebuild('faulty');
 RESET incmodel.fail_at_step;
-SELECT testkit.fingerprint('derived.faulty') = :'t0' AS target_unchanged;
+SELECT testkit.fingerprint('derived.faulty') = :'t0' AS target_unchanged,
+       testkit.manifest_fingerprint('faulty') = :'m0' AS manifest_unchanged;
 CALL incmodel.refresh('faulty');
 SELECT * FROM testkit.diff('faulty');
 
--- A refresh cancelled by statement_timeout is recorded as failed and recovers.
-SELECT testkit.generate('atomic.faulty', '--seed 8 --events 3000 --batches 6 --batch-from 5 --batch-to 5') > 0 AS loaded;
+-- Killed backends and a crashed cluster mid-refresh: test/reliability/crash_and_kill.sh.
 RESET incmodel.test_hooks;
 SELECT incmodel.drop_model('faulty', true);

@@ -69,6 +69,18 @@ RESET search_path;
 SELECT * FROM testkit.diff('owned');
 SELECT max(events) < 424242 AS not_hijacked FROM derived.owned;
 
+-- No incmodel function runs with its owner's rights, and every function pins its search_path,
+-- except those that must not: create_model resolves the user's query in the caller's path (as
+-- CREATE VIEW does), and procedures that COMMIT cannot have a SET clause (they pin it inside,
+-- per transaction, in C).
+SELECT count(*) AS security_definer_functions
+FROM pg_proc WHERE pronamespace IN ('incmodel'::regnamespace, 'incmodel_test'::regnamespace) AND prosecdef;
+SELECT p.oid::regprocedure AS without_pinned_search_path
+FROM pg_proc p
+WHERE p.pronamespace IN ('incmodel'::regnamespace, 'incmodel_test'::regnamespace)
+  AND NOT coalesce(p.proconfig::text LIKE '%search_path=pg_catalog, pg_temp%', false)
+ORDER BY 1::text;
+
 SET ROLE im_owner;
 SELECT incmodel.drop_model('owned', true);
 RESET ROLE;
