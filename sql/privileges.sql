@@ -1,6 +1,6 @@
 -- Refresh, rebuild, alter and drop act with the caller's rights: only the target's owner (or a
-set SHOW_CONTEXT never
 -- member of that role) may run them, and the user's query runs as the caller.
+\set SHOW_CONTEXT never
 CREATE ROLE im_owner;
 CREATE ROLE im_reader;
 CREATE ROLE im_writer;
