@@ -49,10 +49,14 @@ void RunDriver::report(const std::string &what) {
 }
 
 std::string RunDriver::timings_json() const {
+    std::vector<std::pair<std::string, double>> all = timings_;
+    if (in_step_)
+        all.emplace_back(step_, std::chrono::duration<double, std::milli>(
+                                    std::chrono::steady_clock::now() - step_start_)
+                                    .count());
     std::string out = "{";
-    for (size_t i = 0; i < timings_.size(); ++i)
-        out +=
-            fmt::format("{}\"{}\": {:.3f}", i ? ", " : "", timings_[i].first, timings_[i].second);
+    for (size_t i = 0; i < all.size(); ++i)
+        out += fmt::format("{}\"{}\": {:.3f}", i ? ", " : "", all[i].first, all[i].second);
     return out + "}";
 }
 

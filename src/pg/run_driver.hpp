@@ -46,6 +46,8 @@ class RunDriver {
 
     RunRecord &run() { return run_; }
     const std::string &current_step() const { return step_; }
+    // Per-step milliseconds as JSON, the running step included up to now (the commit step
+    // records its own timing inside its transaction).
     std::string timings_json() const;
 
   private:
@@ -58,6 +60,8 @@ class RunDriver {
     RunRecord run_;
     std::string step_;
     std::vector<std::pair<std::string, double>> timings_;
+    std::chrono::steady_clock::time_point step_start_;
+    bool in_step_ = false;
     MemoryContext unit_context_ = nullptr;
     ResourceOwner unit_owner_ = nullptr;
 };
@@ -67,6 +71,8 @@ void RunDriver::unit(const char *step, Fn &&fn) {
     step_ = step;
     report(std::string(step) + " ...");
     const auto start = std::chrono::steady_clock::now();
+    step_start_ = start;
+    in_step_ = true;
     begin_unit();
     std::exception_ptr error;
     try {
@@ -77,6 +83,7 @@ void RunDriver::unit(const char *step, Fn &&fn) {
     } catch (...) {
         error = std::current_exception();
     }
+    in_step_ = false;
     end_unit(!error);
     if (error) throw ContainedError(error);
     if (spi_.nonatomic()) spi_.commit();
