@@ -29,6 +29,10 @@ INSERT INTO atomic.tiny VALUES
   (6, 's3', '2026-01-01 12:07', '/a', '2026-01-01 13:00'),
   (7, NULL, '2026-01-01 12:09', '/z', '2026-01-01 13:00'),
   (8, 's1', '2026-01-01 10:30', '/q', '2026-01-01 11:00');
+-- The source got a change-log trigger: each INSERT statement logs the range of batch values it
+-- wrote, so the next plan counts only those batches.
+SELECT tgname LIKE 'incmodel_changes_%' AS change_trigger FROM pg_trigger WHERE tgrelid = 'atomic.tiny'::regclass;
+SELECT batch_column, lo, hi, rows FROM incmodel.source_changes ORDER BY lo;
 SELECT step, step_name, detail FROM incmodel.explain('tiny_sessions');
 SELECT model, pending_batches, pending_events FROM incmodel.status;
 CALL incmodel.refresh('tiny_sessions');
@@ -86,6 +90,8 @@ SELECT incmodel.drop_model('Odd "Model"; DROP TABLE atomic.tiny; --', drop_targe
 SELECT to_regclass('"My Schema"."Sessions; DROP TABLE atomic.tiny; --"') AS target_after_drop;
 SELECT incmodel.drop_model('tiny_sessions');
 SELECT count(*) AS rows_kept FROM derived.tiny_sessions;
+SELECT count(*) AS triggers_left FROM pg_trigger WHERE tgrelid = 'atomic.tiny'::regclass;
+SELECT count(*) AS log_rows_left FROM incmodel.source_changes;
 SELECT count(*) AS models, (SELECT count(*) FROM pg_tables WHERE schemaname = 'incmodel_scratch') AS scratch_tables
 FROM incmodel.models;
 

@@ -34,6 +34,8 @@ CREATE TABLE incmodel.models (
     vacuum_dead_ratio float8 CHECK (vacuum_dead_ratio >= 0),   -- NULL: incmodel.vacuum_dead_ratio
     analyze_mod_ratio float8 CHECK (analyze_mod_ratio >= 0),   -- NULL: incmodel.analyze_mod_ratio
     timezone          text NOT NULL,
+    change_log        boolean NOT NULL DEFAULT false,  -- the source's change-log trigger feeds the plan
+    planned_snapshot  pg_snapshot,                     -- taken before the last committed plan
     enabled           boolean NOT NULL DEFAULT true,
     owner             regrole NOT NULL,
     created_at        timestamptz NOT NULL DEFAULT now()
@@ -85,6 +87,37 @@ CREATE TABLE incmodel.runs (
 );
 CREATE INDEX ON incmodel.runs (model_id, run_id);
 
+-- The change log: one row per INSERT/COPY statement into a source, written by the statement
+-- trigger incmodel adds to it, with the range of batch values the statement inserted. A refresh
+-- reads only the rows of transactions its last plan could not see, and counts only the batches
+-- in their ranges, so finding new and grown batches costs what the new events cost.
+CREATE TABLE incmodel.source_changes (
+    source       oid NOT NULL,
+    batch_column text NOT NULL,
+    txid         xid8 NOT NULL,
+    lo           text,              -- min and max batch value, as text in ISO DateStyle
+    hi           text,
+    rows         bigint NOT NULL
+);
+CREATE INDEX ON incmodel.source_changes (source, batch_column, txid);
+
+-- The trigger function (AFTER INSERT ... FOR EACH STATEMENT, transition table incmodel_new_rows,
+-- argument: the batch column). Loaders write their row with their own rights.
+CREATE FUNCTION incmodel.log_source_change() RETURNS trigger
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+    SET DateStyle = 'ISO, YMD'
+    SET IntervalStyle = 'postgres'
+    SET extra_float_digits = 1
+AS $$
+BEGIN
+  EXECUTE format('INSERT INTO incmodel.source_changes (source, batch_column, txid, lo, hi, rows) '
+                 'SELECT $1, $2, pg_current_xact_id(), min(%1$I)::text, max(%1$I)::text, count(*) '
+                 'FROM incmodel_new_rows HAVING count(*) > 0', TG_ARGV[0])
+    USING TG_RELID, TG_ARGV[0];
+  RETURN NULL;
+END $$;
+
 -- Dead tuples each target accumulated from refresh DELETEs since incmodel last saw it vacuumed.
 CREATE TABLE incmodel.table_debt (
     target       regclass PRIMARY KEY,
@@ -94,7 +127,11 @@ CREATE TABLE incmodel.table_debt (
 );
 
 REVOKE ALL ON incmodel.models, incmodel.model_columns, incmodel.manifest, incmodel.runs,
-              incmodel.table_debt FROM PUBLIC;
+              incmodel.table_debt, incmodel.source_changes FROM PUBLIC;
+-- Anyone who may insert into a source must be able to log the insert (a forged row only makes a
+-- refresh count a range of batches it did not need to).
+GRANT INSERT ON incmodel.source_changes TO PUBLIC;
+GRANT SELECT ON incmodel.source_changes TO PUBLIC;
 GRANT SELECT ON incmodel.models, incmodel.model_columns, incmodel.manifest, incmodel.runs,
                 incmodel.table_debt TO PUBLIC;
 
@@ -235,7 +272,7 @@ owned AS (
     SELECT NULL, c.oid, 'catalog', NULL, NULL
       FROM pg_class c
      WHERE c.relnamespace = 'incmodel'::regnamespace AND c.relkind = 'r'
-       AND c.relname IN ('manifest', 'runs', 'table_debt')
+       AND c.relname IN ('manifest', 'runs', 'table_debt', 'source_changes')
 ),
 measured AS (
     SELECT o.model, o.relid, o.kind, s.n_live_tup AS live,

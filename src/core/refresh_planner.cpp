@@ -130,6 +130,36 @@ std::string RefreshPlanner::find_batches() const {
                        qualified(quote_, scratch_.batches), pending_batches());
 }
 
+// Only the batches in the change log's ranges are counted: one index range scan per merged
+// range (LATERAL, so the plan cannot be anything else), whatever the size of the history.
+std::string RefreshPlanner::pending_batches_in_ranges() const {
+    const std::string a = q(spec_.source_alias);
+    const std::string b = q(spec_.batch_column);
+    return fmt::format(
+        "WITH r AS (SELECT DISTINCT x.lo::{t} AS lo, x.hi::{t} AS hi FROM unnest($2::text[], "
+        "$3::text[]) AS x(lo, hi)), "
+        "o AS (SELECT lo, hi, max(hi) OVER (ORDER BY lo, hi ROWS BETWEEN UNBOUNDED PRECEDING AND 1 "
+        "PRECEDING) AS prev_hi FROM r), "
+        "g AS (SELECT lo, hi, sum(CASE WHEN prev_hi IS NOT NULL AND lo <= prev_hi THEN 0 ELSE 1 "
+        "END) "
+        "OVER (ORDER BY lo, hi) AS grp FROM o), "
+        "d AS (SELECT min(lo) AS lo, max(hi) AS hi FROM g GROUP BY grp) "
+        "SELECT c.batch_value, c.event_count, m.event_count AS recorded_count FROM (SELECT "
+        "s.v::text AS batch_value, count(*) AS event_count FROM d CROSS JOIN LATERAL (SELECT "
+        "{a}.{b} AS v FROM {src} WHERE {a}.{b} >= d.lo AND {a}.{b} <= d.hi) s GROUP BY s.v) c "
+        "LEFT JOIN {manifest} m ON m.model_id = $1::int8 AND m.batch_value = c.batch_value WHERE "
+        "m.event_count IS NULL OR m.event_count < c.event_count",
+        fmt::arg("t", spec_.batch_type), fmt::arg("a", a), fmt::arg("b", b),
+        fmt::arg("src", source_as_alias()), fmt::arg("manifest", kManifest));
+}
+
+// Only the batches in the change log's ranges are counted: one index range scan per merged
+// range (LATERAL, so the plan cannot be anything else), whatever the size of the history.
+std::string RefreshPlanner::find_batches_in_ranges() const {
+    return fmt::format("INSERT INTO {} (batch_value, event_count, recorded_count) {}",
+                       qualified(quote_, scratch_.batches), pending_batches_in_ranges());
+}
+
 // Rebuild: every batch of the source, counted before the rows are computed (so the manifest
 // never claims an event the target lacks).
 std::string RefreshPlanner::all_batches() const {

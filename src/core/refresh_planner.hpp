@@ -41,6 +41,12 @@ class RefreshPlanner {
     std::string pending_batches() const;
     // INSERT of pending_batches() into the batches scratch table. Same parameters.
     std::string find_batches() const;
+    // Like pending_batches(), counting only the batches within the given ranges of batch values
+    // (from the change log): $1 model id (int8), $2 range starts (text[]), $3 range ends
+    // (text[]). Overlapping ranges are merged first, so no event is counted twice.
+    std::string pending_batches_in_ranges() const;
+    // INSERT of pending_batches_in_ranges() into the batches scratch table.
+    std::string find_batches_in_ranges() const;
     // INSERT every batch of the source (rebuild). No parameters.
     std::string all_batches() const;
     // INSERT the keys touched by the listed batches. $1 batch values (text[]);

@@ -38,7 +38,8 @@ ModelRecord load_model(const std::string &name, bool require_relations) {
     SqlResult r = spi_exec(
         "SELECT model_id, query, query_head, query_tail, alias_in_query, source::oid, "
         "source_alias, source_only, batch_column, batch_type, window_column, lookback::text, "
-        "target::oid, bounded_recompute, timezone, enabled, owner::oid, canonical_query FROM "
+        "target::oid, bounded_recompute, timezone, enabled, owner::oid, canonical_query, "
+        "change_log, planned_snapshot::text FROM "
         "incmodel.models WHERE name = $1",
         {SqlParam::value(name)});
     if (r.rows.empty())
@@ -67,6 +68,8 @@ ModelRecord load_model(const std::string &name, bool require_relations) {
     m.enabled = boolean(row[15]);
     m.owner_oid = static_cast<Oid>(std::stoul(str(row[16])));
     m.canonical_query = str(row[17]);
+    m.change_log = boolean(row[18]);
+    m.planned_snapshot = row[19];
 
     SqlResult cols = spi_exec(
         "SELECT kind, name, type, source_expr FROM incmodel.model_columns WHERE model_id = "
@@ -145,6 +148,26 @@ std::int64_t insert_model(const ModelRecord &m, const std::string &canonical_que
                  {id_param(id), SqlParam::value("unique"), SqlParam::value(std::to_string(++ord)),
                   SqlParam::value(u), SqlParam::null(), SqlParam::null()});
     return id;
+}
+
+void set_planned_snapshot(const ModelRecord &m, const std::string &snapshot) {
+    AsCatalogOwner owner;
+    spi_exec(
+        "UPDATE incmodel.models SET planned_snapshot = $2::pg_snapshot WHERE model_id = $1::int8",
+        {id_param(m.spec.id), SqlParam::value(snapshot)});
+    if (!m.change_log) return;
+    spi_exec(
+        "DELETE FROM incmodel.source_changes c WHERE c.source = $1::oid AND c.batch_column = $2 "
+        "AND "
+        "c.txid < (SELECT min(pg_catalog.pg_snapshot_xmin(planned_snapshot)) FROM incmodel.models "
+        "WHERE source = $1::oid::regclass AND batch_column = $2 AND change_log)",
+        {SqlParam::value(std::to_string(m.source_oid)), SqlParam::value(m.spec.batch_column)});
+}
+
+void set_change_log(std::int64_t model_id, bool on) {
+    AsCatalogOwner owner;
+    spi_exec("UPDATE incmodel.models SET change_log = $2::boolean WHERE model_id = $1::int8",
+             {id_param(model_id), SqlParam::value(on ? "true" : "false")});
 }
 
 void delete_model(std::int64_t model_id) {

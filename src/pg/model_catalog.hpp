@@ -22,6 +22,8 @@ struct ModelRecord {
     std::string timezone;
     bool enabled = true;
     Oid owner_oid = InvalidOid;  // the role that created the model
+    bool change_log = false;     // the source's change-log trigger feeds this model's plan
+    std::optional<std::string> planned_snapshot;  // pg_snapshot before the last committed plan
 };
 
 // Loads a model by name; raises 42704 with a hint when there is none. With require_relations
@@ -35,6 +37,11 @@ std::vector<std::string> enabled_model_names();
 std::int64_t insert_model(const ModelRecord &model, const std::string &canonical_query);
 
 void delete_model(std::int64_t model_id);
+
+// Records the snapshot taken before a committed plan, and prunes change-log rows every model of
+// the source has seen (transactions that ended before all of their snapshots).
+void set_planned_snapshot(const ModelRecord &model, const std::string &snapshot);
+void set_change_log(std::int64_t model_id, bool on);
 
 // One run's record in incmodel.runs.
 struct RunRecord {

@@ -47,11 +47,145 @@ void require_interval_not_negative(const std::optional<std::string> &lookback) {
                         "Use a positive interval such as '7 days', or NULL for no window.");
 }
 
+// The change-log trigger on a source, shared by the models that use the same batch column.
+std::string change_trigger_name(const std::string &batch_column) {
+    return *spi_exec("SELECT 'incmodel_changes_' || left(pg_catalog.md5($1), 12)",
+                     {SqlParam::value(batch_column)})
+                .scalar();
+}
+
+// True when the trigger is on the source and enabled: only then can the plan trust the log.
+bool change_trigger_active(const ModelRecord &m) {
+    return spi_exec(
+               "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_trigger WHERE tgrelid = $1::oid AND "
+               "tgname = $2 AND tgenabled <> 'D')",
+               {SqlParam::value(std::to_string(m.source_oid)),
+                SqlParam::value(change_trigger_name(m.spec.batch_column))})
+               .scalar() == std::optional<std::string>("t");
+}
+
+// Adds the change-log trigger to the source when the caller may (owner or TRIGGER privilege);
+// otherwise the model plans by counting the source's batches each time, and says so.
+bool ensure_change_trigger(const ModelRecord &m) {
+    const Oid source = m.source_oid;
+    char kind = pg_call([source] { return get_rel_relkind(source); });
+    bool allowed = pg_call([source] {
+        return pg_class_ownercheck(source, GetUserId()) ||
+               pg_class_aclcheck(source, GetUserId(), ACL_TRIGGER) == ACLCHECK_OK;
+    });
+    const bool table = kind == RELKIND_RELATION || kind == RELKIND_PARTITIONED_TABLE;
+    const std::string src = core::qualified(quote_ident, m.spec.source);
+    if (!table || !allowed) {
+        std::string msg = "incmodel: no change-log trigger on " + src +
+                          "; each refresh will count the source's batches to find new ones";
+        std::string hint = !table ? "The source is not a table."
+                                  : "Create the model as the source's owner or a role with TRIGGER "
+                                    "on it to make refreshes cost what the new events cost.";
+        const char *mc = msg.c_str();
+        const char *hc = hint.c_str();
+        pg_call([mc, hc] { ereport(NOTICE, (errmsg("%s", mc), errhint("%s", hc))); });
+        return false;
+    }
+    if (change_trigger_active(m)) return true;
+    const std::string literal =
+        *spi_exec("SELECT pg_catalog.quote_literal($1)", {SqlParam::value(m.spec.batch_column)})
+             .scalar();
+    spi_exec(
+        fmt::format("CREATE TRIGGER {} AFTER INSERT ON {} REFERENCING NEW TABLE AS "
+                    "incmodel_new_rows FOR EACH STATEMENT EXECUTE FUNCTION "
+                    "incmodel.log_source_change({})",
+                    quote_ident(change_trigger_name(m.spec.batch_column)), src, literal));
+    return true;
+}
+
+// The last model of a source (and batch column) takes the trigger and its log rows with it.
+void drop_change_trigger_if_unused(const ModelRecord &m) {
+    const SqlParam src = SqlParam::value(std::to_string(m.source_oid));
+    const SqlParam col = SqlParam::value(m.spec.batch_column);
+    bool used = spi_exec(
+                    "SELECT EXISTS (SELECT 1 FROM incmodel.models WHERE source = "
+                    "$1::oid::regclass AND batch_column = $2 AND change_log)",
+                    {src, col})
+                    .scalar() == std::optional<std::string>("t");
+    if (used) return;
+    {
+        AsCatalogOwner owner;
+        spi_exec("DELETE FROM incmodel.source_changes WHERE source = $1::oid AND batch_column = $2",
+                 {src, col});
+    }
+    const Oid source = m.source_oid;
+    bool owner = pg_call([source] { return pg_class_ownercheck(source, GetUserId()); });
+    const std::string trigger = quote_ident(change_trigger_name(m.spec.batch_column));
+    const std::string rel = core::qualified(quote_ident, m.spec.source);
+    if (!owner) {
+        std::string msg = "incmodel: the change-log trigger " + trigger + " on " + rel +
+                          " is no longer used; its owner may drop it";
+        const char *c = msg.c_str();
+        pg_call([c] { ereport(NOTICE, (errmsg("%s", c))); });
+        return;
+    }
+    spi_exec("DROP TRIGGER IF EXISTS " + trigger + " ON " + rel);
+}
+
+// Where the next plan's pending batches come from: the change log when the model has one and
+// a committed plan to start from (only the batches in the logged ranges are counted), else a
+// count of the source's batches. nothing is set when the log shows no change at all.
+struct PendingQuery {
+    bool used_log = false;
+    bool nothing = false;
+    std::string select_sql, insert_sql;
+    std::vector<SqlParam> params;
+};
+
+PendingQuery pending_query(const ModelRecord &m, const core::RefreshPlanner &planner,
+                           const std::optional<std::string> &cutoff) {
+    PendingQuery q;
+    const SqlParam model_id = SqlParam::value(std::to_string(m.spec.id));
+    q.used_log = m.change_log && m.planned_snapshot && change_trigger_active(m);
+    if (!q.used_log) {
+        q.select_sql = planner.pending_batches();
+        q.insert_sql = planner.find_batches();
+        q.params = {model_id};
+        if (cutoff) q.params.push_back(SqlParam::value(*cutoff));
+        return q;
+    }
+    SqlResult ranges = spi_exec(
+        "SELECT lo, hi FROM incmodel.source_changes WHERE source = $1::oid AND batch_column = $2 "
+        "AND txid >= pg_catalog.pg_snapshot_xmin($3::pg_snapshot) AND NOT "
+        "pg_catalog.pg_visible_in_snapshot(txid, $3::pg_snapshot) AND lo IS NOT NULL",
+        {SqlParam::value(std::to_string(m.source_oid)), SqlParam::value(m.spec.batch_column),
+         SqlParam::value(*m.planned_snapshot)});
+    std::vector<std::string> los, his;
+    for (const auto &row : ranges.rows) {
+        los.push_back(*row[0]);
+        his.push_back(*row[1]);
+    }
+    q.nothing = los.empty();
+    q.select_sql = planner.pending_batches_in_ranges();
+    q.insert_sql = planner.find_batches_in_ranges();
+    q.params = {model_id, SqlParam::text_array(los), SqlParam::text_array(his)};
+    return q;
+}
+
+// Fills the batches scratch with the pending batches; returns the snapshot taken before, which
+// the commit records as where the next plan starts.
+std::string plan_batches(const ModelRecord &m, const core::RefreshPlanner &planner,
+                         const std::optional<std::string> &cutoff, bool &used_log) {
+    const std::string snapshot =
+        *spi_exec("SELECT pg_catalog.pg_current_snapshot()::text").scalar();
+    PendingQuery q = pending_query(m, planner, cutoff);
+    used_log = q.used_log;
+    if (!q.nothing) spi_exec(q.insert_sql, q.params);
+    return snapshot;
+}
+
 // Rebuild into the target: batches counted first, then rows computed, then swapped in.
 std::int64_t rebuild_locked(RunDriver &driver, const ModelRecord &m) {
     core::RefreshPlanner planner = planner_for(m);
     RunRecord &run = driver.run();
+    std::string snapshot;
     driver.unit("plan", [&] {
+        snapshot = *spi_exec("SELECT pg_catalog.pg_current_snapshot()::text").scalar();
         spi_exec(planner.truncate_scratch());
         SqlResult r = spi_exec(planner.all_batches());
         run.batches = static_cast<std::int64_t>(r.processed);
@@ -75,6 +209,7 @@ std::int64_t rebuild_locked(RunDriver &driver, const ModelRecord &m) {
             spi_exec("DELETE FROM incmodel.table_debt WHERE model_id = $1::int8",
                      {SqlParam::value(std::to_string(m.spec.id))});
         }
+        set_planned_snapshot(m, snapshot);
         run.step_timings_json = driver.timings_json();
         finish_run(run, "success");
         driver.report(fmt::format("commit: {} rows", run.rows_inserted));
@@ -253,6 +388,10 @@ std::int64_t create_model(SpiConnection &spi, const CreateModelArgs &args) {
         for (const auto *t : {&s.batches, &s.keys, &s.rows})
             spi_exec("ALTER TABLE " + core::qualified(quote_ident, *t) + " OWNER TO " + owner_name);
     }
+    // The change-log trigger exists before the initial build's snapshot: an insert either
+    // finished before it (and the build sees it) or is logged.
+    m.change_log = ensure_change_trigger(m);
+    if (m.change_log) set_change_log(m.spec.id, true);
     pinned.close();
     notice_missing_indexes(analyzed);
 
@@ -292,13 +431,13 @@ RefreshOutcome refresh_model(SpiConnection &spi, const std::string &name, bool s
         std::vector<std::string> batches;
         const SqlParam model_id = SqlParam::value(std::to_string(m.spec.id));
 
+        std::string snapshot;
+        bool used_log = false;
         driver.unit("plan", [&] {
             cutoff = window_cutoff(m);
             run.window_start = cutoff;
             spi_exec(planner.truncate_scratch());
-            std::vector<SqlParam> params{model_id};
-            if (cutoff) params.push_back(SqlParam::value(*cutoff));
-            spi_exec(planner.find_batches(), params);
+            snapshot = plan_batches(m, planner, cutoff, used_log);
             SqlResult r = spi_exec(
                 "SELECT batch_value, event_count - coalesce(recorded_count, 0) "
                 "FROM " +
@@ -309,10 +448,12 @@ RefreshOutcome refresh_model(SpiConnection &spi, const std::string &name, bool s
                 run.events += std::stoll(*row[1]);
             }
             run.batches = static_cast<std::int64_t>(batches.size());
-            driver.report(fmt::format("plan: {} batches, {} new events", run.batches, run.events));
+            driver.report(fmt::format("plan: {} batches, {} new events{}", run.batches, run.events,
+                                      used_log ? " (from the change log)" : ""));
         });
         if (batches.empty()) {
             run.step_timings_json = driver.timings_json();
+            set_planned_snapshot(m, snapshot);
             finish_run(run, "noop");
             if (spi.nonatomic()) spi.commit();
             outcome = RefreshOutcome::Noop;
@@ -351,6 +492,7 @@ RefreshOutcome refresh_model(SpiConnection &spi, const std::string &name, bool s
                          {model_id, SqlParam::value(std::to_string(run.run_id))});
             }
             add_dead_tuple_debt(m.target_oid, m.spec.id, run.rows_deleted);
+            set_planned_snapshot(m, snapshot);
             run.step_timings_json = driver.timings_json();
             finish_run(run, "success");
             driver.report(fmt::format("commit: {} rows deleted, {} inserted", run.rows_deleted,
@@ -373,9 +515,8 @@ std::vector<ExplainRow> explain_model(const std::string &name) {
     core::RefreshPlanner planner = planner_for(m);
     PinnedSettings pinned(m.timezone);
     std::optional<std::string> cutoff = window_cutoff(m);
-    std::vector<SqlParam> params{SqlParam::value(std::to_string(m.spec.id))};
-    if (cutoff) params.push_back(SqlParam::value(*cutoff));
-    SqlResult pending = spi_exec(planner.pending_batches(), params);
+    PendingQuery pq = pending_query(m, planner, cutoff);
+    SqlResult pending = pq.nothing ? SqlResult{} : spi_exec(pq.select_sql, pq.params);
     std::vector<std::string> batches;
     std::int64_t events = 0;
     for (const auto &row : pending.rows) {
@@ -395,9 +536,10 @@ std::vector<ExplainRow> explain_model(const std::string &name) {
         cutoff ? fmt::format("window: {} >= {}", *m.spec.window_column, *cutoff) : "no window";
     return {
         {1, "plan",
-         fmt::format("{} pending batches, {} new events; {}{}", batches.size(), events, window,
+         fmt::format("{} pending batches, {} new events; {}{}{}", batches.size(), events, window,
+                     pq.used_log ? "; from the change log" : "",
                      listed.empty() ? "" : "; batches: " + listed),
-         planner.find_batches()},
+         pq.insert_sql},
         {2, "keys", fmt::format("{} keys touched", keys), planner.collect_keys()},
         {3, "recompute",
          m.spec.bounded_recompute ? "touched keys recomputed from their events in the window"
@@ -424,13 +566,16 @@ Pending pending_of(const std::string &name) {
     core::RefreshPlanner planner = planner_for(m);
     PinnedSettings pinned(m.timezone);
     std::optional<std::string> cutoff = window_cutoff(m);
-    std::vector<SqlParam> params{SqlParam::value(std::to_string(m.spec.id))};
-    if (cutoff) params.push_back(SqlParam::value(*cutoff));
+    PendingQuery pq = pending_query(m, planner, cutoff);
+    if (pq.nothing) {
+        pinned.close();
+        return {0, 0};
+    }
     SqlResult r = spi_exec(
         "SELECT count(*), coalesce(sum(event_count - coalesce(recorded_count, "
         "0)), 0) FROM (" +
-            planner.pending_batches() + ") p",
-        params);
+            pq.select_sql + ") p",
+        pq.params);
     pinned.close();
     return {std::stoll(*r.rows[0][0]), std::stoll(*r.rows[0][1])};
 }
@@ -484,6 +629,7 @@ void drop_model(const std::string &name, bool drop_target) {
         exec_all(planner.drop_scratch());
     }
     delete_model(m.spec.id);
+    if (m.change_log && OidIsValid(m.source_oid)) drop_change_trigger_if_unused(m);
     if (drop_target && OidIsValid(m.target_oid))
         spi_exec("DROP TABLE " + core::qualified(quote_ident, m.spec.target));
 }

@@ -165,3 +165,14 @@ TEST(RefreshPlanner, ManifestIsUpsertedWithRunId) {
                          "event_count = EXCLUDED.event_count"));
     EXPECT_EQ(p.clear_manifest(), "DELETE FROM incmodel.manifest WHERE model_id = $1::int8");
 }
+
+TEST(RefreshPlanner, ChangeLogRangesAreMergedAndScannedPerRange) {
+    RefreshPlanner p(sessions_spec(), test_quote);
+    const std::string sql = p.find_batches_in_ranges();
+    EXPECT_TRUE(contains(sql, "unnest($2::text[], $3::text[])"));
+    EXPECT_TRUE(contains(sql, "x.lo::timestamp without time zone"));
+    EXPECT_TRUE(contains(sql, "CROSS JOIN LATERAL (SELECT events.etl_tstamp AS v FROM "
+                              "atomic.events AS events WHERE events.etl_tstamp >= d.lo AND "
+                              "events.etl_tstamp <= d.hi)"));
+    EXPECT_TRUE(contains(sql, "m.event_count IS NULL OR m.event_count < c.event_count"));
+}
