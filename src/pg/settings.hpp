@@ -29,6 +29,9 @@ void define_settings();
 // Raises the injected ERROR when fail_at_step names this step and test hooks are on.
 void maybe_inject_failure(const char *step);
 
+// Sets a setting for the current GUC nest level (undone with it), as SET LOCAL would.
+void set_local_setting(const char *name, const char *value);
+
 // Pins search_path, DateStyle, IntervalStyle and the model's TimeZone for generated SQL, in a
 // GUC nest level that close() (or the end of the (sub)transaction) undoes.
 class PinnedSettings {
