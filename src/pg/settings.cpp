@@ -74,13 +74,15 @@ void maybe_inject_failure(const char *step) {
 }
 
 namespace {
-void set_local(const char *name, const char *value) {
+void set_local(const char *name, const char *value) { set_local_setting(name, value); }
+}  // namespace
+
+void set_local_setting(const char *name, const char *value) {
     pg_call([name, value] {
         (void)set_config_option(name, value, PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE, true,
                                 ERROR, false);
     });
 }
-}  // namespace
 
 // Generated SQL is fully qualified, so search_path only needs pg_catalog (and pg_temp last, so
 // temporary objects can never shadow anything). Text forms of batch values must not depend on
