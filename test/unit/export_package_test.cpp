@@ -7,39 +7,21 @@
 
 #include "core/export_format.hpp"
 #include "core/export_package.hpp"
+#include "test_support.hpp"
 
 using namespace incmodel::core;
 
 namespace {
 
 std::string quote(std::string_view ident) {
-    bool plain = !ident.empty() && (std::islower(ident[0]) || ident[0] == '_');
-    for (char c : ident)
-        if (!(std::islower(c) || std::isdigit(c) || c == '_')) plain = false;
-    if (plain && ident != "user" && ident != "select") return std::string(ident);
-    std::string out = "\"";
-    for (char c : ident) {
-        if (c == '"') out += '"';
-        out += c;
-    }
-    return out + "\"";
+    return test_support::test_quote(ident);
 }
 
+// The shared sessions spec with a lookback window, and its query text as pg_get_querydef prints it.
 ModelSpec sessions() {
-    ModelSpec s;
-    s.id = 7;
-    s.name = "sessions";
-    s.source = {"atomic", "events"};
-    s.source_alias = "events";
-    s.batch_column = "etl_tstamp";
-    s.batch_type = "timestamp without time zone";
+    ModelSpec s = test_support::sessions_spec();
     s.window_column = "collector_tstamp";
     s.query_head = " SELECT domain_sessionid AS session_id, count(*) AS events\n   FROM ";
-    s.query_tail = "GROUP BY domain_sessionid";
-    s.keys = {{"session_id", "events.domain_sessionid", "text"}};
-    s.outputs = {{"session_id", "text"}, {"events", "bigint"}};
-    s.unique_columns = {"session_id"};
-    s.target = {"derived", "sessions"};
     return s;
 }
 

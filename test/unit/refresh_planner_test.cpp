@@ -6,40 +6,14 @@
 #include <string>
 
 #include "core/refresh_planner.hpp"
+#include "test_support.hpp"
 
 using namespace incmodel::core;
 
 namespace {
 
-std::string test_quote(std::string_view ident) {
-    bool plain = !ident.empty() && (std::islower(ident[0]) || ident[0] == '_');
-    for (char c : ident)
-        if (!(std::islower(c) || std::isdigit(c) || c == '_')) plain = false;
-    if (plain && ident != "user" && ident != "select") return std::string(ident);
-    std::string out = "\"";
-    for (char c : ident) {
-        if (c == '"') out += '"';
-        out += c;
-    }
-    return out + "\"";
-}
-
-ModelSpec sessions_spec() {
-    ModelSpec s;
-    s.id = 7;
-    s.name = "sessions";
-    s.source = {"atomic", "events"};
-    s.source_alias = "events";
-    s.batch_column = "etl_tstamp";
-    s.batch_type = "timestamp without time zone";
-    s.query_head = "SELECT domain_sessionid AS session_id, count(*) AS events FROM ";
-    s.query_tail = "GROUP BY domain_sessionid";
-    s.keys = {{"session_id", "events.domain_sessionid", "text"}};
-    s.outputs = {{"session_id", "text"}, {"events", "bigint"}};
-    s.unique_columns = {"session_id"};
-    s.target = {"derived", "sessions"};
-    return s;
-}
+using test_support::sessions_spec;
+using test_support::test_quote;
 
 bool contains(const std::string &haystack, const std::string &needle) {
     return haystack.find(needle) != std::string::npos;
@@ -171,8 +145,9 @@ TEST(RefreshPlanner, ChangeLogRangesAreMergedAndScannedPerRange) {
     const std::string sql = p.find_batches_in_ranges();
     EXPECT_TRUE(contains(sql, "unnest($2::text[], $3::text[])"));
     EXPECT_TRUE(contains(sql, "x.lo::timestamp without time zone"));
-    EXPECT_TRUE(contains(sql, "CROSS JOIN LATERAL (SELECT events.etl_tstamp AS v FROM "
-                              "atomic.events AS events WHERE events.etl_tstamp >= d.lo AND "
-                              "events.etl_tstamp <= d.hi)"));
+    EXPECT_TRUE(contains(sql,
+                         "CROSS JOIN LATERAL (SELECT events.etl_tstamp AS v FROM "
+                         "atomic.events AS events WHERE events.etl_tstamp >= d.lo AND "
+                         "events.etl_tstamp <= d.hi)"));
     EXPECT_TRUE(contains(sql, "m.event_count IS NULL OR m.event_count < c.event_count"));
 }
