@@ -102,21 +102,15 @@ CREATE TABLE incmodel.source_changes (
 CREATE INDEX ON incmodel.source_changes (source, batch_column, txid);
 
 -- The trigger function (AFTER INSERT ... FOR EACH STATEMENT, transition table incmodel_new_rows,
--- argument: the batch column). Loaders write their row with their own rights.
+-- argument: the batch column), in C: one pass over the inserted rows. Loaders write their row
+-- with their own rights; DateStyle is pinned so that the range's text is canonical.
 CREATE FUNCTION incmodel.log_source_change() RETURNS trigger
-    LANGUAGE plpgsql
+    LANGUAGE c
     SET search_path = pg_catalog, pg_temp
     SET DateStyle = 'ISO, YMD'
     SET IntervalStyle = 'postgres'
     SET extra_float_digits = 1
-AS $$
-BEGIN
-  EXECUTE format('INSERT INTO incmodel.source_changes (source, batch_column, txid, lo, hi, rows) '
-                 'SELECT $1, $2, pg_current_xact_id(), min(%1$I)::text, max(%1$I)::text, count(*) '
-                 'FROM incmodel_new_rows HAVING count(*) > 0', TG_ARGV[0])
-    USING TG_RELID, TG_ARGV[0];
-  RETURN NULL;
-END $$;
+    AS 'MODULE_PATHNAME', 'incmodel_log_source_change';
 
 -- Dead tuples each target accumulated from refresh DELETEs since incmodel last saw it vacuumed.
 CREATE TABLE incmodel.table_debt (
