@@ -6,13 +6,8 @@ CREATE SCHEMA IF NOT EXISTS derived;
 CREATE SCHEMA IF NOT EXISTS bench;
 
 -- Column layout of the generator's output (= atomic.events).
-CREATE TABLE bench.layout (
-    app_id text, platform text, etl_tstamp timestamp, collector_tstamp timestamp NOT NULL,
-    dvce_created_tstamp timestamp, dvce_sent_tstamp timestamp, derived_tstamp timestamp,
-    load_tstamp timestamp, event text, event_name text, event_id uuid NOT NULL,
-    domain_userid text, domain_sessionid text, domain_sessionidx integer, user_id text,
-    network_userid text, page_url text, page_title text, page_referrer text, refr_medium text,
-    geo_country text, br_family text, os_family text, dvce_type text, tr_total numeric(18,2));
+\set events_table bench.layout
+\ir ../../tools/eventgen/events_table.sql
 
 -- All history events, generated once (UNLOGGED, no indexes). bucket = hash of the user, so a
 -- history of a fraction f of the events is "users with bucket < f*20": whole users and sessions

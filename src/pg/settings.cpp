@@ -53,11 +53,11 @@ void define_settings() {
                             "The worker runs when incmodel is in shared_preload_libraries.",
                             &maintenance_naptime, 60, 0, 86400, PGC_SIGHUP, GUC_UNIT_S, nullptr,
                             nullptr, nullptr);
-    DefineCustomStringVariable("incmodel.maintenance_database",
-                               "The database whose incmodel tables the maintenance worker keeps.",
-                               "Read when the worker starts (with the server); changing it takes a restart.",
-                               &maintenance_database, "postgres", PGC_SIGHUP, 0,
-                               nullptr, nullptr, nullptr);
+    DefineCustomStringVariable(
+        "incmodel.maintenance_database",
+        "The database whose incmodel tables the maintenance worker keeps.",
+        "Read when the worker starts (with the server); changing it takes a restart.",
+        &maintenance_database, "postgres", PGC_SIGHUP, 0, nullptr, nullptr, nullptr);
     DefineCustomIntVariable("incmodel.maintenance_time_budget",
                             "Seconds after which a maintenance cycle starts no further action.",
                             nullptr, &maintenance_time_budget, 300, 1, 86400, PGC_SIGHUP,
@@ -74,7 +74,9 @@ void maybe_inject_failure(const char *step) {
 }
 
 namespace {
-void set_local(const char *name, const char *value) { set_local_setting(name, value); }
+void set_local(const char *name, const char *value) {
+    set_local_setting(name, value);
+}
 }  // namespace
 
 void set_local_setting(const char *name, const char *value) {
