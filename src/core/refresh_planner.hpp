@@ -25,7 +25,6 @@ class RefreshPlanner {
   public:
     RefreshPlanner(ModelSpec spec, IdentQuoter quote);
 
-    const ModelSpec &spec() const { return spec_; }
     const ScratchTables &scratch() const { return scratch_; }
 
     // --- DDL -------------------------------------------------------------------------------

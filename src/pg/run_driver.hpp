@@ -45,7 +45,6 @@ class RunDriver {
     void report(const std::string &what);
 
     RunRecord &run() { return run_; }
-    const std::string &current_step() const { return step_; }
     // Per-step milliseconds as JSON, the running step included up to now (the commit step
     // records its own timing inside its transaction).
     std::string timings_json() const;

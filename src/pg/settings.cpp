@@ -73,12 +73,6 @@ void maybe_inject_failure(const char *step) {
                     "incmodel.fail_at_step is set (test hook).");
 }
 
-namespace {
-void set_local(const char *name, const char *value) {
-    set_local_setting(name, value);
-}
-}  // namespace
-
 void set_local_setting(const char *name, const char *value) {
     pg_call([name, value] {
         (void)set_config_option(name, value, PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE, true,
@@ -93,11 +87,11 @@ PinnedSettings::PinnedSettings(const std::string &timezone)
     : nest_level_(pg_call([] { return NewGUCNestLevel(); })),
       open_(true),
       uncaught_at_start_(std::uncaught_exceptions()) {
-    set_local("search_path", "pg_catalog, pg_temp");
-    set_local("DateStyle", "ISO, YMD");
-    set_local("IntervalStyle", "postgres");
-    set_local("extra_float_digits", "1");
-    if (!timezone.empty()) set_local("TimeZone", timezone.c_str());
+    set_local_setting("search_path", "pg_catalog, pg_temp");
+    set_local_setting("DateStyle", "ISO, YMD");
+    set_local_setting("IntervalStyle", "postgres");
+    set_local_setting("extra_float_digits", "1");
+    if (!timezone.empty()) set_local_setting("TimeZone", timezone.c_str());
 }
 
 void PinnedSettings::close() {
