@@ -31,7 +31,8 @@ INSERT INTO atomic.tiny VALUES
   (8, 's1', '2026-01-01 10:30', '/q', '2026-01-01 11:00');
 -- The source got a change-log trigger: each INSERT statement logs the range of batch values it
 -- wrote, so the next plan counts only those batches.
-SELECT tgname LIKE 'incmodel_changes_%' AS change_trigger FROM pg_trigger WHERE tgrelid = 'atomic.tiny'::regclass;
+SELECT regexp_replace(tgname, '_[0-9a-f]{12}$', '') AS change_log_trigger, tgtype
+FROM pg_trigger WHERE tgrelid = 'atomic.tiny'::regclass ORDER BY 1;
 SELECT batch_column, lo, hi, rows FROM incmodel.source_changes ORDER BY lo;
 SELECT step, step_name, detail FROM incmodel.explain('tiny_sessions');
 SELECT model, pending_batches, pending_events FROM incmodel.status;

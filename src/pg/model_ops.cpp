@@ -13,6 +13,10 @@
 #include "pg/security.hpp"
 #include "pg/settings.hpp"
 
+extern "C" {
+#include "common/md5.h"
+}
+
 namespace incmodel::pg {
 
 namespace {
@@ -47,20 +51,41 @@ void require_interval_not_negative(const std::optional<std::string> &lookback) {
                         "Use a positive interval such as '7 days', or NULL for no window.");
 }
 
-// The change-log trigger on a source, shared by the models that use the same batch column.
+// The change-log triggers on a source, shared by the models that use the same batch column: the
+// statement trigger that writes the log (incmodel_changes_*) and the row trigger whose WHEN
+// clause notes each inserted value (incmodel_rows_*; absent on 0.1.0 sources, whose statement
+// trigger reads a transition table instead).
+// The first 12 hex digits of md5(batch column): trigger names that stay short and distinct.
+std::string column_digest(const std::string &batch_column) {
+    char hex[33];
+    const char *data = batch_column.data();
+    const size_t len = batch_column.size();
+    char *out = hex;
+    bool ok = pg_call([data, len, out] {
+        const char *errstr = nullptr;
+        return pg_md5_hash(data, len, out, &errstr);
+    });
+    if (!ok) throw std::bad_alloc();
+    return std::string(hex, 12);
+}
 std::string change_trigger_name(const std::string &batch_column) {
-    return *spi_exec("SELECT 'incmodel_changes_' || left(pg_catalog.md5($1), 12)",
-                     {SqlParam::value(batch_column)})
-                .scalar();
+    return "incmodel_changes_" + column_digest(batch_column);
+}
+std::string row_trigger_name(const std::string &batch_column) {
+    return "incmodel_rows_" + column_digest(batch_column);
 }
 
-// True when the trigger is on the source and enabled: only then can the plan trust the log.
+// True when the statement trigger is on the source and enabled, and so is the row trigger unless
+// the statement trigger reads a transition table: only then can the plan trust the log.
 bool change_trigger_active(const ModelRecord &m) {
     return spi_exec(
-               "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_trigger WHERE tgrelid = $1::oid AND "
-               "tgname = $2 AND tgenabled <> 'D')",
+               "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_trigger s WHERE s.tgrelid = $1::oid "
+               "AND s.tgname = $2 AND s.tgenabled <> 'D' AND (s.tgnewtable IS NOT NULL OR EXISTS "
+               "(SELECT 1 FROM pg_catalog.pg_trigger r WHERE r.tgrelid = $1::oid AND r.tgname = "
+               "$3 AND r.tgenabled <> 'D')))",
                {SqlParam::value(std::to_string(m.source_oid)),
-                SqlParam::value(change_trigger_name(m.spec.batch_column))})
+                SqlParam::value(change_trigger_name(m.spec.batch_column)),
+                SqlParam::value(row_trigger_name(m.spec.batch_column))})
                .scalar() == std::optional<std::string>("t");
 }
 
@@ -87,14 +112,47 @@ bool ensure_change_trigger(const ModelRecord &m) {
         return false;
     }
     if (change_trigger_active(m)) return true;
-    const std::string literal =
+    const std::string column = quote_ident(m.spec.batch_column);
+    const std::string column_literal =
         *spi_exec("SELECT pg_catalog.quote_literal($1)", {SqlParam::value(m.spec.batch_column)})
              .scalar();
+    const std::string source_literal =
+        *spi_exec("SELECT pg_catalog.quote_literal($1)", {SqlParam::value(src)}).scalar();
+    // A half-present pair (one dropped or disabled by hand, or a 0.1.0 transition-table
+    // trigger) is replaced as a whole.
+    for (const auto &name : spi_exec("SELECT tgname::text FROM pg_catalog.pg_trigger WHERE tgrelid "
+                                     "= $1::oid AND tgname IN ($2, $3)",
+                                     {SqlParam::value(std::to_string(m.source_oid)),
+                                      SqlParam::value(row_trigger_name(m.spec.batch_column)),
+                                      SqlParam::value(change_trigger_name(m.spec.batch_column))})
+                                .rows)
+        spi_exec(fmt::format("DROP TRIGGER {} ON {}", quote_ident(*name[0]), src));
+    // A database still on the 0.1.0 SQL (library updated, ALTER EXTENSION UPDATE not yet run)
+    // has no note_source_row(): it gets the 0.1.0 transition-table trigger, which the update
+    // replaces.
+    const bool notes_rows =
+        spi_exec(
+            "SELECT pg_catalog.to_regprocedure("
+            "'incmodel.note_source_row(pg_catalog.regclass, text, anyelement)') IS NOT NULL")
+            .scalar() == std::optional<std::string>("t");
+    if (!notes_rows) {
+        spi_exec(fmt::format(
+            "CREATE TRIGGER {} AFTER INSERT ON {} REFERENCING NEW TABLE AS "
+            "incmodel_new_rows FOR EACH STATEMENT EXECUTE FUNCTION "
+            "incmodel.log_source_change({})",
+            quote_ident(change_trigger_name(m.spec.batch_column)), src, column_literal));
+        return true;
+    }
+    spi_exec(fmt::format(
+        "CREATE TRIGGER {} AFTER INSERT ON {} FOR EACH ROW WHEN "
+        "(incmodel.note_source_row({}::pg_catalog.regclass, {}, NEW.{})) EXECUTE FUNCTION "
+        "incmodel.log_source_change({})",
+        quote_ident(row_trigger_name(m.spec.batch_column)), src, source_literal, column_literal,
+        column, column_literal));
     spi_exec(
-        fmt::format("CREATE TRIGGER {} AFTER INSERT ON {} REFERENCING NEW TABLE AS "
-                    "incmodel_new_rows FOR EACH STATEMENT EXECUTE FUNCTION "
-                    "incmodel.log_source_change({})",
-                    quote_ident(change_trigger_name(m.spec.batch_column)), src, literal));
+        fmt::format("CREATE TRIGGER {} AFTER INSERT ON {} FOR EACH STATEMENT EXECUTE "
+                    "FUNCTION incmodel.log_source_change({})",
+                    quote_ident(change_trigger_name(m.spec.batch_column)), src, column_literal));
     return true;
 }
 
@@ -125,6 +183,8 @@ void drop_change_trigger_if_unused(const ModelRecord &m) {
         return;
     }
     spi_exec("DROP TRIGGER IF EXISTS " + trigger + " ON " + rel);
+    spi_exec("DROP TRIGGER IF EXISTS " + quote_ident(row_trigger_name(m.spec.batch_column)) +
+             " ON " + rel);
 }
 
 // The planner is not left to chance for the per-key steps: when few keys are touched (fewer
