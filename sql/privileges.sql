@@ -80,7 +80,7 @@ SELECT p.oid::regprocedure AS without_pinned_search_path
 FROM pg_proc p
 WHERE p.pronamespace IN ('incmodel'::regnamespace, 'incmodel_test'::regnamespace)
   AND NOT coalesce(p.proconfig::text LIKE '%search_path=pg_catalog, pg_temp%', false)
-ORDER BY 1::text;
+ORDER BY p.oid::regprocedure::text;
 
 SET ROLE im_owner;
 SELECT incmodel.drop_model('owned', true);

@@ -1,6 +1,7 @@
--- The upgrade path: a database on 0.1.0 with a logged model moves to the current version with
--- ALTER EXTENSION UPDATE; its transition-table trigger is replaced by the row/statement pair and
--- refreshes stay equal to a rebuild across the upgrade. Runs in its own database.
+-- The upgrade path from 0.1.0, in its own database. The library is already the new release: on
+-- the old catalog it refuses to work, with a hint. A source logged by a 0.1.0 model (its
+-- statement trigger read a transition table) gets the new trigger pair from ALTER EXTENSION
+-- UPDATE, and a load logged by the old trigger before the update is not lost.
 SELECT count(*) AS fresh_functions FROM pg_proc WHERE pronamespace = 'incmodel'::regnamespace \gset
 CREATE DATABASE incmodel_upgrade;
 \c incmodel_upgrade
@@ -8,24 +9,43 @@ CREATE EXTENSION incmodel VERSION '0.1.0';
 CREATE SCHEMA atomic;
 CREATE SCHEMA derived;
 CREATE TABLE atomic.ev (k text, v int, etl_tstamp timestamp NOT NULL);
+CREATE INDEX ON atomic.ev (etl_tstamp);
+CREATE INDEX ON atomic.ev (k);
 INSERT INTO atomic.ev SELECT 'k' || (g % 7), g, '2026-01-01'::timestamp + (g / 10) * interval '1 h'
 FROM generate_series(1, 100) g;
+\set VERBOSITY default
 SELECT incmodel.create_model(name => 'ev_keys',
   query => 'SELECT k, count(*) AS n, sum(v) AS total FROM atomic.ev GROUP BY k',
-  target => 'derived.ev_keys', batch_column => 'etl_tstamp') > 0 AS created;
-SELECT tgname ~ '^incmodel_changes_' AS statement_trigger, tgnewtable IS NOT NULL AS transition_table
-FROM pg_trigger WHERE tgrelid = 'atomic.ev'::regclass ORDER BY tgname;
--- A load logged by the old trigger and not yet refreshed survives the upgrade.
+  target => 'derived.ev_keys', batch_column => 'etl_tstamp');
+-- What a 0.1.0 create_model left on a logged source: its model row and a transition-table trigger.
+INSERT INTO incmodel.models (name, query, canonical_query, query_head, query_tail, alias_in_query,
+  source, source_alias, batch_column, batch_type, target, timezone, owner, change_log)
+VALUES ('made_by_0_1_0', '', '', '', '', false, 'atomic.ev', 'ev', 'etl_tstamp',
+  'timestamp without time zone', 'atomic.ev', 'UTC', current_user::regrole, true);
+DO $$ BEGIN
+  EXECUTE format('CREATE TRIGGER %I AFTER INSERT ON atomic.ev REFERENCING NEW TABLE AS '
+                 'incmodel_new_rows FOR EACH STATEMENT EXECUTE FUNCTION '
+                 'incmodel.log_source_change(%L)',
+                 'incmodel_changes_' || left(md5('etl_tstamp'), 12), 'etl_tstamp');
+END $$;
 INSERT INTO atomic.ev VALUES ('k1', 1000, '2026-01-02 00:00'), ('new', 1, '2025-12-31 00:00');
+SELECT batch_column, lo, hi, rows FROM incmodel.source_changes ORDER BY txid;
+
 ALTER EXTENSION incmodel UPDATE;
 SELECT extversion FROM pg_extension WHERE extname = 'incmodel';
 SELECT incmodel.version();
 SELECT regexp_replace(tgname, '_[0-9a-f]{12}$', '') AS trigger, tgnewtable IS NOT NULL AS transition_table,
        pg_get_triggerdef(oid) ~ 'WHEN \(incmodel\.note_source_row\(''atomic\.ev''::regclass' AS notes_rows
 FROM pg_trigger WHERE tgrelid = 'atomic.ev'::regclass ORDER BY tgname;
-CALL incmodel.refresh('ev_keys');
+-- The old trigger's log row is still there; the new pair logs the next load.
 INSERT INTO atomic.ev VALUES ('k2', 5, '2026-01-01 03:00'), ('k9', 5, '2026-01-03 00:00');
 SELECT batch_column, lo, hi, rows FROM incmodel.source_changes ORDER BY txid;
+-- A model created now sees everything; a refresh after another load stays equal to a rebuild.
+DELETE FROM incmodel.models WHERE name = 'made_by_0_1_0';
+SELECT incmodel.create_model(name => 'ev_keys',
+  query => 'SELECT k, count(*) AS n, sum(v) AS total FROM atomic.ev GROUP BY k',
+  target => 'derived.ev_keys', batch_column => 'etl_tstamp') > 0 AS created;
+INSERT INTO atomic.ev VALUES ('k3', 7, '2026-01-04 00:00'), ('k4', 8, '2025-12-30 00:00');
 CALL incmodel.refresh('ev_keys');
 SELECT count(*) AS differing_rows FROM (
   (SELECT * FROM derived.ev_keys EXCEPT ALL SELECT k, count(*), sum(v) FROM atomic.ev GROUP BY k)

@@ -29,6 +29,19 @@ struct OutputColumn {
     std::string type;
 };
 
+// A daily aggregate model (time-based): its runs range over a load-time column instead of
+// discrete batches, and one part of its key is the event day.
+struct DailySpec {
+    std::string load_column;  // the source column runs range over (== ModelSpec::batch_column)
+    std::string load_type;    // its SQL type
+    std::string day_column;   // the key (output) column holding the event day
+    std::string day_expr;     // its source expression, from the GROUP BY
+    int reprocess_days = 2;
+    std::int64_t min_rows_to_process = 1000;
+    std::string start_date;      // timestamptz text: the first run starts here (inclusive)
+    std::string backfill_limit;  // interval text: the most one run covers
+};
+
 // Everything needed to render the SQL of a refresh, a rebuild or an explain.
 struct ModelSpec {
     std::int64_t id = 0;
@@ -52,6 +65,7 @@ struct ModelSpec {
     std::vector<std::string> unique_columns;  // all GROUP BY output columns: the target's key
     QualifiedName target;
     bool bounded_recompute = false;  // recompute touched keys from the lookback window only
+    std::optional<DailySpec> daily;  // set for a daily aggregate model
 };
 
 }  // namespace incmodel::core

@@ -18,7 +18,8 @@ RefreshPlanner::RefreshPlanner(ModelSpec spec, IdentQuoter quote)
     const std::string base = fmt::format("m{}_", spec_.id);
     scratch_ = {{kScratchSchema, base + "batches"},
                 {kScratchSchema, base + "keys"},
-                {kScratchSchema, base + "rows"}};
+                {kScratchSchema, base + "rows"},
+                {kScratchSchema, base + "days"}};
 }
 
 // [ONLY] schema.table, as the user's query named it.
@@ -81,7 +82,7 @@ std::vector<std::string> RefreshPlanner::create_scratch() const {
         keys.push_back(fmt::format("k{} {}", i + 1, spec_.keys[i].type));
     std::string rows = join_map(spec_.outputs, ", ",
                                 [this](const OutputColumn &c) { return q(c.name) + " " + c.type; });
-    return {
+    std::vector<std::string> out = {
         fmt::format("CREATE UNLOGGED TABLE {} (batch_value text NOT NULL, event_count bigint NOT "
                     "NULL, recorded_count bigint)",
                     qualified(quote_, scratch_.batches)),
@@ -89,17 +90,21 @@ std::vector<std::string> RefreshPlanner::create_scratch() const {
                     join(keys, ", ")),
         fmt::format("CREATE UNLOGGED TABLE {} ({})", qualified(quote_, scratch_.rows), rows),
     };
+    if (spec_.daily) out.push_back(create_days_scratch());
+    return out;
 }
 
 std::vector<std::string> RefreshPlanner::drop_scratch() const {
-    return {fmt::format("DROP TABLE IF EXISTS {}, {}, {}", qualified(quote_, scratch_.batches),
-                        qualified(quote_, scratch_.keys), qualified(quote_, scratch_.rows))};
+    return {fmt::format("DROP TABLE IF EXISTS {}, {}, {}{}", qualified(quote_, scratch_.batches),
+                        qualified(quote_, scratch_.keys), qualified(quote_, scratch_.rows),
+                        spec_.daily ? ", " + qualified(quote_, scratch_.days) : "")};
 }
 
 // Step 0: a rerun starts clean; a failed run's scratch stays until then for inspection.
 std::string RefreshPlanner::truncate_scratch() const {
-    return fmt::format("TRUNCATE {}, {}, {}", qualified(quote_, scratch_.batches),
-                       qualified(quote_, scratch_.keys), qualified(quote_, scratch_.rows));
+    return fmt::format("TRUNCATE {}, {}, {}{}", qualified(quote_, scratch_.batches),
+                       qualified(quote_, scratch_.keys), qualified(quote_, scratch_.rows),
+                       spec_.daily ? ", " + qualified(quote_, scratch_.days) : "");
 }
 
 // Step 1: batches in the source (within the window) that the manifest lacks or that grew.
@@ -209,12 +214,21 @@ std::string RefreshPlanner::count_null_keys() const {
 // with IN (index friendly); keys with a NULL part, when present, by IS NOT DISTINCT FROM in a
 // second branch that only ever reads rows whose key has a NULL part (so no row is read twice).
 std::string RefreshPlanner::recompute(bool with_null_keys) const {
-    const std::string keys = qualified(quote_, scratch_.keys);
     const std::string window = spec_.bounded_recompute ? window_filter(1) : "";
+    return fmt::format(
+        "INSERT INTO {} ({}) {}", qualified(quote_, scratch_.rows),
+        join_map(spec_.outputs, ", ", [this](const OutputColumn &c) { return q(c.name); }),
+        with_restricted_source(restricted_to_keys(with_null_keys, window)));
+}
+
+// The source's rows of the touched keys, each branch narrowed further by filter (" AND ...").
+std::string RefreshPlanner::restricted_to_keys(bool with_null_keys,
+                                               const std::string &filter) const {
+    const std::string keys = qualified(quote_, scratch_.keys);
     std::string restricted = fmt::format(
-        "SELECT * FROM {src} WHERE ({exprs}) IN (SELECT {cols} FROM {keys}){window}",
+        "SELECT * FROM {src} WHERE ({exprs}) IN (SELECT {cols} FROM {keys}){filter}",
         fmt::arg("src", source_as_alias()), fmt::arg("exprs", key_exprs()),
-        fmt::arg("cols", key_columns(nullptr)), fmt::arg("keys", keys), fmt::arg("window", window));
+        fmt::arg("cols", key_columns(nullptr)), fmt::arg("keys", keys), fmt::arg("filter", filter));
     if (with_null_keys) {
         std::vector<std::string> src_null, key_null, match;
         for (size_t i = 0; i < spec_.keys.size(); ++i) {
@@ -225,16 +239,13 @@ std::string RefreshPlanner::recompute(bool with_null_keys) const {
         }
         restricted += fmt::format(
             " UNION ALL SELECT * FROM {src} WHERE ({src_null}) AND EXISTS (SELECT 1 FROM {keys} "
-            "AS {k} WHERE ({key_null}) AND {match}){window}",
+            "AS {k} WHERE ({key_null}) AND {match}){filter}",
             fmt::arg("src", source_as_alias()), fmt::arg("src_null", join(src_null, " OR ")),
             fmt::arg("keys", keys), fmt::arg("k", kKeysAlias),
             fmt::arg("key_null", join(key_null, " OR ")), fmt::arg("match", join(match, " AND ")),
-            fmt::arg("window", window));
+            fmt::arg("filter", filter));
     }
-    return fmt::format(
-        "INSERT INTO {} ({}) {}", qualified(quote_, scratch_.rows),
-        join_map(spec_.outputs, ", ", [this](const OutputColumn &c) { return q(c.name); }),
-        with_restricted_source(restricted));
+    return restricted;
 }
 
 std::string RefreshPlanner::keys_outside_window() const {

@@ -19,6 +19,7 @@ struct ScratchTables {
     QualifiedName batches;  // (batch_value text, event_count bigint): batches this run covers
     QualifiedName keys;     // (k1 .. kn): the touched refresh keys
     QualifiedName rows;     // the recomputed target rows
+    QualifiedName days;     // daily models: per event day, this run's new / late / recounted rows
 };
 
 class RefreshPlanner {
@@ -75,8 +76,35 @@ class RefreshPlanner {
     // DELETE the model's manifest rows. $1 model id.
     std::string clear_manifest() const;
 
+    // --- daily aggregate models (src/core/daily_steps.cpp) --------------------------------------
+    // Every daily statement takes the same parameters (unused ones are ignored):
+    //   $1 lower limit (exclusive), $2 upper limit (inclusive): the run's load range, timestamptz
+    //   $3 reprocess_days (int): a row is late when its day < its load day - $3
+    //   $4 days reprocessed in full (text[] of dates)   $5 start_date (timestamptz)
+    //   $6 model id (int8)   $7 model name (text)   $8 min_rows_to_process (int8)
+    std::string create_days_scratch() const;
+    // INSERT per event day of the run's new rows: count, late count, max load.
+    std::string daily_day_stats() const;
+    // SELECT the days to reprocess in full: late rows of this run plus the ledger's skipped
+    // count reach $8.
+    std::string daily_full_days() const;
+    // INSERT per day reprocessed in full: all its rows loaded in [$5, $2] and their max load.
+    std::string daily_full_day_counts() const;
+    // INSERT the keys touched: new rows that are not late, every row of a day in $4.
+    std::string daily_collect_keys() const;
+    // INSERT the touched keys' rows recomputed from the rows the rules include.
+    std::string daily_recompute(bool with_null_keys) const;
+    // Upsert the ledger (incmodel.daily_manifest) from the days scratch.
+    std::string daily_record_ledger() const;
+    // A daily model's rebuild query over the rows the rules include (tests and explain).
+    std::string daily_included_rows() const;
+
   private:
     std::string q(std::string_view ident) const { return quote_(ident); }
+    std::string restricted_to_keys(bool with_null_keys, const std::string &filter) const;
+    std::string daily_load_between(const char *lower_op, int lower, int upper) const;
+    std::string daily_day() const;
+    std::string daily_not_late(const std::string &days_param) const;
     std::string source_ref() const;                     // [ONLY] schema.table
     std::string source_as_alias() const;                // [ONLY] schema.table AS alias
     std::string key_columns(const char *prefix) const;  // k1, k2 ...

@@ -48,6 +48,12 @@ core::Lookback lookback_of(const std::string &interval_text) {
 
 std::vector<core::PackagePart> export_model(const std::string &name, core::Dialect dialect) {
     ModelRecord m = load_model(name);
+    if (m.spec.daily)
+        throw UserError(ERRCODE_FEATURE_NOT_SUPPORTED,
+                        "incmodel: model \"" + name +
+                            "\" is a daily model, which export does not "
+                            "support yet",
+                        "", "Export batch models (batch_column); daily models run in PostgreSQL.");
     core::ExportOptions options;
     options.dialect = dialect;
     options.timezone = m.timezone;

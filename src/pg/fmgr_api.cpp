@@ -39,12 +39,19 @@ Datum incmodel_create_model(PG_FUNCTION_ARGS) {
         args.name = text_arg(fcinfo, 0, "name");
         args.query = text_arg(fcinfo, 1, "query");
         args.target = text_arg(fcinfo, 2, "target");
-        args.batch_column = text_arg(fcinfo, 3, "batch_column");
+        args.batch_column = opt_text_arg(fcinfo, 3).value_or("");
         args.window_column = opt_text_arg(fcinfo, 4);
         args.lookback = opt_interval_arg(fcinfo, 5);
         args.unique_key = text_array_arg(fcinfo, 6, "unique_key");
         args.bounded_recompute = opt_bool_arg(fcinfo, 7).value_or(false);
         args.enabled = opt_bool_arg(fcinfo, 8).value_or(true);
+        args.load_column = opt_text_arg(fcinfo, 9);
+        args.start_date_micros = opt_timestamptz_arg(fcinfo, 10);
+        args.backfill_limit = opt_interval_arg(fcinfo, 11);
+        if (!args.backfill_limit) args.backfill_limit = "30 days";
+        args.day_key = opt_text_arg(fcinfo, 12);
+        args.reprocess_days = opt_int32_arg(fcinfo, 13);
+        args.min_rows_to_process = opt_int64_arg(fcinfo, 14);
         SpiConnection spi;
         std::int64_t id = create_model(spi, args);
         return Int64GetDatum(id);
@@ -56,9 +63,21 @@ Datum incmodel_refresh(PG_FUNCTION_ARGS) {
     return entry_point([&] {
         std::string name = text_arg(fcinfo, 0, "name");
         bool skip_locked = opt_bool_arg(fcinfo, 1).value_or(false);
+        RunOverrides overrides{opt_int32_arg(fcinfo, 2), opt_int64_arg(fcinfo, 3)};
         SpiConnection spi(is_nonatomic_call(fcinfo));
-        refresh_model(spi, name, skip_locked);
+        refresh_model(spi, name, skip_locked, overrides);
         return (Datum)0;
+    });
+}
+
+PG_FUNCTION_INFO_V1(incmodel_backfill);
+Datum incmodel_backfill(PG_FUNCTION_ARGS) {
+    return entry_point([&] {
+        std::string name = text_arg(fcinfo, 0, "name");
+        std::string from = *opt_timestamptz_arg(fcinfo, 1);
+        std::string to = *opt_timestamptz_arg(fcinfo, 2);
+        SpiConnection spi;
+        return Int64GetDatum(backfill_model(spi, name, from, to));
     });
 }
 

@@ -16,21 +16,41 @@ std::string text_arg(FunctionCallInfo fcinfo, int n, const char *name) {
     return text_value(fcinfo, n);
 }
 
+// An argument the SQL declaration lacks (a library newer than the installed SQL) reads as NULL.
+bool absent(FunctionCallInfo fcinfo, int n) {
+    return n >= PG_NARGS() || PG_ARGISNULL(n);
+}
+
 std::optional<std::string> opt_text_arg(FunctionCallInfo fcinfo, int n) {
-    if (PG_ARGISNULL(n)) return std::nullopt;
+    if (absent(fcinfo, n)) return std::nullopt;
     return text_value(fcinfo, n);
 }
 
 std::optional<std::string> opt_interval_arg(FunctionCallInfo fcinfo, int n) {
-    if (PG_ARGISNULL(n)) return std::nullopt;
+    if (absent(fcinfo, n)) return std::nullopt;
     Datum d = PG_GETARG_DATUM(n);
     const char *s = pg_call([d] { return DatumGetCString(DirectFunctionCall1(interval_out, d)); });
     return std::string(s);
 }
 
 std::optional<bool> opt_bool_arg(FunctionCallInfo fcinfo, int n) {
-    if (PG_ARGISNULL(n)) return std::nullopt;
+    if (absent(fcinfo, n)) return std::nullopt;
     return PG_GETARG_BOOL(n);
+}
+
+std::optional<std::int64_t> opt_int32_arg(FunctionCallInfo fcinfo, int n) {
+    if (absent(fcinfo, n)) return std::nullopt;
+    return PG_GETARG_INT32(n);
+}
+
+std::optional<std::int64_t> opt_int64_arg(FunctionCallInfo fcinfo, int n) {
+    if (absent(fcinfo, n)) return std::nullopt;
+    return PG_GETARG_INT64(n);
+}
+
+std::optional<std::string> opt_timestamptz_arg(FunctionCallInfo fcinfo, int n) {
+    if (absent(fcinfo, n)) return std::nullopt;
+    return std::to_string(PG_GETARG_TIMESTAMPTZ(n));
 }
 
 std::vector<std::string> text_array_arg(FunctionCallInfo fcinfo, int n, const char *name) {

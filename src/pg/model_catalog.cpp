@@ -1,5 +1,6 @@
 #include "pg/model_catalog.hpp"
 
+#include "core/version.hpp"
 #include "pg/guard.hpp"
 #include "pg/security.hpp"
 #include "pg/spi_client.hpp"
@@ -31,15 +32,31 @@ core::QualifiedName relation_name(Oid relid, const std::string &model, const cha
     return {schema, name};
 }
 
+// The library and the installed SQL must be the same release: a newer library on an older
+// catalog would misread it. Raised before any catalog access.
+void require_catalog_version() {
+    std::optional<std::string> installed =
+        spi_exec("SELECT extversion FROM pg_catalog.pg_extension WHERE extname = 'incmodel'")
+            .scalar();
+    if (installed && *installed != core::kVersion)
+        throw UserError(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
+                        "incmodel: the installed extension is version " + *installed +
+                            " but its library is " + core::kVersion,
+                        "The library was upgraded; the extension's SQL objects were not.",
+                        "Run ALTER EXTENSION incmodel UPDATE.");
+}
+
 }  // namespace
 
 ModelRecord load_model(const std::string &name, bool require_relations) {
     AsCatalogOwner owner;
+    require_catalog_version();
     SqlResult r = spi_exec(
         "SELECT model_id, query, query_head, query_tail, alias_in_query, source::oid, "
         "source_alias, source_only, batch_column, batch_type, window_column, lookback::text, "
         "target::oid, bounded_recompute, timezone, enabled, owner::oid, canonical_query, "
-        "change_log, planned_snapshot::text FROM "
+        "change_log, planned_snapshot::text, load_column, start_date::text, backfill_limit::text, "
+        "day_key, reprocess_days, min_rows_to_process, upper_limit::text FROM "
         "incmodel.models WHERE name = $1",
         {SqlParam::value(name)});
     if (r.rows.empty())
@@ -70,6 +87,7 @@ ModelRecord load_model(const std::string &name, bool require_relations) {
     m.canonical_query = str(row[17]);
     m.change_log = boolean(row[18]);
     m.planned_snapshot = row[19];
+    m.upper_limit = row[26];
 
     SqlResult cols = spi_exec(
         "SELECT kind, name, type, source_expr FROM incmodel.model_columns WHERE model_id = "
@@ -84,6 +102,19 @@ ModelRecord load_model(const std::string &name, bool require_relations) {
             s.keys.push_back({str(c[1]), str(c[3]), str(c[2])});
         else
             s.unique_columns.push_back(str(c[1]));
+    }
+    if (row[20]) {
+        core::DailySpec d;
+        d.load_column = str(row[20]);
+        d.load_type = s.batch_type;
+        d.start_date = str(row[21]);
+        d.backfill_limit = str(row[22]);
+        d.day_column = str(row[23]);
+        d.reprocess_days = std::stoi(str(row[24]));
+        d.min_rows_to_process = std::stoll(str(row[25]));
+        for (const auto &k : s.keys)
+            if (k.column == d.day_column) d.day_expr = k.source_expr;
+        s.daily = d;
     }
     auto exists = [](Oid rel) { return pg_call([rel] { return get_rel_name(rel); }) != nullptr; };
     if (require_relations || exists(m.source_oid))
@@ -107,27 +138,45 @@ std::vector<std::string> enabled_model_names() {
 
 std::int64_t insert_model(const ModelRecord &m, const std::string &canonical_query) {
     AsCatalogOwner owner;
+    require_catalog_version();
     const core::ModelSpec &s = m.spec;
+    const std::optional<core::DailySpec> &daily = s.daily;
     auto opt = [](const std::optional<std::string> &v) {
         return v ? SqlParam::value(*v) : SqlParam::null();
     };
     SqlResult r = spi_exec(
         "INSERT INTO incmodel.models (name, query, canonical_query, query_head, query_tail, "
         "alias_in_query, source, source_alias, source_only, batch_column, batch_type, "
-        "window_column, lookback, target, bounded_recompute, timezone, enabled, owner) VALUES "
+        "window_column, lookback, target, bounded_recompute, timezone, enabled, owner, "
+        "load_column, "
+        "start_date, backfill_limit, day_key, reprocess_days, min_rows_to_process) VALUES "
         "($1, $2, $3, $4, $5, $6::boolean, $7::oid::regclass, $8, $9::boolean, $10, $11, $12, "
-        "$13::interval, $14::oid::regclass, $15::boolean, $16, $17::boolean, $18::oid::regrole) "
-        "RETURNING model_id",
-        {SqlParam::value(s.name), SqlParam::value(m.query), SqlParam::value(canonical_query),
-         SqlParam::value(s.query_head), SqlParam::value(s.query_tail),
+        "$13::interval, $14::oid::regclass, $15::boolean, $16, $17::boolean, $18::oid::regrole, "
+        "$19, $20::timestamptz, $21::interval, $22, $23::int, $24::int8) RETURNING model_id",
+        {SqlParam::value(s.name),
+         SqlParam::value(m.query),
+         SqlParam::value(canonical_query),
+         SqlParam::value(s.query_head),
+         SqlParam::value(s.query_tail),
          SqlParam::value(s.alias_in_query ? "true" : "false"),
-         SqlParam::value(std::to_string(m.source_oid)), SqlParam::value(s.source_alias),
-         SqlParam::value(s.source_only ? "true" : "false"), SqlParam::value(s.batch_column),
-         SqlParam::value(s.batch_type), opt(s.window_column), opt(m.lookback),
+         SqlParam::value(std::to_string(m.source_oid)),
+         SqlParam::value(s.source_alias),
+         SqlParam::value(s.source_only ? "true" : "false"),
+         SqlParam::value(s.batch_column),
+         SqlParam::value(s.batch_type),
+         opt(s.window_column),
+         opt(m.lookback),
          SqlParam::value(std::to_string(m.target_oid)),
-         SqlParam::value(s.bounded_recompute ? "true" : "false"), SqlParam::value(m.timezone),
+         SqlParam::value(s.bounded_recompute ? "true" : "false"),
+         SqlParam::value(m.timezone),
          SqlParam::value(m.enabled ? "true" : "false"),
-         SqlParam::value(std::to_string(pg_call([] { return GetUserId(); })))});
+         SqlParam::value(std::to_string(pg_call([] { return GetUserId(); }))),
+         daily ? SqlParam::value(daily->load_column) : SqlParam::null(),
+         daily ? SqlParam::value(daily->start_date) : SqlParam::null(),
+         daily ? SqlParam::value(daily->backfill_limit) : SqlParam::null(),
+         daily ? SqlParam::value(daily->day_column) : SqlParam::null(),
+         daily ? SqlParam::value(std::to_string(daily->reprocess_days)) : SqlParam::null(),
+         daily ? SqlParam::value(std::to_string(daily->min_rows_to_process)) : SqlParam::null()});
     const std::int64_t id = r.scalar_int();
     const std::string insert_col =
         "INSERT INTO incmodel.model_columns (model_id, kind, ord, name, type, source_expr) VALUES "
@@ -192,12 +241,18 @@ void finish_run(const RunRecord &run, const char *outcome) {
         "UPDATE incmodel.runs SET finished_at = clock_timestamp(), outcome = $2, batches = "
         "$3::int, events = $4::int8, keys = $5::int8, null_keys = $6::int8, rows_deleted = "
         "$7::int8, rows_inserted = $8::int8, keys_outside_window = $9::int8, window_start = "
-        "$10::timestamptz, step_ms = $11::jsonb WHERE run_id = $1::int8",
+        "$10::timestamptz, step_ms = $11::jsonb, lower_limit = $12::timestamptz, upper_limit = "
+        "$13::timestamptz, late_rows = $14::int8, days_reprocessed = $15::int WHERE run_id = "
+        "$1::int8",
         {num(run.run_id), SqlParam::value(outcome), num(run.batches), num(run.events),
          num(run.keys), num(run.null_keys), num(run.rows_deleted), num(run.rows_inserted),
          num(run.keys_outside_window),
          run.window_start ? SqlParam::value(*run.window_start) : SqlParam::null(),
-         SqlParam::value(run.step_timings_json)});
+         SqlParam::value(run.step_timings_json),
+         run.lower_limit ? SqlParam::value(*run.lower_limit) : SqlParam::null(),
+         run.upper_limit ? SqlParam::value(*run.upper_limit) : SqlParam::null(),
+         run.upper_limit ? num(run.late_rows) : SqlParam::null(),
+         run.upper_limit ? num(run.days_reprocessed) : SqlParam::null()});
 }
 
 void fail_run(std::int64_t run_id, const std::string &step, const std::string &sqlstate,

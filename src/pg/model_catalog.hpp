@@ -24,6 +24,7 @@ struct ModelRecord {
     Oid owner_oid = InvalidOid;  // the role that created the model
     bool change_log = false;     // the source's change-log trigger feeds this model's plan
     std::optional<std::string> planned_snapshot;  // pg_snapshot before the last committed plan
+    std::optional<std::string> upper_limit;       // daily models: load processed up to here
 };
 
 // Loads a model by name; raises 42704 with a hint when there is none. With require_relations
@@ -50,6 +51,8 @@ struct RunRecord {
     std::int64_t batches = 0, events = 0, keys = 0, null_keys = 0;
     std::int64_t rows_deleted = 0, rows_inserted = 0, keys_outside_window = 0;
     std::optional<std::string> window_start;
+    std::optional<std::string> lower_limit, upper_limit;  // daily models: the load range
+    std::int64_t late_rows = 0, days_reprocessed = 0;
     std::string step_timings_json = "{}";
 };
 

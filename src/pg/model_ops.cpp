@@ -6,6 +6,8 @@
 #include <fmt/format.h>
 
 #include "core/refresh_planner.hpp"
+#include "pg/daily_model.hpp"
+#include "pg/fmgr_args.hpp"
 #include "pg/guard.hpp"
 #include "pg/model_catalog.hpp"
 #include "pg/query_analysis.hpp"
@@ -414,9 +416,68 @@ std::int64_t create_model(SpiConnection &spi, const CreateModelArgs &args) {
                         "incmodel: model \"" + args.name + "\" already exists", "",
                         "Choose another name, or drop the model with incmodel.drop_model().");
 
+    const bool daily = args.load_column.has_value();
+    std::string batch_column = args.batch_column;
+    if (daily) {
+        if (!batch_column.empty() && batch_column != *args.load_column)
+            throw UserError(ERRCODE_INVALID_PARAMETER_VALUE,
+                            "incmodel: give either batch_column or load_column, not both", "",
+                            "A daily model ranges over load_column; omit batch_column.");
+        if (!args.start_date_micros || !args.day_key)
+            throw UserError(ERRCODE_NULL_VALUE_NOT_ALLOWED,
+                            "incmodel: a daily model needs start_date and day_key",
+                            "load_column makes a time-based model: its first run starts at "
+                            "start_date, and day_key names the output column holding the day.",
+                            "Add start_date => '2026-01-01', day_key => 'day'.");
+        if (args.window_column || args.bounded_recompute)
+            throw UserError(ERRCODE_INVALID_PARAMETER_VALUE,
+                            "incmodel: window_column and bounded_recompute are for batch models",
+                            "", "A daily model's late rows are governed by reprocess_days.");
+        if (args.reprocess_days.value_or(0) < 0 || args.min_rows_to_process.value_or(1) < 1)
+            throw UserError(ERRCODE_INVALID_PARAMETER_VALUE,
+                            "incmodel: reprocess_days must be >= 0 and min_rows_to_process >= 1");
+        bool positive = spi_exec("SELECT $1::interval > interval '0'",
+                                 {SqlParam::value(args.backfill_limit.value_or(""))})
+                            .scalar() == std::optional<std::string>("t");
+        if (!positive)
+            throw UserError(ERRCODE_INVALID_PARAMETER_VALUE,
+                            "incmodel: backfill_limit must be a positive interval", "",
+                            "Use an interval such as '30 days'.");
+        batch_column = *args.load_column;
+    } else if (batch_column.empty()) {
+        throw UserError(ERRCODE_NULL_VALUE_NOT_ALLOWED,
+                        "incmodel: argument \"batch_column\" must not be NULL", "",
+                        "Name the source's batch column (etl_tstamp), or give load_column for a "
+                        "daily model.");
+    }
+
     // The user's query and target resolve in the caller's search_path.
     AnalyzedQuery analyzed =
-        analyze_model_query({args.query, args.batch_column, args.window_column, args.unique_key});
+        analyze_model_query({args.query, batch_column, args.window_column, args.unique_key});
+    if (daily) {
+        core::DailySpec d;
+        d.load_column = batch_column;
+        d.load_type = analyzed.spec.batch_type;
+        d.day_column = *args.day_key;
+        for (const auto &k : analyzed.spec.keys)
+            if (k.column == d.day_column) d.day_expr = k.source_expr;
+        if (d.day_expr.empty())
+            throw UserError(ERRCODE_UNDEFINED_COLUMN,
+                            "incmodel: day_key \"" + d.day_column +
+                                "\" is not a GROUP BY output column computed from the source",
+                            "", "Group by the event day, e.g. derived_tstamp::date AS day.");
+        if (d.load_type != "timestamp without time zone" &&
+            d.load_type != "timestamp with time zone")
+            throw UserError(ERRCODE_DATATYPE_MISMATCH,
+                            "incmodel: load_column \"" + d.load_column +
+                                "\" must be a timestamp or timestamptz column",
+                            "It is " + d.load_type + ".");
+        d.reprocess_days = static_cast<int>(args.reprocess_days.value_or(2));
+        d.min_rows_to_process = args.min_rows_to_process.value_or(1000);
+        d.backfill_limit = *args.backfill_limit;
+        d.start_date = *args.start_date_micros;  // turned into text once settings are pinned
+        analyzed.spec.daily = d;
+    }
     const char *target_text = args.target.c_str();
     RangeVar *rv = pg_call(
         [target_text] { return makeRangeVarFromNameList(stringToQualifiedNameList(target_text)); });
@@ -435,12 +496,17 @@ std::int64_t create_model(SpiConnection &spi, const CreateModelArgs &args) {
     m.spec.bounded_recompute = args.bounded_recompute && args.window_column.has_value();
     m.source_oid = analyzed.source_oid;
     m.query = args.query;
-    m.lookback = args.window_column ? args.lookback : std::nullopt;
+    m.lookback = args.window_column && !daily ? args.lookback : std::nullopt;
     if (!m.lookback) m.spec.window_column.reset();
     m.timezone = timezone;
     m.enabled = args.enabled;
 
     PinnedSettings pinned(timezone);
+    if (daily)
+        m.spec.daily->start_date =
+            *spi_exec(fmt::format("SELECT {}::text", fmt::format(kMicrosToTimestamptz, "$1::int8")),
+                      {SqlParam::value(m.spec.daily->start_date)})
+                 .scalar();
     bool created_target = false;
     if (OidIsValid(target)) {
         char kind = pg_call([target] { return get_rel_relkind(target); });
@@ -472,6 +538,23 @@ std::int64_t create_model(SpiConnection &spi, const CreateModelArgs &args) {
         const auto &s = planner.scratch();
         for (const auto *t : {&s.batches, &s.keys, &s.rows})
             spi_exec("ALTER TABLE " + core::qualified(quote_ident, *t) + " OWNER TO " + owner_name);
+        if (daily)
+            spi_exec("ALTER TABLE " + core::qualified(quote_ident, s.days) + " OWNER TO " +
+                     owner_name);
+    }
+    if (daily) {
+        // A daily model needs no change log: its runs range over the load column. Its first
+        // run (at most backfill_limit from start_date) builds the target; later refreshes catch
+        // up in bounded steps.
+        pinned.close();
+        notice_missing_indexes(analyzed);
+        ModelLock lock(m.spec.id, false, false);
+        with_run(spi, m, "refresh", [&](RunDriver &driver) { run_daily(driver, m, {}); });
+        if (created_target || !has_unique_key_index(target, m.spec)) {
+            PinnedSettings again(timezone);
+            spi_exec(planner.create_target_key_index());
+        }
+        return m.spec.id;
     }
     // The change-log trigger exists before the initial build's snapshot: an insert either
     // finished before it (and the build sees it) or is logged.
@@ -489,9 +572,14 @@ std::int64_t create_model(SpiConnection &spi, const CreateModelArgs &args) {
     return m.spec.id;
 }
 
-RefreshOutcome refresh_model(SpiConnection &spi, const std::string &name, bool skip_locked) {
+RefreshOutcome refresh_model(SpiConnection &spi, const std::string &name, bool skip_locked,
+                             const RunOverrides &overrides) {
     LockedModel locked = lock_and_load(name, "refresh", spi.nonatomic(), skip_locked);
     ModelRecord &m = locked.model;
+    if (!m.spec.daily && (overrides.reprocess_days || overrides.min_rows_to_process))
+        throw UserError(ERRCODE_INVALID_PARAMETER_VALUE,
+                        "incmodel: reprocess_days and min_rows_to_process apply to daily models",
+                        "Model \"" + name + "\" is a batch model.");
     if (!locked.lock) {
         std::string msg =
             "incmodel: model \"" + name + "\" is being refreshed by another session; skipped";
@@ -507,6 +595,14 @@ RefreshOutcome refresh_model(SpiConnection &spi, const std::string &name, bool s
         const char *c = msg.c_str();
         pg_call([c] { ereport(NOTICE, (errmsg("%s", c))); });
         return RefreshOutcome::Disabled;
+    }
+    if (m.spec.daily) {
+        bool changed = false;
+        with_run(spi, m, "refresh", [&](RunDriver &driver) {
+            changed =
+                run_daily(driver, m, {overrides.reprocess_days, overrides.min_rows_to_process, {}});
+        });
+        return changed ? RefreshOutcome::Success : RefreshOutcome::Noop;
     }
     core::RefreshPlanner planner = planner_for(m);
     RefreshOutcome outcome = RefreshOutcome::Success;
@@ -594,6 +690,17 @@ RefreshOutcome refresh_model(SpiConnection &spi, const std::string &name, bool s
 std::int64_t rebuild_model(SpiConnection &spi, const std::string &name) {
     LockedModel locked = lock_and_load(name, "rebuild", spi.nonatomic(), false);
     std::int64_t rows = 0;
+    if (locked.model.spec.daily) {
+        // A daily model starts again at start_date: emptied, then its first bounded run.
+        ModelRecord fresh = locked.model;
+        fresh.upper_limit.reset();
+        with_run(spi, fresh, "rebuild", [&](RunDriver &driver) {
+            driver.unit("reset", [&] { reset_daily(fresh); });
+            run_daily(driver, fresh, {});
+            rows = driver.run().rows_inserted;
+        });
+        return rows;
+    }
     with_run(spi, locked.model, "rebuild",
              [&](RunDriver &driver) { rows = rebuild_locked(driver, locked.model); });
     return rows;
@@ -641,6 +748,26 @@ std::vector<ExplainRow> explain_model(const std::string &name) {
     };
 }
 
+std::int64_t backfill_model(SpiConnection &spi, const std::string &name,
+                            const std::string &from_micros, const std::string &to_micros) {
+    LockedModel locked = lock_and_load(name, "backfill", spi.nonatomic(), false);
+    const ModelRecord &m = locked.model;
+    if (!m.spec.daily)
+        throw UserError(
+            ERRCODE_WRONG_OBJECT_TYPE,
+            "incmodel: backfill applies to daily models; \"" + name + "\" is a batch model", "",
+            "Rebuild a batch model with incmodel.rebuild().");
+    if (std::stoll(from_micros) >= std::stoll(to_micros))
+        throw UserError(ERRCODE_INVALID_PARAMETER_VALUE,
+                        "incmodel: backfill range is empty: range_start must be before range_end");
+    std::int64_t rows = 0;
+    with_run(spi, m, "backfill", [&](RunDriver &driver) {
+        run_daily(driver, m, {{}, {}, std::make_pair(from_micros, to_micros)});
+        rows = driver.run().rows_inserted;
+    });
+    return rows;
+}
+
 Pending pending_of(const std::string &name) {
     ModelRecord m;
     try {
@@ -648,6 +775,7 @@ Pending pending_of(const std::string &name) {
     } catch (const UserError &) {
         return {};  // source or target dropped: status shows NULL rather than failing
     }
+    if (m.spec.daily) return {};  // a daily model's lag is in status.lag
     const Oid source = m.source_oid;
     bool can_read = pg_call(
         [source] { return pg_class_aclcheck(source, GetUserId(), ACL_SELECT) == ACLCHECK_OK; });

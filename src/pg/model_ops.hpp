@@ -17,12 +17,28 @@ struct CreateModelArgs {
     std::vector<std::string> unique_key;
     bool bounded_recompute = false;
     bool enabled = true;
+    // Daily aggregate models: the load column replaces batch_column.
+    std::optional<std::string> load_column;
+    std::optional<std::string> start_date_micros;  // microseconds since 2000-01-01 UTC
+    std::optional<std::string> backfill_limit;     // interval text
+    std::optional<std::string> day_key;
+    std::optional<std::int64_t> reprocess_days, min_rows_to_process;
 };
 
 std::int64_t create_model(SpiConnection &spi, const CreateModelArgs &args);
 
 enum class RefreshOutcome { Success, Noop, Skipped, Disabled };
-RefreshOutcome refresh_model(SpiConnection &spi, const std::string &name, bool skip_locked);
+// Per-run overrides of a daily model's settings (an error for other models).
+struct RunOverrides {
+    std::optional<std::int64_t> reprocess_days, min_rows_to_process;
+};
+RefreshOutcome refresh_model(SpiConnection &spi, const std::string &name, bool skip_locked,
+                             const RunOverrides &overrides = {});
+
+// Rebuilds the event days [from, to) of a daily model (microseconds since 2000-01-01 UTC);
+// returns the rows written.
+std::int64_t backfill_model(SpiConnection &spi, const std::string &name,
+                            const std::string &from_micros, const std::string &to_micros);
 
 // Full recompute; returns the rows now in the target.
 std::int64_t rebuild_model(SpiConnection &spi, const std::string &name);

@@ -1,0 +1,295 @@
+-- Daily aggregate models (load_column + day_key): randomized loads with late events,
+-- duplicates, NULL keys and NULL days, checked after every run against a full rebuild over the
+-- rows loaded up to the model's upper limit:
+--   * a day with no skipped rows in the ledger equals the rebuild's day exactly;
+--   * a day with skipped rows lacks exactly that many rows (rebuild events - model events);
+--   * the ledger's processed count of a day is the model's event count of that day.
+-- Loaders stamp load_tstamp with clock_timestamp(), as the upper-limit contract asks; the checks
+-- print only facts that do not depend on the time of day.
+CREATE TABLE atomic.dev (event_id text, domain_userid text, derived_tstamp timestamp,
+                         load_tstamp timestamp NOT NULL, page_url text);
+CREATE INDEX ON atomic.dev (load_tstamp);
+CREATE INDEX ON atomic.dev (domain_userid);
+
+-- One load: n events of ~n/4 users, each late by a random number of days (mostly 0-1, a tail
+-- up to 6), some without a user or an event time, a few duplicated; one transaction.
+CREATE FUNCTION testkit.daily_load(n int, seed float8) RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+  PERFORM setseed(seed);
+  INSERT INTO atomic.dev
+  SELECT md5(random()::text), CASE WHEN random() < 0.05 THEN NULL ELSE 'u' || (random() * n / 4)::int END,
+         CASE WHEN random() < 0.03 THEN NULL
+              ELSE clock_timestamp()::timestamp - (CASE WHEN random() < 0.7 THEN random()
+                                                         ELSE random() * 6 END) * interval '1 day' END,
+         clock_timestamp(), '/p' || (random() * 5)::int
+  FROM generate_series(1, n);
+  -- duplicates: a few rows loaded again in the same load
+  INSERT INTO atomic.dev SELECT event_id, domain_userid, derived_tstamp, clock_timestamp(), page_url
+  FROM atomic.dev ORDER BY load_tstamp DESC LIMIT n / 20;
+END $$;
+
+-- The model's query over another table (its source's name replaced; the tests write it qualified).
+CREATE FUNCTION testkit.daily_query(model text, tbl text) RETURNS text LANGUAGE sql AS $$
+  SELECT replace(query, source::text, tbl) FROM incmodel.models WHERE name = model $$;
+
+-- The checks described at the top; raises on the first difference, returns a summary.
+CREATE FUNCTION testkit.daily_check(model text, context text) RETURNS text LANGUAGE plpgsql AS $$
+DECLARE m record; bad bigint; t regclass;
+BEGIN
+  SELECT * INTO m FROM incmodel.models WHERE name = model;
+  t := m.target;
+  IF to_regclass('pg_temp.daily_loaded') IS NOT NULL THEN DROP TABLE pg_temp.daily_loaded; END IF;
+  IF to_regclass('pg_temp.daily_rebuild') IS NOT NULL THEN DROP TABLE pg_temp.daily_rebuild; END IF;
+  EXECUTE format('CREATE TEMP TABLE daily_loaded AS SELECT * FROM %s WHERE $1 IS NOT NULL '
+                 'AND %I BETWEEN $2 AND $1', m.source, m.load_column)
+    USING m.upper_limit::timestamp, m.start_date::timestamp;
+  EXECUTE format('CREATE TEMP TABLE daily_rebuild AS %s',
+                 testkit.daily_query(model, 'pg_temp.daily_loaded'));
+  -- current days (no skipped rows, or no ledger row): equal to the rebuild
+  EXECUTE format($q$
+    SELECT count(*) FROM (
+      (SELECT * FROM %1$s x WHERE NOT EXISTS (SELECT 1 FROM incmodel.daily_manifest d
+         WHERE d.model = %2$L AND d.event_date = x.day AND d.skipped_events > 0)
+       EXCEPT ALL
+       SELECT * FROM pg_temp.daily_rebuild x WHERE NOT EXISTS (SELECT 1 FROM incmodel.daily_manifest d
+         WHERE d.model = %2$L AND d.event_date = x.day AND d.skipped_events > 0))
+      UNION ALL
+      (SELECT * FROM pg_temp.daily_rebuild x WHERE NOT EXISTS (SELECT 1 FROM incmodel.daily_manifest d
+         WHERE d.model = %2$L AND d.event_date = x.day AND d.skipped_events > 0)
+       EXCEPT ALL
+       SELECT * FROM %1$s x WHERE NOT EXISTS (SELECT 1 FROM incmodel.daily_manifest d
+         WHERE d.model = %2$L AND d.event_date = x.day AND d.skipped_events > 0))) diff $q$,
+    t, model) INTO bad;
+  IF bad <> 0 THEN
+    RAISE EXCEPTION '% (%): % rows differ from the rebuild on current days', model, context, bad;
+  END IF;
+  -- every day: rebuild events - model events = skipped; model events = processed
+  EXECUTE format($q$
+    SELECT count(*) FROM (
+      SELECT coalesce(r.day, t.day) AS day, coalesce(r.n, 0) AS rebuilt, coalesce(t.n, 0) AS modelled
+      FROM (SELECT day, sum(events) AS n FROM pg_temp.daily_rebuild WHERE day IS NOT NULL GROUP BY day) r
+      FULL JOIN (SELECT day, sum(events) AS n FROM %1$s WHERE day IS NOT NULL GROUP BY day) t USING (day)
+    ) c
+    LEFT JOIN incmodel.daily_manifest d ON d.model = %2$L AND d.event_date = c.day
+    WHERE c.rebuilt - c.modelled <> coalesce(d.skipped_events, 0)
+       OR c.modelled <> coalesce(d.processed_events, 0) $q$, t, model) INTO bad;
+  IF bad <> 0 THEN
+    RAISE EXCEPTION '% (%): % days where the ledger does not account for the rows', model, context, bad;
+  END IF;
+  RETURN context || ': ok';
+END $$;
+
+-- The model: events per user and event day. Its first run happens at creation.
+SELECT now() - interval '7 days' AS start_date \gset
+SELECT testkit.daily_load(400, 0.11);
+SELECT incmodel.create_model(
+  name => 'user_days',
+  query => $$ SELECT domain_userid AS user_id, derived_tstamp::date AS day, count(*) AS events,
+                     count(DISTINCT page_url) AS pages, min(derived_tstamp) AS first_seen
+              FROM atomic.dev GROUP BY 1, 2 $$,
+  target => 'derived.user_days', load_column => 'load_tstamp', start_date => :'start_date',
+  day_key => 'day', reprocess_days => 2, min_rows_to_process => 15) > 0 AS created;
+\d derived.user_days
+SELECT testkit.daily_check('user_days', 'after create');
+SELECT kind, outcome, events > 0 AS rows_processed, late_rows > 0 AS late_rows_skipped,
+       lower_limit = :'start_date'::timestamptz - interval '1 microsecond' AS from_start_date
+FROM incmodel.runs WHERE model_name = 'user_days';
+
+-- Ten more loads, each followed by a refresh and the checks.
+DO $$
+DECLARE i int;
+BEGIN
+  FOR i IN 1..10 LOOP
+    PERFORM testkit.daily_load(150 + i * 10, i / 100.0);
+    COMMIT;
+    CALL incmodel.refresh('user_days');
+    PERFORM testkit.daily_check('user_days', 'load ' || i);
+  END LOOP;
+END $$;
+SELECT count(*) AS runs, count(*) FILTER (WHERE late_rows > 0) > 0 AS some_late_rows,
+       count(*) FILTER (WHERE days_reprocessed > 0) > 0 AS some_days_reprocessed
+FROM incmodel.runs WHERE model_name = 'user_days';
+-- The range manifest: one row per run, contiguous ranges.
+SELECT count(*) AS ranges,
+       bool_and(lower_limit = lag_upper) FILTER (WHERE lag_upper IS NOT NULL) AS contiguous
+FROM (SELECT rm.lower_limit, lag(rm.upper_limit) OVER (ORDER BY rm.upper_limit) AS lag_upper
+      FROM incmodel.range_manifest rm JOIN incmodel.models m USING (model_id)
+      WHERE m.name = 'user_days') r;
+SELECT upper_limit IS NOT NULL AS has_upper_limit, lag >= interval '0' AS lag_known,
+       skipped_late_rows > 0 AS skipped_rows_shown
+FROM incmodel.status WHERE model = 'user_days';
+
+-- Nothing new: a no-op run still moves the upper limit and records its range.
+CALL incmodel.refresh('user_days');
+SELECT outcome, events FROM incmodel.runs WHERE model_name = 'user_days' ORDER BY run_id DESC LIMIT 1;
+
+-- Per-run overrides: reprocess_days 3650 makes no row late; min_rows_to_process 1 reprocesses
+-- every day with skipped rows in full, so the whole model equals the rebuild afterwards.
+SELECT testkit.daily_load(100, 0.5);
+CALL incmodel.refresh('user_days', reprocess_days => 3650, min_rows_to_process => 1);
+SELECT late_rows, days_reprocessed > 0 AS reprocessed FROM incmodel.runs
+WHERE model_name = 'user_days' ORDER BY run_id DESC LIMIT 1;
+SELECT sum(skipped_events) AS skipped_left FROM incmodel.daily_manifest WHERE model = 'user_days';
+SELECT testkit.daily_check('user_days', 'after overrides');
+-- The rows that run loaded stay included for later recomputes of their keys (its range
+-- manifest row remembers reprocess_days 3650), so later runs with the default keep them.
+SELECT testkit.daily_load(100, 0.6);
+CALL incmodel.refresh('user_days');
+SELECT testkit.daily_check('user_days', 'default settings after an override');
+
+-- Backfill two past days: they become current (skipped rows included), the range manifest does
+-- not move, other days are not touched.
+SELECT testkit.daily_load(300, 0.7);
+CALL incmodel.refresh('user_days');
+SELECT max(rm.upper_limit) AS upper_before, count(*) AS ranges_before
+FROM incmodel.range_manifest rm JOIN incmodel.models m USING (model_id) WHERE m.name = 'user_days' \gset
+SELECT now()::date - 5 AS bf_from, now()::date - 3 AS bf_to \gset
+SELECT incmodel.backfill('user_days', :'bf_from', :'bf_to') >= 0 AS backfilled;
+SELECT count(*) FILTER (WHERE skipped_events > 0) AS backfilled_days_with_skipped_rows
+FROM incmodel.daily_manifest
+WHERE model = 'user_days' AND event_date >= :'bf_from'::date AND event_date < :'bf_to'::date;
+SELECT max(rm.upper_limit) = :'upper_before'::timestamptz AS upper_unchanged,
+       count(*) = :ranges_before AS no_new_range
+FROM incmodel.range_manifest rm JOIN incmodel.models m USING (model_id) WHERE m.name = 'user_days';
+SELECT testkit.daily_check('user_days', 'after backfill');
+SELECT kind, outcome FROM incmodel.runs WHERE model_name = 'user_days' ORDER BY run_id DESC LIMIT 1;
+
+-- A model added later catches up in bounded runs (backfill_limit) while the first one keeps
+-- refreshing; each of its runs is checked.
+SELECT min(load_tstamp) AS first_load, (max(load_tstamp) - min(load_tstamp)) / 4 AS step
+FROM atomic.dev \gset
+SELECT incmodel.create_model(
+  name => 'user_days_late',
+  query => $$ SELECT domain_userid AS user_id, derived_tstamp::date AS day, count(*) AS events
+              FROM atomic.dev GROUP BY 1, 2 $$,
+  target => 'derived.user_days_late', load_column => 'load_tstamp',
+  start_date => :'first_load', backfill_limit => :'step', day_key => 'day',
+  reprocess_days => 1, min_rows_to_process => 1000) > 0 AS created;
+DO $$
+DECLARE i int := 0; caught_up boolean := false;
+BEGIN
+  WHILE NOT caught_up AND i < 20 LOOP
+    i := i + 1;
+    PERFORM testkit.daily_check('user_days_late', 'catch-up run ' || i);
+    SELECT upper_limit >= (SELECT max(load_tstamp) FROM atomic.dev) INTO caught_up
+      FROM incmodel.models WHERE name = 'user_days_late';
+    PERFORM testkit.daily_load(50, 0.8 + i / 100.0);
+    COMMIT;
+    CALL incmodel.refresh('user_days');
+    PERFORM testkit.daily_check('user_days', 'while the other catches up ' || i);
+    CALL incmodel.refresh('user_days_late');
+  END LOOP;
+  RAISE NOTICE 'caught up after more than two runs: %', i > 2;
+END $$;
+SELECT testkit.daily_check('user_days_late', 'caught up');
+
+-- A rebuild starts again at start_date.
+SELECT incmodel.rebuild('user_days') > 0 AS rebuilt;
+SELECT testkit.daily_check('user_days', 'after rebuild');
+
+-- Bad input, each with its SQLSTATE.
+SELECT * FROM testkit.error_of($$SELECT incmodel.create_model('d1', 'SELECT domain_userid, derived_tstamp::date AS day, count(*) FROM atomic.dev GROUP BY 1, 2', 'derived.d1', load_column => 'load_tstamp', day_key => 'day')$$);
+SELECT * FROM testkit.error_of($$SELECT incmodel.create_model('d1', 'SELECT domain_userid, derived_tstamp::date AS day, count(*) FROM atomic.dev GROUP BY 1, 2', 'derived.d1', load_column => 'load_tstamp', start_date => now(), day_key => 'nope')$$);
+SELECT * FROM testkit.error_of($$SELECT incmodel.create_model('d1', 'SELECT domain_userid, derived_tstamp::date AS day, count(*) FROM atomic.dev GROUP BY 1, 2', 'derived.d1', load_column => 'page_url', start_date => now(), day_key => 'day')$$);
+SELECT * FROM testkit.error_of($$SELECT incmodel.create_model('d1', 'SELECT domain_userid, derived_tstamp::date AS day, count(*) FROM atomic.dev GROUP BY 1, 2', 'derived.d1', load_column => 'load_tstamp', start_date => now(), day_key => 'day', backfill_limit => '0 days')$$);
+SELECT * FROM testkit.error_of($$SELECT incmodel.create_model('d1', 'SELECT domain_userid, derived_tstamp::date AS day, count(*) FROM atomic.dev GROUP BY 1, 2', 'derived.d1', load_column => 'load_tstamp', start_date => now(), day_key => 'day', reprocess_days => -1)$$);
+SELECT * FROM testkit.error_of($$SELECT incmodel.create_model('d1', 'SELECT domain_userid, count(*) FROM atomic.dev GROUP BY 1', 'derived.d1')$$);
+SELECT * FROM testkit.error_of($$CALL incmodel.refresh('user_days', min_rows_to_process => 0)$$);
+SELECT * FROM testkit.error_of($$SELECT incmodel.backfill('user_days', now(), now() - interval '1 day')$$);
+SELECT * FROM testkit.error_of($$SELECT incmodel.export('user_days', 'redshift')$$);
+BEGIN ISOLATION LEVEL REPEATABLE READ;
+CALL incmodel.refresh('user_days');
+ROLLBACK;
+
+-- Randomized: six models with random reprocess_days and thresholds, eight loads each with
+-- random per-run overrides and an occasional backfill of random days, checked after every run.
+DO $$
+DECLARE seed int; i int; r int; name text; d date;
+BEGIN
+  FOR seed IN 1..6 LOOP
+    PERFORM setseed(seed / 10.0);
+    name := 'rand_days_' || seed;
+    r := (random() * 3)::int;
+    PERFORM incmodel.create_model(name => name,
+      query => 'SELECT domain_userid AS user_id, derived_tstamp::date AS day, count(*) AS events, '
+               'max(page_url) AS last_page FROM atomic.dev GROUP BY 1, 2',
+      target => 'derived.' || name, load_column => 'load_tstamp',
+      start_date => now() - interval '1 day', day_key => 'day', reprocess_days => r,
+      min_rows_to_process => 3 + (random() * 40)::int);
+    COMMIT;
+    FOR i IN 1..8 LOOP
+      PERFORM testkit.daily_load(40 + (random() * 120)::int, seed * 0.07 + i * 0.01);
+      COMMIT;
+      IF random() < 0.25 THEN
+        CALL incmodel.refresh(name, reprocess_days => (random() * 6)::int,
+                              min_rows_to_process => 1 + (random() * 10)::int);
+      ELSE
+        CALL incmodel.refresh(name);
+      END IF;
+      PERFORM testkit.daily_check(name, format('seed %s load %s', seed, i));
+      IF random() < 0.2 THEN
+        d := now()::date - (random() * 6)::int;
+        PERFORM incmodel.backfill(name, d, d + 1 + (random() * 2)::int);
+        PERFORM testkit.daily_check(name, format('seed %s backfill after load %s', seed, i));
+      END IF;
+    END LOOP;
+    PERFORM incmodel.drop_model(name, true);
+    COMMIT;
+  END LOOP;
+END $$;
+
+SELECT incmodel.drop_model(m, true) FROM unnest(ARRAY['user_days', 'user_days_late']) m;
+SELECT count(*) AS ledger_rows_left FROM incmodel.daily_manifest;
+SELECT count(*) AS ranges_left FROM incmodel.range_manifest;
+DROP TABLE atomic.dev;
+
+-- Real Snowplow events (sp.raw, from snowplow_web.sql) loaded in four parts in etl_tstamp order,
+-- each stamped with its own load time. Two daily models of page views per user and event day:
+-- one with a reprocess window wider than the data's age (every row current: equal to a rebuild
+-- after every load), one with reprocess_days 2 (every row is years late: nothing processed, the
+-- ledger counts exactly the rebuild's rows per day) that a backfill of all days then completes.
+CREATE TABLE sp.loaded (event_id text, event text, domain_userid text, derived_tstamp timestamp,
+                        page_url text, load_tstamp timestamp NOT NULL);
+CREATE INDEX ON sp.loaded (load_tstamp);
+CREATE INDEX ON sp.loaded (domain_userid);
+CREATE FUNCTION testkit.sp_load(part int) RETURNS bigint LANGUAGE sql AS $$
+  INSERT INTO sp.loaded
+  SELECT event_id, event, domain_userid, nullif(derived_tstamp, '')::timestamp, page_url, clock_timestamp()
+  FROM (SELECT r.*, ntile(4) OVER (ORDER BY etl_tstamp, event_id) AS part FROM sp.raw r) x
+  WHERE x.part = sp_load.part;
+  SELECT count(*) FROM sp.loaded $$;
+SELECT testkit.sp_load(1) AS loaded;
+SELECT now() - interval '1 hour' AS sp_start \gset
+SELECT incmodel.create_model(name => m.name,
+  query => $$ SELECT domain_userid, derived_tstamp::date AS day, count(*) AS events,
+                     count(*) FILTER (WHERE event = 'page_view') AS page_views,
+                     count(DISTINCT page_url) AS urls, min(derived_tstamp) AS first_tstamp
+              FROM sp.loaded GROUP BY 1, 2 $$,
+  target => 'derived.' || m.name, load_column => 'load_tstamp', start_date => :'sp_start',
+  day_key => 'day', reprocess_days => m.days, min_rows_to_process => 1000000) > 0 AS created
+FROM (VALUES ('sp_days', 36500), ('sp_days_strict', 2)) m(name, days);
+SELECT testkit.daily_check(m, 'part 1') FROM unnest(ARRAY['sp_days', 'sp_days_strict']) m;
+DO $$
+DECLARE p int;
+BEGIN
+  FOR p IN 2..4 LOOP
+    PERFORM testkit.sp_load(p);
+    COMMIT;
+    CALL incmodel.refresh('sp_days');
+    CALL incmodel.refresh('sp_days_strict');
+    PERFORM testkit.daily_check('sp_days', 'part ' || p);
+    PERFORM testkit.daily_check('sp_days_strict', 'part ' || p);
+  END LOOP;
+END $$;
+SELECT (SELECT count(*) FROM sp.loaded) AS events_loaded,
+       (SELECT sum(events) FROM derived.sp_days) AS events_in_sp_days,
+       (SELECT count(*) FROM derived.sp_days_strict) AS rows_in_strict_model,
+       (SELECT sum(skipped_events) FROM incmodel.daily_manifest WHERE model = 'sp_days_strict')
+         AS skipped_by_strict_model;
+SELECT incmodel.backfill('sp_days_strict', '2000-01-01', now()) > 0 AS backfilled;
+SELECT testkit.daily_check('sp_days_strict', 'after backfill');
+SELECT count(*) AS differing_rows FROM (
+  (SELECT * FROM derived.sp_days EXCEPT ALL SELECT * FROM derived.sp_days_strict)
+  UNION ALL (SELECT * FROM derived.sp_days_strict EXCEPT ALL SELECT * FROM derived.sp_days)) d;
+SELECT incmodel.drop_model(m, true) FROM unnest(ARRAY['sp_days', 'sp_days_strict']) m;
+DROP TABLE sp.loaded;

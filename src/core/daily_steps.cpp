@@ -1,0 +1,141 @@
+// The SQL of a daily aggregate model's run. Its key includes the event day; a run covers the
+// load range ($1, $2] of the load column. A row is late when its event day is more than
+// reprocess_days before the day it was loaded: late rows are counted in the daily ledger
+// (incmodel.daily_manifest) instead of processed, until a day's count reaches
+// min_rows_to_process and the day is reprocessed in full.
+//
+// Which rows a key's recompute includes follows from the manifests alone, so any key can be
+// recomputed at any time with the same result: a row loaded in [start_date, upper] is included
+// when its day was last reprocessed in full at or after its load (ledger full_upper), or when it
+// was not late under the reprocess_days of the run whose range covered it (range manifest), or
+// it belongs to this run's range or full days.
+#include <fmt/format.h>
+
+#include "core/refresh_planner.hpp"
+
+namespace incmodel::core {
+
+namespace {
+constexpr const char *kRangeManifest = "incmodel.range_manifest";
+constexpr const char *kDailyManifest = "incmodel.daily_manifest";
+}  // namespace
+
+// The event day of a source row: the day key's expression as a date.
+std::string RefreshPlanner::daily_day() const {
+    return "(" + spec_.daily->day_expr + ")::pg_catalog.date";
+}
+
+// A row's load between two parameters: lower_op is ">" (exclusive) or ">=" (inclusive).
+std::string RefreshPlanner::daily_load_between(const char *lower_op, int lower, int upper) const {
+    const DailySpec &d = *spec_.daily;
+    const std::string load = q(spec_.source_alias) + "." + q(d.load_column);
+    return fmt::format(
+        "{load} {op} ${lo}::pg_catalog.timestamptz::{t} AND {load} <= "
+        "${hi}::pg_catalog.timestamptz::{t}",
+        fmt::arg("load", load), fmt::arg("op", lower_op), fmt::arg("lo", lower),
+        fmt::arg("hi", upper), fmt::arg("t", d.load_type));
+}
+
+// Not late under the reprocess_days in days_param; a row without an event day is never late.
+std::string RefreshPlanner::daily_not_late(const std::string &days_param) const {
+    const std::string load = q(spec_.source_alias) + "." + q(spec_.daily->load_column);
+    return fmt::format("(({day}) < ({load})::pg_catalog.date - {days}) IS NOT TRUE",
+                       fmt::arg("day", daily_day()), fmt::arg("load", load),
+                       fmt::arg("days", days_param));
+}
+
+std::string RefreshPlanner::create_days_scratch() const {
+    return fmt::format(
+        "CREATE UNLOGGED TABLE {} (event_date date, new_rows bigint, late_rows bigint, max_load "
+        "timestamptz, full_rows bigint, full_max_load timestamptz)",
+        qualified(quote_, scratch_.days));
+}
+
+std::string RefreshPlanner::daily_day_stats() const {
+    const std::string load = q(spec_.source_alias) + "." + q(spec_.daily->load_column);
+    return fmt::format(
+        "INSERT INTO {days} (event_date, new_rows, late_rows, max_load) SELECT {day}, count(*), "
+        "count(*) FILTER (WHERE NOT ({not_late})), max({load})::pg_catalog.timestamptz FROM {src} "
+        "WHERE {range} GROUP BY 1",
+        fmt::arg("days", qualified(quote_, scratch_.days)), fmt::arg("day", daily_day()),
+        fmt::arg("not_late", daily_not_late("$3::int")), fmt::arg("load", load),
+        fmt::arg("src", source_as_alias()), fmt::arg("range", daily_load_between(">", 1, 2)));
+}
+
+std::string RefreshPlanner::daily_full_days() const {
+    return fmt::format(
+        "SELECT event_date::text FROM (SELECT event_date, sum(n) AS n FROM (SELECT event_date, "
+        "late_rows AS n FROM {days} WHERE event_date IS NOT NULL UNION ALL SELECT event_date, "
+        "skipped_events FROM {ledger} WHERE model = $7) u GROUP BY event_date) x WHERE n > 0 AND "
+        "n >= $8::int8 ORDER BY 1",
+        fmt::arg("days", qualified(quote_, scratch_.days)), fmt::arg("ledger", kDailyManifest));
+}
+
+std::string RefreshPlanner::daily_full_day_counts() const {
+    const std::string load = q(spec_.source_alias) + "." + q(spec_.daily->load_column);
+    return fmt::format(
+        "INSERT INTO {days} (event_date, full_rows, full_max_load) SELECT {day}, count(*), "
+        "max({load})::pg_catalog.timestamptz FROM {src} WHERE {day} = ANY "
+        "($4::text[]::pg_catalog.date[]) AND {range} GROUP BY 1",
+        fmt::arg("days", qualified(quote_, scratch_.days)), fmt::arg("day", daily_day()),
+        fmt::arg("load", load), fmt::arg("src", source_as_alias()),
+        fmt::arg("range", daily_load_between(">=", 5, 2)));
+}
+
+std::string RefreshPlanner::daily_collect_keys() const {
+    return fmt::format(
+        "INSERT INTO {keys} ({cols}) SELECT {exprs} FROM {src} WHERE {range} AND {not_late} "
+        "UNION SELECT {exprs} FROM {src} WHERE {day} = ANY ($4::text[]::pg_catalog.date[]) AND "
+        "{full_range}",
+        fmt::arg("keys", qualified(quote_, scratch_.keys)), fmt::arg("cols", key_columns(nullptr)),
+        fmt::arg("exprs", key_exprs()), fmt::arg("src", source_as_alias()),
+        fmt::arg("range", daily_load_between(">", 1, 2)),
+        fmt::arg("not_late", daily_not_late("$3::int")), fmt::arg("day", daily_day()),
+        fmt::arg("full_range", daily_load_between(">=", 5, 2)));
+}
+
+// The inclusion rule of the header comment, as a filter on the source alias.
+std::string RefreshPlanner::daily_included_rows() const {
+    const DailySpec &d = *spec_.daily;
+    const std::string load = q(spec_.source_alias) + "." + q(d.load_column);
+    return fmt::format(
+        " AND {full_range} AND ({day} = ANY ($4::text[]::pg_catalog.date[]) OR ({load} > "
+        "$1::pg_catalog.timestamptz::{t} AND {not_late_now}) OR {load} <= (SELECT dm.full_upper "
+        "FROM {ledger} dm WHERE dm.model = $7 AND dm.event_date = {day})::{t} OR EXISTS (SELECT 1 "
+        "FROM {ranges} rm WHERE rm.model_id = $6::int8 AND {load} > rm.lower_limit::{t} AND "
+        "{load} <= rm.upper_limit::{t} AND {not_late_then}))",
+        fmt::arg("full_range", daily_load_between(">=", 5, 2)), fmt::arg("day", daily_day()),
+        fmt::arg("load", load), fmt::arg("t", d.load_type),
+        fmt::arg("not_late_now", daily_not_late("$3::int")), fmt::arg("ledger", kDailyManifest),
+        fmt::arg("ranges", kRangeManifest),
+        fmt::arg("not_late_then", daily_not_late("rm.reprocess_days")));
+}
+
+std::string RefreshPlanner::daily_recompute(bool with_null_keys) const {
+    return fmt::format(
+        "INSERT INTO {} ({}) {}", qualified(quote_, scratch_.rows),
+        join_map(spec_.outputs, ", ", [this](const OutputColumn &c) { return q(c.name); }),
+        with_restricted_source(restricted_to_keys(with_null_keys, daily_included_rows())));
+}
+
+// New days add their counts; a day reprocessed in full takes its recount, clears its skipped
+// rows and remembers the load limit of the full pass.
+std::string RefreshPlanner::daily_record_ledger() const {
+    return fmt::format(
+        "INSERT INTO {ledger} AS dm (model, event_date, processed_events, skipped_events, "
+        "max_load_tstamp, last_updated_at, full_upper) SELECT $7, event_date, CASE WHEN full_day "
+        "THEN sum(full_rows) ELSE sum(new_rows - late_rows) END, CASE WHEN full_day THEN 0 ELSE "
+        "sum(late_rows) END, max(greatest(max_load, full_max_load)), now(), CASE WHEN full_day "
+        "THEN $2::timestamptz END FROM (SELECT d.*, d.event_date = ANY "
+        "($4::text[]::pg_catalog.date[]) AS full_day FROM {days} d WHERE d.event_date IS NOT "
+        "NULL) d GROUP BY event_date, full_day ON CONFLICT (model, event_date) DO UPDATE SET "
+        "processed_events = CASE WHEN EXCLUDED.full_upper IS NOT NULL THEN "
+        "EXCLUDED.processed_events ELSE dm.processed_events + EXCLUDED.processed_events END, "
+        "skipped_events = CASE WHEN EXCLUDED.full_upper IS NOT NULL THEN 0 ELSE "
+        "dm.skipped_events + EXCLUDED.skipped_events END, max_load_tstamp = "
+        "greatest(dm.max_load_tstamp, EXCLUDED.max_load_tstamp), last_updated_at = now(), "
+        "full_upper = coalesce(EXCLUDED.full_upper, dm.full_upper)",
+        fmt::arg("ledger", kDailyManifest), fmt::arg("days", qualified(quote_, scratch_.days)));
+}
+
+}  // namespace incmodel::core

@@ -1,0 +1,183 @@
+#include "pg/daily_model.hpp"
+
+#include <fmt/format.h>
+
+#include "core/refresh_planner.hpp"
+#include "pg/fmgr_args.hpp"
+#include "pg/query_analysis.hpp"
+#include "pg/security.hpp"
+
+namespace incmodel::pg {
+
+namespace {
+
+SqlParam num(std::int64_t v) {
+    return SqlParam::value(std::to_string(v));
+}
+
+// The load limit no loader still in flight can fall behind: just before the start of the oldest
+// transaction that holds (or waits for) a write lock on the source, or now() when there is none.
+// Loaders stamp rows at or after their transaction's start (now(), clock_timestamp(), a time
+// taken inside the transaction), so every row at or below the limit is committed and visible to
+// the statements that follow this one. Read as the catalog owner: pg_stat_activity hides other
+// roles' transaction starts from ordinary users.
+std::string safe_upper_limit(const ModelRecord &m) {
+    AsCatalogOwner owner;
+    spi_exec("SELECT pg_catalog.pg_stat_clear_snapshot()");
+    return *spi_exec(
+                "SELECT (least(now(), (SELECT min(a.xact_start) FROM pg_catalog.pg_locks l JOIN "
+                "pg_catalog.pg_stat_activity a ON a.pid = l.pid WHERE l.locktype = 'relation' "
+                "AND l.relation = $1::oid AND l.database = (SELECT oid FROM "
+                "pg_catalog.pg_database WHERE datname = pg_catalog.current_database()) AND "
+                "l.mode IN ('RowExclusiveLock', 'ShareRowExclusiveLock', 'ExclusiveLock', "
+                "'AccessExclusiveLock') AND l.pid <> pg_catalog.pg_backend_pid())) - interval "
+                "'1 microsecond')::text",
+                {num(m.source_oid)})
+                .scalar();
+}
+
+// A later statement must see rows committed after this one's limit was read: READ COMMITTED.
+void require_read_committed() {
+    if (pg_call([] { return IsolationUsesXactSnapshot(); }))
+        throw UserError(
+            ERRCODE_FEATURE_NOT_SUPPORTED,
+            "incmodel: a daily model cannot run in a REPEATABLE READ or SERIALIZABLE transaction",
+            "Its load limit is read from the transactions in flight and needs fresh snapshots.",
+            "Run it in READ COMMITTED (the default), or outside a transaction block.");
+}
+
+std::string sum_days(const core::RefreshPlanner &planner, const char *column) {
+    return fmt::format("SELECT coalesce(sum({}), 0) FROM {}", column,
+                       core::qualified(quote_ident, planner.scratch().days));
+}
+
+}  // namespace
+
+bool run_daily(RunDriver &driver, const ModelRecord &m, const DailyRunArgs &args) {
+    const core::DailySpec &d = *m.spec.daily;
+    core::RefreshPlanner planner(m.spec, quote_ident);
+    RunRecord &run = driver.run();
+    const std::int64_t reprocess_days = args.reprocess_days.value_or(d.reprocess_days);
+    const std::int64_t min_rows = args.min_rows_to_process.value_or(d.min_rows_to_process);
+    if (reprocess_days < 0 || min_rows < 1)
+        throw UserError(ERRCODE_INVALID_PARAMETER_VALUE,
+                        "incmodel: reprocess_days must be >= 0 and min_rows_to_process >= 1",
+                        fmt::format("reprocess_days is {}, min_rows_to_process is {}.",
+                                    reprocess_days, min_rows));
+    std::string lower, upper;
+    std::vector<std::string> full_days;
+    std::vector<SqlParam> params;
+
+    driver.unit("plan", [&] {
+        require_read_committed();
+        spi_exec(planner.truncate_scratch());
+        if (args.backfill) {
+            if (!m.upper_limit)
+                throw UserError(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
+                                "incmodel: model \"" + m.spec.name + "\" has not run yet",
+                                "A backfill rebuilds days up to the model's upper limit.",
+                                "Refresh the model first.");
+            lower = upper = *m.upper_limit;
+            SqlResult days = spi_exec(
+                fmt::format("SELECT g::date::text FROM pg_catalog.generate_series({}::date, "
+                            "({}::date - 1)::timestamp, interval '1 day') g",
+                            fmt::format(kMicrosToTimestamptz, "$1::int8"),
+                            fmt::format(kMicrosToTimestamptz, "$2::int8")),
+                {SqlParam::value(args.backfill->first), SqlParam::value(args.backfill->second)});
+            for (const auto &row : days.rows) full_days.push_back(*row[0]);
+        } else {
+            const std::string safe = safe_upper_limit(m);
+            SqlResult r = spi_exec(
+                "SELECT l::text, greatest(l, least(l + $3::interval, $4::timestamptz))::text FROM "
+                "(SELECT coalesce($1::timestamptz, $2::timestamptz - interval '1 microsecond') "
+                "AS l) x",
+                {m.upper_limit ? SqlParam::value(*m.upper_limit) : SqlParam::null(),
+                 SqlParam::value(d.start_date), SqlParam::value(d.backfill_limit),
+                 SqlParam::value(safe)});
+            lower = *r.rows[0][0];
+            upper = *r.rows[0][1];
+        }
+        params = {SqlParam::value(lower),        SqlParam::value(upper),
+                  num(reprocess_days),           SqlParam::text_array({}),
+                  SqlParam::value(d.start_date), num(m.spec.id),
+                  SqlParam::value(m.spec.name),  num(min_rows)};
+        if (lower != upper) spi_exec(planner.daily_day_stats(), params);
+        if (!args.backfill)
+            for (const auto &row : spi_exec(planner.daily_full_days(), params).rows)
+                full_days.push_back(*row[0]);
+        params[3] = SqlParam::text_array(full_days);
+        if (!full_days.empty()) spi_exec(planner.daily_full_day_counts(), params);
+        run.lower_limit = lower;
+        run.upper_limit = upper;
+        run.events = spi_exec(sum_days(planner, "new_rows")).scalar_int();
+        run.late_rows = spi_exec(sum_days(planner, "late_rows")).scalar_int();
+        run.days_reprocessed = static_cast<std::int64_t>(full_days.size());
+        driver.report(
+            fmt::format("plan: load range ({}, {}], {} new rows ({} late), {} days "
+                        "reprocessed in full",
+                        lower, upper, run.events, run.late_rows, full_days.size()));
+    });
+    const bool changes = run.events > run.late_rows || !full_days.empty();
+    if (changes) {
+        driver.unit("keys", [&] {
+            run.keys =
+                static_cast<std::int64_t>(spi_exec(planner.daily_collect_keys(), params).processed);
+            spi_exec(planner.analyze_keys());
+            run.null_keys = spi_exec(planner.count_null_keys()).scalar_int();
+            driver.report(fmt::format("keys: {} keys touched", run.keys));
+        });
+        driver.unit("recompute", [&] {
+            run.rows_inserted = static_cast<std::int64_t>(
+                spi_exec(planner.daily_recompute(run.null_keys > 0), params).processed);
+            driver.report(fmt::format("recompute: {} rows", run.rows_inserted));
+        });
+    }
+    driver.unit("commit", [&] {
+        if (changes) {
+            run.rows_deleted =
+                static_cast<std::int64_t>(spi_exec(planner.delete_target_keys()).processed);
+            if (run.null_keys > 0)
+                run.rows_deleted += static_cast<std::int64_t>(
+                    spi_exec(planner.delete_target_null_keys()).processed);
+            spi_exec(planner.insert_target_rows());
+        }
+        {
+            AsCatalogOwner owner;
+            spi_exec(planner.daily_record_ledger(), params);
+            if (lower != upper) {
+                spi_exec(
+                    "INSERT INTO incmodel.range_manifest (model_id, run_id, lower_limit, "
+                    "upper_limit, reprocess_days, rows_processed, rows_late, days_reprocessed) "
+                    "VALUES ($1::int8, $2::int8, $3::timestamptz, $4::timestamptz, $5::int, "
+                    "$6::int8, $7::int8, $8::int)",
+                    {num(m.spec.id), num(run.run_id), SqlParam::value(lower),
+                     SqlParam::value(upper), num(reprocess_days), num(run.events - run.late_rows),
+                     num(run.late_rows), num(run.days_reprocessed)});
+                spi_exec(
+                    "UPDATE incmodel.models SET upper_limit = $2::timestamptz WHERE "
+                    "model_id = $1::int8",
+                    {num(m.spec.id), SqlParam::value(upper)});
+            }
+        }
+        add_dead_tuple_debt(m.target_oid, m.spec.id, run.rows_deleted);
+        run.step_timings_json = driver.timings_json();
+        finish_run(run, changes ? "success" : "noop");
+        driver.report(fmt::format("commit: {} rows deleted, {} inserted", run.rows_deleted,
+                                  run.rows_inserted));
+    });
+    return changes;
+}
+
+void reset_daily(const ModelRecord &m) {
+    core::RefreshPlanner planner(m.spec, quote_ident);
+    spi_exec(planner.truncate_target());
+    AsCatalogOwner owner;
+    spi_exec("DELETE FROM incmodel.range_manifest WHERE model_id = $1::int8", {num(m.spec.id)});
+    spi_exec("DELETE FROM incmodel.daily_manifest WHERE model = $1",
+             {SqlParam::value(m.spec.name)});
+    spi_exec("UPDATE incmodel.models SET upper_limit = NULL WHERE model_id = $1::int8",
+             {num(m.spec.id)});
+    spi_exec("DELETE FROM incmodel.table_debt WHERE model_id = $1::int8", {num(m.spec.id)});
+}
+
+}  // namespace incmodel::pg

@@ -1,0 +1,28 @@
+// The run of a daily aggregate model (time-based): the next load range up to a limit no
+// in-flight loader can fall behind, late rows counted in the daily ledger, days reprocessed in
+// full when their late rows reach a threshold, and backfills of chosen days.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "pg/model_catalog.hpp"
+#include "pg/run_driver.hpp"
+
+namespace incmodel::pg {
+
+struct DailyRunArgs {
+    std::optional<std::int64_t> reprocess_days, min_rows_to_process;  // per-run overrides
+    // A backfill: the event days [from, to) (microseconds since 2000-01-01 UTC); no new range.
+    std::optional<std::pair<std::string, std::string>> backfill;
+};
+
+// Runs one daily run as units of driver; returns true when it changed anything.
+bool run_daily(RunDriver &driver, const ModelRecord &m, const DailyRunArgs &args);
+
+// Forgets what a daily model processed (target emptied, ledger and range manifest cleared), so
+// that its next run starts again at start_date.
+void reset_daily(const ModelRecord &m);
+
+}  // namespace incmodel::pg

@@ -1,0 +1,103 @@
+// The SQL of a daily model's run: quoting, the shared parameter vector, the inclusion rule.
+#include <gtest/gtest.h>
+
+#include "core/refresh_planner.hpp"
+#include "test_support.hpp"
+
+namespace incmodel::core {
+namespace {
+
+using test_support::test_quote;
+
+// Events per user and event day, over a load column that needs quoting.
+ModelSpec daily_spec() {
+    ModelSpec s = test_support::sessions_spec();
+    s.name = "user days";
+    s.batch_column = "Load Tstamp";
+    s.batch_type = "timestamp without time zone";
+    s.query_head =
+        "SELECT domain_userid AS user_id, derived_tstamp::date AS day, count(*) AS "
+        "events FROM ";
+    s.query_tail = "GROUP BY domain_userid, derived_tstamp::date";
+    s.keys = {{"user_id", "events.domain_userid", "text"},
+              {"day", "(events.derived_tstamp)::date", "date"}};
+    s.outputs = {{"user_id", "text"}, {"day", "date"}, {"events", "bigint"}};
+    s.unique_columns = {"user_id", "day"};
+    DailySpec d;
+    d.load_column = "Load Tstamp";
+    d.load_type = "timestamp without time zone";
+    d.day_column = "day";
+    d.day_expr = "(events.derived_tstamp)::date";
+    d.start_date = "2026-01-01 00:00:00+00";
+    d.backfill_limit = "30 days";
+    s.daily = d;
+    return s;
+}
+
+TEST(DailySteps, ScratchHasADaysTableOnlyForDailyModels) {
+    RefreshPlanner daily(daily_spec(), test_quote);
+    RefreshPlanner batch(test_support::sessions_spec(), test_quote);
+    ASSERT_EQ(daily.create_scratch().size(), 4u);
+    EXPECT_NE(daily.create_scratch()[3].find("incmodel_scratch.m7_days"), std::string::npos);
+    EXPECT_EQ(batch.create_scratch().size(), 3u);
+    EXPECT_NE(daily.truncate_scratch().find("m7_days"), std::string::npos);
+    EXPECT_EQ(batch.truncate_scratch().find("m7_days"), std::string::npos);
+    EXPECT_NE(daily.drop_scratch()[0].find("m7_days"), std::string::npos);
+}
+
+TEST(DailySteps, LoadRangeIsQuotedAndCastToTheColumnType) {
+    RefreshPlanner p(daily_spec(), test_quote);
+    const std::string stats = p.daily_day_stats();
+    EXPECT_NE(stats.find("events.\"Load Tstamp\" > $1::pg_catalog.timestamptz::timestamp "
+                         "without time zone AND events.\"Load Tstamp\" <= "
+                         "$2::pg_catalog.timestamptz::timestamp without time zone"),
+              std::string::npos)
+        << stats;
+    EXPECT_NE(stats.find("((events.derived_tstamp)::date)::pg_catalog.date"), std::string::npos);
+    // Late: the event day more than $3 days before the load day; no event day is never late.
+    EXPECT_NE(stats.find("< (events.\"Load Tstamp\")::pg_catalog.date - $3::int) IS NOT TRUE"),
+              std::string::npos)
+        << stats;
+}
+
+TEST(DailySteps, KeysComeFromNewRowsThatAreNotLateAndFromFullDays) {
+    RefreshPlanner p(daily_spec(), test_quote);
+    const std::string keys = p.daily_collect_keys();
+    EXPECT_EQ(keys.rfind("INSERT INTO incmodel_scratch.m7_keys (k1, k2) SELECT "
+                         "events.domain_userid, (events.derived_tstamp)::date FROM",
+                         0),
+              0u)
+        << keys;
+    EXPECT_NE(keys.find(" UNION SELECT "), std::string::npos);
+    EXPECT_NE(keys.find("= ANY ($4::text[]::pg_catalog.date[])"), std::string::npos);
+    // full days reach back to start_date ($5), inclusive
+    EXPECT_NE(keys.find("events.\"Load Tstamp\" >= $5::pg_catalog.timestamptz"), std::string::npos);
+}
+
+TEST(DailySteps, RecomputeIncludesRowsByTheManifestsAlone) {
+    RefreshPlanner p(daily_spec(), test_quote);
+    const std::string sql = p.daily_recompute(false);
+    EXPECT_NE(sql.find("incmodel.daily_manifest dm WHERE dm.model = $7"), std::string::npos);
+    EXPECT_NE(sql.find("incmodel.range_manifest rm WHERE rm.model_id = $6::int8"),
+              std::string::npos);
+    EXPECT_NE(sql.find("- rm.reprocess_days) IS NOT TRUE"), std::string::npos) << sql;
+    EXPECT_EQ(sql.find("UNION ALL"), std::string::npos);
+    const std::string with_nulls = p.daily_recompute(true);
+    EXPECT_NE(with_nulls.find("UNION ALL"), std::string::npos);
+    // both branches carry the inclusion rule
+    size_t first = with_nulls.find("incmodel.range_manifest");
+    EXPECT_NE(with_nulls.find("incmodel.range_manifest", first + 1), std::string::npos);
+}
+
+TEST(DailySteps, LedgerResetsSkippedRowsOfFullDays) {
+    RefreshPlanner p(daily_spec(), test_quote);
+    const std::string sql = p.daily_record_ledger();
+    EXPECT_NE(sql.find("ON CONFLICT (model, event_date) DO UPDATE"), std::string::npos);
+    EXPECT_NE(sql.find("skipped_events = CASE WHEN EXCLUDED.full_upper IS NOT NULL THEN 0"),
+              std::string::npos);
+    EXPECT_NE(sql.find("full_upper = coalesce(EXCLUDED.full_upper, dm.full_upper)"),
+              std::string::npos);
+}
+
+}  // namespace
+}  // namespace incmodel::core
