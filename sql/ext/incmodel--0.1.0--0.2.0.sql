@@ -54,11 +54,18 @@ ALTER TABLE incmodel.models
     ADD COLUMN day_key             text,            -- the output column holding the event day
     ADD COLUMN reprocess_days      int CHECK (reprocess_days >= 0),
     ADD COLUMN min_rows_to_process bigint CHECK (min_rows_to_process >= 1),
-    ADD COLUMN upper_limit         timestamptz;     -- load_column processed up to here (inclusive)
+    ADD COLUMN upper_limit         timestamptz,     -- load_column processed up to here (inclusive)
+    ADD COLUMN event_key           text;            -- append models: the dedupe key
+ALTER TABLE incmodel.models DROP CONSTRAINT models_strategy_check;
+ALTER TABLE incmodel.models ADD CONSTRAINT models_strategy_check
+    CHECK (strategy IN ('recompute', 'append'));
+-- A time-based model is a daily aggregate (recompute, day_key) or an append model (event_key).
 ALTER TABLE incmodel.models ADD CONSTRAINT models_time_based_check CHECK (
     load_column IS NULL OR (load_column = batch_column AND start_date IS NOT NULL AND
-                            backfill_limit IS NOT NULL AND day_key IS NOT NULL AND
-                            reprocess_days IS NOT NULL AND min_rows_to_process IS NOT NULL));
+                            backfill_limit IS NOT NULL AND reprocess_days IS NOT NULL AND
+                            min_rows_to_process IS NOT NULL AND
+                            CASE strategy WHEN 'append' THEN event_key IS NOT NULL
+                                          ELSE day_key IS NOT NULL END));
 
 -- The range manifest: one row per run of a time-based model, the load range it processed,
 -- (lower_limit, upper_limit], with the reprocess_days it ran with (which decides, for every
@@ -118,14 +125,16 @@ CREATE FUNCTION incmodel.create_model(
     backfill_limit      interval DEFAULT interval '30 days',
     day_key             text DEFAULT NULL,
     reprocess_days      int DEFAULT 2,
-    min_rows_to_process bigint DEFAULT 1000)
+    min_rows_to_process bigint DEFAULT 1000,
+    strategy            text DEFAULT NULL,
+    event_key           text DEFAULT NULL)
     RETURNS bigint
     LANGUAGE c VOLATILE
     -- No SET search_path: the user's query and target resolve in the caller's search_path, as
     -- CREATE VIEW does. Everything incmodel generates is fully qualified and runs pinned.
     AS 'MODULE_PATHNAME', 'incmodel_create_model';
 COMMENT ON FUNCTION incmodel.create_model IS
-    'Registers an incremental model from the SELECT of its full rebuild (batch_column: discrete batches; load_column + day_key: a daily aggregate over load-time ranges), creates (or checks) the target and builds it.';
+    'Registers an incremental model from the SELECT of its full rebuild (batch_column: discrete batches; load_column + day_key: a daily aggregate over load-time ranges; load_column + strategy => ''append'' + event_key: an event-level table), creates (or checks) the target and builds it.';
 
 DROP PROCEDURE incmodel.refresh(text, boolean);
 CREATE PROCEDURE incmodel.refresh(name text, skip_locked boolean DEFAULT false,
@@ -136,8 +145,9 @@ CREATE PROCEDURE incmodel.refresh(name text, skip_locked boolean DEFAULT false,
 COMMENT ON PROCEDURE incmodel.refresh IS
     'One incremental run of a model: new or grown batches (or the next load-time range), touched keys recomputed, DELETE + INSERT committed with the manifest. reprocess_days / min_rows_to_process override a daily model''s settings for this run.';
 
--- Rebuilds the event days [range_start, range_end) of a daily model from every row loaded up to
--- its upper limit, atomically; the range manifest does not move.
+-- Rebuilds the event days [range_start, range_end) of a daily model, or the events loaded in
+-- [range_start, range_end) of an append model, from every row loaded up to the model's upper
+-- limit, atomically; the range manifest does not move.
 CREATE FUNCTION incmodel.backfill(name text, range_start timestamptz, range_end timestamptz)
     RETURNS bigint
     LANGUAGE c VOLATILE STRICT

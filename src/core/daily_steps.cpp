@@ -22,12 +22,12 @@ constexpr const char *kDailyManifest = "incmodel.daily_manifest";
 
 // The event day of a source row: the day key's expression as a date.
 std::string RefreshPlanner::daily_day() const {
-    return "(" + spec_.daily->day_expr + ")::pg_catalog.date";
+    return "(" + spec_.time->day_expr + ")::pg_catalog.date";
 }
 
 // A row's load between two parameters: lower_op is ">" (exclusive) or ">=" (inclusive).
 std::string RefreshPlanner::daily_load_between(const char *lower_op, int lower, int upper) const {
-    const DailySpec &d = *spec_.daily;
+    const TimeSpec &d = *spec_.time;
     const std::string load = q(spec_.source_alias) + "." + q(d.load_column);
     return fmt::format(
         "{load} {op} ${lo}::pg_catalog.timestamptz::{t} AND {load} <= "
@@ -38,7 +38,7 @@ std::string RefreshPlanner::daily_load_between(const char *lower_op, int lower, 
 
 // Not late under the reprocess_days in days_param; a row without an event day is never late.
 std::string RefreshPlanner::daily_not_late(const std::string &days_param) const {
-    const std::string load = q(spec_.source_alias) + "." + q(spec_.daily->load_column);
+    const std::string load = q(spec_.source_alias) + "." + q(spec_.time->load_column);
     return fmt::format("(({day}) < ({load})::pg_catalog.date - {days}) IS NOT TRUE",
                        fmt::arg("day", daily_day()), fmt::arg("load", load),
                        fmt::arg("days", days_param));
@@ -52,7 +52,7 @@ std::string RefreshPlanner::create_days_scratch() const {
 }
 
 std::string RefreshPlanner::daily_day_stats() const {
-    const std::string load = q(spec_.source_alias) + "." + q(spec_.daily->load_column);
+    const std::string load = q(spec_.source_alias) + "." + q(spec_.time->load_column);
     return fmt::format(
         "INSERT INTO {days} (event_date, new_rows, late_rows, max_load) SELECT {day}, count(*), "
         "count(*) FILTER (WHERE NOT ({not_late})), max({load})::pg_catalog.timestamptz FROM {src} "
@@ -60,6 +60,11 @@ std::string RefreshPlanner::daily_day_stats() const {
         fmt::arg("days", qualified(quote_, scratch_.days)), fmt::arg("day", daily_day()),
         fmt::arg("not_late", daily_not_late("$3::int")), fmt::arg("load", load),
         fmt::arg("src", source_as_alias()), fmt::arg("range", daily_load_between(">", 1, 2)));
+}
+
+std::string RefreshPlanner::time_range_rows() const {
+    return fmt::format("SELECT count(*) FROM {} WHERE {}", source_as_alias(),
+                       daily_load_between(">", 1, 2));
 }
 
 std::string RefreshPlanner::daily_full_days() const {
@@ -72,7 +77,7 @@ std::string RefreshPlanner::daily_full_days() const {
 }
 
 std::string RefreshPlanner::daily_full_day_counts() const {
-    const std::string load = q(spec_.source_alias) + "." + q(spec_.daily->load_column);
+    const std::string load = q(spec_.source_alias) + "." + q(spec_.time->load_column);
     return fmt::format(
         "INSERT INTO {days} (event_date, full_rows, full_max_load) SELECT {day}, count(*), "
         "max({load})::pg_catalog.timestamptz FROM {src} WHERE {day} = ANY "
@@ -96,7 +101,7 @@ std::string RefreshPlanner::daily_collect_keys() const {
 
 // The inclusion rule of the header comment, as a filter on the source alias.
 std::string RefreshPlanner::daily_included_rows() const {
-    const DailySpec &d = *spec_.daily;
+    const TimeSpec &d = *spec_.time;
     const std::string load = q(spec_.source_alias) + "." + q(d.load_column);
     return fmt::format(
         " AND {full_range} AND ({day} = ANY ($4::text[]::pg_catalog.date[]) OR ({load} > "

@@ -29,17 +29,23 @@ struct OutputColumn {
     std::string type;
 };
 
-// A daily aggregate model (time-based): its runs range over a load-time column instead of
-// discrete batches, and one part of its key is the event day.
-struct DailySpec {
-    std::string load_column;  // the source column runs range over (== ModelSpec::batch_column)
-    std::string load_type;    // its SQL type
-    std::string day_column;   // the key (output) column holding the event day
-    std::string day_expr;     // its source expression, from the GROUP BY
-    int reprocess_days = 2;
-    std::int64_t min_rows_to_process = 1000;
+// A time-based model: its runs range over a load-time column instead of discrete batches.
+// A daily aggregate model has the event day in its key; an append model (event level) keeps
+// one row per event key, the first by load time.
+struct TimeSpec {
+    std::string load_column;     // the source column runs range over (== ModelSpec::batch_column)
+    std::string load_type;       // its SQL type
     std::string start_date;      // timestamptz text: the first run starts here (inclusive)
     std::string backfill_limit;  // interval text: the most one run covers
+    // daily aggregates
+    std::string day_column;  // the key (output) column holding the event day
+    std::string day_expr;    // its source expression, from the GROUP BY
+    int reprocess_days = 2;
+    std::int64_t min_rows_to_process = 1000;
+    // append (event level)
+    bool append = false;
+    std::string event_key;                  // the source column (and output column) of the event id
+    std::vector<std::string> dedupe_order;  // source columns: which duplicate comes first
 };
 
 // Everything needed to render the SQL of a refresh, a rebuild or an explain.
@@ -65,7 +71,7 @@ struct ModelSpec {
     std::vector<std::string> unique_columns;  // all GROUP BY output columns: the target's key
     QualifiedName target;
     bool bounded_recompute = false;  // recompute touched keys from the lookback window only
-    std::optional<DailySpec> daily;  // set for a daily aggregate model
+    std::optional<TimeSpec> time;    // set for a time-based (daily or append) model
 };
 
 }  // namespace incmodel::core

@@ -90,21 +90,21 @@ std::vector<std::string> RefreshPlanner::create_scratch() const {
                     join(keys, ", ")),
         fmt::format("CREATE UNLOGGED TABLE {} ({})", qualified(quote_, scratch_.rows), rows),
     };
-    if (spec_.daily) out.push_back(create_days_scratch());
+    if (spec_.time) out.push_back(create_days_scratch());
     return out;
 }
 
 std::vector<std::string> RefreshPlanner::drop_scratch() const {
     return {fmt::format("DROP TABLE IF EXISTS {}, {}, {}{}", qualified(quote_, scratch_.batches),
                         qualified(quote_, scratch_.keys), qualified(quote_, scratch_.rows),
-                        spec_.daily ? ", " + qualified(quote_, scratch_.days) : "")};
+                        spec_.time ? ", " + qualified(quote_, scratch_.days) : "")};
 }
 
 // Step 0: a rerun starts clean; a failed run's scratch stays until then for inspection.
 std::string RefreshPlanner::truncate_scratch() const {
     return fmt::format("TRUNCATE {}, {}, {}{}", qualified(quote_, scratch_.batches),
                        qualified(quote_, scratch_.keys), qualified(quote_, scratch_.rows),
-                       spec_.daily ? ", " + qualified(quote_, scratch_.days) : "");
+                       spec_.time ? ", " + qualified(quote_, scratch_.days) : "");
 }
 
 // Step 1: batches in the source (within the window) that the manifest lacks or that grew.

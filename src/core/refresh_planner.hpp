@@ -83,6 +83,8 @@ class RefreshPlanner {
     //   $4 days reprocessed in full (text[] of dates)   $5 start_date (timestamptz)
     //   $6 model id (int8)   $7 model name (text)   $8 min_rows_to_process (int8)
     std::string create_days_scratch() const;
+    // SELECT count(*) of the source's rows in the load range ($1, $2].
+    std::string time_range_rows() const;
     // INSERT per event day of the run's new rows: count, late count, max load.
     std::string daily_day_stats() const;
     // SELECT the days to reprocess in full: late rows of this run plus the ledger's skipped
@@ -98,6 +100,14 @@ class RefreshPlanner {
     std::string daily_record_ledger() const;
     // A daily model's rebuild query over the rows the rules include (tests and explain).
     std::string daily_included_rows() const;
+
+    // --- append (event-level) models (src/core/append_steps.cpp) --------------------------------
+    // INSERT the event keys first seen in the run's load range ($1, $2].
+    std::string append_collect_keys() const;
+    // INSERT every event key loaded in a backfill's range [$9, $10).
+    std::string append_backfill_keys() const;
+    // INSERT, for each touched key, the user's query over its first duplicate.
+    std::string append_recompute(bool with_null_keys) const;
 
   private:
     std::string q(std::string_view ident) const { return quote_(ident); }

@@ -54,7 +54,7 @@ std::string sum_days(const core::RefreshPlanner &planner, const char *column) {
 }  // namespace
 
 bool run_daily(RunDriver &driver, const ModelRecord &m, const DailyRunArgs &args) {
-    const core::DailySpec &d = *m.spec.daily;
+    const core::TimeSpec &d = *m.spec.time;
     core::RefreshPlanner planner(m.spec, quote_ident);
     RunRecord &run = driver.run();
     const std::int64_t reprocess_days = args.reprocess_days.value_or(d.reprocess_days);
@@ -65,6 +65,7 @@ bool run_daily(RunDriver &driver, const ModelRecord &m, const DailyRunArgs &args
                         fmt::format("reprocess_days is {}, min_rows_to_process is {}.",
                                     reprocess_days, min_rows));
     std::string lower, upper;
+    std::optional<std::string> backfill_from, backfill_to;  // append models: the load range
     std::vector<std::string> full_days;
     std::vector<SqlParam> params;
 
@@ -78,12 +79,25 @@ bool run_daily(RunDriver &driver, const ModelRecord &m, const DailyRunArgs &args
                                 "A backfill rebuilds days up to the model's upper limit.",
                                 "Refresh the model first.");
             lower = upper = *m.upper_limit;
-            SqlResult days = spi_exec(
-                fmt::format("SELECT g::date::text FROM pg_catalog.generate_series({}::date, "
-                            "({}::date - 1)::timestamp, interval '1 day') g",
-                            fmt::format(kMicrosToTimestamptz, "$1::int8"),
-                            fmt::format(kMicrosToTimestamptz, "$2::int8")),
-                {SqlParam::value(args.backfill->first), SqlParam::value(args.backfill->second)});
+            if (d.append) {
+                SqlResult r = spi_exec(fmt::format("SELECT {}::text, {}::text",
+                                                   fmt::format(kMicrosToTimestamptz, "$1::int8"),
+                                                   fmt::format(kMicrosToTimestamptz, "$2::int8")),
+                                       {SqlParam::value(args.backfill->first),
+                                        SqlParam::value(args.backfill->second)});
+                backfill_from = *r.rows[0][0];
+                backfill_to = *r.rows[0][1];
+            }
+            SqlResult days =
+                d.append
+                    ? SqlResult{}
+                    : spi_exec(fmt::format(
+                                   "SELECT g::date::text FROM pg_catalog.generate_series({}::date, "
+                                   "({}::date - 1)::timestamp, interval '1 day') g",
+                                   fmt::format(kMicrosToTimestamptz, "$1::int8"),
+                                   fmt::format(kMicrosToTimestamptz, "$2::int8")),
+                               {SqlParam::value(args.backfill->first),
+                                SqlParam::value(args.backfill->second)});
             for (const auto &row : days.rows) full_days.push_back(*row[0]);
         } else {
             const std::string safe = safe_upper_limit(m);
@@ -97,18 +111,31 @@ bool run_daily(RunDriver &driver, const ModelRecord &m, const DailyRunArgs &args
             lower = *r.rows[0][0];
             upper = *r.rows[0][1];
         }
-        params = {SqlParam::value(lower),        SqlParam::value(upper),
-                  num(reprocess_days),           SqlParam::text_array({}),
-                  SqlParam::value(d.start_date), num(m.spec.id),
-                  SqlParam::value(m.spec.name),  num(min_rows)};
+        params = {SqlParam::value(lower),
+                  SqlParam::value(upper),
+                  num(reprocess_days),
+                  SqlParam::text_array({}),
+                  SqlParam::value(d.start_date),
+                  num(m.spec.id),
+                  SqlParam::value(m.spec.name),
+                  num(min_rows),
+                  backfill_from ? SqlParam::value(*backfill_from) : SqlParam::null(),
+                  backfill_to ? SqlParam::value(*backfill_to) : SqlParam::null()};
+        run.lower_limit = lower;
+        run.upper_limit = upper;
+        if (d.append) {
+            if (lower != upper)
+                run.events = spi_exec(planner.time_range_rows(), params).scalar_int();
+            driver.report(
+                fmt::format("plan: load range ({}, {}], {} new rows", lower, upper, run.events));
+            return;
+        }
         if (lower != upper) spi_exec(planner.daily_day_stats(), params);
         if (!args.backfill)
             for (const auto &row : spi_exec(planner.daily_full_days(), params).rows)
                 full_days.push_back(*row[0]);
         params[3] = SqlParam::text_array(full_days);
         if (!full_days.empty()) spi_exec(planner.daily_full_day_counts(), params);
-        run.lower_limit = lower;
-        run.upper_limit = upper;
         run.events = spi_exec(sum_days(planner, "new_rows")).scalar_int();
         run.late_rows = spi_exec(sum_days(planner, "late_rows")).scalar_int();
         run.days_reprocessed = static_cast<std::int64_t>(full_days.size());
@@ -117,18 +144,22 @@ bool run_daily(RunDriver &driver, const ModelRecord &m, const DailyRunArgs &args
                         "reprocessed in full",
                         lower, upper, run.events, run.late_rows, full_days.size()));
     });
-    const bool changes = run.events > run.late_rows || !full_days.empty();
+    const bool changes =
+        run.events > run.late_rows || !full_days.empty() || (d.append && args.backfill);
     if (changes) {
         driver.unit("keys", [&] {
-            run.keys =
-                static_cast<std::int64_t>(spi_exec(planner.daily_collect_keys(), params).processed);
+            const std::string sql = !d.append       ? planner.daily_collect_keys()
+                                    : args.backfill ? planner.append_backfill_keys()
+                                                    : planner.append_collect_keys();
+            run.keys = static_cast<std::int64_t>(spi_exec(sql, params).processed);
             spi_exec(planner.analyze_keys());
             run.null_keys = spi_exec(planner.count_null_keys()).scalar_int();
             driver.report(fmt::format("keys: {} keys touched", run.keys));
         });
         driver.unit("recompute", [&] {
-            run.rows_inserted = static_cast<std::int64_t>(
-                spi_exec(planner.daily_recompute(run.null_keys > 0), params).processed);
+            const std::string sql = d.append ? planner.append_recompute(run.null_keys > 0)
+                                             : planner.daily_recompute(run.null_keys > 0);
+            run.rows_inserted = static_cast<std::int64_t>(spi_exec(sql, params).processed);
             driver.report(fmt::format("recompute: {} rows", run.rows_inserted));
         });
     }
@@ -143,7 +174,7 @@ bool run_daily(RunDriver &driver, const ModelRecord &m, const DailyRunArgs &args
         }
         {
             AsCatalogOwner owner;
-            spi_exec(planner.daily_record_ledger(), params);
+            if (!d.append) spi_exec(planner.daily_record_ledger(), params);
             if (lower != upper) {
                 spi_exec(
                     "INSERT INTO incmodel.range_manifest (model_id, run_id, lower_limit, "

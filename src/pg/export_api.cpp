@@ -48,7 +48,7 @@ core::Lookback lookback_of(const std::string &interval_text) {
 
 std::vector<core::PackagePart> export_model(const std::string &name, core::Dialect dialect) {
     ModelRecord m = load_model(name);
-    if (m.spec.daily)
+    if (m.spec.time)
         throw UserError(ERRCODE_FEATURE_NOT_SUPPORTED,
                         "incmodel: model \"" + name +
                             "\" is a daily model, which export does not "

@@ -52,6 +52,8 @@ Datum incmodel_create_model(PG_FUNCTION_ARGS) {
         args.day_key = opt_text_arg(fcinfo, 12);
         args.reprocess_days = opt_int32_arg(fcinfo, 13);
         args.min_rows_to_process = opt_int64_arg(fcinfo, 14);
+        args.strategy = opt_text_arg(fcinfo, 15);
+        args.event_key = opt_text_arg(fcinfo, 16);
         SpiConnection spi;
         std::int64_t id = create_model(spi, args);
         return Int64GetDatum(id);

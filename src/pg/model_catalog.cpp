@@ -48,6 +48,14 @@ void require_catalog_version() {
 
 }  // namespace
 
+std::vector<std::string> dedupe_order(Oid source, const std::string &load_column) {
+    std::vector<std::string> order{load_column};
+    bool has_dvce = pg_call(
+        [source] { return get_attnum(source, "dvce_created_tstamp") != InvalidAttrNumber; });
+    if (has_dvce) order.emplace_back("dvce_created_tstamp");
+    return order;
+}
+
 ModelRecord load_model(const std::string &name, bool require_relations) {
     AsCatalogOwner owner;
     require_catalog_version();
@@ -56,7 +64,7 @@ ModelRecord load_model(const std::string &name, bool require_relations) {
         "source_alias, source_only, batch_column, batch_type, window_column, lookback::text, "
         "target::oid, bounded_recompute, timezone, enabled, owner::oid, canonical_query, "
         "change_log, planned_snapshot::text, load_column, start_date::text, backfill_limit::text, "
-        "day_key, reprocess_days, min_rows_to_process, upper_limit::text FROM "
+        "day_key, reprocess_days, min_rows_to_process, upper_limit::text, strategy, event_key FROM "
         "incmodel.models WHERE name = $1",
         {SqlParam::value(name)});
     if (r.rows.empty())
@@ -104,7 +112,7 @@ ModelRecord load_model(const std::string &name, bool require_relations) {
             s.unique_columns.push_back(str(c[1]));
     }
     if (row[20]) {
-        core::DailySpec d;
+        core::TimeSpec d;
         d.load_column = str(row[20]);
         d.load_type = s.batch_type;
         d.start_date = str(row[21]);
@@ -114,7 +122,12 @@ ModelRecord load_model(const std::string &name, bool require_relations) {
         d.min_rows_to_process = std::stoll(str(row[25]));
         for (const auto &k : s.keys)
             if (k.column == d.day_column) d.day_expr = k.source_expr;
-        s.daily = d;
+        d.append = str(row[27]) == "append";
+        if (d.append) {
+            d.event_key = str(row[28]);
+            d.dedupe_order = dedupe_order(m.source_oid, d.load_column);
+        }
+        s.time = d;
     }
     auto exists = [](Oid rel) { return pg_call([rel] { return get_rel_name(rel); }) != nullptr; };
     if (require_relations || exists(m.source_oid))
@@ -140,7 +153,7 @@ std::int64_t insert_model(const ModelRecord &m, const std::string &canonical_que
     AsCatalogOwner owner;
     require_catalog_version();
     const core::ModelSpec &s = m.spec;
-    const std::optional<core::DailySpec> &daily = s.daily;
+    const std::optional<core::TimeSpec> &daily = s.time;
     auto opt = [](const std::optional<std::string> &v) {
         return v ? SqlParam::value(*v) : SqlParam::null();
     };
@@ -149,10 +162,12 @@ std::int64_t insert_model(const ModelRecord &m, const std::string &canonical_que
         "alias_in_query, source, source_alias, source_only, batch_column, batch_type, "
         "window_column, lookback, target, bounded_recompute, timezone, enabled, owner, "
         "load_column, "
-        "start_date, backfill_limit, day_key, reprocess_days, min_rows_to_process) VALUES "
+        "start_date, backfill_limit, day_key, reprocess_days, min_rows_to_process, strategy, "
+        "event_key) VALUES "
         "($1, $2, $3, $4, $5, $6::boolean, $7::oid::regclass, $8, $9::boolean, $10, $11, $12, "
         "$13::interval, $14::oid::regclass, $15::boolean, $16, $17::boolean, $18::oid::regrole, "
-        "$19, $20::timestamptz, $21::interval, $22, $23::int, $24::int8) RETURNING model_id",
+        "$19, $20::timestamptz, $21::interval, $22, $23::int, $24::int8, $25, $26) RETURNING "
+        "model_id",
         {SqlParam::value(s.name),
          SqlParam::value(m.query),
          SqlParam::value(canonical_query),
@@ -174,9 +189,11 @@ std::int64_t insert_model(const ModelRecord &m, const std::string &canonical_que
          daily ? SqlParam::value(daily->load_column) : SqlParam::null(),
          daily ? SqlParam::value(daily->start_date) : SqlParam::null(),
          daily ? SqlParam::value(daily->backfill_limit) : SqlParam::null(),
-         daily ? SqlParam::value(daily->day_column) : SqlParam::null(),
+         daily && !daily->append ? SqlParam::value(daily->day_column) : SqlParam::null(),
          daily ? SqlParam::value(std::to_string(daily->reprocess_days)) : SqlParam::null(),
-         daily ? SqlParam::value(std::to_string(daily->min_rows_to_process)) : SqlParam::null()});
+         daily ? SqlParam::value(std::to_string(daily->min_rows_to_process)) : SqlParam::null(),
+         SqlParam::value(daily && daily->append ? "append" : "recompute"),
+         daily && daily->append ? SqlParam::value(daily->event_key) : SqlParam::null()});
     const std::int64_t id = r.scalar_int();
     const std::string insert_col =
         "INSERT INTO incmodel.model_columns (model_id, kind, ord, name, type, source_expr) VALUES "

@@ -31,6 +31,10 @@ struct ModelRecord {
 // false, a dropped source or target leaves its name empty instead of raising 42P01.
 ModelRecord load_model(const std::string &name, bool require_relations = true);
 
+// Which of an event's duplicates an append model keeps: the first by the load column, then by
+// dvce_created_tstamp when the source has it.
+std::vector<std::string> dedupe_order(Oid source, const std::string &load_column);
+
 // Every enabled model's name, in name order.
 std::vector<std::string> enabled_model_names();
 

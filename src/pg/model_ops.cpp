@@ -254,12 +254,28 @@ PendingQuery pending_query(const ModelRecord &m, const core::RefreshPlanner &pla
     return q;
 }
 
+// The snapshot a plan records as where the next plan starts: the current snapshot with the
+// current transaction's own xid, when it has one, added as in progress. PostgreSQL leaves a
+// transaction's own xid out of its snapshots, so without this a load later in the same
+// transaction (create_model, then INSERT, then COMMIT; or a refresh inside a transaction block
+// followed by a load) would look already seen whenever a newer transaction had completed.
+std::string plan_snapshot() {
+    return *spi_exec(
+                "SELECT CASE WHEN x IS NULL THEN s::text ELSE "
+                "least(pg_catalog.pg_snapshot_xmin(s), "
+                "x)::text || ':' || greatest(pg_catalog.pg_snapshot_xmax(s), (x::text::int8 + "
+                "1)::text::xid8)::text || ':' || (SELECT string_agg(t::text, ',' ORDER BY "
+                "t::text::int8) FROM (SELECT pg_catalog.pg_snapshot_xip(s) AS t UNION SELECT x) u) "
+                "END FROM (SELECT pg_catalog.pg_current_snapshot() AS s, "
+                "pg_catalog.pg_current_xact_id_if_assigned() AS x) v")
+                .scalar();
+}
+
 // Fills the batches scratch with the pending batches; returns the snapshot taken before, which
 // the commit records as where the next plan starts.
 std::string plan_batches(const ModelRecord &m, const core::RefreshPlanner &planner,
                          const std::optional<std::string> &cutoff, bool &used_log) {
-    const std::string snapshot =
-        *spi_exec("SELECT pg_catalog.pg_current_snapshot()::text").scalar();
+    const std::string snapshot = plan_snapshot();
     PendingQuery q = pending_query(m, planner, cutoff);
     used_log = q.used_log;
     if (!q.nothing) spi_exec(q.insert_sql, q.params);
@@ -272,7 +288,7 @@ std::int64_t rebuild_locked(RunDriver &driver, const ModelRecord &m) {
     RunRecord &run = driver.run();
     std::string snapshot;
     driver.unit("plan", [&] {
-        snapshot = *spi_exec("SELECT pg_catalog.pg_current_snapshot()::text").scalar();
+        snapshot = plan_snapshot();
         spi_exec(planner.truncate_scratch());
         SqlResult r = spi_exec(planner.all_batches());
         run.batches = static_cast<std::int64_t>(r.processed);
@@ -423,12 +439,24 @@ std::int64_t create_model(SpiConnection &spi, const CreateModelArgs &args) {
             throw UserError(ERRCODE_INVALID_PARAMETER_VALUE,
                             "incmodel: give either batch_column or load_column, not both", "",
                             "A daily model ranges over load_column; omit batch_column.");
-        if (!args.start_date_micros || !args.day_key)
+        const bool append = args.strategy == std::optional<std::string>("append");
+        if (args.strategy && !append && *args.strategy != "recompute")
+            throw UserError(ERRCODE_INVALID_PARAMETER_VALUE,
+                            "incmodel: strategy must be 'append' or 'recompute'",
+                            "It is '" + *args.strategy + "'.");
+        if (append && (!args.start_date_micros || !args.event_key))
+            throw UserError(ERRCODE_NULL_VALUE_NOT_ALLOWED,
+                            "incmodel: an append model needs start_date and event_key",
+                            "Its first run starts at start_date; event_key is the column that "
+                            "identifies an event (duplicates keep the first load).",
+                            "Add start_date => '2026-01-01', event_key => 'event_id'.");
+        if (!append && (!args.start_date_micros || !args.day_key))
             throw UserError(ERRCODE_NULL_VALUE_NOT_ALLOWED,
                             "incmodel: a daily model needs start_date and day_key",
                             "load_column makes a time-based model: its first run starts at "
                             "start_date, and day_key names the output column holding the day.",
-                            "Add start_date => '2026-01-01', day_key => 'day'.");
+                            "Add start_date => '2026-01-01', day_key => 'day' (or strategy => "
+                            "'append', event_key => 'event_id' for an event-level model).");
         if (args.window_column || args.bounded_recompute)
             throw UserError(ERRCODE_INVALID_PARAMETER_VALUE,
                             "incmodel: window_column and bounded_recompute are for batch models",
@@ -444,6 +472,10 @@ std::int64_t create_model(SpiConnection &spi, const CreateModelArgs &args) {
                             "incmodel: backfill_limit must be a positive interval", "",
                             "Use an interval such as '30 days'.");
         batch_column = *args.load_column;
+    } else if (args.strategy || args.event_key || args.day_key) {
+        throw UserError(ERRCODE_INVALID_PARAMETER_VALUE,
+                        "incmodel: strategy, event_key and day_key apply to time-based models", "",
+                        "Give load_column (and start_date) for a time-based model.");
     } else if (batch_column.empty()) {
         throw UserError(ERRCODE_NULL_VALUE_NOT_ALLOWED,
                         "incmodel: argument \"batch_column\" must not be NULL", "",
@@ -452,16 +484,24 @@ std::int64_t create_model(SpiConnection &spi, const CreateModelArgs &args) {
     }
 
     // The user's query and target resolve in the caller's search_path.
+    const bool append = daily && args.strategy == std::optional<std::string>("append");
     AnalyzedQuery analyzed =
-        analyze_model_query({args.query, batch_column, args.window_column, args.unique_key});
+        analyze_model_query({args.query, batch_column, args.window_column, args.unique_key,
+                             append ? args.event_key : std::nullopt});
     if (daily) {
-        core::DailySpec d;
+        core::TimeSpec d;
         d.load_column = batch_column;
         d.load_type = analyzed.spec.batch_type;
-        d.day_column = *args.day_key;
+        d.append = append;
+        if (append) {
+            d.event_key = *args.event_key;
+            d.dedupe_order = dedupe_order(analyzed.source_oid, d.load_column);
+        } else {
+            d.day_column = *args.day_key;
+        }
         for (const auto &k : analyzed.spec.keys)
-            if (k.column == d.day_column) d.day_expr = k.source_expr;
-        if (d.day_expr.empty())
+            if (!append && k.column == d.day_column) d.day_expr = k.source_expr;
+        if (!append && d.day_expr.empty())
             throw UserError(ERRCODE_UNDEFINED_COLUMN,
                             "incmodel: day_key \"" + d.day_column +
                                 "\" is not a GROUP BY output column computed from the source",
@@ -476,7 +516,7 @@ std::int64_t create_model(SpiConnection &spi, const CreateModelArgs &args) {
         d.min_rows_to_process = args.min_rows_to_process.value_or(1000);
         d.backfill_limit = *args.backfill_limit;
         d.start_date = *args.start_date_micros;  // turned into text once settings are pinned
-        analyzed.spec.daily = d;
+        analyzed.spec.time = d;
     }
     const char *target_text = args.target.c_str();
     RangeVar *rv = pg_call(
@@ -503,9 +543,9 @@ std::int64_t create_model(SpiConnection &spi, const CreateModelArgs &args) {
 
     PinnedSettings pinned(timezone);
     if (daily)
-        m.spec.daily->start_date =
+        m.spec.time->start_date =
             *spi_exec(fmt::format("SELECT {}::text", fmt::format(kMicrosToTimestamptz, "$1::int8")),
-                      {SqlParam::value(m.spec.daily->start_date)})
+                      {SqlParam::value(m.spec.time->start_date)})
                  .scalar();
     bool created_target = false;
     if (OidIsValid(target)) {
@@ -576,7 +616,7 @@ RefreshOutcome refresh_model(SpiConnection &spi, const std::string &name, bool s
                              const RunOverrides &overrides) {
     LockedModel locked = lock_and_load(name, "refresh", spi.nonatomic(), skip_locked);
     ModelRecord &m = locked.model;
-    if (!m.spec.daily && (overrides.reprocess_days || overrides.min_rows_to_process))
+    if (!m.spec.time && (overrides.reprocess_days || overrides.min_rows_to_process))
         throw UserError(ERRCODE_INVALID_PARAMETER_VALUE,
                         "incmodel: reprocess_days and min_rows_to_process apply to daily models",
                         "Model \"" + name + "\" is a batch model.");
@@ -596,7 +636,7 @@ RefreshOutcome refresh_model(SpiConnection &spi, const std::string &name, bool s
         pg_call([c] { ereport(NOTICE, (errmsg("%s", c))); });
         return RefreshOutcome::Disabled;
     }
-    if (m.spec.daily) {
+    if (m.spec.time) {
         bool changed = false;
         with_run(spi, m, "refresh", [&](RunDriver &driver) {
             changed =
@@ -690,7 +730,7 @@ RefreshOutcome refresh_model(SpiConnection &spi, const std::string &name, bool s
 std::int64_t rebuild_model(SpiConnection &spi, const std::string &name) {
     LockedModel locked = lock_and_load(name, "rebuild", spi.nonatomic(), false);
     std::int64_t rows = 0;
-    if (locked.model.spec.daily) {
+    if (locked.model.spec.time) {
         // A daily model starts again at start_date: emptied, then its first bounded run.
         ModelRecord fresh = locked.model;
         fresh.upper_limit.reset();
@@ -752,11 +792,11 @@ std::int64_t backfill_model(SpiConnection &spi, const std::string &name,
                             const std::string &from_micros, const std::string &to_micros) {
     LockedModel locked = lock_and_load(name, "backfill", spi.nonatomic(), false);
     const ModelRecord &m = locked.model;
-    if (!m.spec.daily)
+    if (!m.spec.time)
         throw UserError(
             ERRCODE_WRONG_OBJECT_TYPE,
-            "incmodel: backfill applies to daily models; \"" + name + "\" is a batch model", "",
-            "Rebuild a batch model with incmodel.rebuild().");
+            "incmodel: backfill applies to time-based models; \"" + name + "\" is a batch model",
+            "", "Rebuild a batch model with incmodel.rebuild().");
     if (std::stoll(from_micros) >= std::stoll(to_micros))
         throw UserError(ERRCODE_INVALID_PARAMETER_VALUE,
                         "incmodel: backfill range is empty: range_start must be before range_end");
@@ -775,7 +815,7 @@ Pending pending_of(const std::string &name) {
     } catch (const UserError &) {
         return {};  // source or target dropped: status shows NULL rather than failing
     }
-    if (m.spec.daily) return {};  // a daily model's lag is in status.lag
+    if (m.spec.time) return {};  // a daily model's lag is in status.lag
     const Oid source = m.source_oid;
     bool can_read = pg_call(
         [source] { return pg_class_aclcheck(source, GetUserId(), ACL_SELECT) == ACLCHECK_OK; });

@@ -23,6 +23,8 @@ struct CreateModelArgs {
     std::optional<std::string> backfill_limit;     // interval text
     std::optional<std::string> day_key;
     std::optional<std::int64_t> reprocess_days, min_rows_to_process;
+    std::optional<std::string> strategy;   // 'append' for an event-level model
+    std::optional<std::string> event_key;  // its dedupe key
 };
 
 std::int64_t create_model(SpiConnection &spi, const CreateModelArgs &args);

@@ -213,7 +213,17 @@ AnalyzedQuery analyze_model_query(const ModelQueryInput &input) {
         unsupported("FOR UPDATE/SHARE and data-modifying WITH are not supported", "");
     if (query->hasTargetSRFs)
         unsupported("set-returning functions in the select list are not supported", "");
-    if (query->groupClause == NIL)
+    if (input.event_key) {
+        if (query->groupClause != NIL || query->hasAggs || query->havingQual)
+            throw UserError(ERRCODE_GROUPING_ERROR,
+                            "incmodel: an append model's query selects events: no GROUP BY or "
+                            "aggregates",
+                            "strategy => 'append' keeps one row per event_key.",
+                            "Remove GROUP BY, or create a daily model with day_key.");
+        if (query->distinctClause != NIL)
+            unsupported("DISTINCT is not supported in an append model",
+                        "Duplicates are removed on event_key already.");
+    } else if (query->groupClause == NIL)
         throw UserError(ERRCODE_GROUPING_ERROR, "incmodel: query must aggregate with GROUP BY",
                         "Without GROUP BY there is no key to recompute incrementally.",
                         "Add GROUP BY over the columns that identify a row of the target "
@@ -394,7 +404,29 @@ AnalyzedQuery analyze_model_query(const ModelQueryInput &input) {
 
     // --- the refresh key: GROUP BY parts computed from the source alone --------------------------
     std::vector<std::pair<std::string, Node *>> source_keys;  // output name, expression
-    {
+    if (input.event_key) {
+        foreach (lc, query->targetList) {
+            auto *tle = static_cast<TargetEntry *>(lfirst(lc));
+            if (tle->resjunk || tle->resname == nullptr || *input.event_key != tle->resname)
+                continue;
+            auto *var = reinterpret_cast<Var *>(tle->expr);
+            if (!IsA(tle->expr, Var) || var->varno != source_rti || var->varlevelsup != 0) break;
+            const AttrNumber att = var->varattno;
+            const char *col = pg_call([source, att] { return get_attname(source, att, false); });
+            if (*input.event_key != col) break;
+            source_keys.emplace_back(tle->resname, reinterpret_cast<Node *>(tle->expr));
+            spec.unique_columns.push_back(tle->resname);
+        }
+        if (source_keys.empty())
+            throw UserError(ERRCODE_UNDEFINED_COLUMN,
+                            "incmodel: event_key \"" + *input.event_key +
+                                "\" is not an output column taken as is from the source's column "
+                                "of that name",
+                            "",
+                            "Select the event id unchanged, e.g. SELECT e.event_id, ... FROM "
+                            "atomic.events e.");
+    }
+    if (!input.event_key) {
         CatalogOnlySearchPath path;
         foreach (lc, query->groupClause) {
             auto *sgc = static_cast<SortGroupClause *>(lfirst(lc));

@@ -18,6 +18,9 @@ struct ModelQueryInput {
     std::string batch_column;
     std::optional<std::string> window_column;
     std::vector<std::string> unique_key;  // output columns forming the refresh key (optional)
+    // An append (event-level) model: a SELECT without GROUP BY whose key is this output column,
+    // a plain column of the source.
+    std::optional<std::string> event_key;
 };
 
 struct AnalyzedQuery {

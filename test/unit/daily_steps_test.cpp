@@ -23,14 +23,14 @@ ModelSpec daily_spec() {
               {"day", "(events.derived_tstamp)::date", "date"}};
     s.outputs = {{"user_id", "text"}, {"day", "date"}, {"events", "bigint"}};
     s.unique_columns = {"user_id", "day"};
-    DailySpec d;
+    TimeSpec d;
     d.load_column = "Load Tstamp";
     d.load_type = "timestamp without time zone";
     d.day_column = "day";
     d.day_expr = "(events.derived_tstamp)::date";
     d.start_date = "2026-01-01 00:00:00+00";
     d.backfill_limit = "30 days";
-    s.daily = d;
+    s.time = d;
     return s;
 }
 
@@ -97,6 +97,56 @@ TEST(DailySteps, LedgerResetsSkippedRowsOfFullDays) {
               std::string::npos);
     EXPECT_NE(sql.find("full_upper = coalesce(EXCLUDED.full_upper, dm.full_upper)"),
               std::string::npos);
+}
+
+}  // namespace
+}  // namespace incmodel::core
+
+namespace incmodel::core {
+namespace {
+
+// The same source as an event-level model: one row per event_id, the first by load time.
+ModelSpec append_spec() {
+    ModelSpec s = test_support::sessions_spec();
+    s.query_head = "SELECT event_id, page_url FROM ";
+    s.query_tail = "WHERE event = 'page_view'";
+    s.keys = {{"event_id", "events.event_id", "text"}};
+    s.outputs = {{"event_id", "text"}, {"page_url", "text"}};
+    s.unique_columns = {"event_id"};
+    TimeSpec t;
+    t.load_column = "load_tstamp";
+    t.load_type = "timestamp without time zone";
+    t.append = true;
+    t.event_key = "event_id";
+    t.dedupe_order = {"load_tstamp", "dvce_created_tstamp"};
+    s.time = t;
+    return s;
+}
+
+TEST(AppendSteps, NewKeysAreThoseNotInTheTargetYet) {
+    RefreshPlanner p(append_spec(), test_support::test_quote);
+    const std::string sql = p.append_collect_keys();
+    EXPECT_NE(sql.find("NOT EXISTS (SELECT 1 FROM derived.sessions AS _incmodel_t WHERE "
+                       "_incmodel_t.event_id = events.event_id)"),
+              std::string::npos)
+        << sql;
+    // a NULL event id is new only while the target has no NULL row
+    EXPECT_NE(sql.find("events.event_id IS NOT NULL OR NOT EXISTS"), std::string::npos);
+}
+
+TEST(AppendSteps, RecomputeKeepsTheFirstDuplicateByLoadThenDeviceTime) {
+    RefreshPlanner p(append_spec(), test_support::test_quote);
+    const std::string sql = p.append_recompute(false);
+    EXPECT_NE(sql.find("SELECT DISTINCT ON (_incmodel_d.event_id) _incmodel_d.* FROM ("),
+              std::string::npos)
+        << sql;
+    EXPECT_NE(sql.find("ORDER BY _incmodel_d.event_id, _incmodel_d.load_tstamp, "
+                       "_incmodel_d.dvce_created_tstamp) AS events WHERE event = 'page_view'"),
+              std::string::npos)
+        << sql;
+    const std::string backfill = p.append_backfill_keys();
+    EXPECT_NE(backfill.find(">= $9::pg_catalog.timestamptz"), std::string::npos);
+    EXPECT_NE(backfill.find("< $10::pg_catalog.timestamptz"), std::string::npos);
 }
 
 }  // namespace
