@@ -74,6 +74,16 @@ END $$;
 SELECT count(*) AS runs, sum(events) > 0 AS rows_processed, sum(rows_deleted) AS rows_deleted
 FROM incmodel.runs WHERE model_name = 'page_views';
 
+-- explain announces the rows of the next run's load range.
+SELECT testkit.append_load(40, 4, 0.61);
+SELECT step, step_name, sql <> '' AS has_sql FROM incmodel.explain('page_views') ORDER BY step;
+SELECT substring(detail from '\]: (\d+) new rows')::bigint AS explained_rows
+FROM incmodel.explain('page_views') WHERE step = 1 \gset
+CALL incmodel.refresh('page_views');
+SELECT events = :explained_rows AND events > 0 AS run_matched_explain FROM incmodel.runs
+WHERE model_name = 'page_views' ORDER BY run_id DESC LIMIT 1;
+SELECT testkit.append_check('page_views', 'after explain');
+
 -- Reloading events that are already there (a replay of everything) adds nothing.
 SELECT count(*) AS rows_before FROM derived.page_views \gset
 INSERT INTO atomic.aev SELECT event_id, domain_userid, event, page_url, dvce_created_tstamp,

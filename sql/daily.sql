@@ -183,6 +183,20 @@ BEGIN
 END $$;
 SELECT testkit.daily_check('user_days_late', 'caught up');
 
+-- explain: what the next run covers, without changing anything; the run then processes as many
+-- rows as explain announced.
+SELECT testkit.daily_load(120, 0.41);
+SELECT step, step_name, step <> 1 OR detail ~ '^load range \(.*\]: \d+ new rows, \d+ late; days touched: .*; days reprocessed in full: ' AS plan_described,
+       sql <> '' AS has_sql
+FROM incmodel.explain('user_days') ORDER BY step;
+SELECT substring(detail from '\]: (\d+) new rows')::bigint AS explained_rows
+FROM incmodel.explain('user_days') WHERE step = 1 \gset
+SELECT pending_batches, pending_events = :explained_rows AS status_shows_pending_rows
+FROM incmodel.status WHERE model = 'user_days';
+CALL incmodel.refresh('user_days');
+SELECT events = :explained_rows AND events > 0 AS run_matched_explain FROM incmodel.runs
+WHERE model_name = 'user_days' ORDER BY run_id DESC LIMIT 1;
+
 -- Recoverable: an error injected at the end of each step of a daily run, and of a backfill,
 -- leaves the target, the ledger, the range manifest and the upper limit as they were; the run
 -- is recorded as failed at its step, and the next run passes the checks.

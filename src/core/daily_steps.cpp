@@ -51,15 +51,20 @@ std::string RefreshPlanner::create_days_scratch() const {
         qualified(quote_, scratch_.days));
 }
 
-std::string RefreshPlanner::daily_day_stats() const {
+std::string RefreshPlanner::daily_day_stats_select() const {
     const std::string load = q(spec_.source_alias) + "." + q(spec_.time->load_column);
     return fmt::format(
-        "INSERT INTO {days} (event_date, new_rows, late_rows, max_load) SELECT {day}, count(*), "
-        "count(*) FILTER (WHERE NOT ({not_late})), max({load})::pg_catalog.timestamptz FROM {src} "
+        "SELECT {day} AS event_date, count(*) AS new_rows, count(*) FILTER (WHERE NOT "
+        "({not_late})) AS late_rows, max({load})::pg_catalog.timestamptz AS max_load FROM {src} "
         "WHERE {range} GROUP BY 1",
-        fmt::arg("days", qualified(quote_, scratch_.days)), fmt::arg("day", daily_day()),
-        fmt::arg("not_late", daily_not_late("$3::int")), fmt::arg("load", load),
-        fmt::arg("src", source_as_alias()), fmt::arg("range", daily_load_between(">", 1, 2)));
+        fmt::arg("day", daily_day()), fmt::arg("not_late", daily_not_late("$3::int")),
+        fmt::arg("load", load), fmt::arg("src", source_as_alias()),
+        fmt::arg("range", daily_load_between(">", 1, 2)));
+}
+
+std::string RefreshPlanner::daily_day_stats() const {
+    return fmt::format("INSERT INTO {} (event_date, new_rows, late_rows, max_load) {}",
+                       qualified(quote_, scratch_.days), daily_day_stats_select());
 }
 
 std::string RefreshPlanner::time_range_rows() const {
@@ -67,13 +72,14 @@ std::string RefreshPlanner::time_range_rows() const {
                        daily_load_between(">", 1, 2));
 }
 
-std::string RefreshPlanner::daily_full_days() const {
+std::string RefreshPlanner::daily_full_days(const std::string &days) const {
     return fmt::format(
         "SELECT event_date::text FROM (SELECT event_date, sum(n) AS n FROM (SELECT event_date, "
-        "late_rows AS n FROM {days} WHERE event_date IS NOT NULL UNION ALL SELECT event_date, "
-        "skipped_events FROM {ledger} WHERE model = $7) u GROUP BY event_date) x WHERE n > 0 AND "
-        "n >= $8::int8 ORDER BY 1",
-        fmt::arg("days", qualified(quote_, scratch_.days)), fmt::arg("ledger", kDailyManifest));
+        "late_rows AS n FROM {days} AS d WHERE event_date IS NOT NULL UNION ALL SELECT "
+        "event_date, skipped_events FROM {ledger} WHERE model = $7) u GROUP BY event_date) x "
+        "WHERE n > 0 AND n >= $8::int8 ORDER BY 1",
+        fmt::arg("days", days.empty() ? qualified(quote_, scratch_.days) : days),
+        fmt::arg("ledger", kDailyManifest));
 }
 
 std::string RefreshPlanner::daily_full_day_counts() const {

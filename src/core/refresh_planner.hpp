@@ -87,9 +87,12 @@ class RefreshPlanner {
     std::string time_range_rows() const;
     // INSERT per event day of the run's new rows: count, late count, max load.
     std::string daily_day_stats() const;
+    std::string daily_day_stats_select() const;  // the same rows as a SELECT (explain)
     // SELECT the days to reprocess in full: late rows of this run plus the ledger's skipped
     // count reach $8.
-    std::string daily_full_days() const;
+    // days: the relation holding the day stats, the days scratch table when empty (explain
+    // passes "(" + daily_day_stats_select() + ")").
+    std::string daily_full_days(const std::string &days = "") const;
     // INSERT per day reprocessed in full: all its rows loaded in [$5, $2] and their max load.
     std::string daily_full_day_counts() const;
     // INSERT the keys touched: new rows that are not late, every row of a day in $4.

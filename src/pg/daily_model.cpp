@@ -1,5 +1,7 @@
 #include "pg/daily_model.hpp"
 
+#include <tuple>
+
 #include <fmt/format.h>
 
 #include "core/refresh_planner.hpp"
@@ -34,6 +36,19 @@ std::string safe_upper_limit(const ModelRecord &m) {
                 "'1 microsecond')::text",
                 {num(m.source_oid)})
                 .scalar();
+}
+
+// The load range the next run covers: from the upper limit (or just before start_date) up to
+// at most backfill_limit further, and never past the in-flight limit.
+std::pair<std::string, std::string> next_range(const ModelRecord &m) {
+    const core::TimeSpec &d = *m.spec.time;
+    const std::string safe = safe_upper_limit(m);
+    SqlResult r = spi_exec(
+        "SELECT l::text, greatest(l, least(l + $3::interval, $4::timestamptz))::text FROM "
+        "(SELECT coalesce($1::timestamptz, $2::timestamptz - interval '1 microsecond') AS l) x",
+        {m.upper_limit ? SqlParam::value(*m.upper_limit) : SqlParam::null(),
+         SqlParam::value(d.start_date), SqlParam::value(d.backfill_limit), SqlParam::value(safe)});
+    return {*r.rows[0][0], *r.rows[0][1]};
 }
 
 // A later statement must see rows committed after this one's limit was read: READ COMMITTED.
@@ -100,16 +115,7 @@ bool run_daily(RunDriver &driver, const ModelRecord &m, const DailyRunArgs &args
                                 SqlParam::value(args.backfill->second)});
             for (const auto &row : days.rows) full_days.push_back(*row[0]);
         } else {
-            const std::string safe = safe_upper_limit(m);
-            SqlResult r = spi_exec(
-                "SELECT l::text, greatest(l, least(l + $3::interval, $4::timestamptz))::text FROM "
-                "(SELECT coalesce($1::timestamptz, $2::timestamptz - interval '1 microsecond') "
-                "AS l) x",
-                {m.upper_limit ? SqlParam::value(*m.upper_limit) : SqlParam::null(),
-                 SqlParam::value(d.start_date), SqlParam::value(d.backfill_limit),
-                 SqlParam::value(safe)});
-            lower = *r.rows[0][0];
-            upper = *r.rows[0][1];
+            std::tie(lower, upper) = next_range(m);
         }
         params = {SqlParam::value(lower),
                   SqlParam::value(upper),
@@ -197,6 +203,87 @@ bool run_daily(RunDriver &driver, const ModelRecord &m, const DailyRunArgs &args
                                   run.rows_inserted));
     });
     return changes;
+}
+
+std::vector<ExplainRow> explain_time_model(const ModelRecord &m) {
+    const core::TimeSpec &d = *m.spec.time;
+    core::RefreshPlanner planner(m.spec, quote_ident);
+    PinnedSettings pinned(m.timezone);
+    auto [lower, upper] = next_range(m);
+    std::vector<SqlParam> params = {SqlParam::value(lower),
+                                    SqlParam::value(upper),
+                                    num(d.reprocess_days),
+                                    SqlParam::text_array({}),
+                                    SqlParam::value(d.start_date),
+                                    num(m.spec.id),
+                                    SqlParam::value(m.spec.name),
+                                    num(d.min_rows_to_process),
+                                    SqlParam::null(),
+                                    SqlParam::null()};
+    std::string plan;
+    if (d.append) {
+        plan = fmt::format("load range ({}, {}]: {} new rows", lower, upper,
+                           spi_exec(planner.time_range_rows(), params).scalar_int());
+    } else {
+        const std::string stats = "(" + planner.daily_day_stats_select() + ")";
+        SqlResult totals = spi_exec(
+            "SELECT coalesce(sum(new_rows), 0), coalesce(sum(late_rows), 0), count(*), "
+            "coalesce(string_agg(event_date::text || ': ' || new_rows || ' rows' || CASE WHEN "
+            "late_rows > 0 THEN ' (' || late_rows || ' late)' ELSE '' END, ', ' ORDER BY "
+            "event_date), '') FROM " +
+                stats + " AS d",
+            params);
+        std::vector<std::string> full;
+        for (const auto &row : spi_exec(planner.daily_full_days(stats), params).rows)
+            full.push_back(*row[0]);
+        std::string listed;
+        for (size_t i = 0; i < full.size(); ++i) listed += (i ? ", " : "") + full[i];
+        plan = fmt::format(
+            "load range ({}, {}]: {} new rows, {} late; days touched: {}; days reprocessed in "
+            "full: {}",
+            lower, upper, *totals.rows[0][0], *totals.rows[0][1],
+            totals.rows[0][3]->empty() ? "none" : *totals.rows[0][3],
+            listed.empty() ? "none" : listed);
+    }
+    pinned.close();
+    return {
+        {1, "plan", plan, d.append ? planner.time_range_rows() : planner.daily_day_stats()},
+        {2, "keys",
+         d.append ? "event keys first seen in the load range"
+                  : "keys of new rows that are not late, and every key of a day reprocessed in "
+                    "full",
+         d.append ? planner.append_collect_keys() : planner.daily_collect_keys()},
+        {3, "recompute",
+         d.append ? "the first duplicate of each new event key, through the query"
+                  : "touched keys recomputed from the rows the manifests include",
+         d.append ? planner.append_recompute(false) : planner.daily_recompute(false)},
+        {4, "commit",
+         d.append ? "one transaction: insert the new events, record the range"
+                  : "one transaction: delete touched keys, insert recomputed rows, update the "
+                    "daily ledger, record the range",
+         planner.delete_target_keys() + ";\n" + planner.insert_target_rows() +
+             (d.append ? "" : ";\n" + planner.daily_record_ledger())},
+    };
+}
+
+Pending pending_time_rows(const ModelRecord &m) {
+    const core::TimeSpec &d = *m.spec.time;
+    const Oid source = m.source_oid;
+    bool can_read = pg_call(
+        [source] { return pg_class_aclcheck(source, GetUserId(), ACL_SELECT) == ACLCHECK_OK; });
+    if (!can_read) return {};
+    core::RefreshPlanner planner(m.spec, quote_ident);
+    PinnedSettings pinned(m.timezone);
+    std::string lower = m.upper_limit
+                            ? *m.upper_limit
+                            : *spi_exec("SELECT ($1::timestamptz - interval '1 microsecond')::text",
+                                        {SqlParam::value(d.start_date)})
+                                   .scalar();
+    std::int64_t rows =
+        spi_exec(planner.time_range_rows(), {SqlParam::value(lower), SqlParam::value("infinity")})
+            .scalar_int();
+    pinned.close();
+    return {std::nullopt, rows};
 }
 
 void reset_daily(const ModelRecord &m) {

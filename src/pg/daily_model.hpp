@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "pg/model_catalog.hpp"
+#include "pg/model_ops.hpp"
 #include "pg/run_driver.hpp"
 
 namespace incmodel::pg {
@@ -20,6 +21,13 @@ struct DailyRunArgs {
 
 // Runs one daily run as units of driver; returns true when it changed anything.
 bool run_daily(RunDriver &driver, const ModelRecord &m, const DailyRunArgs &args);
+
+// What the next run of a time-based model would cover (range, rows, late rows, days touched
+// and days reprocessed in full) and the SQL of its steps, without changing anything.
+std::vector<ExplainRow> explain_time_model(const ModelRecord &m);
+
+// Rows loaded after the model's upper limit (pending_events in status); no batches.
+Pending pending_time_rows(const ModelRecord &m);
 
 // Forgets what a daily model processed (target emptied, ledger and range manifest cleared), so
 // that its next run starts again at start_date.

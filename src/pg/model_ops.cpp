@@ -748,6 +748,7 @@ std::int64_t rebuild_model(SpiConnection &spi, const std::string &name) {
 
 std::vector<ExplainRow> explain_model(const std::string &name) {
     ModelRecord m = load_model(name);
+    if (m.spec.time) return explain_time_model(m);
     core::RefreshPlanner planner = planner_for(m);
     PinnedSettings pinned(m.timezone);
     std::optional<std::string> cutoff = window_cutoff(m);
@@ -815,7 +816,7 @@ Pending pending_of(const std::string &name) {
     } catch (const UserError &) {
         return {};  // source or target dropped: status shows NULL rather than failing
     }
-    if (m.spec.time) return {};  // a daily model's lag is in status.lag
+    if (m.spec.time) return pending_time_rows(m);
     const Oid source = m.source_oid;
     bool can_read = pg_call(
         [source] { return pg_class_aclcheck(source, GetUserId(), ACL_SELECT) == ACLCHECK_OK; });
