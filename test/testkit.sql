@@ -84,3 +84,73 @@ INSERT INTO testkit.countries VALUES
   ('IN', 'Asia'), ('JP', 'Asia'), ('CN', 'Asia'), ('KR', 'Asia'), ('SG', 'Asia'),
   ('AU', 'Oceania'), ('NZ', 'Oceania');
 
+-- Daily models (sql/daily.sql, sql/features.sql): loads into atomic.dev and the checks of a
+-- daily model against a rebuild over the rows loaded up to its upper limit.
+-- One load: n events of ~n/4 users, each late by a random number of days (mostly 0-1, a tail
+-- up to 6), some without a user or an event time, a few duplicated; one transaction.
+CREATE FUNCTION testkit.daily_load(n int, seed float8) RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+  PERFORM setseed(seed);
+  INSERT INTO atomic.dev
+  SELECT md5(random()::text), CASE WHEN random() < 0.05 THEN NULL ELSE 'u' || (random() * n / 4)::int END,
+         CASE WHEN random() < 0.03 THEN NULL
+              ELSE clock_timestamp()::timestamp - (CASE WHEN random() < 0.7 THEN random()
+                                                         ELSE random() * 6 END) * interval '1 day' END,
+         clock_timestamp(), '/p' || (random() * 5)::int
+  FROM generate_series(1, n);
+  -- duplicates: a few rows loaded again in the same load
+  INSERT INTO atomic.dev SELECT event_id, domain_userid, derived_tstamp, clock_timestamp(), page_url
+  FROM atomic.dev ORDER BY load_tstamp DESC LIMIT n / 20;
+END $$;
+
+-- The model's query over another table (its source's name replaced; the tests write it qualified).
+CREATE FUNCTION testkit.daily_query(model text, tbl text) RETURNS text LANGUAGE sql AS $$
+  SELECT replace(query, source::text, tbl) FROM incmodel.models WHERE name = model $$;
+
+-- The checks described at the top; raises on the first difference, returns a summary.
+CREATE FUNCTION testkit.daily_check(model text, context text) RETURNS text LANGUAGE plpgsql AS $$
+DECLARE m record; bad bigint; t regclass;
+BEGIN
+  SELECT * INTO m FROM incmodel.models WHERE name = model;
+  t := m.target;
+  IF to_regclass('pg_temp.daily_loaded') IS NOT NULL THEN DROP TABLE pg_temp.daily_loaded; END IF;
+  IF to_regclass('pg_temp.daily_rebuild') IS NOT NULL THEN DROP TABLE pg_temp.daily_rebuild; END IF;
+  EXECUTE format('CREATE TEMP TABLE daily_loaded AS SELECT * FROM %s WHERE $1 IS NOT NULL '
+                 'AND %I BETWEEN $2 AND $1', m.source, m.load_column)
+    USING m.upper_limit::timestamp, m.start_date::timestamp;
+  EXECUTE format('CREATE TEMP TABLE daily_rebuild AS %s',
+                 testkit.daily_query(model, 'pg_temp.daily_loaded'));
+  -- current days (no skipped rows, or no ledger row): equal to the rebuild
+  EXECUTE format($q$
+    SELECT count(*) FROM (
+      (SELECT * FROM %1$s x WHERE NOT EXISTS (SELECT 1 FROM incmodel.daily_manifest d
+         WHERE d.model = %2$L AND d.event_date = x.day AND d.skipped_events > 0)
+       EXCEPT ALL
+       SELECT * FROM pg_temp.daily_rebuild x WHERE NOT EXISTS (SELECT 1 FROM incmodel.daily_manifest d
+         WHERE d.model = %2$L AND d.event_date = x.day AND d.skipped_events > 0))
+      UNION ALL
+      (SELECT * FROM pg_temp.daily_rebuild x WHERE NOT EXISTS (SELECT 1 FROM incmodel.daily_manifest d
+         WHERE d.model = %2$L AND d.event_date = x.day AND d.skipped_events > 0)
+       EXCEPT ALL
+       SELECT * FROM %1$s x WHERE NOT EXISTS (SELECT 1 FROM incmodel.daily_manifest d
+         WHERE d.model = %2$L AND d.event_date = x.day AND d.skipped_events > 0))) diff $q$,
+    t, model) INTO bad;
+  IF bad <> 0 THEN
+    RAISE EXCEPTION '% (%): % rows differ from the rebuild on current days', model, context, bad;
+  END IF;
+  -- every day: rebuild events - model events = skipped; model events = processed
+  EXECUTE format($q$
+    SELECT count(*) FROM (
+      SELECT coalesce(r.day, t.day) AS day, coalesce(r.n, 0) AS rebuilt, coalesce(t.n, 0) AS modelled
+      FROM (SELECT day, sum(events) AS n FROM pg_temp.daily_rebuild WHERE day IS NOT NULL GROUP BY day) r
+      FULL JOIN (SELECT day, sum(events) AS n FROM %1$s WHERE day IS NOT NULL GROUP BY day) t USING (day)
+    ) c
+    LEFT JOIN incmodel.daily_manifest d ON d.model = %2$L AND d.event_date = c.day
+    WHERE c.rebuilt - c.modelled <> coalesce(d.skipped_events, 0)
+       OR c.modelled <> coalesce(d.processed_events, 0) $q$, t, model) INTO bad;
+  IF bad <> 0 THEN
+    RAISE EXCEPTION '% (%): % days where the ledger does not account for the rows', model, context, bad;
+  END IF;
+  RETURN context || ': ok';
+END $$;
+

@@ -97,8 +97,25 @@ CREATE TABLE incmodel.daily_manifest (
     full_upper       timestamptz,   -- rows loaded up to here are all included (full reprocess)
     PRIMARY KEY (model, event_date)
 );
-REVOKE ALL ON incmodel.range_manifest, incmodel.daily_manifest FROM PUBLIC;
-GRANT SELECT ON incmodel.range_manifest, incmodel.daily_manifest TO PUBLIC;
+-- Features models: a model over another model's target (depends_on), refreshed from the keys its
+-- input touched. feature_keys maps each of its key parts to a key part of the input (1-based).
+ALTER TABLE incmodel.models
+    ADD COLUMN depends_on   text[],
+    ADD COLUMN feature_keys int[];
+ALTER TABLE incmodel.models ADD CONSTRAINT models_features_check CHECK (
+    depends_on IS NULL OR (batch_column = '' AND load_column IS NULL AND feature_keys IS NOT NULL));
+
+-- The keys each input run touched, queued for the models that depend on it (text values of the
+-- dependent's key parts; keys NULL: the input was rebuilt, recompute everything).
+CREATE TABLE incmodel.key_queue (
+    id       bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    model_id bigint NOT NULL REFERENCES incmodel.models ON DELETE CASCADE,
+    keys     text[]
+);
+CREATE INDEX ON incmodel.key_queue (model_id, id);
+
+REVOKE ALL ON incmodel.range_manifest, incmodel.daily_manifest, incmodel.key_queue FROM PUBLIC;
+GRANT SELECT ON incmodel.range_manifest, incmodel.daily_manifest, incmodel.key_queue TO PUBLIC;
 
 ALTER TABLE incmodel.runs DROP CONSTRAINT runs_kind_check;
 ALTER TABLE incmodel.runs ADD CONSTRAINT runs_kind_check
@@ -127,14 +144,15 @@ CREATE FUNCTION incmodel.create_model(
     reprocess_days      int DEFAULT 2,
     min_rows_to_process bigint DEFAULT 1000,
     strategy            text DEFAULT NULL,
-    event_key           text DEFAULT NULL)
+    event_key           text DEFAULT NULL,
+    depends_on          text[] DEFAULT NULL)
     RETURNS bigint
     LANGUAGE c VOLATILE
     -- No SET search_path: the user's query and target resolve in the caller's search_path, as
     -- CREATE VIEW does. Everything incmodel generates is fully qualified and runs pinned.
     AS 'MODULE_PATHNAME', 'incmodel_create_model';
 COMMENT ON FUNCTION incmodel.create_model IS
-    'Registers an incremental model from the SELECT of its full rebuild (batch_column: discrete batches; load_column + day_key: a daily aggregate over load-time ranges; load_column + strategy => ''append'' + event_key: an event-level table), creates (or checks) the target and builds it.';
+    'Registers an incremental model from the SELECT of its full rebuild (batch_column: discrete batches; load_column + day_key: a daily aggregate over load-time ranges; load_column + strategy => ''append'' + event_key: an event-level table; depends_on: a features model over another model''s target), creates (or checks) the target and builds it.';
 
 DROP PROCEDURE incmodel.refresh(text, boolean);
 CREATE PROCEDURE incmodel.refresh(name text, skip_locked boolean DEFAULT false,

@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include "core/refresh_planner.hpp"
+#include "pg/features_model.hpp"
 #include "pg/fmgr_args.hpp"
 #include "pg/query_analysis.hpp"
 #include "pg/security.hpp"
@@ -181,6 +182,7 @@ bool run_daily(RunDriver &driver, const ModelRecord &m, const DailyRunArgs &args
         {
             AsCatalogOwner owner;
             if (!d.append) spi_exec(planner.daily_record_ledger(), params);
+            if (changes) queue_for_dependents(m, planner, false);
             if (lower != upper) {
                 spi_exec(
                     "INSERT INTO incmodel.range_manifest (model_id, run_id, lower_limit, "
@@ -295,6 +297,7 @@ void reset_daily(const ModelRecord &m) {
              {SqlParam::value(m.spec.name)});
     spi_exec("UPDATE incmodel.models SET upper_limit = NULL WHERE model_id = $1::int8",
              {num(m.spec.id)});
+    queue_for_dependents(m, planner, true);
     spi_exec("DELETE FROM incmodel.table_debt WHERE model_id = $1::int8", {num(m.spec.id)});
 }
 

@@ -48,6 +48,11 @@ core::Lookback lookback_of(const std::string &interval_text) {
 
 std::vector<core::PackagePart> export_model(const std::string &name, core::Dialect dialect) {
     ModelRecord m = load_model(name);
+    if (!m.depends_on.empty())
+        throw UserError(ERRCODE_FEATURE_NOT_SUPPORTED,
+                        "incmodel: model \"" + name +
+                            "\" is a features model, which export does "
+                            "not support yet");
     if (m.spec.time)
         throw UserError(ERRCODE_FEATURE_NOT_SUPPORTED,
                         "incmodel: model \"" + name +

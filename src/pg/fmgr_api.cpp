@@ -54,6 +54,7 @@ Datum incmodel_create_model(PG_FUNCTION_ARGS) {
         args.min_rows_to_process = opt_int64_arg(fcinfo, 14);
         args.strategy = opt_text_arg(fcinfo, 15);
         args.event_key = opt_text_arg(fcinfo, 16);
+        if (!absent(fcinfo, 17)) args.depends_on = text_array_arg(fcinfo, 17, "depends_on");
         SpiConnection spi;
         std::int64_t id = create_model(spi, args);
         return Int64GetDatum(id);

@@ -64,7 +64,8 @@ ModelRecord load_model(const std::string &name, bool require_relations) {
         "source_alias, source_only, batch_column, batch_type, window_column, lookback::text, "
         "target::oid, bounded_recompute, timezone, enabled, owner::oid, canonical_query, "
         "change_log, planned_snapshot::text, load_column, start_date::text, backfill_limit::text, "
-        "day_key, reprocess_days, min_rows_to_process, upper_limit::text, strategy, event_key FROM "
+        "day_key, reprocess_days, min_rows_to_process, upper_limit::text, strategy, event_key, "
+        "depends_on[1], array_to_string(feature_keys, ',') FROM "
         "incmodel.models WHERE name = $1",
         {SqlParam::value(name)});
     if (r.rows.empty())
@@ -111,6 +112,21 @@ ModelRecord load_model(const std::string &name, bool require_relations) {
         else
             s.unique_columns.push_back(str(c[1]));
     }
+    auto split = [](const std::string &csv) {
+        std::vector<std::string> out;
+        size_t start = 0;
+        while (start <= csv.size()) {
+            size_t comma = csv.find(',', start);
+            if (comma == std::string::npos) comma = csv.size();
+            out.push_back(csv.substr(start, comma - start));
+            start = comma + 1;
+        }
+        return out;
+    };
+    if (row[29]) {  // one input model (create_model accepts exactly one)
+        m.depends_on = {*row[29]};
+        for (const auto &p : split(str(row[30]))) m.feature_keys.push_back(std::stoi(p));
+    }
     if (row[20]) {
         core::TimeSpec d;
         d.load_column = str(row[20]);
@@ -143,7 +159,9 @@ ModelRecord load_model(const std::string &name, bool require_relations) {
 
 std::vector<std::string> enabled_model_names() {
     AsCatalogOwner owner;
-    SqlResult r = spi_exec("SELECT name FROM incmodel.models WHERE enabled ORDER BY name", {});
+    // Inputs before the models that depend on them.
+    SqlResult r = spi_exec(
+        "SELECT name FROM incmodel.models WHERE enabled ORDER BY depends_on IS NOT NULL, name", {});
     std::vector<std::string> names;
     for (const SqlRow &row : r.rows) names.push_back(str(row[0]));
     return names;
@@ -228,6 +246,17 @@ void set_planned_snapshot(const ModelRecord &m, const std::string &snapshot) {
         "c.txid < (SELECT min(pg_catalog.pg_snapshot_xmin(planned_snapshot)) FROM incmodel.models "
         "WHERE source = $1::oid::regclass AND batch_column = $2 AND change_log)",
         {SqlParam::value(std::to_string(m.source_oid)), SqlParam::value(m.spec.batch_column)});
+}
+
+void set_features_input(std::int64_t model_id, const std::vector<std::string> &depends_on,
+                        const std::vector<int> &feature_keys) {
+    AsCatalogOwner owner;
+    std::vector<std::string> keys;
+    for (int k : feature_keys) keys.push_back(std::to_string(k));
+    spi_exec(
+        "UPDATE incmodel.models SET depends_on = $2::text[], feature_keys = $3::text[]::int[] "
+        "WHERE model_id = $1::int8",
+        {id_param(model_id), SqlParam::text_array(depends_on), SqlParam::text_array(keys)});
 }
 
 void set_change_log(std::int64_t model_id, bool on) {

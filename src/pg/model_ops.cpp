@@ -7,6 +7,7 @@
 
 #include "core/refresh_planner.hpp"
 #include "pg/daily_model.hpp"
+#include "pg/features_model.hpp"
 #include "pg/fmgr_args.hpp"
 #include "pg/guard.hpp"
 #include "pg/model_catalog.hpp"
@@ -311,6 +312,7 @@ std::int64_t rebuild_locked(RunDriver &driver, const ModelRecord &m) {
                                                  SqlParam::value(std::to_string(run.run_id))});
             spi_exec("DELETE FROM incmodel.table_debt WHERE model_id = $1::int8",
                      {SqlParam::value(std::to_string(m.spec.id))});
+            queue_for_dependents(m, planner, true);
         }
         set_planned_snapshot(m, snapshot);
         run.step_timings_json = driver.timings_json();
@@ -432,6 +434,21 @@ std::int64_t create_model(SpiConnection &spi, const CreateModelArgs &args) {
                         "incmodel: model \"" + args.name + "\" already exists", "",
                         "Choose another name, or drop the model with incmodel.drop_model().");
 
+    const bool features = !args.depends_on.empty();
+    std::optional<ModelRecord> input;
+    if (features) {
+        if (args.depends_on.size() != 1)
+            throw UserError(ERRCODE_FEATURE_NOT_SUPPORTED,
+                            "incmodel: a features model depends on exactly one model", "",
+                            "Name the model whose target the query reads.");
+        if (!args.batch_column.empty() || args.load_column || args.strategy || args.event_key ||
+            args.day_key || args.window_column)
+            throw UserError(ERRCODE_INVALID_PARAMETER_VALUE,
+                            "incmodel: a features model takes no batch, load, window, strategy, "
+                            "event_key or day_key settings",
+                            "It is refreshed from the keys its input model touched.");
+        input = load_model(args.depends_on[0]);
+    }
     const bool daily = args.load_column.has_value();
     std::string batch_column = args.batch_column;
     if (daily) {
@@ -472,6 +489,8 @@ std::int64_t create_model(SpiConnection &spi, const CreateModelArgs &args) {
                             "incmodel: backfill_limit must be a positive interval", "",
                             "Use an interval such as '30 days'.");
         batch_column = *args.load_column;
+    } else if (features) {
+        // the source is the input's target
     } else if (args.strategy || args.event_key || args.day_key) {
         throw UserError(ERRCODE_INVALID_PARAMETER_VALUE,
                         "incmodel: strategy, event_key and day_key apply to time-based models", "",
@@ -485,9 +504,11 @@ std::int64_t create_model(SpiConnection &spi, const CreateModelArgs &args) {
 
     // The user's query and target resolve in the caller's search_path.
     const bool append = daily && args.strategy == std::optional<std::string>("append");
-    AnalyzedQuery analyzed =
-        analyze_model_query({args.query, batch_column, args.window_column, args.unique_key,
-                             append ? args.event_key : std::nullopt});
+    AnalyzedQuery analyzed = analyze_model_query(
+        {args.query, batch_column, args.window_column, args.unique_key,
+         append ? args.event_key : std::nullopt, features ? input->target_oid : InvalidOid});
+    std::vector<int> feature_keys;
+    if (features) feature_keys = map_feature_keys(analyzed.spec, *input);
     if (daily) {
         core::TimeSpec d;
         d.load_column = batch_column;
@@ -582,6 +603,19 @@ std::int64_t create_model(SpiConnection &spi, const CreateModelArgs &args) {
             spi_exec("ALTER TABLE " + core::qualified(quote_ident, s.days) + " OWNER TO " +
                      owner_name);
     }
+    if (features) {
+        set_features_input(m.spec.id, args.depends_on, feature_keys);
+        m.depends_on = args.depends_on;
+        m.feature_keys = feature_keys;
+        pinned.close();
+        ModelLock lock(m.spec.id, false, false);
+        with_run(spi, m, "rebuild", [&](RunDriver &driver) { rebuild_features(driver, m); });
+        if (created_target || !has_unique_key_index(target, m.spec)) {
+            PinnedSettings again(timezone);
+            spi_exec(planner.create_target_key_index());
+        }
+        return m.spec.id;
+    }
     if (daily) {
         // A daily model needs no change log: its runs range over the load column. Its first
         // run (at most backfill_limit from start_date) builds the target; later refreshes catch
@@ -635,6 +669,15 @@ RefreshOutcome refresh_model(SpiConnection &spi, const std::string &name, bool s
         const char *c = msg.c_str();
         pg_call([c] { ereport(NOTICE, (errmsg("%s", c))); });
         return RefreshOutcome::Disabled;
+    }
+    if (!m.depends_on.empty()) {
+        if (overrides.reprocess_days || overrides.min_rows_to_process)
+            throw UserError(ERRCODE_INVALID_PARAMETER_VALUE,
+                            "incmodel: reprocess_days and min_rows_to_process apply to daily "
+                            "models");
+        bool changed = false;
+        with_run(spi, m, "refresh", [&](RunDriver &driver) { changed = run_features(driver, m); });
+        return changed ? RefreshOutcome::Success : RefreshOutcome::Noop;
     }
     if (m.spec.time) {
         bool changed = false;
@@ -715,6 +758,7 @@ RefreshOutcome refresh_model(SpiConnection &spi, const std::string &name, bool s
                 AsCatalogOwner owner;
                 spi_exec(planner.record_manifest(),
                          {model_id, SqlParam::value(std::to_string(run.run_id))});
+                queue_for_dependents(m, planner, false);
             }
             add_dead_tuple_debt(m.target_oid, m.spec.id, run.rows_deleted);
             set_planned_snapshot(m, snapshot);
@@ -730,6 +774,11 @@ RefreshOutcome refresh_model(SpiConnection &spi, const std::string &name, bool s
 std::int64_t rebuild_model(SpiConnection &spi, const std::string &name) {
     LockedModel locked = lock_and_load(name, "rebuild", spi.nonatomic(), false);
     std::int64_t rows = 0;
+    if (!locked.model.depends_on.empty()) {
+        with_run(spi, locked.model, "rebuild",
+                 [&](RunDriver &driver) { rows = rebuild_features(driver, locked.model); });
+        return rows;
+    }
     if (locked.model.spec.time) {
         // A daily model starts again at start_date: emptied, then its first bounded run.
         ModelRecord fresh = locked.model;
@@ -748,6 +797,7 @@ std::int64_t rebuild_model(SpiConnection &spi, const std::string &name) {
 
 std::vector<ExplainRow> explain_model(const std::string &name) {
     ModelRecord m = load_model(name);
+    if (!m.depends_on.empty()) return explain_features(m);
     if (m.spec.time) return explain_time_model(m);
     core::RefreshPlanner planner = planner_for(m);
     PinnedSettings pinned(m.timezone);
@@ -816,6 +866,7 @@ Pending pending_of(const std::string &name) {
     } catch (const UserError &) {
         return {};  // source or target dropped: status shows NULL rather than failing
     }
+    if (!m.depends_on.empty()) return pending_features(m);
     if (m.spec.time) return pending_time_rows(m);
     const Oid source = m.source_oid;
     bool can_read = pg_call(
@@ -879,6 +930,7 @@ void drop_model(const std::string &name, bool drop_target) {
                 ERRCODE_INSUFFICIENT_PRIVILEGE, "permission denied to drop model \"" + name + "\"",
                 "Its target table no longer exists; only the model's creator may drop it.");
     }
+    require_no_dependents(m);
     ModelLock lock(m.spec.id, false, false);
     m = load_model(name, false);
     core::RefreshPlanner planner = planner_for(m);

@@ -25,6 +25,7 @@ struct CreateModelArgs {
     std::optional<std::int64_t> reprocess_days, min_rows_to_process;
     std::optional<std::string> strategy;   // 'append' for an event-level model
     std::optional<std::string> event_key;  // its dedupe key
+    std::vector<std::string> depends_on;   // a features model: its input model
 };
 
 std::int64_t create_model(SpiConnection &spi, const CreateModelArgs &args);

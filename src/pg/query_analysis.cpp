@@ -244,13 +244,24 @@ AnalyzedQuery analyze_model_query(const ModelQueryInput &input) {
         auto *rte = static_cast<RangeTblEntry *>(lfirst(lc));
         if (rte->rtekind != RTE_RELATION) continue;
         Oid relid = rte->relid;
-        AttrNumber att = pg_call([relid, batch] { return get_attnum(relid, batch); });
-        if (att == InvalidAttrNumber) continue;
+        AttrNumber att = InvalidAttrNumber;
+        if (OidIsValid(input.source_relid)) {
+            if (relid != input.source_relid) continue;
+        } else {
+            att = pg_call([relid, batch] { return get_attnum(relid, batch); });
+            if (att == InvalidAttrNumber) continue;
+        }
         ++candidates;
         source_rti = rti;
         out.source_oid = relid;
         out.batch_attnum = att;
     }
+    if (candidates == 0 && OidIsValid(input.source_relid))
+        throw UserError(ERRCODE_INVALID_PARAMETER_VALUE,
+                        "incmodel: the query of a features model must read its input model's "
+                        "target",
+                        "depends_on names the model whose target is this model's source.",
+                        "Select FROM the input model's target table.");
     if (candidates == 0)
         throw UserError(ERRCODE_UNDEFINED_COLUMN,
                         "incmodel: no relation in the query's FROM has the batch column \"" +
@@ -287,7 +298,7 @@ AnalyzedQuery analyze_model_query(const ModelQueryInput &input) {
     spec.source_only = !source_rte->inh;
 
     spec.batch_column = input.batch_column;
-    {
+    if (out.batch_attnum != InvalidAttrNumber) {
         const AttrNumber att = out.batch_attnum;
         Oid typ = InvalidOid, coll = InvalidOid;
         int32 typmod = -1;
@@ -545,7 +556,7 @@ void notice_missing_indexes(const AnalyzedQuery &a) {
         const char *h = hint.c_str();
         pg_call([m, h] { ereport(NOTICE, (errmsg("%s", m), errhint("%s", h))); });
     };
-    if (!has_index_on(a.batch_attnum))
+    if (a.batch_attnum != InvalidAttrNumber && !has_index_on(a.batch_attnum))
         notice("the batch column " + quote_ident(a.spec.batch_column),
                quote_ident(a.spec.batch_column));
     if (a.first_key_attnum != 0 && !has_index_on(a.first_key_attnum)) {

@@ -21,6 +21,9 @@ struct ModelQueryInput {
     // An append (event-level) model: a SELECT without GROUP BY whose key is this output column,
     // a plain column of the source.
     std::optional<std::string> event_key;
+    // A features model: the source is this relation (its input model's target), found by OID
+    // instead of by batch_column (which is then empty).
+    Oid source_relid = InvalidOid;
 };
 
 struct AnalyzedQuery {

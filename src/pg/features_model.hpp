@@ -1,0 +1,38 @@
+// Features models: a model whose source is another model's target (depends_on), e.g. lifetime
+// metrics per user over a daily aggregate. Its input, when it commits, queues the keys it
+// touched (incmodel.key_queue, projected on the features model's key); a features run
+// recomputes exactly the queued keys from the input's target and removes what it consumed in
+// the same transaction.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "core/refresh_planner.hpp"
+#include "pg/model_catalog.hpp"
+#include "pg/model_ops.hpp"
+#include "pg/run_driver.hpp"
+
+namespace incmodel::pg {
+
+// One run from the queue; returns true when it changed anything.
+bool run_features(RunDriver &driver, const ModelRecord &m);
+
+// Full recompute from the input's target (creation, rebuild, or a rebuilt input).
+std::int64_t rebuild_features(RunDriver &driver, const ModelRecord &m);
+
+// At an input's commit (as the catalog owner): queue the keys in the input's keys scratch for
+// every model that depends on it. With all = true (the input was rebuilt) queue a full recompute.
+void queue_for_dependents(const ModelRecord &input, const core::RefreshPlanner &planner, bool all);
+
+// Raises 2BP01 when other models depend on m (drop the dependents first).
+void require_no_dependents(const ModelRecord &m);
+
+// Per key part of a features query, the 1-based key part of its input it is taken from; raises
+// 42P10 when a part is not a plain key column of the input.
+std::vector<int> map_feature_keys(const core::ModelSpec &features, const ModelRecord &input);
+
+std::vector<ExplainRow> explain_features(const ModelRecord &m);
+Pending pending_features(const ModelRecord &m);
+
+}  // namespace incmodel::pg
