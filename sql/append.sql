@@ -98,7 +98,11 @@ SELECT min(load_tstamp) + (max(load_tstamp) - min(load_tstamp)) / 3 AS bf_from,
 FROM atomic.aev \gset
 UPDATE derived.page_views SET page_url = 'tampered'
 WHERE event_id IN (SELECT event_id FROM atomic.aev WHERE load_tstamp >= :'bf_from' AND load_tstamp < :'bf_to');
+SELECT substring(detail from 'rows of (\d+) events')::bigint AS explained_events
+FROM incmodel.explain('page_views', :'bf_from', :'bf_to') WHERE step = 1 \gset
 SELECT incmodel.backfill('page_views', :'bf_from', :'bf_to') > 0 AS backfilled;
+SELECT keys = :explained_events AS backfill_matched_explain FROM incmodel.runs
+WHERE model_name = 'page_views' ORDER BY run_id DESC LIMIT 1;
 SELECT count(*) AS tampered_left FROM derived.page_views WHERE page_url = 'tampered';
 SELECT testkit.append_check('page_views', 'after backfill');
 

@@ -76,7 +76,15 @@ CALL incmodel.refresh('user_days');
 SELECT max(rm.upper_limit) AS upper_before, count(*) AS ranges_before
 FROM incmodel.range_manifest rm JOIN incmodel.models m USING (model_id) WHERE m.name = 'user_days' \gset
 SELECT now()::date - 5 AS bf_from, now()::date - 3 AS bf_to \gset
+-- explain of the backfill: the days and the rows they hold up to the upper limit.
+SELECT step, step_name, step <> 1 OR detail ~ '^backfill of the days \[\S+, \S+ \+ 1\): \d+ rows on \d+ days' AS described
+FROM incmodel.explain('user_days', :'bf_from', :'bf_to') ORDER BY step;
+SELECT substring(detail from '\): (\d+) rows')::bigint AS explained_rows
+FROM incmodel.explain('user_days', :'bf_from', :'bf_to') WHERE step = 1 \gset
 SELECT incmodel.backfill('user_days', :'bf_from', :'bf_to') >= 0 AS backfilled;
+SELECT sum(processed_events) = :explained_rows AND :explained_rows > 0 AS backfill_matched_explain
+FROM incmodel.daily_manifest
+WHERE model = 'user_days' AND event_date >= :'bf_from'::date AND event_date < :'bf_to'::date;
 SELECT count(*) FILTER (WHERE skipped_events > 0) AS backfilled_days_with_skipped_rows
 FROM incmodel.daily_manifest
 WHERE model = 'user_days' AND event_date >= :'bf_from'::date AND event_date < :'bf_to'::date;

@@ -172,6 +172,13 @@ CREATE FUNCTION incmodel.backfill(name text, range_start timestamptz, range_end 
     SET search_path = pg_catalog, pg_temp
     AS 'MODULE_PATHNAME', 'incmodel_backfill';
 
+-- What a backfill of a time-based model would touch (days or load range, rows) and its SQL.
+CREATE FUNCTION incmodel.explain(name text, range_start timestamptz, range_end timestamptz)
+    RETURNS TABLE (step int, step_name text, detail text, sql text)
+    LANGUAGE c VOLATILE STRICT
+    SET search_path = pg_catalog, pg_temp
+    AS 'MODULE_PATHNAME', 'incmodel_explain';
+
 CREATE OR REPLACE VIEW incmodel.status AS
 SELECT m.name AS model,
        m.source,

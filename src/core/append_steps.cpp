@@ -42,6 +42,19 @@ std::string RefreshPlanner::append_backfill_keys() const {
         fmt::arg("lt", t.load_type), fmt::arg("range", daily_load_between(">=", 5, 2)));
 }
 
+std::string RefreshPlanner::append_backfill_rows() const {
+    const TimeSpec &t = *spec_.time;
+    const std::string load = q(spec_.source_alias) + "." + q(t.load_column);
+    return fmt::format(
+        "SELECT count(*), count(DISTINCT {a}.{ek}) + coalesce(bool_or({a}.{ek} IS NULL), "
+        "false)::int FROM {src} WHERE {load} >= "
+        "$9::pg_catalog.timestamptz::{lt} AND {load} < $10::pg_catalog.timestamptz::{lt} AND "
+        "{range}",
+        fmt::arg("a", q(spec_.source_alias)), fmt::arg("ek", q(t.event_key)),
+        fmt::arg("src", source_as_alias()), fmt::arg("load", load), fmt::arg("lt", t.load_type),
+        fmt::arg("range", daily_load_between(">=", 5, 2)));
+}
+
 std::string RefreshPlanner::append_recompute(bool with_null_keys) const {
     const TimeSpec &t = *spec_.time;
     std::vector<std::string> order{std::string(kDedupeAlias) + "." + q(t.event_key)};

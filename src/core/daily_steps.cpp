@@ -82,15 +82,19 @@ std::string RefreshPlanner::daily_full_days(const std::string &days) const {
         fmt::arg("ledger", kDailyManifest));
 }
 
-std::string RefreshPlanner::daily_full_day_counts() const {
+std::string RefreshPlanner::daily_full_day_counts_select() const {
     const std::string load = q(spec_.source_alias) + "." + q(spec_.time->load_column);
     return fmt::format(
-        "INSERT INTO {days} (event_date, full_rows, full_max_load) SELECT {day}, count(*), "
-        "max({load})::pg_catalog.timestamptz FROM {src} WHERE {day} = ANY "
-        "($4::text[]::pg_catalog.date[]) AND {range} GROUP BY 1",
-        fmt::arg("days", qualified(quote_, scratch_.days)), fmt::arg("day", daily_day()),
-        fmt::arg("load", load), fmt::arg("src", source_as_alias()),
+        "SELECT {day} AS event_date, count(*) AS full_rows, max({load})::pg_catalog.timestamptz "
+        "AS full_max_load FROM {src} WHERE {day} = ANY ($4::text[]::pg_catalog.date[]) AND "
+        "{range} GROUP BY 1",
+        fmt::arg("day", daily_day()), fmt::arg("load", load), fmt::arg("src", source_as_alias()),
         fmt::arg("range", daily_load_between(">=", 5, 2)));
+}
+
+std::string RefreshPlanner::daily_full_day_counts() const {
+    return fmt::format("INSERT INTO {} (event_date, full_rows, full_max_load) {}",
+                       qualified(quote_, scratch_.days), daily_full_day_counts_select());
 }
 
 std::string RefreshPlanner::daily_collect_keys() const {

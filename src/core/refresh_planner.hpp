@@ -95,6 +95,7 @@ class RefreshPlanner {
     std::string daily_full_days(const std::string &days = "") const;
     // INSERT per day reprocessed in full: all its rows loaded in [$5, $2] and their max load.
     std::string daily_full_day_counts() const;
+    std::string daily_full_day_counts_select() const;  // the same rows as a SELECT (explain)
     // INSERT the keys touched: new rows that are not late, every row of a day in $4.
     std::string daily_collect_keys() const;
     // INSERT the touched keys' rows recomputed from the rows the rules include.
@@ -109,6 +110,8 @@ class RefreshPlanner {
     std::string append_collect_keys() const;
     // INSERT every event key loaded in a backfill's range [$9, $10).
     std::string append_backfill_keys() const;
+    // SELECT rows and distinct event keys (NULL counted as one) loaded in a backfill's range.
+    std::string append_backfill_rows() const;
     // INSERT, for each touched key, the user's query over its first duplicate.
     std::string append_recompute(bool with_null_keys) const;
 

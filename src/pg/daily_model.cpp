@@ -268,6 +268,72 @@ std::vector<ExplainRow> explain_time_model(const ModelRecord &m) {
     };
 }
 
+std::vector<ExplainRow> explain_time_backfill(const ModelRecord &m, const std::string &from_micros,
+                                              const std::string &to_micros) {
+    const core::TimeSpec &d = *m.spec.time;
+    if (!m.upper_limit)
+        throw UserError(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
+                        "incmodel: model \"" + m.spec.name + "\" has not run yet");
+    core::RefreshPlanner planner(m.spec, quote_ident);
+    PinnedSettings pinned(m.timezone);
+    SqlResult range = spi_exec(
+        fmt::format("SELECT {}::text, {}::text", fmt::format(kMicrosToTimestamptz, "$1::int8"),
+                    fmt::format(kMicrosToTimestamptz, "$2::int8")),
+        {SqlParam::value(from_micros), SqlParam::value(to_micros)});
+    std::vector<std::string> days;
+    if (!d.append)
+        for (const auto &row :
+             spi_exec("SELECT g::date::text FROM pg_catalog.generate_series($1::timestamptz::date, "
+                      "($2::timestamptz::date - 1)::timestamp, interval '1 day') g",
+                      {SqlParam::value(*range.rows[0][0]), SqlParam::value(*range.rows[0][1])})
+                 .rows)
+            days.push_back(*row[0]);
+    std::vector<SqlParam> params = {SqlParam::value(*m.upper_limit),
+                                    SqlParam::value(*m.upper_limit),
+                                    num(d.reprocess_days),
+                                    SqlParam::text_array(days),
+                                    SqlParam::value(d.start_date),
+                                    num(m.spec.id),
+                                    SqlParam::value(m.spec.name),
+                                    num(d.min_rows_to_process),
+                                    SqlParam::value(*range.rows[0][0]),
+                                    SqlParam::value(*range.rows[0][1])};
+    std::string plan;
+    if (d.append) {
+        SqlResult r = spi_exec(planner.append_backfill_rows(), params);
+        plan = fmt::format(
+            "backfill of the load range [{}, {}): {} rows of {} events, up to the "
+            "upper limit {}",
+            *range.rows[0][0], *range.rows[0][1], *r.rows[0][0], *r.rows[0][1], *m.upper_limit);
+    } else {
+        SqlResult r = spi_exec(
+            "SELECT coalesce(sum(full_rows), 0), count(*), coalesce(string_agg(event_date::text "
+            "|| ': ' || full_rows || ' rows', ', ' ORDER BY event_date), '') FROM (" +
+                planner.daily_full_day_counts_select() + ") d",
+            params);
+        plan = fmt::format(
+            "backfill of the days [{}, {}): {} rows on {} days with rows, loaded "
+            "up to the upper limit {}{}",
+            days.empty() ? "-" : days.front(), days.empty() ? "-" : days.back() + " + 1",
+            *r.rows[0][0], *r.rows[0][1], *m.upper_limit,
+            r.rows[0][2]->empty() ? "" : "; " + *r.rows[0][2]);
+    }
+    pinned.close();
+    return {
+        {1, "plan", plan,
+         d.append ? planner.append_backfill_rows() : planner.daily_full_day_counts()},
+        {2, "keys",
+         d.append ? "every event key loaded in the range" : "every key of the backfilled days",
+         d.append ? planner.append_backfill_keys() : planner.daily_collect_keys()},
+        {3, "recompute", "the keys recomputed from every row loaded up to the upper limit",
+         d.append ? planner.append_recompute(false) : planner.daily_recompute(false)},
+        {4, "commit",
+         "one transaction: delete the keys, insert the recomputed rows" +
+             std::string(d.append ? "" : ", reset the days in the daily ledger"),
+         planner.delete_target_keys() + ";\n" + planner.insert_target_rows()},
+    };
+}
+
 Pending pending_time_rows(const ModelRecord &m) {
     const core::TimeSpec &d = *m.spec.time;
     const Oid source = m.source_oid;

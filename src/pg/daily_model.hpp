@@ -25,6 +25,9 @@ bool run_daily(RunDriver &driver, const ModelRecord &m, const DailyRunArgs &args
 // What the next run of a time-based model would cover (range, rows, late rows, days touched
 // and days reprocessed in full) and the SQL of its steps, without changing anything.
 std::vector<ExplainRow> explain_time_model(const ModelRecord &m);
+// The same for a backfill of [from, to) (microseconds since 2000-01-01 UTC).
+std::vector<ExplainRow> explain_time_backfill(const ModelRecord &m, const std::string &from_micros,
+                                              const std::string &to_micros);
 
 // Rows loaded after the model's upper limit (pending_events in status); no batches.
 Pending pending_time_rows(const ModelRecord &m);

@@ -20,6 +20,17 @@ void _PG_init(void);
 
 using namespace incmodel::pg;
 
+namespace {
+// A required timestamptz argument as microseconds since 2000-01-01 UTC, in text.
+std::string text_arg_ts(FunctionCallInfo fcinfo, int n, const char *name) {
+    std::optional<std::string> v = opt_timestamptz_arg(fcinfo, n);
+    if (!v)
+        throw UserError(ERRCODE_NULL_VALUE_NOT_ALLOWED,
+                        std::string("incmodel: argument \"") + name + "\" must not be NULL");
+    return *v;
+}
+}  // namespace
+
 extern "C" {
 
 void _PG_init(void) {
@@ -141,7 +152,11 @@ Datum incmodel_explain(PG_FUNCTION_ARGS) {
         std::vector<ExplainRow> rows;
         {
             SpiConnection spi;
-            rows = explain_model(name);
+            if (PG_NARGS() >= 3)
+                rows = explain_backfill(name, text_arg_ts(fcinfo, 1, "range_start"),
+                                        text_arg_ts(fcinfo, 2, "range_end"));
+            else
+                rows = explain_model(name);
         }
         pg_call([fcinfo] { InitMaterializedSRF(fcinfo, 0); });
         auto *rsinfo = reinterpret_cast<ReturnSetInfo *>(fcinfo->resultinfo);

@@ -261,13 +261,15 @@ PendingQuery pending_query(const ModelRecord &m, const core::RefreshPlanner &pla
 // transaction (create_model, then INSERT, then COMMIT; or a refresh inside a transaction block
 // followed by a load) would look already seen whenever a newer transaction had completed.
 std::string plan_snapshot() {
+    // Only an own xid below xmax needs adding: one at or above xmax is invisible already, and
+    // raising xmax would make the transactions between xmax and it (never listed in xip) look
+    // visible.
     return *spi_exec(
-                "SELECT CASE WHEN x IS NULL THEN s::text ELSE "
-                "least(pg_catalog.pg_snapshot_xmin(s), "
-                "x)::text || ':' || greatest(pg_catalog.pg_snapshot_xmax(s), (x::text::int8 + "
-                "1)::text::xid8)::text || ':' || (SELECT string_agg(t::text, ',' ORDER BY "
-                "t::text::int8) FROM (SELECT pg_catalog.pg_snapshot_xip(s) AS t UNION SELECT x) u) "
-                "END FROM (SELECT pg_catalog.pg_current_snapshot() AS s, "
+                "SELECT CASE WHEN x IS NULL OR x >= pg_catalog.pg_snapshot_xmax(s) THEN s::text "
+                "ELSE least(pg_catalog.pg_snapshot_xmin(s), x)::text || ':' || "
+                "pg_catalog.pg_snapshot_xmax(s)::text || ':' || (SELECT string_agg(t::text, ',' "
+                "ORDER BY t::text::int8) FROM (SELECT pg_catalog.pg_snapshot_xip(s) AS t UNION "
+                "SELECT x) u) END FROM (SELECT pg_catalog.pg_current_snapshot() AS s, "
                 "pg_catalog.pg_current_xact_id_if_assigned() AS x) v")
                 .scalar();
 }
@@ -837,6 +839,19 @@ std::vector<ExplainRow> explain_model(const std::string &name) {
          planner.delete_target_keys() + ";\n" + planner.insert_target_rows() + ";\n" +
              planner.record_manifest()},
     };
+}
+
+std::vector<ExplainRow> explain_backfill(const std::string &name, const std::string &from_micros,
+                                         const std::string &to_micros) {
+    ModelRecord m = load_model(name);
+    if (!m.spec.time)
+        throw UserError(
+            ERRCODE_WRONG_OBJECT_TYPE,
+            "incmodel: backfill applies to time-based models; \"" + name + "\" is not one");
+    if (std::stoll(from_micros) >= std::stoll(to_micros))
+        throw UserError(ERRCODE_INVALID_PARAMETER_VALUE,
+                        "incmodel: backfill range is empty: range_start must be before range_end");
+    return explain_time_backfill(m, from_micros, to_micros);
 }
 
 std::int64_t backfill_model(SpiConnection &spi, const std::string &name,

@@ -51,6 +51,9 @@ struct ExplainRow {
     std::string name, detail, sql;
 };
 std::vector<ExplainRow> explain_model(const std::string &name);
+// explain of a backfill of a time-based model, [from, to) in microseconds since 2000-01-01 UTC.
+std::vector<ExplainRow> explain_backfill(const std::string &name, const std::string &from_micros,
+                                         const std::string &to_micros);
 
 struct Pending {
     std::optional<std::int64_t> batches, events;
