@@ -57,7 +57,9 @@ else
     BOUNDARIES=$([ $QUICK = 1 ] && echo 1 || echo 3)
     # until just after the BOUNDARIES-th minute boundary from now, plus time for that firing to start
     # (a boundary less than 5 s away may pass before pg_cron has loaded the jobs: skip it)
-    left=$(( 60 - $(date +%-S) )); [ $left -ge 5 ] || left=$((left + 60))
+    # A skipped boundary may still fire (pg_cron can be quicker than 5 s), so it is allowed once.
+    ALLOWED=$BOUNDARIES
+    left=$(( 60 - $(date +%-S) )); [ $left -ge 5 ] || { left=$((left + 60)); ALLOWED=$((BOUNDARIES + 1)); }
     WINDOW=$(( left + (BOUNDARIES - 1) * 60 + 3 ))
 fi
 log "pg_cron $(q "SELECT extversion FROM pg_extension WHERE extname = 'pg_cron'"): $MODE schedules, watching for ${WINDOW}s"
@@ -108,7 +110,7 @@ check "no incmodel run left running" 0 "$(q "SELECT count(*) FROM incmodel.runs 
 # No backlog: no job ran more often than it was scheduled to fire.
 if [ $MODE = minutes ]; then
     check "no job ran more often than it fired" 0 \
-        "$(q "SELECT count(*) FROM (SELECT jobid FROM cron.job_run_details GROUP BY 1 HAVING count(*) > $BOUNDARIES) x")"
+        "$(q "SELECT count(*) FROM (SELECT jobid FROM cron.job_run_details GROUP BY 1 HAVING count(*) > $ALLOWED) x")"
 fi
 for m in slow fast; do
     q "CALL incmodel.refresh('$m')"
