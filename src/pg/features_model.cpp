@@ -99,12 +99,7 @@ bool run_features(RunDriver &driver, const ModelRecord &m) {
         driver.report(fmt::format("recompute: {} rows", run.rows_inserted));
     });
     driver.unit("commit", [&] {
-        run.rows_deleted =
-            static_cast<std::int64_t>(spi_exec(planner.delete_target_keys()).processed);
-        if (run.null_keys > 0)
-            run.rows_deleted +=
-                static_cast<std::int64_t>(spi_exec(planner.delete_target_null_keys()).processed);
-        spi_exec(planner.insert_target_rows());
+        run.rows_deleted = replace_touched_keys(planner, run.null_keys);
         consume_queue(m, *q.max_id);
         add_dead_tuple_debt(m.target_oid, m.spec.id, run.rows_deleted);
         run.step_timings_json = driver.timings_json();

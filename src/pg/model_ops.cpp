@@ -6,7 +6,7 @@
 #include <fmt/format.h>
 
 #include "core/refresh_planner.hpp"
-#include "pg/daily_model.hpp"
+#include "pg/time_model.hpp"
 #include "pg/features_model.hpp"
 #include "pg/fmgr_args.hpp"
 #include "pg/guard.hpp"
@@ -625,7 +625,7 @@ std::int64_t create_model(SpiConnection &spi, const CreateModelArgs &args) {
         pinned.close();
         notice_missing_indexes(analyzed);
         ModelLock lock(m.spec.id, false, false);
-        with_run(spi, m, "refresh", [&](RunDriver &driver) { run_daily(driver, m, {}); });
+        with_run(spi, m, "refresh", [&](RunDriver &driver) { run_time_model(driver, m, {}); });
         if (created_target || !has_unique_key_index(target, m.spec)) {
             PinnedSettings again(timezone);
             spi_exec(planner.create_target_key_index());
@@ -684,8 +684,8 @@ RefreshOutcome refresh_model(SpiConnection &spi, const std::string &name, bool s
     if (m.spec.time) {
         bool changed = false;
         with_run(spi, m, "refresh", [&](RunDriver &driver) {
-            changed =
-                run_daily(driver, m, {overrides.reprocess_days, overrides.min_rows_to_process, {}});
+            changed = run_time_model(driver, m,
+                                     {overrides.reprocess_days, overrides.min_rows_to_process, {}});
         });
         return changed ? RefreshOutcome::Success : RefreshOutcome::Noop;
     }
@@ -750,12 +750,7 @@ RefreshOutcome refresh_model(SpiConnection &spi, const std::string &name, bool s
         });
         driver.unit("commit", [&] {
             if (steer) use_index_lookups();
-            run.rows_deleted =
-                static_cast<std::int64_t>(spi_exec(planner.delete_target_keys()).processed);
-            if (run.null_keys > 0)
-                run.rows_deleted += static_cast<std::int64_t>(
-                    spi_exec(planner.delete_target_null_keys()).processed);
-            spi_exec(planner.insert_target_rows());
+            run.rows_deleted = replace_touched_keys(planner, run.null_keys);
             {
                 AsCatalogOwner owner;
                 spi_exec(planner.record_manifest(),
@@ -786,8 +781,8 @@ std::int64_t rebuild_model(SpiConnection &spi, const std::string &name) {
         ModelRecord fresh = locked.model;
         fresh.upper_limit.reset();
         with_run(spi, fresh, "rebuild", [&](RunDriver &driver) {
-            driver.unit("reset", [&] { reset_daily(fresh); });
-            run_daily(driver, fresh, {});
+            driver.unit("reset", [&] { reset_time_model(fresh); });
+            run_time_model(driver, fresh, {});
             rows = driver.run().rows_inserted;
         });
         return rows;
@@ -868,7 +863,7 @@ std::int64_t backfill_model(SpiConnection &spi, const std::string &name,
                         "incmodel: backfill range is empty: range_start must be before range_end");
     std::int64_t rows = 0;
     with_run(spi, m, "backfill", [&](RunDriver &driver) {
-        run_daily(driver, m, {{}, {}, std::make_pair(from_micros, to_micros)});
+        run_time_model(driver, m, {{}, {}, std::make_pair(from_micros, to_micros)});
         rows = driver.run().rows_inserted;
     });
     return rows;
@@ -930,6 +925,14 @@ void alter_model(const AlterModelArgs &args) {
     };
     ratio("vacuum_dead_ratio", args.vacuum_dead_ratio);
     ratio("analyze_mod_ratio", args.analyze_mod_ratio);
+}
+
+std::int64_t replace_touched_keys(const core::RefreshPlanner &planner, std::int64_t null_keys) {
+    auto deleted = static_cast<std::int64_t>(spi_exec(planner.delete_target_keys()).processed);
+    if (null_keys > 0)
+        deleted += static_cast<std::int64_t>(spi_exec(planner.delete_target_null_keys()).processed);
+    spi_exec(planner.insert_target_rows());
+    return deleted;
 }
 
 void drop_model(const std::string &name, bool drop_target) {

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "core/refresh_planner.hpp"
 #include "pg/spi_client.hpp"
 
 namespace incmodel::pg {
@@ -69,5 +70,9 @@ struct AlterModelArgs {
 void alter_model(const AlterModelArgs &args);
 
 void drop_model(const std::string &name, bool drop_target);
+
+// The commit's change to a target: DELETE the touched keys (and, when some have a NULL part,
+// those too), INSERT the recomputed rows. Returns the rows deleted.
+std::int64_t replace_touched_keys(const core::RefreshPlanner &planner, std::int64_t null_keys);
 
 }  // namespace incmodel::pg

@@ -1,6 +1,7 @@
-// The run of a daily aggregate model (time-based): the next load range up to a limit no
-// in-flight loader can fall behind, late rows counted in the daily ledger, days reprocessed in
-// full when their late rows reach a threshold, and backfills of chosen days.
+// The run of a time-based model (daily aggregate or append): the next load range up to a limit
+// no in-flight loader can fall behind; for daily models late rows counted in the daily ledger
+// and days reprocessed in full when their late rows reach a threshold; backfills of chosen days
+// (daily) or load ranges (append).
 #pragma once
 
 #include <optional>
@@ -13,14 +14,14 @@
 
 namespace incmodel::pg {
 
-struct DailyRunArgs {
+struct TimeRunArgs {
     std::optional<std::int64_t> reprocess_days, min_rows_to_process;  // per-run overrides
     // A backfill: the event days [from, to) (microseconds since 2000-01-01 UTC); no new range.
     std::optional<std::pair<std::string, std::string>> backfill;
 };
 
 // Runs one daily run as units of driver; returns true when it changed anything.
-bool run_daily(RunDriver &driver, const ModelRecord &m, const DailyRunArgs &args);
+bool run_time_model(RunDriver &driver, const ModelRecord &m, const TimeRunArgs &args);
 
 // What the next run of a time-based model would cover (range, rows, late rows, days touched
 // and days reprocessed in full) and the SQL of its steps, without changing anything.
@@ -34,6 +35,6 @@ Pending pending_time_rows(const ModelRecord &m);
 
 // Forgets what a daily model processed (target emptied, ledger and range manifest cleared), so
 // that its next run starts again at start_date.
-void reset_daily(const ModelRecord &m);
+void reset_time_model(const ModelRecord &m);
 
 }  // namespace incmodel::pg

@@ -1,4 +1,4 @@
-#include "pg/daily_model.hpp"
+#include "pg/time_model.hpp"
 
 #include <tuple>
 
@@ -69,7 +69,7 @@ std::string sum_days(const core::RefreshPlanner &planner, const char *column) {
 
 }  // namespace
 
-bool run_daily(RunDriver &driver, const ModelRecord &m, const DailyRunArgs &args) {
+bool run_time_model(RunDriver &driver, const ModelRecord &m, const TimeRunArgs &args) {
     const core::TimeSpec &d = *m.spec.time;
     core::RefreshPlanner planner(m.spec, quote_ident);
     RunRecord &run = driver.run();
@@ -172,12 +172,7 @@ bool run_daily(RunDriver &driver, const ModelRecord &m, const DailyRunArgs &args
     }
     driver.unit("commit", [&] {
         if (changes) {
-            run.rows_deleted =
-                static_cast<std::int64_t>(spi_exec(planner.delete_target_keys()).processed);
-            if (run.null_keys > 0)
-                run.rows_deleted += static_cast<std::int64_t>(
-                    spi_exec(planner.delete_target_null_keys()).processed);
-            spi_exec(planner.insert_target_rows());
+            run.rows_deleted = replace_touched_keys(planner, run.null_keys);
         }
         {
             AsCatalogOwner owner;
@@ -354,7 +349,7 @@ Pending pending_time_rows(const ModelRecord &m) {
     return {std::nullopt, rows};
 }
 
-void reset_daily(const ModelRecord &m) {
+void reset_time_model(const ModelRecord &m) {
     core::RefreshPlanner planner(m.spec, quote_ident);
     spi_exec(planner.truncate_target());
     AsCatalogOwner owner;
