@@ -18,7 +18,7 @@ constexpr const char *kDedupeAlias = "_incmodel_d";
 
 std::string RefreshPlanner::append_collect_keys() const {
     const TimeSpec &t = *spec_.time;
-    const std::string ek = q(spec_.source_alias) + "." + q(t.event_key);
+    const std::string ek = source_column(t.event_key);
     const std::string tk = std::string(kTargetAlias) + "." + q(t.event_key);
     return fmt::format(
         "INSERT INTO {keys} (k1) SELECT DISTINCT {ek} FROM {src} WHERE {range} AND NOT EXISTS "
@@ -32,7 +32,7 @@ std::string RefreshPlanner::append_collect_keys() const {
 
 std::string RefreshPlanner::append_backfill_keys() const {
     const TimeSpec &t = *spec_.time;
-    const std::string load = q(spec_.source_alias) + "." + q(t.load_column);
+    const std::string load = source_column(spec_.time->load_column);
     return fmt::format(
         "INSERT INTO {keys} (k1) SELECT DISTINCT {a}.{ek} FROM {src} WHERE {load} >= "
         "$9::pg_catalog.timestamptz::{lt} AND {load} < $10::pg_catalog.timestamptz::{lt} AND "
@@ -44,7 +44,7 @@ std::string RefreshPlanner::append_backfill_keys() const {
 
 std::string RefreshPlanner::append_backfill_rows() const {
     const TimeSpec &t = *spec_.time;
-    const std::string load = q(spec_.source_alias) + "." + q(t.load_column);
+    const std::string load = source_column(spec_.time->load_column);
     return fmt::format(
         "SELECT count(*), count(DISTINCT {a}.{ek}) + coalesce(bool_or({a}.{ek} IS NULL), "
         "false)::int FROM {src} WHERE {load} >= "

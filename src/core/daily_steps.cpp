@@ -20,6 +20,11 @@ constexpr const char *kRangeManifest = "incmodel.range_manifest";
 constexpr const char *kDailyManifest = "incmodel.daily_manifest";
 }  // namespace
 
+// A column of the source, qualified with the source alias.
+std::string RefreshPlanner::source_column(const std::string &column) const {
+    return q(spec_.source_alias) + "." + q(column);
+}
+
 // The event day of a source row: the day key's expression as a date.
 std::string RefreshPlanner::daily_day() const {
     return "(" + spec_.time->day_expr + ")::pg_catalog.date";
@@ -28,7 +33,7 @@ std::string RefreshPlanner::daily_day() const {
 // A row's load between two parameters: lower_op is ">" (exclusive) or ">=" (inclusive).
 std::string RefreshPlanner::daily_load_between(const char *lower_op, int lower, int upper) const {
     const TimeSpec &d = *spec_.time;
-    const std::string load = q(spec_.source_alias) + "." + q(d.load_column);
+    const std::string load = source_column(spec_.time->load_column);
     return fmt::format(
         "{load} {op} ${lo}::pg_catalog.timestamptz::{t} AND {load} <= "
         "${hi}::pg_catalog.timestamptz::{t}",
@@ -38,7 +43,7 @@ std::string RefreshPlanner::daily_load_between(const char *lower_op, int lower, 
 
 // Not late under the reprocess_days in days_param; a row without an event day is never late.
 std::string RefreshPlanner::daily_not_late(const std::string &days_param) const {
-    const std::string load = q(spec_.source_alias) + "." + q(spec_.time->load_column);
+    const std::string load = source_column(spec_.time->load_column);
     return fmt::format("(({day}) < ({load})::pg_catalog.date - {days}) IS NOT TRUE",
                        fmt::arg("day", daily_day()), fmt::arg("load", load),
                        fmt::arg("days", days_param));
@@ -52,7 +57,7 @@ std::string RefreshPlanner::create_days_scratch() const {
 }
 
 std::string RefreshPlanner::daily_day_stats_select() const {
-    const std::string load = q(spec_.source_alias) + "." + q(spec_.time->load_column);
+    const std::string load = source_column(spec_.time->load_column);
     return fmt::format(
         "SELECT {day} AS event_date, count(*) AS new_rows, count(*) FILTER (WHERE NOT "
         "({not_late})) AS late_rows, max({load})::pg_catalog.timestamptz AS max_load FROM {src} "
@@ -83,7 +88,7 @@ std::string RefreshPlanner::daily_full_days(const std::string &days) const {
 }
 
 std::string RefreshPlanner::daily_full_day_counts_select() const {
-    const std::string load = q(spec_.source_alias) + "." + q(spec_.time->load_column);
+    const std::string load = source_column(spec_.time->load_column);
     return fmt::format(
         "SELECT {day} AS event_date, count(*) AS full_rows, max({load})::pg_catalog.timestamptz "
         "AS full_max_load FROM {src} WHERE {day} = ANY ($4::text[]::pg_catalog.date[]) AND "
@@ -112,7 +117,7 @@ std::string RefreshPlanner::daily_collect_keys() const {
 // The inclusion rule of the header comment, as a filter on the source alias.
 std::string RefreshPlanner::daily_included_rows() const {
     const TimeSpec &d = *spec_.time;
-    const std::string load = q(spec_.source_alias) + "." + q(d.load_column);
+    const std::string load = source_column(spec_.time->load_column);
     return fmt::format(
         " AND {full_range} AND ({day} = ANY ($4::text[]::pg_catalog.date[]) OR ({load} > "
         "$1::pg_catalog.timestamptz::{t} AND {not_late_now}) OR {load} <= (SELECT dm.full_upper "

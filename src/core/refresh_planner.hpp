@@ -115,11 +115,22 @@ class RefreshPlanner {
     // INSERT, for each touched key, the user's query over its first duplicate.
     std::string append_recompute(bool with_null_keys) const;
 
+    // --- features models (src/core/features_steps.cpp) ------------------------------------------
+    // At this (input) model's commit: queue the touched keys, projected on each dependent's key.
+    // $1 this model's name.
+    std::string queue_keys_for_dependents() const;
+    // The same after a rebuild: a NULL entry (full recompute) for each dependent. $1 the name.
+    std::string queue_full_recompute_for_dependents() const;
+    // INSERT the distinct queued keys of this (features) model up to an id into the keys scratch,
+    // cast back to their types. $1 model id, $2 highest queue id.
+    std::string features_queued_keys() const;
+
   private:
     std::string q(std::string_view ident) const { return quote_(ident); }
     std::string restricted_to_keys(bool with_null_keys, const std::string &filter) const;
     std::string daily_load_between(const char *lower_op, int lower, int upper) const;
     std::string daily_day() const;
+    std::string source_column(const std::string &column) const;  // alias.column, quoted
     std::string daily_not_late(const std::string &days_param) const;
     std::string source_ref() const;                     // [ONLY] schema.table
     std::string source_as_alias() const;                // [ONLY] schema.table AS alias

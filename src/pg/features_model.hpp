@@ -15,11 +15,9 @@
 
 namespace incmodel::pg {
 
-// One run from the queue; returns true when it changed anything.
-bool run_features(RunDriver &driver, const ModelRecord &m);
-
-// Full recompute from the input's target (creation, rebuild, or a rebuilt input).
-std::int64_t rebuild_features(RunDriver &driver, const ModelRecord &m);
+// One run from the queue; with full (creation, rebuild), or when a rebuilt input queued it, a full
+// recompute from the input's target. Returns true when it changed anything.
+bool run_features(RunDriver &driver, const ModelRecord &m, bool full = false);
 
 // At an input's commit (as the catalog owner): queue the keys in the input's keys scratch for
 // every model that depends on it. With all = true (the input was rebuilt) queue a full recompute.

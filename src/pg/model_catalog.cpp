@@ -15,9 +15,6 @@ std::string str(const std::optional<std::string> &v) {
 bool boolean(const std::optional<std::string> &v) {
     return v && *v == "t";
 }
-SqlParam id_param(std::int64_t id) {
-    return SqlParam::value(std::to_string(id));
-}
 
 // The current schema and name of a relation, or 42P01 when it was dropped behind our back.
 core::QualifiedName relation_name(Oid relid, const std::string &model, const char *role) {
@@ -65,7 +62,7 @@ ModelRecord load_model(const std::string &name, bool require_relations) {
         "target::oid, bounded_recompute, timezone, enabled, owner::oid, canonical_query, "
         "change_log, planned_snapshot::text, load_column, start_date::text, backfill_limit::text, "
         "day_key, reprocess_days, min_rows_to_process, upper_limit::text, strategy, event_key, "
-        "depends_on[1], array_to_string(feature_keys, ',') FROM "
+        "depends_on[1] FROM "
         "incmodel.models WHERE name = $1",
         {SqlParam::value(name)});
     if (r.rows.empty())
@@ -102,7 +99,7 @@ ModelRecord load_model(const std::string &name, bool require_relations) {
         "SELECT kind, name, type, source_expr FROM incmodel.model_columns WHERE model_id = "
         "$1::int8 "
         "ORDER BY kind, ord",
-        {id_param(s.id)});
+        {SqlParam::int64(s.id)});
     for (const SqlRow &c : cols.rows) {
         const std::string kind = str(c[0]);
         if (kind == "output")
@@ -112,21 +109,7 @@ ModelRecord load_model(const std::string &name, bool require_relations) {
         else
             s.unique_columns.push_back(str(c[1]));
     }
-    auto split = [](const std::string &csv) {
-        std::vector<std::string> out;
-        size_t start = 0;
-        while (start <= csv.size()) {
-            size_t comma = csv.find(',', start);
-            if (comma == std::string::npos) comma = csv.size();
-            out.push_back(csv.substr(start, comma - start));
-            start = comma + 1;
-        }
-        return out;
-    };
-    if (row[29]) {  // one input model (create_model accepts exactly one)
-        m.depends_on = {*row[29]};
-        for (const auto &p : split(str(row[30]))) m.feature_keys.push_back(std::stoi(p));
-    }
+    if (row[29]) m.depends_on = {*row[29]};  // one input model (create_model accepts one)
     if (row[20]) {
         core::TimeSpec d;
         d.load_column = str(row[20]);
@@ -218,19 +201,19 @@ std::int64_t insert_model(const ModelRecord &m, const std::string &canonical_que
         "($1::int8, $2, $3::int, $4, $5, $6)";
     int ord = 0;
     for (const auto &o : s.outputs)
-        spi_exec(insert_col,
-                 {id_param(id), SqlParam::value("output"), SqlParam::value(std::to_string(++ord)),
-                  SqlParam::value(o.name), SqlParam::value(o.type), SqlParam::null()});
+        spi_exec(insert_col, {SqlParam::int64(id), SqlParam::value("output"),
+                              SqlParam::value(std::to_string(++ord)), SqlParam::value(o.name),
+                              SqlParam::value(o.type), SqlParam::null()});
     ord = 0;
     for (const auto &k : s.keys)
-        spi_exec(insert_col, {id_param(id), SqlParam::value("key"),
+        spi_exec(insert_col, {SqlParam::int64(id), SqlParam::value("key"),
                               SqlParam::value(std::to_string(++ord)), SqlParam::value(k.column),
                               SqlParam::value(k.type), SqlParam::value(k.source_expr)});
     ord = 0;
     for (const auto &u : s.unique_columns)
-        spi_exec(insert_col,
-                 {id_param(id), SqlParam::value("unique"), SqlParam::value(std::to_string(++ord)),
-                  SqlParam::value(u), SqlParam::null(), SqlParam::null()});
+        spi_exec(insert_col, {SqlParam::int64(id), SqlParam::value("unique"),
+                              SqlParam::value(std::to_string(++ord)), SqlParam::value(u),
+                              SqlParam::null(), SqlParam::null()});
     return id;
 }
 
@@ -238,7 +221,7 @@ void set_planned_snapshot(const ModelRecord &m, const std::string &snapshot) {
     AsCatalogOwner owner;
     spi_exec(
         "UPDATE incmodel.models SET planned_snapshot = $2::pg_snapshot WHERE model_id = $1::int8",
-        {id_param(m.spec.id), SqlParam::value(snapshot)});
+        {SqlParam::int64(m.spec.id), SqlParam::value(snapshot)});
     if (!m.change_log) return;
     spi_exec(
         "DELETE FROM incmodel.source_changes c WHERE c.source = $1::oid AND c.batch_column = $2 "
@@ -256,19 +239,20 @@ void set_features_input(std::int64_t model_id, const std::vector<std::string> &d
     spi_exec(
         "UPDATE incmodel.models SET depends_on = $2::text[], feature_keys = $3::text[]::int[] "
         "WHERE model_id = $1::int8",
-        {id_param(model_id), SqlParam::text_array(depends_on), SqlParam::text_array(keys)});
+        {SqlParam::int64(model_id), SqlParam::text_array(depends_on), SqlParam::text_array(keys)});
 }
 
 void set_change_log(std::int64_t model_id, bool on) {
     AsCatalogOwner owner;
     spi_exec("UPDATE incmodel.models SET change_log = $2::boolean WHERE model_id = $1::int8",
-             {id_param(model_id), SqlParam::value(on ? "true" : "false")});
+             {SqlParam::int64(model_id), SqlParam::value(on ? "true" : "false")});
 }
 
 void delete_model(std::int64_t model_id) {
     AsCatalogOwner owner;
-    spi_exec("DELETE FROM incmodel.table_debt WHERE model_id = $1::int8", {id_param(model_id)});
-    spi_exec("DELETE FROM incmodel.models WHERE model_id = $1::int8", {id_param(model_id)});
+    spi_exec("DELETE FROM incmodel.table_debt WHERE model_id = $1::int8",
+             {SqlParam::int64(model_id)});
+    spi_exec("DELETE FROM incmodel.models WHERE model_id = $1::int8", {SqlParam::int64(model_id)});
 }
 
 std::int64_t start_run(const ModelRecord &m, const std::string &kind) {
@@ -276,13 +260,12 @@ std::int64_t start_run(const ModelRecord &m, const std::string &kind) {
     return spi_exec(
                "INSERT INTO incmodel.runs (model_id, model_name, kind) VALUES ($1::int8, $2, $3) "
                "RETURNING run_id",
-               {id_param(m.spec.id), SqlParam::value(m.spec.name), SqlParam::value(kind)})
+               {SqlParam::int64(m.spec.id), SqlParam::value(m.spec.name), SqlParam::value(kind)})
         .scalar_int();
 }
 
 void finish_run(const RunRecord &run, const char *outcome) {
     AsCatalogOwner owner;
-    auto num = [](std::int64_t v) { return SqlParam::value(std::to_string(v)); };
     spi_exec(
         "UPDATE incmodel.runs SET finished_at = clock_timestamp(), outcome = $2, batches = "
         "$3::int, events = $4::int8, keys = $5::int8, null_keys = $6::int8, rows_deleted = "
@@ -290,15 +273,16 @@ void finish_run(const RunRecord &run, const char *outcome) {
         "$10::timestamptz, step_ms = $11::jsonb, lower_limit = $12::timestamptz, upper_limit = "
         "$13::timestamptz, late_rows = $14::int8, days_reprocessed = $15::int WHERE run_id = "
         "$1::int8",
-        {num(run.run_id), SqlParam::value(outcome), num(run.batches), num(run.events),
-         num(run.keys), num(run.null_keys), num(run.rows_deleted), num(run.rows_inserted),
-         num(run.keys_outside_window),
+        {SqlParam::int64(run.run_id), SqlParam::value(outcome), SqlParam::int64(run.batches),
+         SqlParam::int64(run.events), SqlParam::int64(run.keys), SqlParam::int64(run.null_keys),
+         SqlParam::int64(run.rows_deleted), SqlParam::int64(run.rows_inserted),
+         SqlParam::int64(run.keys_outside_window),
          run.window_start ? SqlParam::value(*run.window_start) : SqlParam::null(),
          SqlParam::value(run.step_timings_json),
          run.lower_limit ? SqlParam::value(*run.lower_limit) : SqlParam::null(),
          run.upper_limit ? SqlParam::value(*run.upper_limit) : SqlParam::null(),
-         run.upper_limit ? num(run.late_rows) : SqlParam::null(),
-         run.upper_limit ? num(run.days_reprocessed) : SqlParam::null()});
+         run.upper_limit ? SqlParam::int64(run.late_rows) : SqlParam::null(),
+         run.upper_limit ? SqlParam::int64(run.days_reprocessed) : SqlParam::null()});
 }
 
 void fail_run(std::int64_t run_id, const std::string &step, const std::string &sqlstate,
@@ -307,7 +291,7 @@ void fail_run(std::int64_t run_id, const std::string &step, const std::string &s
     spi_exec(
         "UPDATE incmodel.runs SET finished_at = clock_timestamp(), outcome = 'failed', "
         "failed_step = $2, error_sqlstate = $3, error_message = $4 WHERE run_id = $1::int8",
-        {id_param(run_id), SqlParam::value(step), SqlParam::value(sqlstate),
+        {SqlParam::int64(run_id), SqlParam::value(step), SqlParam::value(sqlstate),
          SqlParam::value(message)});
 }
 
@@ -317,7 +301,7 @@ void close_abandoned_runs(std::int64_t model_id) {
         "UPDATE incmodel.runs SET finished_at = clock_timestamp(), outcome = 'failed', "
         "error_message = 'the run ended without finishing (its backend exited or the server "
         "restarted)' WHERE model_id = $1::int8 AND outcome = 'running'",
-        {id_param(model_id)});
+        {SqlParam::int64(model_id)});
 }
 
 void add_dead_tuple_debt(Oid target, std::int64_t model_id, std::int64_t dead_tuples) {
@@ -327,7 +311,7 @@ void add_dead_tuple_debt(Oid target, std::int64_t model_id, std::int64_t dead_tu
         "INSERT INTO incmodel.table_debt AS d (target, model_id, dead_tuples) VALUES "
         "($1::oid::regclass, $2::int8, $3::int8) ON CONFLICT (target) DO UPDATE SET dead_tuples = "
         "d.dead_tuples + EXCLUDED.dead_tuples, updated_at = now()",
-        {SqlParam::value(std::to_string(target)), id_param(model_id),
+        {SqlParam::value(std::to_string(target)), SqlParam::int64(model_id),
          SqlParam::value(std::to_string(dead_tuples))});
 }
 

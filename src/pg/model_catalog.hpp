@@ -26,7 +26,6 @@ struct ModelRecord {
     std::optional<std::string> planned_snapshot;  // pg_snapshot before the last committed plan
     std::optional<std::string> upper_limit;       // daily models: load processed up to here
     std::vector<std::string> depends_on;          // features models: the input model
-    std::vector<int> feature_keys;  // ... and, per key part, the input's key part (1-based)
 };
 
 // Loads a model by name; raises 42704 with a hint when there is none. With require_relations

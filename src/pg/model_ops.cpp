@@ -608,10 +608,9 @@ std::int64_t create_model(SpiConnection &spi, const CreateModelArgs &args) {
     if (features) {
         set_features_input(m.spec.id, args.depends_on, feature_keys);
         m.depends_on = args.depends_on;
-        m.feature_keys = feature_keys;
         pinned.close();
         ModelLock lock(m.spec.id, false, false);
-        with_run(spi, m, "rebuild", [&](RunDriver &driver) { rebuild_features(driver, m); });
+        with_run(spi, m, "rebuild", [&](RunDriver &driver) { run_features(driver, m, true); });
         if (created_target || !has_unique_key_index(target, m.spec)) {
             PinnedSettings again(timezone);
             spi_exec(planner.create_target_key_index());
@@ -772,8 +771,10 @@ std::int64_t rebuild_model(SpiConnection &spi, const std::string &name) {
     LockedModel locked = lock_and_load(name, "rebuild", spi.nonatomic(), false);
     std::int64_t rows = 0;
     if (!locked.model.depends_on.empty()) {
-        with_run(spi, locked.model, "rebuild",
-                 [&](RunDriver &driver) { rows = rebuild_features(driver, locked.model); });
+        with_run(spi, locked.model, "rebuild", [&](RunDriver &driver) {
+            run_features(driver, locked.model, true);
+            rows = driver.run().rows_inserted;
+        });
         return rows;
     }
     if (locked.model.spec.time) {

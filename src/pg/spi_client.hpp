@@ -18,6 +18,7 @@ struct SqlParam {
     bool is_array = false;
 
     static SqlParam value(std::string v) { return {std::move(v), {}, false}; }
+    static SqlParam int64(std::int64_t v) { return value(std::to_string(v)); }
     static SqlParam null() { return {std::nullopt, {}, false}; }
     static SqlParam text_array(std::vector<std::string> v) {
         return {std::nullopt, std::move(v), true};

@@ -14,10 +14,6 @@ namespace incmodel::pg {
 
 namespace {
 
-SqlParam num(std::int64_t v) {
-    return SqlParam::value(std::to_string(v));
-}
-
 // The load limit no loader still in flight can fall behind: just before the start of the oldest
 // transaction that holds (or waits for) a write lock on the source, or now() when there is none.
 // Loaders stamp rows at or after their transaction's start (now(), clock_timestamp(), a time
@@ -35,21 +31,73 @@ std::string safe_upper_limit(const ModelRecord &m) {
                 "l.mode IN ('RowExclusiveLock', 'ShareRowExclusiveLock', 'ExclusiveLock', "
                 "'AccessExclusiveLock') AND l.pid <> pg_catalog.pg_backend_pid())) - interval "
                 "'1 microsecond')::text",
-                {num(m.source_oid)})
+                {SqlParam::int64(m.source_oid)})
                 .scalar();
 }
 
-// The load range the next run covers: from the upper limit (or just before start_date) up to
-// at most backfill_limit further, and never past the in-flight limit.
+// Where the next run's range starts: the upper limit, or just before start_date (ranges are
+// (lower, upper], the first one includes start_date). $1 upper limit or NULL, $2 start_date.
+constexpr const char *kNextLower =
+    "coalesce($1::timestamptz, $2::timestamptz - interval '1 microsecond')";
+
+std::vector<SqlParam> lower_params(const ModelRecord &m) {
+    return {m.upper_limit ? SqlParam::value(*m.upper_limit) : SqlParam::null(),
+            SqlParam::value(m.spec.time->start_date)};
+}
+
+// The load range the next run covers: from kNextLower up to at most backfill_limit further, and
+// never past the in-flight limit.
 std::pair<std::string, std::string> next_range(const ModelRecord &m) {
-    const core::TimeSpec &d = *m.spec.time;
-    const std::string safe = safe_upper_limit(m);
+    std::vector<SqlParam> params = lower_params(m);
+    params.push_back(SqlParam::value(m.spec.time->backfill_limit));
+    params.push_back(SqlParam::value(safe_upper_limit(m)));
     SqlResult r = spi_exec(
-        "SELECT l::text, greatest(l, least(l + $3::interval, $4::timestamptz))::text FROM "
-        "(SELECT coalesce($1::timestamptz, $2::timestamptz - interval '1 microsecond') AS l) x",
-        {m.upper_limit ? SqlParam::value(*m.upper_limit) : SqlParam::null(),
-         SqlParam::value(d.start_date), SqlParam::value(d.backfill_limit), SqlParam::value(safe)});
+        fmt::format("SELECT l::text, greatest(l, least(l + $3::interval, $4::timestamptz))::text "
+                    "FROM (SELECT {} AS l) x",
+                    kNextLower),
+        params);
     return {*r.rows[0][0], *r.rows[0][1]};
+}
+
+// A backfill's range as timestamptz text, and for a daily model the event days in it.
+struct BackfillRange {
+    std::string from, to;
+    std::vector<std::string> days;
+};
+BackfillRange backfill_range(const ModelRecord &m, const std::string &from_micros,
+                             const std::string &to_micros) {
+    BackfillRange b;
+    SqlResult r = spi_exec(
+        fmt::format("SELECT {}::text, {}::text", fmt::format(kMicrosToTimestamptz, "$1::int8"),
+                    fmt::format(kMicrosToTimestamptz, "$2::int8")),
+        {SqlParam::value(from_micros), SqlParam::value(to_micros)});
+    b.from = *r.rows[0][0];
+    b.to = *r.rows[0][1];
+    if (!m.spec.time->append)
+        for (const auto &row :
+             spi_exec("SELECT g::date::text FROM pg_catalog.generate_series($1::timestamptz::date, "
+                      "($2::timestamptz::date - 1)::timestamp, interval '1 day') g",
+                      {SqlParam::value(b.from), SqlParam::value(b.to)})
+                 .rows)
+            b.days.push_back(*row[0]);
+    return b;
+}
+
+// The parameter vector every daily/append statement takes (see RefreshPlanner).
+std::vector<SqlParam> step_params(const ModelRecord &m, const std::string &lower,
+                                  const std::string &upper, std::int64_t reprocess_days,
+                                  const std::vector<std::string> &full_days, std::int64_t min_rows,
+                                  const BackfillRange *backfill) {
+    return {SqlParam::value(lower),
+            SqlParam::value(upper),
+            SqlParam::int64(reprocess_days),
+            SqlParam::text_array(full_days),
+            SqlParam::value(m.spec.time->start_date),
+            SqlParam::int64(m.spec.id),
+            SqlParam::value(m.spec.name),
+            SqlParam::int64(min_rows),
+            backfill && m.spec.time->append ? SqlParam::value(backfill->from) : SqlParam::null(),
+            backfill && m.spec.time->append ? SqlParam::value(backfill->to) : SqlParam::null()};
 }
 
 // A later statement must see rows committed after this one's limit was read: READ COMMITTED.
@@ -81,7 +129,7 @@ bool run_time_model(RunDriver &driver, const ModelRecord &m, const TimeRunArgs &
                         fmt::format("reprocess_days is {}, min_rows_to_process is {}.",
                                     reprocess_days, min_rows));
     std::string lower, upper;
-    std::optional<std::string> backfill_from, backfill_to;  // append models: the load range
+    std::optional<BackfillRange> backfill;
     std::vector<std::string> full_days;
     std::vector<SqlParam> params;
 
@@ -95,39 +143,13 @@ bool run_time_model(RunDriver &driver, const ModelRecord &m, const TimeRunArgs &
                                 "A backfill rebuilds days up to the model's upper limit.",
                                 "Refresh the model first.");
             lower = upper = *m.upper_limit;
-            if (d.append) {
-                SqlResult r = spi_exec(fmt::format("SELECT {}::text, {}::text",
-                                                   fmt::format(kMicrosToTimestamptz, "$1::int8"),
-                                                   fmt::format(kMicrosToTimestamptz, "$2::int8")),
-                                       {SqlParam::value(args.backfill->first),
-                                        SqlParam::value(args.backfill->second)});
-                backfill_from = *r.rows[0][0];
-                backfill_to = *r.rows[0][1];
-            }
-            SqlResult days =
-                d.append
-                    ? SqlResult{}
-                    : spi_exec(fmt::format(
-                                   "SELECT g::date::text FROM pg_catalog.generate_series({}::date, "
-                                   "({}::date - 1)::timestamp, interval '1 day') g",
-                                   fmt::format(kMicrosToTimestamptz, "$1::int8"),
-                                   fmt::format(kMicrosToTimestamptz, "$2::int8")),
-                               {SqlParam::value(args.backfill->first),
-                                SqlParam::value(args.backfill->second)});
-            for (const auto &row : days.rows) full_days.push_back(*row[0]);
+            backfill = backfill_range(m, args.backfill->first, args.backfill->second);
+            full_days = backfill->days;
         } else {
             std::tie(lower, upper) = next_range(m);
         }
-        params = {SqlParam::value(lower),
-                  SqlParam::value(upper),
-                  num(reprocess_days),
-                  SqlParam::text_array({}),
-                  SqlParam::value(d.start_date),
-                  num(m.spec.id),
-                  SqlParam::value(m.spec.name),
-                  num(min_rows),
-                  backfill_from ? SqlParam::value(*backfill_from) : SqlParam::null(),
-                  backfill_to ? SqlParam::value(*backfill_to) : SqlParam::null()};
+        params = step_params(m, lower, upper, reprocess_days, {}, min_rows,
+                             backfill ? &*backfill : nullptr);
         run.lower_limit = lower;
         run.upper_limit = upper;
         if (d.append) {
@@ -184,13 +206,14 @@ bool run_time_model(RunDriver &driver, const ModelRecord &m, const TimeRunArgs &
                     "upper_limit, reprocess_days, rows_processed, rows_late, days_reprocessed) "
                     "VALUES ($1::int8, $2::int8, $3::timestamptz, $4::timestamptz, $5::int, "
                     "$6::int8, $7::int8, $8::int)",
-                    {num(m.spec.id), num(run.run_id), SqlParam::value(lower),
-                     SqlParam::value(upper), num(reprocess_days), num(run.events - run.late_rows),
-                     num(run.late_rows), num(run.days_reprocessed)});
+                    {SqlParam::int64(m.spec.id), SqlParam::int64(run.run_id),
+                     SqlParam::value(lower), SqlParam::value(upper),
+                     SqlParam::int64(reprocess_days), SqlParam::int64(run.events - run.late_rows),
+                     SqlParam::int64(run.late_rows), SqlParam::int64(run.days_reprocessed)});
                 spi_exec(
                     "UPDATE incmodel.models SET upper_limit = $2::timestamptz WHERE "
                     "model_id = $1::int8",
-                    {num(m.spec.id), SqlParam::value(upper)});
+                    {SqlParam::int64(m.spec.id), SqlParam::value(upper)});
             }
         }
         add_dead_tuple_debt(m.target_oid, m.spec.id, run.rows_deleted);
@@ -207,16 +230,8 @@ std::vector<ExplainRow> explain_time_model(const ModelRecord &m) {
     core::RefreshPlanner planner(m.spec, quote_ident);
     PinnedSettings pinned(m.timezone);
     auto [lower, upper] = next_range(m);
-    std::vector<SqlParam> params = {SqlParam::value(lower),
-                                    SqlParam::value(upper),
-                                    num(d.reprocess_days),
-                                    SqlParam::text_array({}),
-                                    SqlParam::value(d.start_date),
-                                    num(m.spec.id),
-                                    SqlParam::value(m.spec.name),
-                                    num(d.min_rows_to_process),
-                                    SqlParam::null(),
-                                    SqlParam::null()};
+    std::vector<SqlParam> params =
+        step_params(m, lower, upper, d.reprocess_days, {}, d.min_rows_to_process, nullptr);
     std::string plan;
     if (d.append) {
         plan = fmt::format("load range ({}, {}]: {} new rows", lower, upper,
@@ -271,35 +286,17 @@ std::vector<ExplainRow> explain_time_backfill(const ModelRecord &m, const std::s
                         "incmodel: model \"" + m.spec.name + "\" has not run yet");
     core::RefreshPlanner planner(m.spec, quote_ident);
     PinnedSettings pinned(m.timezone);
-    SqlResult range = spi_exec(
-        fmt::format("SELECT {}::text, {}::text", fmt::format(kMicrosToTimestamptz, "$1::int8"),
-                    fmt::format(kMicrosToTimestamptz, "$2::int8")),
-        {SqlParam::value(from_micros), SqlParam::value(to_micros)});
-    std::vector<std::string> days;
-    if (!d.append)
-        for (const auto &row :
-             spi_exec("SELECT g::date::text FROM pg_catalog.generate_series($1::timestamptz::date, "
-                      "($2::timestamptz::date - 1)::timestamp, interval '1 day') g",
-                      {SqlParam::value(*range.rows[0][0]), SqlParam::value(*range.rows[0][1])})
-                 .rows)
-            days.push_back(*row[0]);
-    std::vector<SqlParam> params = {SqlParam::value(*m.upper_limit),
-                                    SqlParam::value(*m.upper_limit),
-                                    num(d.reprocess_days),
-                                    SqlParam::text_array(days),
-                                    SqlParam::value(d.start_date),
-                                    num(m.spec.id),
-                                    SqlParam::value(m.spec.name),
-                                    num(d.min_rows_to_process),
-                                    SqlParam::value(*range.rows[0][0]),
-                                    SqlParam::value(*range.rows[0][1])};
+    const BackfillRange range = backfill_range(m, from_micros, to_micros);
+    const std::vector<std::string> &days = range.days;
+    std::vector<SqlParam> params = step_params(m, *m.upper_limit, *m.upper_limit, d.reprocess_days,
+                                               days, d.min_rows_to_process, &range);
     std::string plan;
     if (d.append) {
         SqlResult r = spi_exec(planner.append_backfill_rows(), params);
         plan = fmt::format(
             "backfill of the load range [{}, {}): {} rows of {} events, up to the "
             "upper limit {}",
-            *range.rows[0][0], *range.rows[0][1], *r.rows[0][0], *r.rows[0][1], *m.upper_limit);
+            range.from, range.to, *r.rows[0][0], *r.rows[0][1], *m.upper_limit);
     } else {
         SqlResult r = spi_exec(
             "SELECT coalesce(sum(full_rows), 0), count(*), coalesce(string_agg(event_date::text "
@@ -330,18 +327,14 @@ std::vector<ExplainRow> explain_time_backfill(const ModelRecord &m, const std::s
 }
 
 Pending pending_time_rows(const ModelRecord &m) {
-    const core::TimeSpec &d = *m.spec.time;
     const Oid source = m.source_oid;
     bool can_read = pg_call(
         [source] { return pg_class_aclcheck(source, GetUserId(), ACL_SELECT) == ACLCHECK_OK; });
     if (!can_read) return {};
     core::RefreshPlanner planner(m.spec, quote_ident);
     PinnedSettings pinned(m.timezone);
-    std::string lower = m.upper_limit
-                            ? *m.upper_limit
-                            : *spi_exec("SELECT ($1::timestamptz - interval '1 microsecond')::text",
-                                        {SqlParam::value(d.start_date)})
-                                   .scalar();
+    std::string lower =
+        *spi_exec(fmt::format("SELECT ({})::text", kNextLower), lower_params(m)).scalar();
     std::int64_t rows =
         spi_exec(planner.time_range_rows(), {SqlParam::value(lower), SqlParam::value("infinity")})
             .scalar_int();
@@ -353,13 +346,15 @@ void reset_time_model(const ModelRecord &m) {
     core::RefreshPlanner planner(m.spec, quote_ident);
     spi_exec(planner.truncate_target());
     AsCatalogOwner owner;
-    spi_exec("DELETE FROM incmodel.range_manifest WHERE model_id = $1::int8", {num(m.spec.id)});
+    spi_exec("DELETE FROM incmodel.range_manifest WHERE model_id = $1::int8",
+             {SqlParam::int64(m.spec.id)});
     spi_exec("DELETE FROM incmodel.daily_manifest WHERE model = $1",
              {SqlParam::value(m.spec.name)});
     spi_exec("UPDATE incmodel.models SET upper_limit = NULL WHERE model_id = $1::int8",
-             {num(m.spec.id)});
+             {SqlParam::int64(m.spec.id)});
     queue_for_dependents(m, planner, true);
-    spi_exec("DELETE FROM incmodel.table_debt WHERE model_id = $1::int8", {num(m.spec.id)});
+    spi_exec("DELETE FROM incmodel.table_debt WHERE model_id = $1::int8",
+             {SqlParam::int64(m.spec.id)});
 }
 
 }  // namespace incmodel::pg
