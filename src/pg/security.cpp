@@ -1,6 +1,9 @@
 #include "pg/security.hpp"
 
+#include <exception>
+
 #include "pg/guard.hpp"
+#include "pg/settings.hpp"
 #include "pg/spi_client.hpp"
 #include "storage/lock.h"
 
@@ -27,15 +30,35 @@ Oid catalog_owner() {
     return relation_owner(models);
 }
 
-AsCatalogOwner::AsCatalogOwner() {
-    Oid owner = catalog_owner();
+AsRole::AsRole(Oid role, int extra_context) : uncaught_at_start_(std::uncaught_exceptions()) {
     GetUserIdAndSecContext(&saved_user_, &saved_context_);
-    SetUserIdAndSecContext(owner, saved_context_ | SECURITY_LOCAL_USERID_CHANGE);
+    nest_level_ = pg_call([] { return NewGUCNestLevel(); });
+    SetUserIdAndSecContext(role, saved_context_ | SECURITY_LOCAL_USERID_CHANGE | extra_context);
+    // Names never resolve through the caller's path (its operators, its temporary domains).
+    try {
+        set_local_setting("search_path", "pg_catalog, pg_temp");
+    } catch (...) {
+        SetUserIdAndSecContext(saved_user_, saved_context_);
+        throw;
+    }
 }
 
-AsCatalogOwner::~AsCatalogOwner() {
+// The identity is restored even while an error unwinds (nothing here can fail); the settings are
+// left to the (sub)transaction abort then, as PinnedSettings does.
+AsRole::~AsRole() {
     SetUserIdAndSecContext(saved_user_, saved_context_);
+    if (std::uncaught_exceptions() > uncaught_at_start_) return;
+    const int level = nest_level_;
+    try {
+        pg_call([level] { AtEOXact_GUC(true, level); });
+    } catch (...) {
+    }
 }
+
+AsCatalogOwner::AsCatalogOwner() : AsRole(catalog_owner(), 0) {}
+
+AsModelOwner::AsModelOwner(Oid target)
+    : AsRole(relation_owner(target), SECURITY_RESTRICTED_OPERATION) {}
 
 std::string role_name(Oid role) {
     const char *name = pg_call([role] { return GetUserNameFromId(role, false); });

@@ -1,5 +1,6 @@
-// Who may do what: catalog writes as the extension's owner, everything that touches user data as
-// the caller; model locks.
+// Who may do what: catalog reads and writes as the extension's owner, a model's own SQL as its
+// target's owner in a security-restricted operation (as REFRESH MATERIALIZED VIEW runs a view's
+// query), both under a pinned search_path; model locks. docs/SECURITY.md has the threat model.
 #pragma once
 
 #include <string>
@@ -11,17 +12,38 @@ namespace incmodel::pg {
 // The role that owns incmodel's catalog tables (the extension's owner).
 Oid catalog_owner();
 
-// Switches to the catalog owner for catalog reads and writes; restores the caller on scope exit.
-class AsCatalogOwner {
+// Runs the enclosed SQL as another role with search_path pinned to pg_catalog, pg_temp; restores
+// the previous user (and, unless an error is unwinding, the previous settings) on scope exit.
+// The base of the two identities below; not used on its own.
+class AsRole {
   public:
-    AsCatalogOwner();
-    ~AsCatalogOwner();
-    AsCatalogOwner(const AsCatalogOwner &) = delete;
-    AsCatalogOwner &operator=(const AsCatalogOwner &) = delete;
+    AsRole(Oid role, int extra_context);
+    ~AsRole();
+    AsRole(const AsRole &) = delete;
+    AsRole &operator=(const AsRole &) = delete;
 
   private:
     Oid saved_user_;
     int saved_context_;
+    int nest_level_;
+    int uncaught_at_start_;
+};
+
+// The catalog owner (the extension's owner), for incmodel's own catalog statements only: they are
+// fully qualified, take values as parameters and never read a relation another role can write
+// (scratch tables, targets, sources), so nothing a tenant controls runs with these rights.
+class AsCatalogOwner : public AsRole {
+  public:
+    AsCatalogOwner();
+};
+
+// A model's owner (the owner of its target), for every statement that evaluates the model's SQL
+// or touches its tables: a security-restricted operation, as REFRESH MATERIALIZED VIEW and
+// autovacuum run a table owner's code, so a superuser scheduler lends it no rights and the
+// owner's functions cannot change the session (SET ROLE, temporary objects, cursors WITH HOLD).
+class AsModelOwner : public AsRole {
+  public:
+    explicit AsModelOwner(Oid target);
 };
 
 // Refresh, rebuild, alter and drop need the rights of the target's owner, as REFRESH
