@@ -4,16 +4,68 @@
 -- =============================================================================================
 -- Change log: written by the triggers as the catalog owner; nobody else writes it.
 -- =============================================================================================
+-- log_source_change() writes as the catalog owner, so a loader needs no right on schema incmodel
+-- or on the log; the log's batch values are data: only incmodel itself reads them.
+REVOKE INSERT, SELECT ON incmodel.source_changes FROM PUBLIC;
 
 
 -- =============================================================================================
 -- Catalog privacy: rows that carry data values are visible to the roles that may read them.
 -- =============================================================================================
+-- Batch values (manifest), error messages (runs), queued keys (key_queue), the time-based
+-- ledgers and maintenance errors show a model's data: each row is visible to the roles that
+-- have the privileges of the owner of the model's target (as pg_statistic is to those who may
+-- read the column), and to superusers. incmodel writes them as the catalog owner, which row
+-- security does not restrict. Policies are parsed here, so their names never resolve through a
+-- caller's search_path; the subquery runs once per query (a hashed subplan).
+ALTER TABLE incmodel.manifest ENABLE ROW LEVEL SECURITY;
+CREATE POLICY model_owner ON incmodel.manifest FOR SELECT USING (
+    model_id IN (SELECT m.model_id FROM incmodel.models m JOIN pg_catalog.pg_class c
+                    ON c.oid OPERATOR(pg_catalog.=) m.target::pg_catalog.oid
+                 WHERE pg_catalog.pg_has_role(c.relowner, 'USAGE')));
+ALTER TABLE incmodel.runs ENABLE ROW LEVEL SECURITY;
+CREATE POLICY model_owner ON incmodel.runs FOR SELECT USING (
+    model_id IN (SELECT m.model_id FROM incmodel.models m JOIN pg_catalog.pg_class c
+                    ON c.oid OPERATOR(pg_catalog.=) m.target::pg_catalog.oid
+                 WHERE pg_catalog.pg_has_role(c.relowner, 'USAGE')));
+ALTER TABLE incmodel.key_queue ENABLE ROW LEVEL SECURITY;
+CREATE POLICY model_owner ON incmodel.key_queue FOR SELECT USING (
+    model_id IN (SELECT m.model_id FROM incmodel.models m JOIN pg_catalog.pg_class c
+                    ON c.oid OPERATOR(pg_catalog.=) m.target::pg_catalog.oid
+                 WHERE pg_catalog.pg_has_role(c.relowner, 'USAGE')));
+ALTER TABLE incmodel.range_manifest ENABLE ROW LEVEL SECURITY;
+CREATE POLICY model_owner ON incmodel.range_manifest FOR SELECT USING (
+    model_id IN (SELECT m.model_id FROM incmodel.models m JOIN pg_catalog.pg_class c
+                    ON c.oid OPERATOR(pg_catalog.=) m.target::pg_catalog.oid
+                 WHERE pg_catalog.pg_has_role(c.relowner, 'USAGE')));
+ALTER TABLE incmodel.daily_manifest ENABLE ROW LEVEL SECURITY;
+CREATE POLICY model_owner ON incmodel.daily_manifest FOR SELECT USING (
+    model IN (SELECT m.name FROM incmodel.models m JOIN pg_catalog.pg_class c
+                 ON c.oid OPERATOR(pg_catalog.=) m.target::pg_catalog.oid
+              WHERE pg_catalog.pg_has_role(c.relowner, 'USAGE')));
+ALTER TABLE incmodel.maintenance_log ENABLE ROW LEVEL SECURITY;
+CREATE POLICY table_owner ON incmodel.maintenance_log FOR SELECT USING (
+    relid IN (SELECT c.oid FROM pg_catalog.pg_class c
+              WHERE pg_catalog.pg_has_role(c.relowner, 'USAGE')));
+-- status reads the catalog with the rights of whoever queries it (a view otherwise reads as its
+-- owner, the extension owner, whom row security does not restrict).
+ALTER VIEW incmodel.status SET (security_invoker = true);
 
 
 -- =============================================================================================
 -- Dependent models: drop_model(..., cascade => true).
 -- =============================================================================================
+-- A role with SELECT on a model's target may build a features model over it; the owner of the
+-- target can still drop its model, with cascade, as DROP TABLE ... CASCADE drops other roles'
+-- views (the dependents' targets stay as tables).
+DROP FUNCTION incmodel.drop_model(text, boolean);
+CREATE FUNCTION incmodel.drop_model(name text, drop_target boolean DEFAULT false,
+                                    cascade boolean DEFAULT false) RETURNS void
+    LANGUAGE c VOLATILE STRICT
+    SET search_path = pg_catalog, pg_temp
+    AS 'MODULE_PATHNAME', 'incmodel_drop_model';
+COMMENT ON FUNCTION incmodel.drop_model IS
+    'Drops a model, its manifest and scratch tables (and its target with drop_target); cascade also drops the models that depend on it.';
 
 
 -- =============================================================================================

@@ -138,24 +138,40 @@ std::string RefreshPlanner::daily_recompute(bool with_null_keys) const {
         with_restricted_source(restricted_to_keys(with_null_keys, daily_included_rows())));
 }
 
+// Per event day of the days scratch, what the ledger records (read by the model's owner): the
+// day, whether it was reprocessed in full, rows included, late rows skipped, max load. $1 the
+// days reprocessed in full (text[] of dates).
+std::string RefreshPlanner::daily_ledger_rows() const {
+    return fmt::format(
+        "SELECT event_date::pg_catalog.text, full_day::pg_catalog.text, (CASE WHEN full_day THEN "
+        "sum(full_rows) ELSE sum(new_rows - late_rows) END)::pg_catalog.text, (CASE WHEN full_day "
+        "THEN 0 ELSE sum(late_rows) END)::pg_catalog.text, max(greatest(max_load, "
+        "full_max_load))::pg_catalog.text FROM (SELECT d.*, d.event_date = ANY "
+        "($1::pg_catalog.text[]::pg_catalog.date[]) AS full_day FROM {days} d WHERE d.event_date "
+        "IS NOT NULL) d GROUP BY event_date, full_day ORDER BY event_date",
+        fmt::arg("days", qualified(quote_, scratch_.days)));
+}
+
 // New days add their counts; a day reprocessed in full takes its recount, clears its skipped
-// rows and remembers the load limit of the full pass.
+// rows and remembers the load limit of the full pass. Written by the catalog owner from the rows
+// of daily_ledger_rows(): $1 model name, $2 upper limit, $3 .. $7 the five columns as text[].
 std::string RefreshPlanner::daily_record_ledger() const {
     return fmt::format(
         "INSERT INTO {ledger} AS dm (model, event_date, processed_events, skipped_events, "
-        "max_load_tstamp, last_updated_at, full_upper) SELECT $7, event_date, CASE WHEN full_day "
-        "THEN sum(full_rows) ELSE sum(new_rows - late_rows) END, CASE WHEN full_day THEN 0 ELSE "
-        "sum(late_rows) END, max(greatest(max_load, full_max_load)), now(), CASE WHEN full_day "
-        "THEN $2::timestamptz END FROM (SELECT d.*, d.event_date = ANY "
-        "($4::text[]::pg_catalog.date[]) AS full_day FROM {days} d WHERE d.event_date IS NOT "
-        "NULL) d GROUP BY event_date, full_day ON CONFLICT (model, event_date) DO UPDATE SET "
+        "max_load_tstamp, last_updated_at, full_upper) SELECT $1::pg_catalog.text, "
+        "u.d::pg_catalog.date, u.p::pg_catalog.int8, u.s::pg_catalog.int8, "
+        "u.m::pg_catalog.timestamptz, pg_catalog.now(), CASE WHEN u.f::pg_catalog.bool THEN "
+        "$2::pg_catalog.timestamptz END FROM ROWS FROM (pg_catalog.unnest($3::pg_catalog.text[]), "
+        "pg_catalog.unnest($4::pg_catalog.text[]), pg_catalog.unnest($5::pg_catalog.text[]), "
+        "pg_catalog.unnest($6::pg_catalog.text[]), pg_catalog.unnest($7::pg_catalog.text[])) AS "
+        "u(d, f, p, s, m) ON CONFLICT (model, event_date) DO UPDATE SET "
         "processed_events = CASE WHEN EXCLUDED.full_upper IS NOT NULL THEN "
         "EXCLUDED.processed_events ELSE dm.processed_events + EXCLUDED.processed_events END, "
         "skipped_events = CASE WHEN EXCLUDED.full_upper IS NOT NULL THEN 0 ELSE "
         "dm.skipped_events + EXCLUDED.skipped_events END, max_load_tstamp = "
-        "greatest(dm.max_load_tstamp, EXCLUDED.max_load_tstamp), last_updated_at = now(), "
-        "full_upper = coalesce(EXCLUDED.full_upper, dm.full_upper)",
-        fmt::arg("ledger", kDailyManifest), fmt::arg("days", qualified(quote_, scratch_.days)));
+        "greatest(dm.max_load_tstamp, EXCLUDED.max_load_tstamp), last_updated_at = "
+        "pg_catalog.now(), full_upper = coalesce(EXCLUDED.full_upper, dm.full_upper)",
+        fmt::arg("ledger", kDailyManifest));
 }
 
 }  // namespace incmodel::core

@@ -1,6 +1,8 @@
 // The SQL that connects a features model to its input. The input's commit queues, for every model
 // that depends on it, the projection of its touched keys on that model's key (the positions in
-// incmodel.models.feature_keys); the features run reads the distinct queued keys back.
+// incmodel.models.feature_keys); the features run reads the distinct queued keys back. The keys
+// pass through the adapter: the input's owner reads its scratch, the catalog owner writes the
+// queue from parameters.
 #include <fmt/format.h>
 
 #include "core/refresh_planner.hpp"
@@ -11,17 +13,36 @@ namespace {
 constexpr const char *kKeyQueue = "incmodel.key_queue";
 }  // namespace
 
-std::string RefreshPlanner::queue_keys_for_dependents() const {
+// The models that depend on this one, with the positions of their key parts among this
+// model's key parts (read by the catalog owner). $1 this model's name.
+std::string RefreshPlanner::dependents() const {
+    return "SELECT d.model_id::pg_catalog.text, d.feature_keys::pg_catalog.text FROM "
+           "incmodel.models d WHERE d.depends_on OPERATOR(pg_catalog.@>) "
+           "ARRAY[$1::pg_catalog.text] ORDER BY d.model_id";
+}
+
+// The touched keys as text, read by this model's owner from its keys scratch, for the queues of
+// its dependents.
+std::string RefreshPlanner::scratch_keys_as_text() const {
     std::vector<std::string> parts;
-    for (size_t i = 0; i < spec_.keys.size(); ++i) parts.push_back(fmt::format("k{}::text", i + 1));
-    // The LATERAL reference to d keeps the keys scratch unread when no model depends on this one.
+    for (size_t i = 0; i < spec_.keys.size(); ++i)
+        parts.push_back(fmt::format("k{}::pg_catalog.text", i + 1));
+    return fmt::format("SELECT {} FROM {}", join(parts, ", "), qualified(quote_, scratch_.keys));
+}
+
+// Queues one dependent's projected keys (by the catalog owner, from parameters): $1 the
+// dependent's model id, $2 .. $(parts + 1) one text[] per key part of the dependent, in order.
+std::string RefreshPlanner::queue_keys(size_t parts) const {
+    std::vector<std::string> arrays, names;
+    for (size_t i = 0; i < parts; ++i) {
+        arrays.push_back(fmt::format("pg_catalog.unnest(${}::pg_catalog.text[])", i + 2));
+        names.push_back(fmt::format("p{}", i + 1));
+    }
     return fmt::format(
-        "INSERT INTO {queue} (model_id, keys) SELECT DISTINCT d.model_id, ARRAY(SELECT "
-        "k.all_keys[u.p] FROM unnest(d.feature_keys) WITH ORDINALITY AS u(p, o) ORDER BY u.o) "
-        "FROM incmodel.models d CROSS JOIN LATERAL (SELECT ARRAY[{parts}] AS all_keys FROM "
-        "{keys} WHERE d.model_id IS NOT NULL) k WHERE d.depends_on @> ARRAY[$1]",
-        fmt::arg("queue", kKeyQueue), fmt::arg("parts", join(parts, ", ")),
-        fmt::arg("keys", qualified(quote_, scratch_.keys)));
+        "INSERT INTO {queue} (model_id, keys) SELECT DISTINCT $1::pg_catalog.int8, ARRAY[{names}] "
+        "FROM ROWS FROM ({arrays}) AS u({names})",
+        fmt::arg("queue", kKeyQueue), fmt::arg("names", join(names, ", ")),
+        fmt::arg("arrays", join(arrays, ", ")));
 }
 
 std::string RefreshPlanner::queue_full_recompute_for_dependents() const {

@@ -306,14 +306,24 @@ std::string RefreshPlanner::insert_target_rows() const {
                        cols, cols, qualified(quote_, scratch_.rows));
 }
 
+// The batches this run covers, read by the model's owner from its scratch table: the commit
+// hands them to the catalog owner as parameters, so the catalog owner never reads a relation
+// the model's owner can alter.
+std::string RefreshPlanner::scratch_batches() const {
+    return fmt::format("SELECT batch_value::pg_catalog.text, event_count::pg_catalog.text FROM {}",
+                       qualified(quote_, scratch_.batches));
+}
+
 // The manifest row of a batch records its full event count at planning time.
 std::string RefreshPlanner::record_manifest() const {
     return fmt::format(
-        "INSERT INTO {} (model_id, batch_value, event_count, run_id) SELECT $1::int8, "
-        "b.batch_value, b.event_count, $2::int8 FROM {} b ON CONFLICT (model_id, batch_value) DO "
-        "UPDATE SET event_count = EXCLUDED.event_count, run_id = EXCLUDED.run_id, recorded_at = "
-        "now()",
-        kManifest, qualified(quote_, scratch_.batches));
+        "INSERT INTO {} (model_id, batch_value, event_count, run_id) SELECT $1::pg_catalog.int8, "
+        "b.batch_value, b.event_count, $2::pg_catalog.int8 FROM ROWS FROM (pg_catalog.unnest("
+        "$3::pg_catalog.text[]), pg_catalog.unnest($4::pg_catalog.text[]::pg_catalog.int8[])) AS "
+        "b(batch_value, event_count) ON "
+        "CONFLICT (model_id, batch_value) DO UPDATE SET event_count = EXCLUDED.event_count, "
+        "run_id = EXCLUDED.run_id, recorded_at = pg_catalog.now()",
+        kManifest);
 }
 
 std::string RefreshPlanner::clear_manifest() const {

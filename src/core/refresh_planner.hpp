@@ -71,7 +71,10 @@ class RefreshPlanner {
     std::string delete_target_null_keys() const;
     std::string truncate_target() const;
     std::string insert_target_rows() const;
-    // Upsert the batches scratch into the manifest. $1 model id (int8), $2 run id (int8).
+    // SELECT batch_value, event_count (as text) of the batches scratch (run as the model owner).
+    std::string scratch_batches() const;
+    // Upsert batches into the manifest (run as the catalog owner, from parameters only): $1 model
+    // id (int8), $2 run id (int8), $3 batch values (text[]), $4 event counts (text[]).
     std::string record_manifest() const;
     // DELETE the model's manifest rows. $1 model id.
     std::string clear_manifest() const;
@@ -100,7 +103,11 @@ class RefreshPlanner {
     std::string daily_collect_keys() const;
     // INSERT the touched keys' rows recomputed from the rows the rules include.
     std::string daily_recompute(bool with_null_keys) const;
-    // Upsert the ledger (incmodel.daily_manifest) from the days scratch.
+    // SELECT per day of the days scratch the ledger's values as text (run as the model owner):
+    // day, full day, processed, skipped, max load. Takes only $1: the full days (text[]).
+    std::string daily_ledger_rows() const;
+    // Upsert the ledger (incmodel.daily_manifest) from daily_ledger_rows() (run as the catalog
+    // owner): $1 model name, $2 upper limit, $3 .. $7 the five columns (text[]).
     std::string daily_record_ledger() const;
     // A daily model's rebuild query over the rows the rules include (tests and explain).
     std::string daily_included_rows() const;
@@ -116,9 +123,13 @@ class RefreshPlanner {
     std::string append_recompute(bool with_null_keys) const;
 
     // --- features models (src/core/features_steps.cpp) ------------------------------------------
-    // At this (input) model's commit: queue the touched keys, projected on each dependent's key.
-    // $1 this model's name.
-    std::string queue_keys_for_dependents() const;
+    // At this (input) model's commit the touched keys are queued, projected on each dependent's
+    // key: dependents() lists them (catalog owner; $1 this model's name), scratch_keys_as_text()
+    // reads the keys (model owner), queue_keys(parts) writes one dependent's queue (catalog
+    // owner; $1 its model id, $2.. one text[] per key part).
+    std::string dependents() const;
+    std::string scratch_keys_as_text() const;
+    std::string queue_keys(size_t parts) const;
     // The same after a rebuild: a NULL entry (full recompute) for each dependent. $1 the name.
     std::string queue_full_recompute_for_dependents() const;
     // INSERT the distinct queued keys of this (features) model up to an id into the keys scratch,

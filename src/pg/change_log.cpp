@@ -12,6 +12,7 @@
 
 #include "pg/fmgr_args.hpp"
 #include "pg/guard.hpp"
+#include "pg/security.hpp"
 #include "pg/spi_client.hpp"
 
 extern "C" {
@@ -143,6 +144,21 @@ NoteCache *note_cache(FunctionCallInfo fcinfo) {
     return c;
 }
 
+// A value noted for a source's column must have that column's type: the statement trigger writes
+// it out with the column's output function and every plan reads it back as the column's type, so
+// a value of another type passed by hand (the function is callable by anyone) could otherwise log
+// a bound no plan can read. Checked once per (source, column) and transaction.
+void require_column_type(Oid source, const char *column, Oid type) {
+    AttrNumber att = get_attnum(source, column);
+    if (att == InvalidAttrNumber || get_atttype(source, att) != type)
+        ereport(ERROR,
+                (errcode(ERRCODE_DATATYPE_MISMATCH),
+                 errmsg("incmodel.note_source_row: the value is not of the type of column "
+                        "\"%s\" of the source",
+                        column),
+                 errhint("It is called by incmodel's change-log trigger with NEW.%s.", column)));
+}
+
 // The range of this call site's (source, column) in the current transaction, created on first use.
 PendingRange *note_range(FunctionCallInfo fcinfo, NoteCache *c) {
     if (c->lxid == MyProc->lxid && pending_lxid == MyProc->lxid) return c->range;
@@ -150,6 +166,7 @@ PendingRange *note_range(FunctionCallInfo fcinfo, NoteCache *c) {
     char *column = text_to_cstring(PG_GETARG_TEXT_PP(1));
     PendingRange *r = find_pending(source, column);
     if (r == nullptr) {
+        require_column_type(source, column, c->type);
         r = static_cast<PendingRange *>(
             MemoryContextAllocZero(TopTransactionContext, sizeof(PendingRange)));
         r->source = source;
@@ -295,10 +312,14 @@ Datum incmodel_log_source_change(PG_FUNCTION_ARGS) {
             lo = output_text(type, range.lo);
             hi = output_text(type, range.hi);
         }
+        // Written as the catalog owner: a loader needs no right on incmodel's schema or log, and
+        // nobody else can write the log (only this trigger, with the loading transaction's id).
         SpiConnection spi;
+        AsCatalogOwner owner;
         spi_exec(
             "INSERT INTO incmodel.source_changes (source, batch_column, txid, lo, hi, rows) "
-            "VALUES ($1::oid, $2, pg_catalog.pg_current_xact_id(), $3, $4, $5::int8)",
+            "VALUES ($1::pg_catalog.oid, $2, pg_catalog.pg_current_xact_id(), $3, $4, "
+            "$5::pg_catalog.int8)",
             {SqlParam::value(std::to_string(source)), SqlParam::value(column),
              lo ? SqlParam::value(*lo) : SqlParam::null(),
              hi ? SqlParam::value(*hi) : SqlParam::null(),

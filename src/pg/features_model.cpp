@@ -99,23 +99,75 @@ bool run_features(RunDriver &driver, const ModelRecord &m, bool full) {
     return true;
 }
 
+namespace {
+
+// feature_keys as text ("{2,1}") to the 1-based key positions it lists.
+std::vector<int> parse_positions(const std::string &text) {
+    std::vector<int> out;
+    std::string digits;
+    for (char ch : text) {
+        if (ch >= '0' && ch <= '9') {
+            digits += ch;
+        } else if (!digits.empty()) {
+            out.push_back(std::stoi(digits));
+            digits.clear();
+        }
+    }
+    return out;
+}
+
+}  // namespace
+
 void queue_for_dependents(const ModelRecord &input, const core::RefreshPlanner &planner, bool all) {
-    spi_exec(
-        all ? planner.queue_full_recompute_for_dependents() : planner.queue_keys_for_dependents(),
-        {SqlParam::value(input.spec.name)});
+    const SqlParam name = SqlParam::value(input.spec.name);
+    std::vector<std::pair<std::int64_t, std::vector<int>>> dependents;
+    {
+        AsCatalogOwner owner;
+        if (all) {
+            spi_exec(planner.queue_full_recompute_for_dependents(), {name});
+            return;
+        }
+        for (const auto &row : spi_exec(planner.dependents(), {name}).rows)
+            dependents.emplace_back(std::stoll(*row[0]), parse_positions(*row[1]));
+    }
+    if (dependents.empty()) return;
+    // Read as the input's owner (the unit's identity): the keys scratch is the owner's table.
+    const SqlResult keys = spi_exec(planner.scratch_keys_as_text());
+    if (keys.rows.empty()) return;
+    for (const auto &[model_id, positions] : dependents) {
+        std::vector<SqlParam> params{SqlParam::int64(model_id)};
+        for (int position : positions) {
+            std::vector<std::optional<std::string>> part;
+            part.reserve(keys.rows.size());
+            for (const SqlRow &row : keys.rows) part.push_back(row.at(position - 1));
+            params.push_back(SqlParam::text_array(std::move(part)));
+        }
+        AsCatalogOwner owner;
+        spi_exec(planner.queue_keys(positions.size()), params);
+    }
+}
+
+std::vector<std::string> dependent_model_names(const ModelRecord &m) {
+    AsCatalogOwner owner;
+    std::vector<std::string> names;
+    for (const auto &row : spi_exec("SELECT name FROM incmodel.models WHERE depends_on "
+                                    "OPERATOR(pg_catalog.@>) ARRAY[$1::pg_catalog.text] ORDER BY "
+                                    "name",
+                                    {SqlParam::value(m.spec.name)})
+                               .rows)
+        names.push_back(*row[0]);
+    return names;
 }
 
 void require_no_dependents(const ModelRecord &m) {
-    std::optional<std::string> dependent =
-        spi_exec(
-            "SELECT string_agg(name, ', ' ORDER BY name) FROM incmodel.models WHERE "
-            "depends_on @> ARRAY[$1]",
-            {SqlParam::value(m.spec.name)})
-            .scalar();
-    if (dependent)
-        throw UserError(ERRCODE_DEPENDENT_OBJECTS_STILL_EXIST,
-                        "incmodel: other models depend on model \"" + m.spec.name + "\"",
-                        "Depending on it: " + *dependent + ".", "Drop those models first.");
+    const std::vector<std::string> names = dependent_model_names(m);
+    if (names.empty()) return;
+    std::string listed;
+    for (const auto &n : names) listed += (listed.empty() ? "" : ", ") + n;
+    throw UserError(ERRCODE_DEPENDENT_OBJECTS_STILL_EXIST,
+                    "incmodel: other models depend on model \"" + m.spec.name + "\"",
+                    "Depending on it: " + listed + ".",
+                    "Drop those models first, or drop this one with cascade => true.");
 }
 
 std::vector<int> map_feature_keys(const core::ModelSpec &features, const ModelRecord &input) {

@@ -19,9 +19,13 @@ namespace incmodel::pg {
 // recompute from the input's target. Returns true when it changed anything.
 bool run_features(RunDriver &driver, const ModelRecord &m, bool full = false);
 
-// At an input's commit (as the catalog owner): queue the keys in the input's keys scratch for
-// every model that depends on it. With all = true (the input was rebuilt) queue a full recompute.
+// At an input's commit, running as the input's owner: queue the keys in its keys scratch for
+// every model that depends on it (read as the owner, written as the catalog owner). With
+// all = true (the input was rebuilt) queue a full recompute.
 void queue_for_dependents(const ModelRecord &input, const core::RefreshPlanner &planner, bool all);
+
+// The models whose input is m, by name.
+std::vector<std::string> dependent_model_names(const ModelRecord &m);
 
 // Raises 2BP01 when other models depend on m (drop the dependents first).
 void require_no_dependents(const ModelRecord &m);

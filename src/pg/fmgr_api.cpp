@@ -209,8 +209,9 @@ Datum incmodel_drop_model(PG_FUNCTION_ARGS) {
     return entry_point([&] {
         std::string name = text_arg(fcinfo, 0, "name");
         bool drop_target = opt_bool_arg(fcinfo, 1).value_or(false);
+        bool cascade = opt_bool_arg(fcinfo, 2).value_or(false);
         SpiConnection spi;
-        drop_model(name, drop_target);
+        drop_model(name, drop_target, cascade);
         return (Datum)0;
     });
 }

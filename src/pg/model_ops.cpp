@@ -237,12 +237,19 @@ PendingQuery pending_query(const ModelRecord &m, const core::RefreshPlanner &pla
         if (cutoff) q.params.push_back(SqlParam::value(*cutoff));
         return q;
     }
-    SqlResult ranges = spi_exec(
-        "SELECT lo, hi FROM incmodel.source_changes WHERE source = $1::oid AND batch_column = $2 "
-        "AND txid >= pg_catalog.pg_snapshot_xmin($3::pg_snapshot) AND NOT "
-        "pg_catalog.pg_visible_in_snapshot(txid, $3::pg_snapshot) AND lo IS NOT NULL",
-        {SqlParam::value(std::to_string(m.source_oid)), SqlParam::value(m.spec.batch_column),
-         SqlParam::value(*m.planned_snapshot)});
+    SqlResult ranges;
+    {
+        // The log is catalog: read as its owner, its values go on to the model's SQL as
+        // parameters.
+        AsCatalogOwner owner;
+        ranges = spi_exec(
+            "SELECT lo, hi FROM incmodel.source_changes WHERE source = $1::pg_catalog.oid AND "
+            "batch_column = $2 AND txid >= pg_catalog.pg_snapshot_xmin($3::pg_catalog.pg_snapshot) "
+            "AND NOT pg_catalog.pg_visible_in_snapshot(txid, $3::pg_catalog.pg_snapshot) AND lo IS "
+            "NOT NULL",
+            {SqlParam::value(std::to_string(m.source_oid)), SqlParam::value(m.spec.batch_column),
+             SqlParam::value(*m.planned_snapshot)});
+    }
     std::vector<std::string> los, his;
     for (const auto &row : ranges.rows) {
         los.push_back(*row[0]);
@@ -285,6 +292,21 @@ std::string plan_batches(const ModelRecord &m, const core::RefreshPlanner &plann
     return snapshot;
 }
 
+// Records the batches scratch in the manifest: read as the model's owner (the identity a unit
+// runs as), written by the catalog owner from parameters only.
+void record_manifest(const core::RefreshPlanner &planner, std::int64_t model_id,
+                     std::int64_t run_id) {
+    std::vector<std::string> values, counts;
+    for (const auto &row : spi_exec(planner.scratch_batches()).rows) {
+        values.push_back(*row[0]);
+        counts.push_back(*row[1]);
+    }
+    AsCatalogOwner owner;
+    spi_exec(planner.record_manifest(),
+             {SqlParam::int64(model_id), SqlParam::int64(run_id), SqlParam::text_array(values),
+              SqlParam::text_array(counts)});
+}
+
 // Rebuild into the target: batches counted first, then rows computed, then swapped in.
 std::int64_t rebuild_locked(RunDriver &driver, const ModelRecord &m) {
     core::RefreshPlanner planner = planner_for(m);
@@ -310,12 +332,11 @@ std::int64_t rebuild_locked(RunDriver &driver, const ModelRecord &m) {
         {
             AsCatalogOwner owner;
             spi_exec(planner.clear_manifest(), {SqlParam::value(std::to_string(m.spec.id))});
-            spi_exec(planner.record_manifest(), {SqlParam::value(std::to_string(m.spec.id)),
-                                                 SqlParam::value(std::to_string(run.run_id))});
             spi_exec("DELETE FROM incmodel.table_debt WHERE model_id = $1::int8",
                      {SqlParam::value(std::to_string(m.spec.id))});
-            queue_for_dependents(m, planner, true);
         }
+        record_manifest(planner, m.spec.id, run.run_id);
+        queue_for_dependents(m, planner, true);
         set_planned_snapshot(m, snapshot);
         run.step_timings_json = driver.timings_json();
         finish_run(run, "success");
@@ -324,9 +345,30 @@ std::int64_t rebuild_locked(RunDriver &driver, const ModelRecord &m) {
     return run.rows_inserted;
 }
 
+// The scratch tables belong to the target's owner, whose identity the units run as; after an
+// ALTER TABLE ... OWNER TO of the target they follow it (ownership changes run no user code).
+void align_scratch_owner(const ModelRecord &m) {
+    core::RefreshPlanner planner = planner_for(m);
+    const Oid owner = relation_owner(m.target_oid);
+    const auto &s = planner.scratch();
+    std::vector<const core::QualifiedName *> tables{&s.batches, &s.keys, &s.rows};
+    if (m.spec.time) tables.push_back(&s.days);
+    for (const auto *t : tables) {
+        const char *schema = t->schema.c_str();
+        const char *name = t->name.c_str();
+        const Oid rel = pg_call(
+            [schema, name] { return get_relname_relid(name, get_namespace_oid(schema, false)); });
+        if (!OidIsValid(rel) || relation_owner(rel) == owner) continue;
+        AsCatalogOwner as_catalog_owner;
+        spi_exec("ALTER TABLE " + core::qualified(quote_ident, *t) + " OWNER TO " +
+                 quote_ident(role_name(owner)));
+    }
+}
+
 // Runs body under the model lock with a run record; on failure records it, then rethrows.
 template <typename Body>
 void with_run(SpiConnection &spi, const ModelRecord &m, const char *kind, Body &&body) {
+    align_scratch_owner(m);
     RunDriver driver(spi, m, kind);
     close_abandoned_runs(m.spec.id);
     driver.run().run_id = start_run(m, kind);
@@ -365,8 +407,12 @@ LockedModel lock_and_load(const std::string &name, const char *action, bool sess
                             "waiting for its lock",
                         "", "Run it again.");
     {
+        // Analysis can run the owner's code (input functions of constants): as the owner.
         PinnedSettings pinned(again.timezone);
-        verify_output_types(name, again.canonical_query, again.spec.outputs);
+        {
+            AsModelOwner owner(again.target_oid);
+            verify_output_types(name, again.canonical_query, again.spec.outputs);
+        }
         pinned.close();
     }
     return {std::move(again), std::move(lock)};
@@ -750,12 +796,8 @@ RefreshOutcome refresh_model(SpiConnection &spi, const std::string &name, bool s
         driver.unit("commit", [&] {
             if (steer) use_index_lookups();
             run.rows_deleted = replace_touched_keys(planner, run.null_keys);
-            {
-                AsCatalogOwner owner;
-                spi_exec(planner.record_manifest(),
-                         {model_id, SqlParam::value(std::to_string(run.run_id))});
-                queue_for_dependents(m, planner, false);
-            }
+            record_manifest(planner, m.spec.id, run.run_id);
+            queue_for_dependents(m, planner, false);
             add_dead_tuple_debt(m.target_oid, m.spec.id, run.rows_deleted);
             set_planned_snapshot(m, snapshot);
             run.step_timings_json = driver.timings_json();
@@ -793,8 +835,12 @@ std::int64_t rebuild_model(SpiConnection &spi, const std::string &name) {
     return rows;
 }
 
+// explain shows batch values and runs the model's SQL: the target owner's rights, as refresh,
+// and the SQL runs as the owner.
 std::vector<ExplainRow> explain_model(const std::string &name) {
     ModelRecord m = load_model(name);
+    require_target_owner(m.target_oid, name, "explain");
+    AsModelOwner as_owner(m.target_oid);
     if (!m.depends_on.empty()) return explain_features(m);
     if (m.spec.time) return explain_time_model(m);
     core::RefreshPlanner planner = planner_for(m);
@@ -840,6 +886,8 @@ std::vector<ExplainRow> explain_model(const std::string &name) {
 std::vector<ExplainRow> explain_backfill(const std::string &name, const std::string &from_micros,
                                          const std::string &to_micros) {
     ModelRecord m = load_model(name);
+    require_target_owner(m.target_oid, name, "explain");
+    AsModelOwner as_owner(m.target_oid);
     if (!m.spec.time)
         throw UserError(
             ERRCODE_WRONG_OBJECT_TYPE,
@@ -877,6 +925,11 @@ Pending pending_of(const std::string &name) {
     } catch (const UserError &) {
         return {};  // source or target dropped: status shows NULL rather than failing
     }
+    // What is pending is the owner's to know (as the catalog rows behind it); it is counted as
+    // the owner, so a superuser's look at status lends the owner's SQL no rights.
+    const Oid owner = relation_owner(m.target_oid);
+    if (!pg_call([owner] { return has_privs_of_role(GetUserId(), owner); })) return {};
+    AsModelOwner as_owner(m.target_oid);
     if (!m.depends_on.empty()) return pending_features(m);
     if (m.spec.time) return pending_time_rows(m);
     const Oid source = m.source_oid;
@@ -936,7 +989,41 @@ std::int64_t replace_touched_keys(const core::RefreshPlanner &planner, std::int6
     return deleted;
 }
 
-void drop_model(const std::string &name, bool drop_target) {
+namespace {
+
+// Removes a model's catalog rows, scratch tables and (when no other model uses it) its change-log
+// trigger, under its lock; its target stays.
+void drop_model_objects(const std::string &name) {
+    ModelRecord m = load_model(name, false);
+    ModelLock lock(m.spec.id, false, false);
+    m = load_model(name, false);
+    core::RefreshPlanner planner = planner_for(m);
+    {
+        AsCatalogOwner owner;
+        exec_all(planner.drop_scratch());
+    }
+    delete_model(m.spec.id);
+    if (m.change_log && OidIsValid(m.source_oid)) drop_change_trigger_if_unused(m);
+}
+
+// drop_model(..., cascade => true): the models that read this one's target go first, whoever
+// owns them, as DROP TABLE ... CASCADE drops other roles' views; their targets stay as tables.
+void drop_dependents(const ModelRecord &m) {
+    for (const std::string &dependent : dependent_model_names(m)) {
+        drop_dependents(load_model(dependent, false));
+        const std::string msg = "incmodel: drop cascades to model \"" + dependent + "\"";
+        const char *c = msg.c_str();
+        pg_call([c] {
+            ereport(NOTICE, (errmsg("%s", c), errdetail("Its target table is kept; it is no "
+                                                        "longer refreshed.")));
+        });
+        drop_model_objects(dependent);
+    }
+}
+
+}  // namespace
+
+void drop_model(const std::string &name, bool drop_target, bool cascade) {
     ModelRecord m = load_model(name, false);
     if (OidIsValid(m.target_oid)) {
         require_target_owner(m.target_oid, name, "drop");
@@ -949,16 +1036,11 @@ void drop_model(const std::string &name, bool drop_target) {
                 ERRCODE_INSUFFICIENT_PRIVILEGE, "permission denied to drop model \"" + name + "\"",
                 "Its target table no longer exists; only the model's creator may drop it.");
     }
-    require_no_dependents(m);
-    ModelLock lock(m.spec.id, false, false);
-    m = load_model(name, false);
-    core::RefreshPlanner planner = planner_for(m);
-    {
-        AsCatalogOwner owner;
-        exec_all(planner.drop_scratch());
-    }
-    delete_model(m.spec.id);
-    if (m.change_log && OidIsValid(m.source_oid)) drop_change_trigger_if_unused(m);
+    if (cascade)
+        drop_dependents(m);
+    else
+        require_no_dependents(m);
+    drop_model_objects(name);
     if (drop_target && OidIsValid(m.target_oid))
         spi_exec("DROP TABLE " + core::qualified(quote_ident, m.spec.target));
 }

@@ -69,7 +69,9 @@ struct AlterModelArgs {
 };
 void alter_model(const AlterModelArgs &args);
 
-void drop_model(const std::string &name, bool drop_target);
+// Drops a model (and its target with drop_target); with cascade the features models that read
+// its target first, else 2BP01 while there are any.
+void drop_model(const std::string &name, bool drop_target, bool cascade);
 
 // The commit's change to a target: DELETE the touched keys (and, when some have a NULL part,
 // those too), INSERT the recomputed rows. Returns the rows deleted.

@@ -1,6 +1,7 @@
 // Runs the steps of one refresh or rebuild as units. Each unit is a subtransaction with pinned
-// settings; a nonatomic run (CALL outside a transaction block) commits after every unit, so a
-// failure can be recorded in incmodel.runs and the scratch tables stay for inspection.
+// settings, run as the target's owner in a security-restricted operation; a nonatomic run (CALL
+// outside a transaction block) commits after every unit, so a failure can be recorded in
+// incmodel.runs and the scratch tables stay for inspection.
 #pragma once
 
 #include <chrono>
@@ -10,6 +11,7 @@
 #include <vector>
 
 #include "pg/model_catalog.hpp"
+#include "pg/security.hpp"
 #include "pg/settings.hpp"
 #include "pg/spi_client.hpp"
 
@@ -76,8 +78,12 @@ void RunDriver::unit(const char *step, Fn &&fn) {
     std::exception_ptr error;
     try {
         PinnedSettings pinned(model_.timezone);
-        fn();
-        maybe_inject_failure(step);
+        {
+            // The model's SQL runs as its target's owner, security-restricted, whoever calls.
+            AsModelOwner owner(model_.target_oid);
+            fn();
+            maybe_inject_failure(step);
+        }
         pinned.close();
     } catch (...) {
         error = std::current_exception();

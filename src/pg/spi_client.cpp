@@ -39,17 +39,27 @@ void SpiConnection::commit() {
 
 namespace {
 
-// Builds the Datum of a text[] parameter in the current memory context.
-Datum make_text_array(const std::vector<std::string> &values) {
+// Builds the Datum of a text[] parameter (NULL elements allowed) in the current memory context.
+Datum make_text_array(const std::vector<std::optional<std::string>> &values) {
     const int n = static_cast<int>(values.size());
-    Datum *elems =
-        static_cast<Datum *>(pg_call([n] { return palloc(sizeof(Datum) * (n ? n : 1)); }));
+    if (n == 0) return pg_call([] { return PointerGetDatum(construct_empty_array(TEXTOID)); });
+    const size_t slots = n;
+    Datum *elems = static_cast<Datum *>(pg_call([slots] { return palloc(sizeof(Datum) * slots); }));
+    bool *nulls = static_cast<bool *>(pg_call([slots] { return palloc0(sizeof(bool) * slots); }));
     for (int i = 0; i < n; ++i) {
-        const char *s = values[i].c_str();
+        if (!values[i]) {
+            nulls[i] = true;
+            elems[i] = (Datum)0;
+            continue;
+        }
+        const char *s = values[i]->c_str();
         elems[i] = pg_call([s] { return PointerGetDatum(cstring_to_text(s)); });
     }
-    return pg_call([elems, n] {
-        return PointerGetDatum(construct_array(elems, n, TEXTOID, -1, false, TYPALIGN_INT));
+    return pg_call([elems, nulls, n] {
+        int dims[1] = {n};
+        int lbs[1] = {1};
+        return PointerGetDatum(
+            construct_md_array(elems, nulls, 1, dims, lbs, TEXTOID, -1, false, TYPALIGN_INT));
     });
 }
 

@@ -11,16 +11,20 @@
 
 namespace incmodel::pg {
 
-// One statement parameter: text (cast in SQL as needed), or an array of text.
+// One statement parameter: text (cast in SQL as needed), or an array of text whose elements
+// may be NULL.
 struct SqlParam {
     std::optional<std::string> text;
-    std::vector<std::string> array;
+    std::vector<std::optional<std::string>> array;
     bool is_array = false;
 
     static SqlParam value(std::string v) { return {std::move(v), {}, false}; }
     static SqlParam int64(std::int64_t v) { return value(std::to_string(v)); }
     static SqlParam null() { return {std::nullopt, {}, false}; }
-    static SqlParam text_array(std::vector<std::string> v) {
+    static SqlParam text_array(const std::vector<std::string> &v) {
+        return {std::nullopt, {v.begin(), v.end()}, true};
+    }
+    static SqlParam text_array(std::vector<std::optional<std::string>> v) {
         return {std::nullopt, std::move(v), true};
     }
 };

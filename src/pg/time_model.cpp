@@ -115,6 +115,21 @@ std::string sum_days(const core::RefreshPlanner &planner, const char *column) {
                        core::qualified(quote_ident, planner.scratch().days));
 }
 
+// The daily ledger's new values: read as the model's owner from its days scratch, upserted by
+// the catalog owner from parameters only.
+void record_ledger(const core::RefreshPlanner &planner, const ModelRecord &m,
+                   const std::string &upper, const std::vector<std::string> &full_days) {
+    std::vector<std::optional<std::string>> columns[5];
+    for (const auto &row :
+         spi_exec(planner.daily_ledger_rows(), {SqlParam::text_array(full_days)}).rows)
+        for (int c = 0; c < 5; ++c) columns[c].push_back(row[c]);
+    if (columns[0].empty()) return;
+    std::vector<SqlParam> params{SqlParam::value(m.spec.name), SqlParam::value(upper)};
+    for (auto &column : columns) params.push_back(SqlParam::text_array(std::move(column)));
+    AsCatalogOwner owner;
+    spi_exec(planner.daily_record_ledger(), params);
+}
+
 }  // namespace
 
 bool run_time_model(RunDriver &driver, const ModelRecord &m, const TimeRunArgs &args) {
@@ -196,10 +211,10 @@ bool run_time_model(RunDriver &driver, const ModelRecord &m, const TimeRunArgs &
         if (changes) {
             run.rows_deleted = replace_touched_keys(planner, run.null_keys);
         }
+        if (!d.append) record_ledger(planner, m, upper, full_days);
+        if (changes) queue_for_dependents(m, planner, false);
         {
             AsCatalogOwner owner;
-            if (!d.append) spi_exec(planner.daily_record_ledger(), params);
-            if (changes) queue_for_dependents(m, planner, false);
             if (lower != upper) {
                 spi_exec(
                     "INSERT INTO incmodel.range_manifest (model_id, run_id, lower_limit, "

@@ -92,6 +92,11 @@ TEST(DailySteps, RecomputeIncludesRowsByTheManifestsAlone) {
 TEST(DailySteps, LedgerResetsSkippedRowsOfFullDays) {
     RefreshPlanner p(daily_spec(), test_quote);
     const std::string sql = p.daily_record_ledger();
+    // written from parameters: the days scratch is read by the owner (daily_ledger_rows)
+    EXPECT_EQ(sql.find(p.scratch().days.name), std::string::npos) << sql;
+    EXPECT_NE(p.daily_ledger_rows().find(p.scratch().days.name), std::string::npos);
+    EXPECT_NE(sql.find("FROM ROWS FROM (pg_catalog.unnest($3::pg_catalog.text[])"),
+              std::string::npos);
     EXPECT_NE(sql.find("ON CONFLICT (model, event_date) DO UPDATE"), std::string::npos);
     EXPECT_NE(sql.find("skipped_events = CASE WHEN EXCLUDED.full_upper IS NOT NULL THEN 0"),
               std::string::npos);

@@ -8,19 +8,23 @@
 namespace incmodel::core {
 namespace {
 
-TEST(FeaturesSteps, InputQueuesItsKeysProjectedOnEachDependent) {
+TEST(FeaturesSteps, InputQueuesItsKeysThroughParameters) {
     ModelSpec input = test_support::sessions_spec();
     input.keys.push_back({"day", "(events.derived_tstamp)::date", "date"});
     RefreshPlanner p(input, test_support::test_quote);
-    const std::string sql = p.queue_keys_for_dependents();
-    EXPECT_NE(sql.find("ARRAY[k1::text, k2::text] AS all_keys FROM incmodel_scratch.m7_keys"),
-              std::string::npos)
-        << sql;
-    EXPECT_NE(sql.find("unnest(d.feature_keys) WITH ORDINALITY"), std::string::npos);
-    // no dependent, no read of the keys scratch
-    EXPECT_NE(sql.find("CROSS JOIN LATERAL ("), std::string::npos);
-    EXPECT_NE(sql.find("WHERE d.model_id IS NOT NULL"), std::string::npos);
-    EXPECT_NE(sql.find("WHERE d.depends_on @> ARRAY[$1]"), std::string::npos);
+    // the owner reads its keys as text; the catalog owner never reads the scratch table
+    EXPECT_EQ(p.scratch_keys_as_text(),
+              "SELECT k1::pg_catalog.text, k2::pg_catalog.text FROM incmodel_scratch.m7_keys");
+    EXPECT_EQ(
+        p.queue_keys(2),
+        "INSERT INTO incmodel.key_queue (model_id, keys) SELECT DISTINCT "
+        "$1::pg_catalog.int8, ARRAY[p1, p2] FROM ROWS FROM "
+        "(pg_catalog.unnest($2::pg_catalog.text[]), pg_catalog.unnest($3::pg_catalog.text[])) "
+        "AS u(p1, p2)");
+    EXPECT_EQ(p.queue_keys(2).find("m7_keys"), std::string::npos);
+    EXPECT_NE(
+        p.dependents().find("d.depends_on OPERATOR(pg_catalog.@>) ARRAY[$1::pg_catalog.text]"),
+        std::string::npos);
     EXPECT_NE(p.queue_full_recompute_for_dependents().find("SELECT d.model_id, NULL"),
               std::string::npos);
 }

@@ -137,6 +137,11 @@ TEST(RefreshPlanner, ManifestIsUpsertedWithRunId) {
     EXPECT_TRUE(contains(p.record_manifest(),
                          "ON CONFLICT (model_id, batch_value) DO UPDATE SET "
                          "event_count = EXCLUDED.event_count"));
+    // the catalog owner writes the manifest from parameters, never from the owner's scratch
+    EXPECT_FALSE(contains(p.record_manifest(), "m7_batches"));
+    EXPECT_EQ(p.scratch_batches(),
+              "SELECT batch_value::pg_catalog.text, event_count::pg_catalog.text FROM "
+              "incmodel_scratch.m7_batches");
     EXPECT_EQ(p.clear_manifest(), "DELETE FROM incmodel.manifest WHERE model_id = $1::int8");
 }
 
