@@ -253,6 +253,13 @@ SQL
 out=$("$cli" export "$marker_name" --dsn "$ext_dsn" --dialect postgres --output "$tmp/marker.sql" 2>&1); rc=$?
 [ $rc = 1 ] && [ ! -e "$tmp/marker.sql" ] && echo "$out" | grep -q 'line starting with "-- @@incmodel"' &&
     ok "export refuses a statement with a marker line" || fail "export of a marker-line model (exit $rc)" "$out"
+state=$("${psql_ext[@]}" -At -v n="$marker_name" 2>&1 <<'SQL'
+SELECT set_config('incmodel_test.name', :'n', false) IS NULL;
+DO $$ BEGIN PERFORM incmodel.export(current_setting('incmodel_test.name'), 'postgres');
+EXCEPTION WHEN OTHERS THEN RAISE NOTICE 'state=%', SQLSTATE; END $$;
+SQL
+)
+echo "$state" | grep -q 'state=22023' && ok "incmodel.export() refuses it too (22023)" || fail "incmodel.export() of a marker-line model" "$state"
 # 2. What 0.2.0 wrote for that model: a header whose line break starts a marker and a statement.
 { printf -- '-- incmodel package: model %s, dialect postgres\n' "$marker_name"; tail -n +2 "$tmp/sessions.pg.sql"; } >"$tmp/smuggled_old.sql"
 out=$("$cli" deploy --package "$tmp/smuggled_old.sql" --dsn "$pkg_dsn" 2>&1); rc=$?
