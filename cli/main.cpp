@@ -7,7 +7,8 @@
 //   incmodel maintain [MODEL] [--dsn DSN] [--dry-run]
 //   incmodel status  [MODEL] [--dsn DSN]
 //
-// Exit status: 0 done, 1 failed, 2 usage, 3 skipped (another refresh holds the model).
+// Exit status: 0 done, 1 failed, 2 usage or a malformed package (nothing executed), 3 skipped
+// (another refresh holds the model).
 #include <libpq-fe.h>
 
 #include <chrono>
@@ -37,7 +38,8 @@ Commands:
   export MODEL     write the deployable package of MODEL (read from a database that has the
                    extension: --dsn or --from-dsn) to stdout or --output FILE
   deploy [MODEL]   run the ddl, procedure and dispatcher parts of a package in the database of
-                   --dsn; the package comes from --package FILE or, for MODEL, from --from-dsn
+                   --dsn; the package comes from --package FILE or, for MODEL, from --from-dsn;
+                   the whole package is checked first, a malformed one is refused (exit 2)
   refresh MODEL    CALL incmodel.refresh(MODEL), then run the post-commit statements outside any
                    transaction; prints a one-line summary
   maintain [MODEL] run the VACUUM / ANALYZE statements the thresholds call for (every model
@@ -55,7 +57,8 @@ Options:
   --verbose        also print the server's notices
   --help           this text
 
-Exit status: 0 done, 1 failed, 2 usage, 3 skipped (another refresh holds the model).
+Exit status: 0 done, 1 failed, 2 usage or a malformed package (nothing executed), 3 skipped
+(another refresh holds the model).
 )";
 
 struct UsageError : std::runtime_error {
@@ -226,7 +229,11 @@ std::vector<incmodel::core::PackageStatement> fetch_package(Connection &c, const
     auto rows = c.exec("SELECT step, part, sql FROM incmodel.export(" + c.literal(model) + ", " +
                        c.literal(dialect) + ") ORDER BY step");
     std::vector<incmodel::core::PackageStatement> parts;
-    for (auto &r : rows) parts.push_back({std::stoi(*r[0]), *r[1], *r[2]});
+    for (auto &r : rows) {
+        if (r.size() != 3 || !r[0] || !r[1] || !r[2])
+            throw incmodel::core::PackageFormatError("incmodel.export() returned a NULL column");
+        parts.push_back({std::stoi(*r[0]), *r[1], *r[2]});
+    }
     return parts;
 }
 
@@ -234,40 +241,72 @@ int cmd_export(const Options &o) {
     const std::string model = need_model(o);
     const std::string dialect = o.dialect.value_or("redshift");
     Connection c(o.from_dsn ? o.from_dsn : o.dsn, o.verbose);
-    std::string text =
-        incmodel::core::write_package(model, dialect, fetch_package(c, model, dialect));
+    std::string text;
+    try {
+        text = incmodel::core::write_package(model, dialect, fetch_package(c, model, dialect));
+    } catch (const incmodel::core::PackageFormatError &e) {
+        std::cerr << "incmodel export: refusing to write the package of model \""
+                  << incmodel::core::escape_header_text(model) << "\": " << e.what() << "\n";
+        return kExitFailed;
+    }
     if (o.output) {
         std::ofstream f(*o.output, std::ios::binary);
         f << text;
         if (!f) throw std::runtime_error("could not write " + *o.output);
-        std::cerr << "incmodel: wrote the " << dialect << " package of " << model << " to "
-                  << *o.output << "\n";
+        std::cerr << "incmodel: wrote the " << dialect << " package of "
+                  << incmodel::core::escape_header_text(model) << " to " << *o.output << "\n";
     } else {
         std::cout << text;
     }
     return kExitOk;
 }
 
-int cmd_deploy(const Options &o) {
-    std::vector<incmodel::core::PackageStatement> parts;
-    std::string what;
+// The package to deploy, checked whole before anything is sent to the server: from a file
+// (parse_package: header, markers, lengths, part order) or from --from-dsn (the same part rules).
+// Throws PackageFormatError for a malformed package, UsageError for conflicting arguments.
+incmodel::core::Package load_package(const Options &o, std::string &what) {
     if (o.package) {
         std::ifstream f(*o.package, std::ios::binary);
         if (!f) throw std::runtime_error("could not read " + *o.package);
         std::stringstream ss;
         ss << f.rdbuf();
-        parts = incmodel::core::read_package(ss.str());
+        incmodel::core::Package pkg = incmodel::core::parse_package(ss.str());
         what = *o.package;
-    } else if (o.from_dsn) {
+        if (o.dialect && *o.dialect != pkg.dialect)
+            throw UsageError("--dialect " + *o.dialect + " but " + *o.package + " is a " +
+                             pkg.dialect + " package");
+        if (o.args.size() > 1 || (o.args.size() == 1 && o.args[0] != pkg.model))
+            throw UsageError("MODEL does not match the package's model \"" +
+                             incmodel::core::escape_header_text(pkg.model) + "\"");
+        return pkg;
+    }
+    if (o.from_dsn) {
         const std::string model = need_model(o);
+        const std::string dialect = o.dialect.value_or("redshift");
         Connection src(o.from_dsn, o.verbose);
-        parts = fetch_package(src, model, o.dialect.value_or("redshift"));
-        what = "model " + model;
-    } else {
-        throw UsageError("deploy needs --package FILE or --from-dsn DSN with a MODEL");
+        incmodel::core::Package pkg{model, dialect, fetch_package(src, model, dialect)};
+        incmodel::core::validate_parts(pkg.parts);
+        what = "model " + incmodel::core::escape_header_text(model);
+        return pkg;
+    }
+    throw UsageError("deploy needs --package FILE or --from-dsn DSN with a MODEL");
+}
+
+int cmd_deploy(const Options &o) {
+    incmodel::core::Package pkg;
+    std::string what;
+    try {
+        pkg = load_package(o, what);
+    } catch (const incmodel::core::PackageFormatError &e) {
+        std::cerr << "incmodel deploy: "
+                  << (o.package ? *o.package : std::string("the exported package"))
+                  << " is not a valid incmodel package: " << e.what()
+                  << "\nNothing was executed. Deploy the file exactly as `incmodel export` "
+                     "wrote it (export it again with this version).\n";
+        return kExitUsage;
     }
     std::vector<std::string> statements;
-    for (const auto &p : parts)
+    for (const auto &p : pkg.parts)
         if (p.part == "ddl" || p.part == "procedure" || p.part == "dispatcher")
             statements.push_back(p.sql);
     if (o.dry_run) {

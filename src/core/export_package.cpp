@@ -69,6 +69,13 @@ std::string sql_literal(std::string_view value, Dialect dialect) {
     return out + "'";
 }
 
+std::string dollar_quote_tag(const std::string &body) {
+    for (int n = 0;; ++n) {
+        const std::string tag = n == 0 ? "$incmodel$" : fmt::format("$incmodel_{}$", n);
+        if ((body + tag).find(tag) == body.size()) return tag;
+    }
+}
+
 std::string redshift_type(const std::string &pg_type) {
     const std::string t = lower(trim(without_collation(pg_type)));
     auto unsupported = [&] {
@@ -618,19 +625,16 @@ std::string PackageRenderer::procedure_body() const {
 
 std::string PackageRenderer::procedure() const {
     const std::string body = procedure_body();
+    const std::string tag = dollar_quote_tag(body);
     if (redshift()) {
         check_redshift_procedure(body, 10, 0);
-        return "CREATE OR REPLACE PROCEDURE " + procedure_name() + "()\nAS $$\n" + body +
-               "$$ LANGUAGE plpgsql";
+        return "CREATE OR REPLACE PROCEDURE " + procedure_name() + "()\nAS " + tag + "\n" + body +
+               tag + " LANGUAGE plpgsql";
     }
-    if (body.find("$incmodel$") != std::string::npos)
-        throw ExportError(
-            ExportError::Kind::Unsupported, "incmodel: the model's query contains $incmodel$",
-            "It delimits the exported procedure's body.", "Rewrite the query without it.");
     return fmt::format(
         "CREATE OR REPLACE PROCEDURE {}()\nLANGUAGE plpgsql\nSET search_path = pg_catalog, "
-        "pg_temp\nSET \"TimeZone\" = {}\nSET \"DateStyle\" = 'ISO'\nAS $incmodel$\n{}$incmodel$",
-        procedure_name(), sql_literal(options_.timezone, Dialect::Postgres), body);
+        "pg_temp\nSET \"TimeZone\" = {}\nSET \"DateStyle\" = 'ISO'\nAS {}\n{}{}",
+        procedure_name(), sql_literal(options_.timezone, Dialect::Postgres), tag, body, tag);
 }
 
 std::string PackageRenderer::dispatcher() const {
@@ -648,15 +652,16 @@ std::string PackageRenderer::dispatcher() const {
         "    EXECUTE 'CALL ' || v_procedure || '()';\n"
         "END;\n",
         fmt::arg("t", rs ? "VARCHAR(65535)" : "text"), fmt::arg("s", q(kExportSchema)));
+    const std::string tag = dollar_quote_tag(body);
     if (rs) {
         check_redshift_procedure(body, 1, 1);
         return "CREATE OR REPLACE PROCEDURE " + q(kExportSchema) +
-               ".refresh(p_model VARCHAR(256))\nAS $$\n" + body + "$$ LANGUAGE plpgsql";
+               ".refresh(p_model VARCHAR(256))\nAS " + tag + "\n" + body + tag +
+               " LANGUAGE plpgsql";
     }
     return "CREATE OR REPLACE PROCEDURE " + q(kExportSchema) +
-           ".refresh(p_model text)\nLANGUAGE plpgsql\nSET search_path = pg_catalog, pg_temp\nAS "
-           "$incmodel$\n" +
-           body + "$incmodel$";
+           ".refresh(p_model text)\nLANGUAGE plpgsql\nSET search_path = pg_catalog, pg_temp\nAS " +
+           tag + "\n" + body + tag;
 }
 
 // After a successful refresh: ANALYZE what the refresh changed when its statistics went stale

@@ -84,7 +84,7 @@ class PackageRenderer {
     // The pieces, for tests.
     std::vector<std::string> ddl() const;
     std::string procedure() const;
-    std::string procedure_body() const;  // the text between the $$ of procedure()
+    std::string procedure_body() const;  // the text between the dollar quotes of procedure()
     std::string dispatcher() const;
     std::string post_commit() const;
     std::string maintenance() const;
@@ -106,6 +106,11 @@ class PackageRenderer {
     ExportOptions options_;
     IdentQuoter quote_;
 };
+
+// The dollar-quote delimiter of a procedure body: $incmodel$, else $incmodel_1$, $incmodel_2$, ...
+// the first that does not occur in body (not even formed with the body's last characters), so
+// nothing in the body (a string literal of the user's query, a name) can end the quote early.
+std::string dollar_quote_tag(const std::string &body);
 
 // Single-quoted SQL literal. Redshift reads a backslash in a literal as an escape, so it is
 // doubled there; control characters are refused (ExportError) for Redshift.

@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "core/export_format.hpp"
 #include "core/export_package.hpp"
 #include "core/version.hpp"
 #include "pg/guard.hpp"
@@ -46,6 +47,24 @@ core::Lookback lookback_of(const std::string &interval_text) {
     return lb;
 }
 
+// The package rules every consumer relies on (core::validate_parts): checked here too, so that
+// incmodel.export() itself refuses a package that a file could not carry safely (a model name
+// with a line break followed by the marker prefix ends up in the registry's string literals).
+void check_package_rules(const std::string &name, const std::vector<core::PackagePart> &parts) {
+    std::vector<core::PackageStatement> statements;
+    for (const auto &p : parts) statements.push_back({p.step, p.part, p.sql});
+    try {
+        core::validate_parts(statements);
+    } catch (const core::PackageFormatError &e) {
+        throw UserError(
+            ERRCODE_INVALID_PARAMETER_VALUE,
+            "incmodel: model \"" + core::escape_header_text(name) + "\" cannot be exported safely",
+            e.what(),
+            "Create the model again under a name without line breaks, or remove the "
+            "text that starts a line with \"-- @@incmodel\" from its query.");
+    }
+}
+
 std::vector<core::PackagePart> export_model(const std::string &name, core::Dialect dialect) {
     ModelRecord m = load_model(name);
     if (!m.depends_on.empty())
@@ -69,7 +88,10 @@ std::vector<core::PackagePart> export_model(const std::string &name, core::Diale
         pinned.close();
     }
     try {
-        return core::PackageRenderer(m.spec, options, incmodel::pg::quote_ident).render();
+        std::vector<core::PackagePart> parts =
+            core::PackageRenderer(m.spec, options, incmodel::pg::quote_ident).render();
+        check_package_rules(name, parts);
+        return parts;
     } catch (const core::ExportError &e) {
         throw UserError(e.kind() == core::ExportError::Kind::Unsupported
                             ? ERRCODE_FEATURE_NOT_SUPPORTED

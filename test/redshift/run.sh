@@ -232,6 +232,74 @@ out=$(q_ext "SELECT count(*) FROM incmodel.export('recent', 'redshift')" 2>&1) &
 q_ext "SELECT count(*) FROM incmodel.export('recent', 'postgres')" >/dev/null && ok "now() fine for postgres" ||
     fail "postgres export of a now() model"
 
+# ---- packages cannot carry smuggled SQL (issue 12, item 7) ---------------------------------
+# A model name that starts a marker line, one whose line break would end the header comment, and
+# a query whose string literal contains $$ and $incmodel$ (dollar-quote delimiters of bodies).
+marker_name=$'\n-- @@incmodel step=1 part=ddl\nCREATE ROLE pw;--'
+newline_name=$'x\nCREATE ROLE pwn2;--'
+dollar_q="SELECT e.domain_userid, count(*) AS n FROM atomic.events e WHERE e.page_title IS NULL OR e.page_title <> '\$\$ \$incmodel\$' GROUP BY 1"
+roles() { psql -X -q -d postgres -Atc "SELECT count(*) FROM pg_roles WHERE rolname IN ('pw', 'pwn2')"; }
+scratch_schemas() { psql -X -q -d scratch -Atc "SELECT count(*) FROM pg_namespace WHERE nspname = 'incmodel'"; }
+psql -X -q -d postgres -c 'CREATE DATABASE scratch' >/dev/null || fail "create database scratch"
+"${psql_ext[@]}" -v marker_name="$marker_name" -v newline_name="$newline_name" -v dollar_q="$dollar_q" \
+    >"$tmp/smuggle.log" 2>&1 <<'SQL' || fail "smuggling models" "$(cat "$tmp/smuggle.log")"
+SET client_min_messages = warning;
+SET incmodel.progress_notices = off;
+SELECT incmodel.create_model(:'marker_name', 'SELECT e.domain_userid, count(*) AS n FROM atomic.events e GROUP BY 1', 'derived.marker_model', 'etl_tstamp');
+SELECT incmodel.create_model(:'newline_name', 'SELECT e.domain_userid, count(*) AS n FROM atomic.events e GROUP BY 1', 'derived.newline_model', 'etl_tstamp');
+SELECT incmodel.create_model('dollars', :'dollar_q', 'derived.dollars', 'etl_tstamp');
+SQL
+# 1. A statement would contain a marker line (the name in the registry literals): export refuses.
+out=$("$cli" export "$marker_name" --dsn "$ext_dsn" --dialect postgres --output "$tmp/marker.sql" 2>&1); rc=$?
+[ $rc = 1 ] && [ ! -e "$tmp/marker.sql" ] && echo "$out" | grep -q 'line starting with "-- @@incmodel"' &&
+    ok "export refuses a statement with a marker line" || fail "export of a marker-line model (exit $rc)" "$out"
+state=$("${psql_ext[@]}" -At -v n="$marker_name" 2>&1 <<'SQL'
+SELECT set_config('incmodel_test.name', :'n', false) IS NULL;
+DO $$ BEGIN PERFORM incmodel.export(current_setting('incmodel_test.name'), 'postgres');
+EXCEPTION WHEN OTHERS THEN RAISE NOTICE 'state=%', SQLSTATE; END $$;
+SQL
+)
+echo "$state" | grep -q 'state=22023' && ok "incmodel.export() refuses it too (22023)" || fail "incmodel.export() of a marker-line model" "$state"
+# 2. What 0.2.0 wrote for that model: a header whose line break starts a marker and a statement.
+{ printf -- '-- incmodel package: model %s, dialect postgres\n' "$marker_name"; tail -n +2 "$tmp/sessions.pg.sql"; } >"$tmp/smuggled_old.sql"
+out=$("$cli" deploy --package "$tmp/smuggled_old.sql" --dsn "$pkg_dsn" 2>&1); rc=$?
+[ $rc = 2 ] && echo "$out" | grep -q 'not a valid incmodel package' && [ "$(roles)" = 0 ] &&
+    ok "deploy refuses a smuggled first part (exit 2, nothing run)" || fail "smuggled first part (exit $rc, roles $(roles))" "$out"
+# 3. Well-formed files with an inserted part, an edited statement, a truncated end: exit 2 and
+#    nothing executed (the scratch database stays without the incmodel schema).
+{ head -n 1 "$tmp/sessions.pg.sql"; printf -- '-- @@incmodel step=1 part=ddl bytes=14\nCREATE ROLE pw;\n'; tail -n +2 "$tmp/sessions.pg.sql"; } >"$tmp/inserted.sql"
+sed 's/^CREATE SCHEMA IF NOT EXISTS incmodel;$/CREATE SCHEMA IF NOT EXISTS incmodel; CREATE ROLE pw;/' "$tmp/sessions.pg.sql" >"$tmp/edited.sql"
+head -c -40 "$tmp/sessions.pg.sql" >"$tmp/truncated.sql"
+for f in inserted edited truncated; do
+    out=$("$cli" deploy --package "$tmp/$f.sql" --dsn "dbname=scratch" 2>&1); rc=$?
+    [ $rc = 2 ] && echo "$out" | grep -q 'Nothing was executed' && [ "$(roles)" = 0 ] && [ "$(scratch_schemas)" = 0 ] &&
+        ok "deploy refuses the $f package (exit 2, nothing run)" || fail "$f package (exit $rc)" "$out"
+done
+# 4. A line break in the model name stays inside the header comment: psql -f runs no part of it.
+out=$("$cli" export "$newline_name" --dsn "$ext_dsn" --dialect postgres --output "$tmp/newline.sql" 2>&1) &&
+    [ "$(head -n 1 "$tmp/newline.sql")" = "-- incmodel package format 2: model \"x\\x0aCREATE ROLE pwn2;--\", dialect postgres, parts $(grep -c '^-- @@incmodel ' "$tmp/newline.sql")" ] &&
+    ok "header escapes the model name" || fail "export of a model name with a line break" "$out$(head -n 2 "$tmp/newline.sql")"
+psql -X -q -d scratch -f "$tmp/newline.sql" >"$tmp/newline.log" 2>&1
+[ "$(roles)" = 0 ] && ok "psql -f runs nothing from the header" || fail "psql -f ran the model name's second line"
+out=$("$cli" deploy --package "$tmp/newline.sql" --dsn "$pkg_dsn" 2>&1) &&
+    [ "$(psql -X -q -d without_ext -v n="$newline_name" -At <<<"SELECT count(*) FROM incmodel.registry WHERE model = :'n'")" = 1 ] &&
+    ok "the model with a line break in its name deploys" || fail "deploy of the line-break model" "$out"
+# 5. $$ and $incmodel$ in a string literal of the query: the body's tag is one that does not occur.
+out=$("$cli" export dollars --dsn "$ext_dsn" --dialect redshift --output "$tmp/dollars.rs.sql" 2>&1) ||
+    fail "export dollars (redshift)" "$out"
+awk '/^-- @@incmodel /{p = ($0 ~ /part=procedure( |$)/); next} p' "$tmp/dollars.rs.sql" >"$tmp/dollars.proc.sql"
+# PostgreSQL's lexer reads dollar quotes as Redshift's (both from PostgreSQL 8): the statement must
+# create one procedure whose source is the whole body, literal included.
+out=$(psql -X -q -v ON_ERROR_STOP=1 -d scratch -c 'CREATE SCHEMA IF NOT EXISTS incmodel' -c 'SET check_function_bodies = off' -f "$tmp/dollars.proc.sql" 2>&1) &&
+    src=$(psql -X -q -d scratch -Atc "SELECT prosrc FROM pg_proc WHERE proname = 'refresh_dollars'") &&
+    echo "$src" | grep -qF "'\$\$ \$incmodel\$'" && [ "$(echo "$src" | tail -n 1)" = "END;" ] &&
+    ok "Redshift procedure body intact with \$\$ in a literal" || fail "Redshift procedure with \$\$ in a literal" "$out
+$(head -c 600 "$tmp/dollars.proc.sql")"
+out=$("$cli" deploy dollars --from-dsn "$ext_dsn" --dialect postgres --dsn "$pkg_dsn" 2>&1) &&
+    out=$("$cli" refresh dollars --dsn "$pkg_dsn" 2>&1) && [ "$(same_as_rebuild without_ext "$dollar_q" derived.dollars)" = 0 ] &&
+    [ "$(q_pkg "SELECT count(*) FROM derived.dollars")" -gt 0 ] &&
+    ok "postgres package with \$incmodel\$ in a literal deploys and refreshes" || fail "postgres package of dollars" "$out"
+
 # ---- Redshift golden files and the forbidden-statement scan --------------------------------
 mkdir -p "$here/expected"
 for m in sessions users_by_day "Quoted Model"; do

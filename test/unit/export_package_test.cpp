@@ -134,8 +134,9 @@ TEST(ExportRenderer, RedshiftPackageIsOrderedAndClean) {
     EXPECT_EQ(parts.back().part, "maintenance");
     EXPECT_TRUE(redshift_procedure_problems(r.procedure_body()).empty());
     const std::string proc = r.procedure();
-    EXPECT_TRUE(has(proc, "CREATE OR REPLACE PROCEDURE incmodel.refresh_sessions()\nAS $$\n"));
-    EXPECT_TRUE(has(proc, "$$ LANGUAGE plpgsql"));
+    EXPECT_TRUE(
+        has(proc, "CREATE OR REPLACE PROCEDURE incmodel.refresh_sessions()\nAS $incmodel$\n"));
+    EXPECT_TRUE(has(proc, "END;\n$incmodel$ LANGUAGE plpgsql"));
     EXPECT_TRUE(
         has(proc, "DATEADD(second, -3600, DATEADD(day, -7, DATEADD(month, -1, GETDATE())))"));
     EXPECT_TRUE(has(proc, "DELETE FROM incmodel_export_scratch.sessions_keys;"));
@@ -215,19 +216,25 @@ TEST(ExportRenderer, RefusesWhatCannotBeExported) {
     }
 }
 
-TEST(ExportFormat, RoundTrips) {
-    std::vector<PackageStatement> parts = {
-        {1, "ddl", "CREATE SCHEMA x"},
-        {2, "procedure", "CREATE PROCEDURE p()\nAS $$\nBEGIN\nEND;\n$$ LANGUAGE plpgsql"},
-        {3, "maintenance", "SELECT 'VACUUM x'"}};
-    std::string text = write_package("m", "redshift", parts);
-    auto back = read_package(text);
-    ASSERT_EQ(back.size(), 3u);
-    for (size_t i = 0; i < parts.size(); ++i) {
-        EXPECT_EQ(back[i].step, parts[i].step);
-        EXPECT_EQ(back[i].part, parts[i].part);
-        EXPECT_EQ(back[i].sql, parts[i].sql);
+TEST(ExportFormat, RoundTripsARenderedPackage) {
+    for (Dialect d : {Dialect::Redshift, Dialect::Postgres}) {
+        std::vector<PackageStatement> parts;
+        for (auto &p : PackageRenderer(sessions(), options(d), quote).render())
+            parts.push_back({p.step, p.part, p.sql});
+        Package back = parse_package(write_package("sessions", dialect_name(d), parts));
+        EXPECT_EQ(back.model, "sessions");
+        EXPECT_EQ(back.dialect, dialect_name(d));
+        EXPECT_EQ(back.parts, parts);
     }
-    EXPECT_THROW(read_package("SELECT 1;\n"), std::runtime_error);
-    EXPECT_THROW(read_package("-- @@incmodel step=x\nSELECT 1;\n"), std::runtime_error);
+    EXPECT_THROW(read_package("SELECT 1;\n"), PackageFormatError);
+    EXPECT_THROW(read_package("-- @@incmodel step=x\nSELECT 1;\n"), PackageFormatError);
+}
+
+TEST(ExportRenderer, DollarQuoteTagDoesNotOccurInTheBody) {
+    EXPECT_EQ(dollar_quote_tag("BEGIN END;\n"), "$incmodel$");
+    EXPECT_EQ(dollar_quote_tag("SELECT '$$';"), "$incmodel$");
+    EXPECT_EQ(dollar_quote_tag("SELECT '$incmodel$';"), "$incmodel_1$");
+    EXPECT_EQ(dollar_quote_tag("'$incmodel$ $incmodel_1$ $incmodel_3$'"), "$incmodel_2$");
+    // Formed with the closing tag: "...$incmodel" + "$incmodel$" contains "$incmodel$" early.
+    EXPECT_EQ(dollar_quote_tag("x $incmodel"), "$incmodel_1$");
 }
