@@ -11,6 +11,7 @@ SELECT count(*) AS test_settings FROM pg_settings
 WHERE name LIKE 'incmodel.%' AND name ~ '(test|fail|fault|hook)';
 SHOW incmodel.fail_at_step;
 SHOW incmodel.test_hooks;
+SET incmodel.fail_at_step = 'plan';
 -- The test suite's own extension (test/ext): the test functions in schema incmodel_test. Its
 -- library, preloaded by test/regress.conf, defines incmodel_test.fail_at_step.
 CREATE EXTENSION incmodel_test;
