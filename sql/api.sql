@@ -114,7 +114,10 @@ SELECT incmodel.create_model('adopted',
 SELECT * FROM testkit.diff('adopted');
 SELECT incmodel.drop_model('adopted', true);
 
--- DROP EXTENSION leaves nothing of incmodel behind (it is created again for later tests).
+-- DROP EXTENSION leaves nothing of incmodel behind (it is created again for later tests). The
+-- test suite's extension incmodel_test requires incmodel: it goes first and comes back after.
+DROP EXTENSION incmodel_test;
 DROP EXTENSION incmodel;
 SELECT count(*) AS leftover_schemas FROM pg_namespace WHERE nspname LIKE 'incmodel%';
 CREATE EXTENSION incmodel;
+CREATE EXTENSION incmodel_test;

@@ -148,25 +148,23 @@ CREATE FUNCTION testkit.daily_fingerprint(model text) RETURNS text LANGUAGE sql 
                    FROM incmodel.range_manifest r WHERE r.model_id = m.model_id), '') || '/' ||
          coalesce(m.upper_limit::text, '')
   FROM incmodel.models m WHERE m.name = $1 $$;
-SET incmodel.test_hooks = on;
 SELECT testkit.daily_load(200, 0.31);
 SELECT testkit.daily_fingerprint('user_days') AS fp \gset
-SET incmodel.fail_at_step = 'plan';
+SET incmodel_test.fail_at_step = 'plan';
 CALL incmodel.refresh('user_days');
-SET incmodel.fail_at_step = 'keys';
+SET incmodel_test.fail_at_step = 'keys';
 CALL incmodel.refresh('user_days');
-SET incmodel.fail_at_step = 'recompute';
+SET incmodel_test.fail_at_step = 'recompute';
 CALL incmodel.refresh('user_days');
-SET incmodel.fail_at_step = 'commit';
+SET incmodel_test.fail_at_step = 'commit';
 CALL incmodel.refresh('user_days');
 SELECT incmodel.backfill('user_days', now() - interval '3 days', now());
-RESET incmodel.fail_at_step;
+RESET incmodel_test.fail_at_step;
 SELECT testkit.daily_fingerprint('user_days') = :'fp' AS nothing_changed;
 SELECT kind, outcome, failed_step FROM incmodel.runs WHERE model_name = 'user_days'
 ORDER BY run_id DESC LIMIT 4;
 CALL incmodel.refresh('user_days');
 SELECT testkit.daily_check('user_days', 'after injected failures');
-RESET incmodel.test_hooks;
 
 -- A rebuild starts again at start_date.
 SELECT incmodel.rebuild('user_days') > 0 AS rebuilt;

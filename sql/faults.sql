@@ -8,7 +8,6 @@ SELECT incmodel.create_model('faulty',
             sum(tr_total) AS revenue
      FROM atomic.faulty GROUP BY 1 $$,
   'derived.faulty', 'etl_tstamp') > 0 AS created;
-SET incmodel.test_hooks = on;
 
 CREATE PROCEDURE testkit.fail_once(step text, batch int) LANGUAGE plpgsql AS $$
 DECLARE t_before text; m_before text; r record;
@@ -17,14 +16,14 @@ BEGIN
     format('--seed 7 --events 3000 --batches 6 --batch-from %s --batch-to %s', batch, batch));
   t_before := testkit.fingerprint('derived.faulty');
   m_before := testkit.manifest_fingerprint('faulty');
-  PERFORM set_config('incmodel.fail_at_step', step, false);
+  PERFORM set_config('incmodel_test.fail_at_step', step, false);
   BEGIN
     CALL incmodel.refresh('faulty');
     RAISE EXCEPTION 'refresh did not fail at %', step;
   EXCEPTION WHEN raise_exception THEN
     IF SQLERRM NOT LIKE 'incmodel: injected failure%' THEN RAISE; END IF;
   END;
-  PERFORM set_config('incmodel.fail_at_step', '', false);
+  PERFORM set_config('incmodel_test.fail_at_step', '', false);
   SELECT outcome, failed_step, error_sqlstate INTO r FROM incmodel.runs
    WHERE model_name = 'faulty' ORDER BY run_id DESC LIMIT 1;
   RAISE NOTICE 'step %: target unchanged %, manifest unchanged %', step,
@@ -43,15 +42,15 @@ SELECT * FROM testkit.diff('faulty');
 -- Top-level CALLs commit between steps: each failure is in incmodel.runs with its step.
 SELECT testkit.generate('atomic.faulty', '--seed 7 --events 3000 --batches 6 --batch-from 4 --batch-to 4') > 0 AS loaded;
 SELECT testkit.fingerprint('derived.faulty') AS t0, testkit.manifest_fingerprint('faulty') AS m0 \gset
-SET incmodel.fail_at_step = 'plan';
+SET incmodel_test.fail_at_step = 'plan';
 CALL incmodel.refresh('faulty');
-SET incmodel.fail_at_step = 'keys';
+SET incmodel_test.fail_at_step = 'keys';
 CALL incmodel.refresh('faulty');
-SET incmodel.fail_at_step = 'recompute';
+SET incmodel_test.fail_at_step = 'recompute';
 CALL incmodel.refresh('faulty');
-SET incmodel.fail_at_step = 'commit';
+SET incmodel_test.fail_at_step = 'commit';
 CALL incmodel.refresh('faulty');
-RESET incmodel.fail_at_step;
+RESET incmodel_test.fail_at_step;
 SELECT testkit.fingerprint('derived.faulty') = :'t0' AS target_unchanged,
        testkit.manifest_fingerprint('faulty') = :'m0' AS manifest_unchanged;
 SELECT outcome, failed_step, error_sqlstate, error_message
@@ -67,18 +66,17 @@ SELECT last_outcome, pending_batches FROM incmodel.status WHERE model = 'faulty'
 -- A failed rebuild changes nothing either.
 SELECT testkit.generate('atomic.faulty', '--seed 7 --events 3000 --batches 6 --batch-from 5 --batch-to 5') > 0 AS loaded;
 SELECT testkit.fingerprint('derived.faulty') AS t0, testkit.manifest_fingerprint('faulty') AS m0 \gset
-SET incmodel.fail_at_step = 'plan';
+SET incmodel_test.fail_at_step = 'plan';
 SELECT incmodel.rebuild('faulty');
-SET incmodel.fail_at_step = 'recompute';
+SET incmodel_test.fail_at_step = 'recompute';
 SELECT incmodel.rebuild('faulty');
-SET incmodel.fail_at_step = 'commit';
+SET incmodel_test.fail_at_step = 'commit';
 SELECT incmodel.rebuild('faulty');
-RESET incmodel.fail_at_step;
+RESET incmodel_test.fail_at_step;
 SELECT testkit.fingerprint('derived.faulty') = :'t0' AS target_unchanged,
        testkit.manifest_fingerprint('faulty') = :'m0' AS manifest_unchanged;
 CALL incmodel.refresh('faulty');
 SELECT * FROM testkit.diff('faulty');
 
 -- Killed backends and a crashed cluster mid-refresh: test/reliability/crash_and_kill.sh.
-RESET incmodel.test_hooks;
 SELECT incmodel.drop_model('faulty', true);

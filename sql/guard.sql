@@ -1,8 +1,12 @@
--- The C++/PostgreSQL boundary, both ways (test-only functions in schema incmodel_test).
+-- The C++/PostgreSQL boundary, both ways (test-only functions of extension incmodel_test).
 \set VERBOSITY default
--- Test hooks are off by default: the functions refuse to run.
+-- Only superusers reach them: the incmodel_test extension revokes its schema and functions
+-- from PUBLIC.
+CREATE ROLE im_guard_nobody;
+SET ROLE im_guard_nobody;
 SELECT incmodel_test.throw_cpp('std');
-SET incmodel.test_hooks = on;
+RESET ROLE;
+DROP ROLE im_guard_nobody;
 
 -- C++ exceptions become ERRORs with a SQLSTATE (and incmodel's detail and hint), and the
 -- session keeps working. testkit.error_of() shows SQLSTATE, message, detail and hint.
@@ -37,4 +41,3 @@ SELECT incmodel_test.busy_loop(30);
 RESET statement_timeout;
 SELECT incmodel_test.destructor_count() - :before AS destructors_ran;
 SELECT incmodel_test.busy_loop(0.01) > 0 AS loop_runs;
-RESET incmodel.test_hooks;

@@ -30,9 +30,13 @@ DO $$ BEGIN
 END $$;
 INSERT INTO atomic.ev VALUES ('k1', 1000, '2026-01-02 00:00'), ('new', 1, '2025-12-31 00:00');
 SELECT batch_column, lo, hi, rows FROM incmodel.source_changes ORDER BY txid;
+-- The test functions 0.1.0 created reach only stubs in this library; the update drops them.
+SELECT incmodel_test.throw_cpp('std');
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
 
 ALTER EXTENSION incmodel UPDATE;
 SELECT extversion FROM pg_extension WHERE extname = 'incmodel';
+SELECT count(*) AS test_schemas FROM pg_namespace WHERE nspname = 'incmodel_test';
 SELECT incmodel.version();
 SELECT regexp_replace(tgname, '_[0-9a-f]{12}$', '') AS trigger, tgnewtable IS NOT NULL AS transition_table,
        pg_get_triggerdef(oid) ~ 'WHEN \(incmodel\.note_source_row\(''atomic\.ev''::regclass' AS notes_rows

@@ -77,6 +77,14 @@ COMMENT ON FUNCTION incmodel.drop_model IS
 -- Nothing test-only in a production database: the test functions moved to extension
 -- incmodel_test (test/ext), which only the test suite installs.
 -- =============================================================================================
+-- The 0.1.0 script created them here; incmodel.so keeps only stubs of their symbols (so that
+-- script still runs) and has no fault setting. RESTRICT: objects someone else put into the
+-- schema stop the upgrade instead of being dropped with it.
+DROP FUNCTION incmodel_test.throw_cpp(text);
+DROP FUNCTION incmodel_test.guarded_error(text);
+DROP FUNCTION incmodel_test.destructor_count();
+DROP FUNCTION incmodel_test.busy_loop(float8);
+DROP SCHEMA incmodel_test RESTRICT;
 
 
 -- =============================================================================================

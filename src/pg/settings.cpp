@@ -1,6 +1,5 @@
 #include "pg/settings.hpp"
 
-#include <cstring>
 #include <exception>
 
 #include "pg/guard.hpp"
@@ -8,8 +7,6 @@
 namespace incmodel::pg {
 
 bool progress_notices = true;
-bool test_hooks_enabled = false;
-char *fail_at_step = nullptr;
 double vacuum_dead_ratio = 0.2;
 int vacuum_dead_min = 1000;
 double analyze_mod_ratio = 0.1;
@@ -23,14 +20,6 @@ void define_settings() {
     DefineCustomBoolVariable("incmodel.progress_notices",
                              "Emit a NOTICE as each step of a refresh or rebuild ends.", nullptr,
                              &progress_notices, true, PGC_USERSET, 0, nullptr, nullptr, nullptr);
-    DefineCustomBoolVariable(
-        "incmodel.test_hooks", "Enable incmodel's test-only functions and fault injection.",
-        "For incmodel's own test suite; never needed in production.", &test_hooks_enabled, false,
-        PGC_SUSET, GUC_NOT_IN_SAMPLE, nullptr, nullptr, nullptr);
-    DefineCustomStringVariable("incmodel.fail_at_step",
-                               "Test-only: raise an ERROR at the end of the named refresh step.",
-                               "Takes effect only when incmodel.test_hooks is on.", &fail_at_step,
-                               "", PGC_SUSET, GUC_NOT_IN_SAMPLE, nullptr, nullptr, nullptr);
     DefineCustomRealVariable("incmodel.vacuum_dead_ratio",
                              "Dead tuples, as a share of the table, at which incmodel vacuums it.",
                              "A model's own vacuum_dead_ratio (alter_model) overrides it.",
@@ -63,14 +52,6 @@ void define_settings() {
                             nullptr, &maintenance_time_budget, 300, 1, 86400, PGC_SIGHUP,
                             GUC_UNIT_S, nullptr, nullptr, nullptr);
     MarkGUCPrefixReserved("incmodel");
-}
-
-void maybe_inject_failure(const char *step) {
-    if (!test_hooks_enabled || fail_at_step == nullptr || std::strcmp(fail_at_step, step) != 0)
-        return;
-    throw UserError(ERRCODE_RAISE_EXCEPTION,
-                    std::string("incmodel: injected failure at step \"") + step + "\"",
-                    "incmodel.fail_at_step is set (test hook).");
 }
 
 void set_local_setting(const char *name, const char *value) {

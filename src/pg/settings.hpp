@@ -3,17 +3,13 @@
 
 #include <string>
 
+#include "pg/fault_hook.hpp"  // maybe_inject_failure(), called by the run driver
 #include "pg/pg_headers.hpp"
 
 namespace incmodel::pg {
 
 // incmodel.progress_notices: emit a NOTICE as each refresh step ends.
 extern bool progress_notices;
-// incmodel.test_hooks: enables the test-only functions in schema incmodel_test (superuser only).
-extern bool test_hooks_enabled;
-// incmodel.fail_at_step: test-only fault injection; the named step raises an ERROR after its
-// statements ran and before its transaction ends.
-extern char *fail_at_step;
 
 // Maintenance thresholds (defaults for models without their own) and the worker's settings.
 extern double vacuum_dead_ratio;
@@ -25,9 +21,6 @@ extern char *maintenance_database;   // the database the worker maintains
 extern int maintenance_time_budget;  // seconds of work the worker starts per cycle
 
 void define_settings();
-
-// Raises the injected ERROR when fail_at_step names this step and test hooks are on.
-void maybe_inject_failure(const char *step);
 
 // Sets a setting for the current GUC nest level (undone with it), as SET LOCAL would.
 void set_local_setting(const char *name, const char *value);

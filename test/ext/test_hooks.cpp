@@ -1,12 +1,13 @@
-// Test-only functions (schema incmodel_test) that prove the C++/PostgreSQL boundary both ways.
-// They refuse to run unless incmodel.test_hooks is on (a superuser-only setting).
+// Test-only functions (schema incmodel_test, extension incmodel_test) that prove the
+// C++/PostgreSQL boundary both ways. They are built into incmodel_test.so with their own copy of
+// the guard code (src/pg/guard.cpp and friends); only superusers may call them (the script
+// revokes the schema and the functions from PUBLIC).
 #include <chrono>
 #include <new>
 #include <stdexcept>
 
 #include "pg/fmgr_args.hpp"
 #include "pg/guard.hpp"
-#include "pg/settings.hpp"
 #include "pg/spi_client.hpp"
 
 using namespace incmodel::pg;
@@ -20,13 +21,6 @@ struct DestructorProbe {
     ~DestructorProbe() { ++destructors_run; }
 };
 
-void require_test_hooks() {
-    if (!test_hooks_enabled)
-        throw UserError(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
-                        "incmodel: test hooks are disabled", "",
-                        "SET incmodel.test_hooks = on (superuser only).");
-}
-
 }  // namespace
 
 extern "C" {
@@ -35,7 +29,6 @@ extern "C" {
 PG_FUNCTION_INFO_V1(incmodel_test_throw_cpp);
 Datum incmodel_test_throw_cpp(PG_FUNCTION_ARGS) {
     return entry_point([&]() -> Datum {
-        require_test_hooks();
         std::string kind = text_arg(fcinfo, 0, "kind");
         DestructorProbe probe;
         if (kind == "std") throw std::runtime_error("boom from C++");
@@ -53,7 +46,6 @@ Datum incmodel_test_throw_cpp(PG_FUNCTION_ARGS) {
 PG_FUNCTION_INFO_V1(incmodel_test_guarded_error);
 Datum incmodel_test_guarded_error(PG_FUNCTION_ARGS) {
     return entry_point([&] {
-        require_test_hooks();
         std::string sql = text_arg(fcinfo, 0, "sql");
         DestructorProbe probe;
         SpiConnection spi;
@@ -62,12 +54,10 @@ Datum incmodel_test_guarded_error(PG_FUNCTION_ARGS) {
     });
 }
 
+// How many DestructorProbes were destroyed in this backend: the tests compare it before and after.
 PG_FUNCTION_INFO_V1(incmodel_test_destructor_count);
 Datum incmodel_test_destructor_count(PG_FUNCTION_ARGS) {
-    return entry_point([&] {
-        require_test_hooks();
-        return Int32GetDatum(destructors_run);
-    });
+    return entry_point([&] { return Int32GetDatum(destructors_run); });
 }
 
 // Spins in C++ for up to the given seconds, honouring interrupts: statement_timeout and
@@ -75,7 +65,6 @@ Datum incmodel_test_destructor_count(PG_FUNCTION_ARGS) {
 PG_FUNCTION_INFO_V1(incmodel_test_busy_loop);
 Datum incmodel_test_busy_loop(PG_FUNCTION_ARGS) {
     return entry_point([&] {
-        require_test_hooks();
         const double seconds = PG_GETARG_FLOAT8(0);
         DestructorProbe probe;
         const auto start = std::chrono::steady_clock::now();
