@@ -104,6 +104,13 @@ SELECT relation, runner, rows_removed, error FROM incmodel.maintenance_log
 WHERE action = 'retention' AND relid IN ('atomic.ret_sec'::regclass, 'ret_pub'::regclass,
                                          'stage.ret_bad'::regclass, 'stage.ret_last'::regclass)
 ORDER BY id;
+-- In a transaction block (atomic: no commit between chunks) a failure is contained the same way.
+BEGIN;
+CALL incmodel.apply_retention('stage.ret_bad');
+SELECT count(*) AS ret_bad_events FROM stage.ret_bad;
+COMMIT;
+SELECT count(*) FILTER (WHERE error IS NOT NULL) AS ret_bad_failures FROM incmodel.maintenance_log
+WHERE action = 'retention' AND relid = 'stage.ret_bad'::regclass;
 -- Another role may apply the retention of its own sources only.
 SET ROLE ret_owner;
 SELECT * FROM testkit.error_of($$CALL incmodel.apply_retention('ret_pub')$$);
