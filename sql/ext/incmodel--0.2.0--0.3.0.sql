@@ -30,4 +30,5 @@
 -- =============================================================================================
 -- Maintenance and retention.
 -- =============================================================================================
-
+-- No SQL changes: the worker (owner rights, snapshot, per-table isolation) and retention (as the
+-- source owner, by OID, per-source isolation) changed in the library only.
