@@ -1,7 +1,6 @@
 // Retention (seed 002's data expiration): events older than a source's retention interval are
 // deleted in bounded chunks, one whole batch at a time, and only once every model reading the
 // source has processed the whole batch (its manifest count covers every event of the batch).
-#include <algorithm>
 #include <optional>
 #include <string>
 #include <vector>
@@ -51,6 +50,12 @@ void require_source_owner(Oid source) {
 // caller's path, e.g. unqualified for a table in public, would not resolve there).
 std::string relation_text(Oid rel) {
     return *spi_exec("SELECT $1::oid::regclass::text", {SqlParam::int64(rel)}).scalar();
+}
+
+// The source's qualified name for messages, rendered as the catalog owner under a pinned path.
+std::string source_name(Oid source) {
+    AsCatalogOwner owner;
+    return relation_text(source);
 }
 
 // Every statement that reads or deletes the source runs as the source's owner in a
@@ -257,8 +262,8 @@ std::string failure_text(const std::exception_ptr &error) {
 }
 
 // One source's pass, contained: a failure is logged in maintenance_log and as a WARNING, and
-// the other sources are still processed. Errors that are not PostgreSQL's or incmodel's (out of
-// memory in C++) still end the call.
+// the other sources are still processed. A query cancel, and errors that are neither
+// PostgreSQL's nor incmodel's (out of memory in C++), still end the call.
 void apply_contained(SpiConnection &spi, const RetentionRule &r) {
     std::int64_t removed = 0;
     std::string reason;
@@ -266,12 +271,13 @@ void apply_contained(SpiConnection &spi, const RetentionRule &r) {
     try {
         apply_one(spi, r, removed, reason);
         return;
-    } catch (const PgException &) {
+    } catch (const PgException &e) {
+        if (e.sqlerrcode() == ERRCODE_QUERY_CANCELED) throw;  // a cancel stops the whole call
         error = failure_text(std::current_exception());
     } catch (const UserError &) {
         error = failure_text(std::current_exception());
     }
-    const std::string src = relation_text(r.source);
+    const std::string src = source_name(r.source);
     const std::string msg = "incmodel: retention of " + src + " failed: " + error;
     const char *m = msg.c_str();
     pg_call([m] {
@@ -375,7 +381,7 @@ Datum incmodel_apply_retention(PG_FUNCTION_ARGS) {
         if (!PG_ARGISNULL(0)) require_source_owner(PG_GETARG_OID(0));
         for (const auto &rule : rules) {
             if (!owns_source(rule.source)) {
-                notice("incmodel: retention of " + relation_text(rule.source) +
+                notice("incmodel: retention of " + source_name(rule.source) +
                        " skipped: only its owner may apply it");
                 continue;
             }
