@@ -90,4 +90,5 @@ DROP SCHEMA incmodel_test RESTRICT;
 -- =============================================================================================
 -- Maintenance and retention.
 -- =============================================================================================
-
+-- No SQL changes: the worker (owner rights, snapshot, per-table isolation) and retention (as the
+-- source owner, by OID, per-source isolation) changed in the library only.

@@ -94,19 +94,23 @@ void in_transaction(Fn &&fn) {
     });
 }
 
+// The plan, read as the catalog owner under a pinned search_path: the worker's own statements
+// evaluate nothing a table owner wrote.
 std::vector<PlannedAction> read_plan() {
     std::vector<PlannedAction> actions;
     in_transaction([&] {
         SpiConnection spi;
         bool installed = spi_exec(
-                             "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_extension WHERE extname = "
-                             "'incmodel')")
+                             "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_extension WHERE extname "
+                             "OPERATOR(pg_catalog.=) 'incmodel')")
                              .scalar() == std::optional<std::string>("t");
         if (!installed) return;
+        AsCatalogOwner owner;
         SqlResult r = spi_exec(
             "SELECT p.relation::oid, p.relation::text, (SELECT m.model_id FROM incmodel.models m "
-            "WHERE m.name = p.model), p.needs_vacuum, p.needs_analyze, p.reason, p.dead_tuples "
-            "FROM incmodel.maintenance_plan() p WHERE p.needs_vacuum OR p.needs_analyze");
+            "WHERE m.name OPERATOR(pg_catalog.=) p.model), p.needs_vacuum, p.needs_analyze, "
+            "p.reason, p.dead_tuples FROM incmodel.maintenance_plan() p "
+            "WHERE p.needs_vacuum OR p.needs_analyze");
         for (const auto &row : r.rows)
             actions.push_back(
                 {static_cast<Oid>(std::stoul(*row[0])), *row[1],
@@ -123,48 +127,97 @@ bool model_busy(std::int64_t model_id) {
     return busy;
 }
 
-// VACUUM and ANALYZE cannot run in a function or transaction block; the worker runs them as
-// top-level commands, outside any transaction, as a client's simple query would.
-void run_top_level(const std::string &sql) {
-    const char *text = sql.c_str();
-    pg_call([text] {
-        SetCurrentStatementStartTimestamp();
-        StartTransactionCommand();
-        MemoryContext oldportal = PortalContext;
-        PortalContext = AllocSetContextCreate(TopMemoryContext, "incmodel maintenance command",
-                                              ALLOCSET_DEFAULT_SIZES);
-        MemoryContext cmd = PortalContext;
-        MemoryContextSwitchTo(cmd);
-        List *raw = raw_parser(text, RAW_PARSE_DEFAULT);
-        RawStmt *rs = linitial_node(RawStmt, raw);
-        ParseState *pstate = make_parsestate(nullptr);
-        pstate->p_sourcetext = text;
-        ExecVacuum(pstate, castNode(VacuumStmt, rs->stmt), true);
-        CommitTransactionCommand();
-        PortalContext = oldportal;
-        MemoryContextDelete(cmd);
-    });
+// VACUUM (SKIP_LOCKED[, ANALYZE]) or ANALYZE (SKIP_LOCKED) of one relation named by its OID, as
+// autovacuum names the tables it processes: no name is resolved through any search_path. The
+// RangeVar only names the relation in PostgreSQL's own messages (e.g. "skipping ... lock not
+// available").
+VacuumStmt *vacuum_statement(Oid relid, bool vacuum, bool analyze) {
+    VacuumStmt *stmt = makeNode(VacuumStmt);
+    stmt->is_vacuumcmd = vacuum;
+    stmt->options = list_make1(makeDefElem(pstrdup("skip_locked"), nullptr, -1));
+    if (vacuum && analyze)
+        stmt->options = lappend(stmt->options, makeDefElem(pstrdup("analyze"), nullptr, -1));
+    char *nsp = get_namespace_name(get_rel_namespace(relid));
+    char *rel = get_rel_name(relid);
+    RangeVar *rv = (nsp && rel) ? makeRangeVar(nsp, rel, -1) : nullptr;
+    stmt->rels = list_make1(makeVacuumRelation(rv, relid, NIL));
+    return stmt;
 }
 
+// Runs VACUUM / ANALYZE as a top-level command in its own transaction, as a client's simple query
+// would (VACUUM cannot run in a function or transaction block). An active snapshot is pushed as
+// PortalRunUtility does: a lone ANALYZE runs in this transaction, and functions of expression
+// indexes it evaluates need one (0.2.0 crashed the server here). vacuum_rel and do_analyze_rel
+// switch to the table's owner in a security-restricted operation themselves. vacuum() keeps its
+// memory under PortalContext, which must outlive the transactions VACUUM commits.
+void run_top_level(Oid relid, bool vacuum, bool analyze) {
+    MemoryContext saved_context = CurrentMemoryContext;
+    MemoryContext saved_portal = PortalContext;
+    MemoryContext cmd = pg_call([] {
+        return AllocSetContextCreate(TopMemoryContext, "incmodel maintenance command",
+                                     ALLOCSET_DEFAULT_SIZES);
+    });
+    PortalContext = cmd;
+    std::exception_ptr error;
+    try {
+        pg_call([relid, vacuum, analyze, cmd] {
+            SetCurrentStatementStartTimestamp();
+            StartTransactionCommand();
+            PushActiveSnapshot(GetTransactionSnapshot());
+            MemoryContextSwitchTo(cmd);
+            VacuumStmt *stmt = vacuum_statement(relid, vacuum, analyze);
+            ExecVacuum(make_parsestate(nullptr), stmt, true);
+            if (ActiveSnapshotSet()) PopActiveSnapshot();
+            CommitTransactionCommand();
+        });
+    } catch (...) {
+        error = std::current_exception();
+    }
+    if (error) {
+        // Also releases the snapshot and restores the user and security context.
+        try {
+            pg_call([] { AbortCurrentTransaction(); });
+        } catch (...) {
+        }
+    }
+    MemoryContextSwitchTo(saved_context);
+    PortalContext = saved_portal;
+    pg_call([cmd] { MemoryContextDelete(cmd); });
+    if (error) std::rethrow_exception(error);
+}
+
+// The message of a caught error, for the log.
+std::string error_text(const std::exception_ptr &error) {
+    try {
+        std::rethrow_exception(error);
+    } catch (const PgException &e) {
+        return std::string(e.what()) + " (SQLSTATE " + unpack_sql_state(e.sqlerrcode()) + ")";
+    } catch (const UserError &e) {
+        return std::string(e.what()) + " (SQLSTATE " + unpack_sql_state(e.sqlstate()) + ")";
+    } catch (const std::exception &e) {
+        return e.what();
+    } catch (...) {
+        return "unknown error";
+    }
+}
+
+// One action: run, then logged with its outcome. A failure (an owner's index function that
+// raises, a dropped table, ...) is logged here and in the server log and ends nothing else.
 void run_action(const PlannedAction &a) {
     const std::string action = a.vacuum && a.analyze ? "VACUUM ANALYZE"
                                : a.vacuum            ? "VACUUM"
                                                      : "ANALYZE";
-    const std::string sql = fmt::format("{} (SKIP_LOCKED{}) {}", a.vacuum ? "VACUUM" : "ANALYZE",
-                                        a.vacuum && a.analyze ? ", ANALYZE" : "", a.relation);
-    const std::string activity = "incmodel maintenance: " + sql;
+    const std::string activity = "incmodel maintenance: " + action + " " + a.relation;
     const char *act = activity.c_str();
     pg_call([act] { pgstat_report_activity(STATE_RUNNING, act); });
     std::string error;
     const auto start = std::chrono::steady_clock::now();
     try {
-        run_top_level(sql);
-    } catch (const PgException &e) {
-        error = e.what();
-        pg_call([] { AbortCurrentTransaction(); });
+        run_top_level(a.relid, a.vacuum, a.analyze);
+    } catch (...) {
+        error = error_text(std::current_exception());
         const char *msg = error.c_str();
-        const char *s = sql.c_str();
-        pg_call([msg, s] { elog(LOG, "incmodel maintenance: \"%s\" failed: %s", s, msg); });
+        pg_call([act, msg] { ereport(LOG, (errmsg("%s failed: %s", act, msg))); });
     }
     const double ms =
         std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
@@ -175,8 +228,27 @@ void run_action(const PlannedAction &a) {
     pg_call([] { pgstat_report_activity(STATE_IDLE, nullptr); });
 }
 
+// Contains whatever escapes an action (its log row could not be written, say): the server log
+// has it, and the cycle goes on with the next table.
+void run_action_contained(const PlannedAction &a) {
+    try {
+        run_action(a);
+    } catch (...) {
+        const std::string msg = error_text(std::current_exception());
+        const char *m = msg.c_str();
+        const char *rel = a.relation.c_str();
+        try {
+            pg_call([rel, m] {
+                ereport(LOG, (errmsg("incmodel maintenance: %s could not be logged: %s", rel, m)));
+            });
+        } catch (...) {
+        }
+    }
+}
+
 // One cycle: the plan, then its actions (largest dead-tuple count first) until the time
-// budget is spent; tables whose model is being refreshed wait for the next cycle.
+// budget is spent; tables whose model is being refreshed wait for the next cycle. One table's
+// failure never stops the others.
 void maintenance_cycle() {
     std::vector<PlannedAction> actions = read_plan();
     const auto start = std::chrono::steady_clock::now();
@@ -192,8 +264,14 @@ void maintenance_cycle() {
             });
             continue;
         }
-        run_action(a);
+        run_action_contained(a);
     }
+}
+
+// As autovacuum does: the worker's session resolves no name through a schema a user can write
+// to (its own statements pin their path too; this covers PostgreSQL's).
+void pin_worker_search_path() {
+    pg_call([] { SetConfigOption("search_path", "", PGC_SUSET, PGC_S_OVERRIDE); });
 }
 
 void worker_loop() {
@@ -209,7 +287,10 @@ void worker_loop() {
                 ProcessConfigFile(PGC_SIGHUP);
             }
         });
-        if (maintenance_naptime > 0) maintenance_cycle();
+        if (maintenance_naptime > 0) {
+            EntryDepth cycle;  // a top-level call: the errors carried by the last cycle are freed
+            maintenance_cycle();
+        }
     }
 }
 
@@ -234,8 +315,9 @@ using namespace incmodel::pg;
 
 extern "C" {
 
-// The maintenance worker's entry point. Errors end the worker (the postmaster restarts it after
-// bgw_restart_time); a failed VACUUM is logged and the cycle goes on.
+// The maintenance worker's entry point. A failed VACUUM / ANALYZE is logged and the cycle goes on;
+// other errors (reading the plan) end the worker, which the postmaster restarts after
+// bgw_restart_time.
 PGDLLEXPORT void incmodel_maintenance_main(Datum arg);
 void incmodel_maintenance_main(Datum arg) {
     pqsignal(SIGHUP, SignalHandlerForConfigReload);
@@ -245,6 +327,7 @@ void incmodel_maintenance_main(Datum arg) {
     pgstat_report_appname("incmodel maintenance");
     std::exception_ptr error;
     try {
+        pin_worker_search_path();
         worker_loop();
     } catch (...) {
         error = std::current_exception();

@@ -31,109 +31,265 @@ struct SourceModel {
     std::string batch_column, batch_type;
 };
 
+// Setting or applying a source's retention takes its owner's rights (a superuser has them).
+bool owns_source(Oid source) {
+    return pg_call([source] { return pg_class_ownercheck(source, GetUserId()); });
+}
+
 void require_source_owner(Oid source) {
-    bool owner = pg_call([source] { return pg_class_ownercheck(source, GetUserId()); });
-    if (!owner)
+    if (!owns_source(source))
         throw UserError(ERRCODE_INSUFFICIENT_PRIVILEGE,
-                        "permission denied to manage retention of this source", "",
-                        "Only the owner of the source table may set or apply its retention.");
+                        "permission denied to manage retention of this source",
+                        "Retention deletes the source's events as its owner; only the owner (or a "
+                        "member of the owning role) may set or apply it.",
+                        "Run it as the source's owner, or GRANT the owning role to this role.");
 }
 
+// The source's name rendered from its OID under the pinned search_path of the identity in force,
+// so every later statement under that path names the same relation (a name rendered under the
+// caller's path, e.g. unqualified for a table in public, would not resolve there).
 std::string relation_text(Oid rel) {
-    return *spi_exec("SELECT $1::oid::regclass::text", {SqlParam::value(std::to_string(rel))})
-                .scalar();
+    return *spi_exec("SELECT $1::oid::regclass::text", {SqlParam::int64(rel)}).scalar();
 }
 
-// The whole batches of the source that are older than keep and fully processed by every model.
-std::vector<std::string> expirable_batches(const RetentionRule &r, const std::string &src,
-                                           const std::vector<SourceModel> &models) {
-    const std::string b = quote_ident(models[0].batch_column);
+// The source's qualified name for messages, rendered as the catalog owner under a pinned path.
+std::string source_name(Oid source) {
+    AsCatalogOwner owner;
+    return relation_text(source);
+}
+
+// Every statement that reads or deletes the source runs as the source's owner in a
+// security-restricted operation (its triggers, policies and functions get the owner's rights,
+// never the caller's), with pinned settings so batch values render the same way every time.
+struct AsSourceOwner {
+    explicit AsSourceOwner(Oid source) : owner(source), pinned("") {}
+    AsModelOwner owner;
+    PinnedSettings pinned;
+};
+
+// A subtransaction, as PL/pgSQL's exception block: a failure rolls back only fn's work.
+template <typename Fn>
+void in_subtransaction(Fn &&fn) {
+    MemoryContext context = CurrentMemoryContext;
+    ResourceOwner owner = CurrentResourceOwner;
+    pg_call([] { BeginInternalSubTransaction(nullptr); });
+    MemoryContextSwitchTo(context);
+    std::exception_ptr error;
+    try {
+        fn();
+    } catch (...) {
+        error = std::current_exception();
+    }
+    if (error)
+        pg_call([] { RollbackAndReleaseCurrentSubTransaction(); });
+    else
+        pg_call([] { ReleaseCurrentSubTransaction(); });
+    MemoryContextSwitchTo(context);
+    CurrentResourceOwner = owner;
+    if (error) std::rethrow_exception(error);
+}
+
+// The models reading the source (catalog rows, read as the catalog owner).
+std::vector<SourceModel> models_of(Oid source) {
+    AsCatalogOwner owner;
+    SqlResult res = spi_exec(
+        "SELECT model_id, batch_column, batch_type FROM incmodel.models WHERE source "
+        "OPERATOR(pg_catalog.=) $1::oid::regclass ORDER BY model_id",
+        {SqlParam::int64(source)});
+    std::vector<SourceModel> models;
+    for (const auto &row : res.rows) models.push_back({std::stoll(*row[0]), *row[1], *row[2]});
+    return models;
+}
+
+struct OldBatch {
+    std::string value;
+    std::string events;
+};
+
+// As the source's owner: the whole batches of the source all of whose events are older than
+// keep, with their event counts.
+std::vector<OldBatch> old_batches(const RetentionRule &r, const std::string &src,
+                                  const std::string &batch_column) {
+    const std::string b = quote_ident(batch_column);
     const std::string t = quote_ident(r.time_column);
-    std::string covered;
-    for (const auto &m : models)
-        covered += fmt::format(
-            " AND EXISTS (SELECT 1 FROM incmodel.manifest mf WHERE mf.model_id = {} AND "
-            "mf.batch_value = c.batch_value AND mf.event_count >= c.n)",
-            m.id);
-    SqlResult res = spi_exec(fmt::format("SELECT c.batch_value FROM (SELECT s.{b}::text AS "
-                                         "batch_value, count(*) AS n, max(s.{t}) "
-                                         "AS newest FROM {src} s WHERE s.{b} IN (SELECT o.{b} FROM "
-                                         "{src} o WHERE o.{t} < now() - "
-                                         "$1::interval) GROUP BY s.{b}) c WHERE c.newest < now() - "
-                                         "$1::interval{covered} ORDER BY 1",
-                                         fmt::arg("b", b), fmt::arg("t", t), fmt::arg("src", src),
-                                         fmt::arg("covered", covered)),
-                             {SqlParam::value(r.keep)});
+    SqlResult res = spi_exec(
+        fmt::format("SELECT s.{b}::text, count(*) FROM {src} s WHERE s.{b} IN (SELECT o.{b} FROM "
+                    "{src} o WHERE o.{t} < now() - $1::interval) GROUP BY s.{b} "
+                    "HAVING max(s.{t}) < now() - $1::interval ORDER BY 1",
+                    fmt::arg("b", b), fmt::arg("t", t), fmt::arg("src", src)),
+        {SqlParam::value(r.keep)});
+    std::vector<OldBatch> out;
+    for (const auto &row : res.rows) out.push_back({*row[0], *row[1]});
+    return out;
+}
+
+// As the catalog owner: those old batches every model reading the source has processed whole
+// (its manifest count covers every event of the batch).
+std::vector<std::string> processed_by_all(const std::vector<OldBatch> &old,
+                                          const std::vector<SourceModel> &models) {
+    if (old.empty()) return {};
+    std::vector<std::string> values, counts, ids;
+    for (const auto &o : old) values.push_back(o.value), counts.push_back(o.events);
+    for (const auto &m : models) ids.push_back(std::to_string(m.id));
+    AsCatalogOwner owner;
+    SqlResult res = spi_exec(
+        "SELECT c.v FROM ROWS FROM (pg_catalog.unnest($1::text[]), "
+        "pg_catalog.unnest($2::text[]::int8[])) c(v, n) WHERE NOT "
+        "EXISTS (SELECT 1 FROM pg_catalog.unnest($3::text[]::int8[]) m(id) WHERE NOT EXISTS "
+        "(SELECT 1 FROM incmodel.manifest mf WHERE mf.model_id OPERATOR(pg_catalog.=) m.id AND "
+        "mf.batch_value OPERATOR(pg_catalog.=) c.v AND mf.event_count OPERATOR(pg_catalog.>=) "
+        "c.n)) ORDER BY 1",
+        {SqlParam::text_array(values), SqlParam::text_array(counts), SqlParam::text_array(ids)});
     std::vector<std::string> out;
     for (const auto &row : res.rows) out.push_back(*row[0]);
     return out;
 }
 
-std::int64_t apply_one(SpiConnection &spi, const RetentionRule &r) {
-    require_source_owner(r.source);
+// A deferred constraint trigger of the source would fire at commit, with the caller's rights;
+// PostgreSQL refuses to queue one inside a security-restricted operation. The source's deferrable
+// constraints are made immediate before each DELETE (for the rest of the transaction, which in a
+// nonatomic call is the chunk's), so their triggers fire at the end of the DELETE, as the owner.
+void make_constraints_immediate(Oid source) {
+    SqlResult names = spi_exec(
+        "SELECT pg_catalog.quote_ident(n.nspname) OPERATOR(pg_catalog.||) '.' "
+        "OPERATOR(pg_catalog.||) pg_catalog.quote_ident(c.conname) FROM pg_catalog.pg_trigger t "
+        "JOIN pg_catalog.pg_constraint c ON c.oid OPERATOR(pg_catalog.=) t.tgconstraint "
+        "JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) c.connamespace "
+        "WHERE t.tgrelid OPERATOR(pg_catalog.=) $1::oid AND t.tgdeferrable AND t.tgenabled "
+        "OPERATOR(pg_catalog.<>) 'D' GROUP BY 1 ORDER BY 1",
+        {SqlParam::int64(source)});
+    if (names.rows.empty()) return;
+    std::string list;
+    for (const auto &row : names.rows) list += (list.empty() ? "" : ", ") + *row[0];
+    spi_exec("SET CONSTRAINTS " + list + " IMMEDIATE");
+}
+
+// As the source's owner: deletes at most chunk_rows events of the given batches.
+std::uint64_t delete_chunk(const RetentionRule &r, const SourceModel &m,
+                           const std::vector<std::string> &batches) {
+    AsSourceOwner owner(r.source);
     const std::string src = relation_text(r.source);
-    std::vector<SourceModel> models;
-    {
-        AsCatalogOwner owner;
-        SqlResult res = spi_exec(
-            "SELECT model_id, batch_column, batch_type FROM incmodel.models WHERE source = "
-            "$1::oid::regclass ORDER BY model_id",
-            {SqlParam::value(std::to_string(r.source))});
-        for (const auto &row : res.rows) models.push_back({std::stoll(*row[0]), *row[1], *row[2]});
-    }
-    auto notice = [](const std::string &msg) {
-        const char *m = msg.c_str();
-        pg_call([m] { ereport(NOTICE, (errmsg("%s", m))); });
-    };
-    if (models.empty()) {
-        notice("incmodel: no model reads " + src + "; retention deletes nothing");
-        return 0;
-    }
-    for (const auto &m : models)
-        if (m.batch_column != models[0].batch_column) {
-            notice("incmodel: models of " + src +
-                   " use different batch columns; retention deletes nothing");
-            return 0;
-        }
-    std::optional<PinnedSettings> pinned;
-    pinned.emplace("");
-    std::vector<std::string> batches = expirable_batches(r, src, models);
-    std::int64_t removed = 0;
     const std::string del = fmt::format(
-        "DELETE FROM {src} WHERE ctid = ANY (ARRAY(SELECT s.ctid FROM {src} s WHERE s.{b} = ANY "
-        "($1::text[]::{type}[]) LIMIT $2::int))",
-        fmt::arg("src", src), fmt::arg("b", quote_ident(models[0].batch_column)),
-        fmt::arg("type", models[0].batch_type));
-    for (;;) {
-        if (batches.empty()) break;
-        std::uint64_t n = spi_exec(del, {SqlParam::text_array(batches),
-                                         SqlParam::value(std::to_string(r.chunk_rows))})
-                              .processed;
+        "DELETE FROM {src} WHERE ctid OPERATOR(pg_catalog.=) ANY (ARRAY(SELECT s.ctid FROM {src} "
+        "s WHERE s.{b} = ANY ($1::text[]::{type}[]) LIMIT $2::int))",
+        fmt::arg("src", src), fmt::arg("b", quote_ident(m.batch_column)),
+        fmt::arg("type", m.batch_type));
+    make_constraints_immediate(r.source);
+    return spi_exec(del, {SqlParam::text_array(batches), SqlParam::int64(r.chunk_rows)}).processed;
+}
+
+// A batch that is gone from the source leaves the manifests too: should an event with its batch
+// value arrive later, it is then a new batch and gets processed.
+void forget_batches(const std::vector<SourceModel> &models,
+                    const std::vector<std::string> &batches) {
+    AsCatalogOwner owner;
+    for (const auto &m : models)
+        spi_exec(
+            "DELETE FROM incmodel.manifest WHERE model_id OPERATOR(pg_catalog.=) $1::int8 AND "
+            "batch_value OPERATOR(pg_catalog.=) ANY ($2::text[])",
+            {SqlParam::int64(m.id), SqlParam::text_array(batches)});
+}
+
+void notice(const std::string &msg) {
+    const char *m = msg.c_str();
+    pg_call([m] { ereport(NOTICE, (errmsg("%s", m))); });
+}
+
+// The plan of one pass: the models reading the source, its name, the batches to delete.
+struct Pass {
+    std::vector<SourceModel> models;
+    bool mixed_batch_columns = false;
+    std::string src;
+    std::vector<std::string> batches;
+};
+
+Pass plan_pass(const RetentionRule &r) {
+    Pass p;
+    p.models = models_of(r.source);
+    AsSourceOwner owner(r.source);
+    p.src = relation_text(r.source);
+    if (p.models.empty()) return p;
+    for (const auto &m : p.models)
+        if (m.batch_column != p.models[0].batch_column) p.mixed_batch_columns = true;
+    if (p.mixed_batch_columns) return p;
+    std::vector<OldBatch> old = old_batches(r, p.src, p.models[0].batch_column);
+    p.batches = processed_by_all(old, p.models);
+    return p;
+}
+
+// One pass over one source: each step a subtransaction, chunks committed one by one when the
+// call is nonatomic. A failure propagates after rolling back the failed step only.
+void apply_one(SpiConnection &spi, const RetentionRule &r, std::int64_t &removed,
+               std::string &reason) {
+    Pass p;
+    in_subtransaction([&] { p = plan_pass(r); });
+    if (p.models.empty()) {
+        notice("incmodel: no model reads " + p.src + "; retention deletes nothing");
+        return;
+    }
+    if (p.mixed_batch_columns) {
+        notice("incmodel: models of " + p.src +
+               " use different batch columns; retention deletes nothing");
+        return;
+    }
+    reason = fmt::format("{} batches older than {} by {}", p.batches.size(), r.keep, r.time_column);
+    while (!p.batches.empty()) {
+        std::uint64_t n = 0;
+        in_subtransaction([&] { n = delete_chunk(r, p.models[0], p.batches); });
         removed += static_cast<std::int64_t>(n);
         if (n == 0) break;
-        if (spi.nonatomic()) {  // bounded chunks: commit after each
-            pinned->close();
-            spi.commit();
-            pinned.emplace("");
-        }
+        if (spi.nonatomic()) spi.commit();  // bounded chunks: commit after each
     }
-    if (!batches.empty()) {
-        // A batch that is gone from the source leaves the manifests too: should an event with
-        // its batch value arrive later, it is then a new batch and gets processed.
-        AsCatalogOwner owner;
-        for (const auto &m : models)
-            spi_exec(
-                "DELETE FROM incmodel.manifest WHERE model_id = $1::int8 AND batch_value = "
-                "ANY ($2::text[])",
-                {SqlParam::value(std::to_string(m.id)), SqlParam::text_array(batches)});
-    }
-    record_maintenance(
-        r.source, "retention",
-        fmt::format("{} batches older than {} by {}", batches.size(), r.keep, r.time_column),
-        std::nullopt, std::nullopt, "", "retention", removed);
-    pinned->close();
+    in_subtransaction([&] {
+        if (!p.batches.empty()) forget_batches(p.models, p.batches);
+        record_maintenance(r.source, "retention", reason, std::nullopt, std::nullopt, "",
+                           "retention", removed);
+    });
     if (spi.nonatomic()) spi.commit();
-    return removed;
+}
+
+// The message of a failed pass, for the log and the WARNING.
+std::string failure_text(const std::exception_ptr &error) {
+    try {
+        std::rethrow_exception(error);
+    } catch (const PgException &e) {
+        return std::string(e.what()) + " (SQLSTATE " + unpack_sql_state(e.sqlerrcode()) + ")";
+    } catch (const UserError &e) {
+        return std::string(e.what()) + " (SQLSTATE " + unpack_sql_state(e.sqlstate()) + ")";
+    } catch (const std::exception &e) {
+        return e.what();
+    }
+}
+
+// One source's pass, contained: a failure is logged in maintenance_log and as a WARNING, and
+// the other sources are still processed. A query cancel, and errors that are neither
+// PostgreSQL's nor incmodel's (out of memory in C++), still end the call.
+void apply_contained(SpiConnection &spi, const RetentionRule &r) {
+    std::int64_t removed = 0;
+    std::string reason;
+    std::string error;
+    try {
+        apply_one(spi, r, removed, reason);
+        return;
+    } catch (const PgException &e) {
+        if (e.sqlerrcode() == ERRCODE_QUERY_CANCELED) throw;  // a cancel stops the whole call
+        error = failure_text(std::current_exception());
+    } catch (const UserError &) {
+        error = failure_text(std::current_exception());
+    }
+    const std::string src = source_name(r.source);
+    const std::string msg = "incmodel: retention of " + src + " failed: " + error;
+    const char *m = msg.c_str();
+    pg_call([m] {
+        ereport(WARNING, (errmsg("%s", m),
+                          errdetail("Events deleted in chunks committed before the failure stay "
+                                    "deleted; the other sources are processed."),
+                          errhint("See incmodel.maintenance_log; fix the cause and run "
+                                  "incmodel.apply_retention() again.")));
+    });
+    record_maintenance(r.source, "retention", reason, std::nullopt, std::nullopt, error,
+                       "retention", removed);
+    if (spi.nonatomic()) spi.commit();
 }
 
 }  // namespace
@@ -212,14 +368,25 @@ Datum incmodel_apply_retention(PG_FUNCTION_ARGS) {
             AsCatalogOwner owner;
             SqlResult r = spi_exec(
                 "SELECT source::oid, keep::text, time_column, chunk_rows FROM incmodel.retention "
-                "WHERE $1::oid IS NULL OR source = $1::oid::regclass ORDER BY source::text",
+                "WHERE $1::oid IS NULL OR source OPERATOR(pg_catalog.=) $1::oid::regclass ORDER BY "
+                "source::text",
                 {PG_ARGISNULL(0) ? SqlParam::null()
                                  : SqlParam::value(std::to_string(PG_GETARG_OID(0)))});
             for (const auto &row : r.rows)
                 rules.push_back(
                     {static_cast<Oid>(std::stoul(*row[0])), *row[1], *row[2], std::stoi(*row[3])});
         }
-        for (const auto &rule : rules) apply_one(spi, rule);
+        // A source named by the caller must be the caller's; applying every rule covers the
+        // sources the caller owns (a superuser: all of them).
+        if (!PG_ARGISNULL(0)) require_source_owner(PG_GETARG_OID(0));
+        for (const auto &rule : rules) {
+            if (!owns_source(rule.source)) {
+                notice("incmodel: retention of " + source_name(rule.source) +
+                       " skipped: only its owner may apply it");
+                continue;
+            }
+            apply_contained(spi, rule);
+        }
         return (Datum)0;
     });
 }
