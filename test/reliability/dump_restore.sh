@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # pg_dump / pg_restore keep models working (docs/security/dump_restore.md).
 #
-# A cluster whose xids are well above those of a fresh cluster holds three models: a sessions
-# batch model (change log), a daily model (load-time ranges) and a features model over the daily
-# one (key queue). After loads and refreshes, one more load is left pending, then the database is
+# A cluster whose xids are well above those of a fresh cluster holds four models: a sessions
+# batch model (change log), a daily model and an append model (load-time ranges) and a features
+# model over the daily one (key queue). After loads and refreshes, one more load is left pending, then the database is
 # dumped (pg_dump -Fc) and restored
 #   (a) into a new database of the same cluster,
 #   (b) into a second, freshly initdb'd cluster (its xids far below the recorded plan snapshots),
@@ -26,9 +26,9 @@ DAILY=$([ $QUICK = 1 ] && echo 300 || echo 3000)
 XIDS=$([ $QUICK = 1 ] && echo 3000 || echo 20000)
 BATCHES=12
 
-start_cluster 5561
+start_cluster 5544
 FIRST_DIR=$CLUSTER_DIR FIRST_PORT=$PGPORT
-SECOND_DIR=$CLUSTER_DIR/second SECOND_PORT=5562
+SECOND_DIR=$CLUSTER_DIR/second SECOND_PORT=5545
 # Both clusters are stopped on exit, whatever happens (the second lives inside the first's
 # directory, which stop_cluster removes).
 stop_both() {
@@ -63,6 +63,11 @@ SELECT incmodel.create_model(name => 'user_days',
   target => 'derived.user_days', load_column => 'load_tstamp',
   start_date => now() - interval '10 days', day_key => 'day', reprocess_days => 8,
   min_rows_to_process => 1) > 0;
+SELECT incmodel.create_model(name => 'dev_events',
+  query => $$ SELECT event_id, domain_userid, page_url FROM atomic.dev $$,
+  target => 'derived.dev_events', load_column => 'load_tstamp',
+  start_date => now() - interval '10 days', strategy => 'append', event_key => 'event_id',
+  min_rows_to_process => 1) > 0;
 SELECT incmodel.create_model('user_features',
   $$ SELECT user_id, count(*) AS active_days, sum(events) AS lifetime_events,
             max(pages) AS max_daily_pages FROM derived.user_days GROUP BY user_id $$,
@@ -77,6 +82,12 @@ check_models() {
     for m in sessions user_days user_features ${EXTRA_MODELS:-}; do
         check "$1: $m equals a rebuild (extra missing)" "0 0" "$(diff_of "$m")"
     done
+    # The append model keeps one row per event_id; the loads' duplicates are whole-row copies.
+    check "$1: dev_events equals a deduplicated rebuild (extra missing)" "0 0" "$(q "
+        SELECT (SELECT count(*) FROM (TABLE derived.dev_events EXCEPT ALL
+                SELECT DISTINCT event_id, domain_userid, page_url FROM atomic.dev) x) || ' ' ||
+               (SELECT count(*) FROM (SELECT DISTINCT event_id, domain_userid, page_url
+                FROM atomic.dev EXCEPT ALL TABLE derived.dev_events) y)")"
     check "$1: the sessions manifest accounts for every event" t \
         "$(q "SELECT source_events = manifest_events FROM testkit.accounting('sessions')")"
 }
@@ -99,7 +110,7 @@ after_restore() {
     check_models "$1, after a second load (one into an old batch) and a refresh"
 }
 
-log "setup: $XIDS transactions to raise the xid counter, three models, loads, refreshes"
+log "setup: $XIDS transactions to raise the xid counter, four models, loads, refreshes"
 qf >/dev/null 2>"$CLUSTER_DIR/setup.err" <<SQL || { cat "$CLUSTER_DIR/setup.err"; fail "setup failed"; finish; }
 DO \$\$ BEGIN FOR i IN 1..$XIDS LOOP PERFORM pg_current_xact_id(); COMMIT; END LOOP; END \$\$;
 SELECT testkit.make_events('atomic.ev');
@@ -139,7 +150,7 @@ log "(a) restore into a new database of the same cluster"
 q "CREATE DATABASE restored_a"
 if PGDATABASE=restored_a "$PGBIN/pg_restore" --exit-on-error -d restored_a "$DUMP" \
         2>"$CLUSTER_DIR/restore_a.err"; then
-    check "(a) the models came along" 3 "$(PGDATABASE=restored_a q "SELECT count(*) FROM incmodel.models")"
+    check "(a) the models came along" 4 "$(PGDATABASE=restored_a q "SELECT count(*) FROM incmodel.models")"
     PGDATABASE=restored_a after_restore "(a) same cluster" 0.31
 else
     fail "(a) pg_restore failed: $(head -c 600 "$CLUSTER_DIR/restore_a.err")"
