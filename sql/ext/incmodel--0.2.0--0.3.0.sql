@@ -44,9 +44,13 @@ SELECT pg_catalog.pg_extension_config_dump('incmodel.retention', '');
 -- one (restored from a dump, pg_upgrade'd) plans by counting its source's batches once and then
 -- records a fresh snapshot.
 ALTER TABLE incmodel.models ADD COLUMN planned_origin text;
--- Snapshots recorded by 0.2.0 were taken here: 0.2.0 dumps had no catalog.
+-- Snapshots recorded by 0.2.0 were taken here: 0.2.0 dumps had no catalog. The system
+-- identifier is unsigned (the library prints it so); pg_control_system() shows it as a bigint.
 UPDATE incmodel.models m
-   SET planned_origin = pg_catalog.format('%s/%s/%s', c.system_identifier, d.oid, m.source::oid)
+   SET planned_origin = pg_catalog.format('%s/%s/%s',
+           CASE WHEN c.system_identifier < 0
+                THEN c.system_identifier::numeric + 18446744073709551616
+                ELSE c.system_identifier END, d.oid, m.source::oid)
   FROM pg_catalog.pg_control_system() c, pg_catalog.pg_database d
  WHERE d.datname = pg_catalog.current_database() AND m.planned_snapshot IS NOT NULL;
 

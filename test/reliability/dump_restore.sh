@@ -92,8 +92,17 @@ check_models() {
         "$(q "SELECT source_events = manifest_events FROM testkit.accounting('sessions')")"
 }
 
-# after_restore CONTEXT SEED: loads into a restored database, refreshes, checks; a new model
-# gets an id of its own (the identity sequences came along).
+# How the sessions model's next refresh found its batches: "log" (the change log) or "count".
+sessions_plan() {
+    PGOPTIONS="-c incmodel.progress_notices=on" "$PGBIN/psql" -X -q -v ON_ERROR_STOP=1 \
+        -c "CALL incmodel.refresh('sessions')" 2>&1 | grep "plan:" |
+        sed -e 's/.*(from the change log).*/log/' -e 's/.*plan:.*/count/'
+}
+
+# after_restore CONTEXT SEED FIRST_PLAN: loads into a restored database, refreshes, checks; a new
+# model gets an id of its own (the identity sequences came along). FIRST_PLAN: how the sessions
+# model's first refresh must plan ("count" when its recorded snapshot came from the dump); the
+# second one plans from the change log again.
 after_restore() {
     local EXTRA_MODELS=pages
     check "$1: a new model can be created" t "$(q "SELECT incmodel.create_model('pages',
@@ -101,11 +110,13 @@ after_restore() {
         'etl_tstamp') > 0" 2>&1)"
     load_sessions 6
     load_daily "$2"
+    check "$1: the first refresh of sessions plans by" "$3" "$(sessions_plan)"
     q "CALL incmodel.refresh_all()" || fail "$1: refresh_all failed"
     check_models "$1, after a load and a refresh"
     load_sessions 7
     q "SELECT testkit.generate('atomic.ev', '--seed 8 --events $EVENTS --batches $BATCHES --batch-from 3 --batch-to 3')" >/dev/null
     load_daily "$2 + 0.01"
+    check "$1: the next refresh of sessions plans by" log "$(sessions_plan)"
     q "CALL incmodel.refresh_all()" || fail "$1: the second refresh_all failed"
     check_models "$1, after a second load (one into an old batch) and a refresh"
 }
@@ -151,7 +162,7 @@ q "CREATE DATABASE restored_a"
 if PGDATABASE=restored_a "$PGBIN/pg_restore" --exit-on-error -d restored_a "$DUMP" \
         2>"$CLUSTER_DIR/restore_a.err"; then
     check "(a) the models came along" 4 "$(PGDATABASE=restored_a q "SELECT count(*) FROM incmodel.models")"
-    PGDATABASE=restored_a after_restore "(a) same cluster" 0.31
+    PGDATABASE=restored_a after_restore "(a) same cluster" 0.31 count
 else
     fail "(a) pg_restore failed: $(head -c 600 "$CLUSTER_DIR/restore_a.err")"
 fi
@@ -169,7 +180,7 @@ check "the second cluster's xids are below the first's" t \
     "$([ "$SECOND_XID" -lt $((FIRST_XID - XIDS / 2)) ] && echo t || echo f)"
 if PGHOST=$SECOND_DIR PGPORT=$SECOND_PORT "$PGBIN/pg_restore" --exit-on-error -d postgres "$DUMP" \
         2>"$CLUSTER_DIR/restore_b.err"; then
-    PGHOST=$SECOND_DIR PGPORT=$SECOND_PORT after_restore "(b) second cluster" 0.41
+    PGHOST=$SECOND_DIR PGPORT=$SECOND_PORT after_restore "(b) second cluster" 0.41 count
 else
     fail "(b) pg_restore failed: $(head -c 600 "$CLUSTER_DIR/restore_b.err")"
 fi
@@ -184,7 +195,7 @@ if PGDATABASE=restored_c "$PGBIN/pg_restore" --exit-on-error -d restored_c \
         "$CLUSTER_DIR/schemas.dump" 2>"$CLUSTER_DIR/restore_c.err"; then
     if PGDATABASE=restored_c create_models >/dev/null 2>"$CLUSTER_DIR/create_c.err"; then
         PGDATABASE=restored_c check_models "(c) --schema dump, models created again"
-        PGDATABASE=restored_c after_restore "(c) --schema dump" 0.51
+        PGDATABASE=restored_c after_restore "(c) --schema dump" 0.51 log
     else
         fail "(c) create_model over the restored targets failed: $(cat "$CLUSTER_DIR/create_c.err")"
     fi
