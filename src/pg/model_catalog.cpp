@@ -5,6 +5,10 @@
 #include "pg/security.hpp"
 #include "pg/spi_client.hpp"
 
+extern "C" {
+#include "access/xlog.h"
+}
+
 namespace incmodel::pg {
 
 namespace {
@@ -43,6 +47,16 @@ void require_catalog_version() {
                         "Run ALTER EXTENSION incmodel UPDATE.");
 }
 
+// Where a plan snapshot means something: its xids belong to one cluster (system identifier), the
+// change log it is read against to one database and one source relation (OIDs). A snapshot
+// recorded anywhere else (a dump restored into another database or cluster, or over a recreated
+// source) must not be trusted: rows logged there could look already seen.
+std::string snapshot_origin(Oid source) {
+    const uint64 system = pg_call([] { return GetSystemIdentifier(); });
+    return std::to_string(system) + "/" + std::to_string(MyDatabaseId) + "/" +
+           std::to_string(source);
+}
+
 }  // namespace
 
 std::vector<std::string> dedupe_order(Oid source, const std::string &load_column) {
@@ -62,7 +76,7 @@ ModelRecord load_model(const std::string &name, bool require_relations) {
         "target::oid, bounded_recompute, timezone, enabled, owner::oid, canonical_query, "
         "change_log, planned_snapshot::text, load_column, start_date::text, backfill_limit::text, "
         "day_key, reprocess_days, min_rows_to_process, upper_limit::text, strategy, event_key, "
-        "depends_on[1] FROM "
+        "depends_on[1], planned_origin FROM "
         "incmodel.models WHERE name = $1",
         {SqlParam::value(name)});
     if (r.rows.empty())
@@ -137,6 +151,9 @@ ModelRecord load_model(const std::string &name, bool require_relations) {
         s.target = relation_name(m.target_oid, name, "target");
     else
         m.target_oid = InvalidOid;
+    // A snapshot taken elsewhere is as good as none: the plan counts the source's batches once.
+    if (m.planned_snapshot && row[30] != std::optional<std::string>(snapshot_origin(m.source_oid)))
+        m.planned_snapshot.reset();
     return m;
 }
 
@@ -219,16 +236,21 @@ std::int64_t insert_model(const ModelRecord &m, const std::string &canonical_que
 
 void set_planned_snapshot(const ModelRecord &m, const std::string &snapshot) {
     AsCatalogOwner owner;
+    const std::string origin = snapshot_origin(m.source_oid);
     spi_exec(
-        "UPDATE incmodel.models SET planned_snapshot = $2::pg_snapshot WHERE model_id = $1::int8",
-        {SqlParam::int64(m.spec.id), SqlParam::value(snapshot)});
+        "UPDATE incmodel.models SET planned_snapshot = $2::pg_snapshot, planned_origin = $3 WHERE "
+        "model_id = $1::int8",
+        {SqlParam::int64(m.spec.id), SqlParam::value(snapshot), SqlParam::value(origin)});
     if (!m.change_log) return;
+    // Snapshots recorded elsewhere do not hold rows back: their models count their batches.
     spi_exec(
         "DELETE FROM incmodel.source_changes c WHERE c.source = $1::oid AND c.batch_column = $2 "
         "AND "
         "c.txid < (SELECT min(pg_catalog.pg_snapshot_xmin(planned_snapshot)) FROM incmodel.models "
-        "WHERE source = $1::oid::regclass AND batch_column = $2 AND change_log)",
-        {SqlParam::value(std::to_string(m.source_oid)), SqlParam::value(m.spec.batch_column)});
+        "WHERE source = $1::oid::regclass AND batch_column = $2 AND change_log AND planned_origin "
+        "= $3)",
+        {SqlParam::value(std::to_string(m.source_oid)), SqlParam::value(m.spec.batch_column),
+         SqlParam::value(origin)});
 }
 
 void set_features_input(std::int64_t model_id, const std::vector<std::string> &depends_on,

@@ -23,9 +23,11 @@ struct ModelRecord {
     bool enabled = true;
     Oid owner_oid = InvalidOid;  // the role that created the model
     bool change_log = false;     // the source's change-log trigger feeds this model's plan
-    std::optional<std::string> planned_snapshot;  // pg_snapshot before the last committed plan
-    std::optional<std::string> upper_limit;       // daily models: load processed up to here
-    std::vector<std::string> depends_on;          // features models: the input model
+    // pg_snapshot before the last committed plan; unset when there is none or it was taken in
+    // another cluster, database or source relation (a restored dump): the plan then counts.
+    std::optional<std::string> planned_snapshot;
+    std::optional<std::string> upper_limit;  // daily models: load processed up to here
+    std::vector<std::string> depends_on;     // features models: the input model
 };
 
 // Loads a model by name; raises 42704 with a hint when there is none. With require_relations
@@ -44,8 +46,9 @@ std::int64_t insert_model(const ModelRecord &model, const std::string &canonical
 
 void delete_model(std::int64_t model_id);
 
-// Records the snapshot taken before a committed plan, and prunes change-log rows every model of
-// the source has seen (transactions that ended before all of their snapshots).
+// Records the snapshot taken before a committed plan with where it was taken (cluster, database,
+// source), and prunes change-log rows every model of the source has seen (transactions that ended
+// before all of their snapshots taken here).
 void set_planned_snapshot(const ModelRecord &model, const std::string &snapshot);
 void set_change_log(std::int64_t model_id, bool on);
 void set_features_input(std::int64_t model_id, const std::vector<std::string> &depends_on,

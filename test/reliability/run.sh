@@ -3,7 +3,8 @@
 # "N passed, M failed" line; exits non-zero if any failed. Works as root (each test re-runs
 # itself as `postgres`) or as postgres. Each test starts and stops its own throwaway cluster.
 #
-#   bash test/reliability/run.sh [--quick] [test ...]     tests: crash_and_kill soak scheduler maintenance_worker
+#   bash test/reliability/run.sh [--quick] [test ...]     tests: crash_and_kill soak scheduler
+#                                                         maintenance_worker dump_restore
 #   --quick: CI mode (under 6 minutes in all); without it the soak and scheduler run longer.
 set -uo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -14,7 +15,7 @@ for a in "$@"; do
         *) tests+=("$a") ;;
     esac
 done
-[ ${#tests[@]} -gt 0 ] || tests=(crash_and_kill soak scheduler maintenance_worker)
+[ ${#tests[@]} -gt 0 ] || tests=(crash_and_kill soak scheduler maintenance_worker dump_restore)
 if [ "$(id -u)" = 0 ] && ! id postgres >/dev/null 2>&1; then
     echo "run.sh: the postgres account is needed to start test clusters" >&2; exit 2
 fi
