@@ -75,9 +75,20 @@ SQL
         if [ $((i % 10)) -eq 0 ]; then
             psql_q -c "\"SELECT '$label', $i, pg_relation_size('sessions_$label'), pg_stat_get_dead_tuples('sessions_$label'::regclass),
                 (SELECT round(extract(epoch FROM finished_at - started_at) * 1000, 1) FROM incmodel.runs WHERE model_name = 's_$label' ORDER BY run_id DESC LIMIT 1),
-                (SELECT count(*) FROM incmodel.maintenance_log WHERE relation = 'sessions_$label')\"" | tr '|' ','
+                (SELECT count(*) FROM incmodel.maintenance_log WHERE relid = 'sessions_$label'::regclass)\"" | tr '|' ','
         fi
     done
+    # With the worker on, wait (bounded) for its first logged action on the target instead of
+    # assuming its naptime fit into the refreshes: the summary then reads an observed event.
+    if [ "$naptime" -gt 0 ]; then
+        for _ in $(seq 1 120); do
+            [ "$(psql_q -c "\"SELECT count(*) FROM incmodel.maintenance_log WHERE relid = 'sessions_$label'::regclass\"")" != 0 ] && break
+            sleep 0.5
+        done
+        psql_q -c "\"SELECT '$label', $refreshes, pg_relation_size('sessions_$label'), pg_stat_get_dead_tuples('sessions_$label'::regclass),
+            (SELECT round(extract(epoch FROM finished_at - started_at) * 1000, 1) FROM incmodel.runs WHERE model_name = 's_$label' ORDER BY run_id DESC LIMIT 1),
+            (SELECT count(*) FROM incmodel.maintenance_log WHERE relid = 'sessions_$label'::regclass)\"" | tr '|' ','
+    fi
     psql_q -c "\"SELECT incmodel.drop_model('s_$label', true)\"" >/dev/null
 }
 {

@@ -1,5 +1,6 @@
--- Refresh, rebuild, alter and drop act with the caller's rights: only the target's owner (or a
--- member of that role) may run them, and the user's query runs as the caller.
+-- Refresh, rebuild, alter and drop need the target owner's rights: only the target's owner (or a
+-- member of that role) may run them, and the user's query runs as the target's owner
+-- (sql/security.sql shows a superuser's run lending it no rights).
 \set SHOW_CONTEXT never
 CREATE ROLE im_owner;
 CREATE ROLE im_reader;
@@ -47,7 +48,7 @@ SET ROLE im_owner_member;
 CALL incmodel.refresh('owned');
 SELECT outcome FROM incmodel.runs WHERE model_name = 'owned' ORDER BY run_id DESC LIMIT 1;
 RESET ROLE;
--- The user's query runs with the caller's rights: without SELECT on the source even the
+-- The user's query runs with the target owner's rights: without SELECT on the source even the
 -- owner's refresh is refused (and recorded as failed).
 REVOKE SELECT ON atomic.events FROM im_owner;
 SET ROLE im_owner;

@@ -114,7 +114,8 @@ ALTER ROLE im_other NOSUPERUSER;
 --     casts whose function escalates when a superuser runs it. The commit must not read the
 --     scratch table with the catalog owner's rights (the tenant's own refresh then fails on
 --     its own sabotage, as the tenant, and nothing is escalated).
-SELECT format('incmodel_scratch.m%s_batches', model_id) AS batches_scratch
+SELECT format('incmodel_scratch.m%s_batches', model_id) AS batches_scratch,
+       format('m%s\_%%', model_id) AS batches_scratch_prefix
 FROM incmodel.models WHERE name = 'tenant_sessions' \gset
 SET ROLE im_tenant;
 CREATE TYPE tenant.ct AS (v bigint);
@@ -186,6 +187,27 @@ SELECT events FROM tenant.sessions WHERE session_id = 'loader-session';
 SELECT * FROM testkit.diff('tenant_sessions');
 RESET ROLE;
 
+-- The target changes owner: the next run hands the scratch tables to the new owner and runs the
+-- model's SQL as the new owner.
+CREATE ROLE im_heir;
+GRANT USAGE ON SCHEMA incmodel, tenant, testkit TO im_heir;
+GRANT SELECT ON tenant.events TO im_heir;
+ALTER TABLE tenant.sessions OWNER TO im_heir;
+SELECT tenant.load(3, '2026-11-26 10:00');
+SET ROLE im_heir;
+CALL incmodel.refresh('tenant_sessions');
+-- (the sessions of the new load were recomputed by the heir, the others stay as they were)
+SELECT ran_as, count(*) FROM tenant.sessions GROUP BY 1 ORDER BY 1;
+RESET ROLE;
+SELECT DISTINCT tableowner FROM pg_tables
+WHERE schemaname = 'incmodel_scratch' AND tablename LIKE :'batches_scratch_prefix';
+ALTER TABLE tenant.sessions OWNER TO im_tenant;
+SET ROLE im_tenant;
+CALL incmodel.refresh('tenant_sessions');
+RESET ROLE;
+SELECT DISTINCT tableowner FROM pg_tables
+WHERE schemaname = 'incmodel_scratch' AND tablename LIKE :'batches_scratch_prefix';
+
 -- 9. A reader cannot pin another owner's model: the reader's features model over the tenant's
 --    target does not stop the tenant from dropping its model (cascade, as DROP TABLE does past
 --    other roles' views).
@@ -205,4 +227,5 @@ SELECT count(*) > 0 AS reader_target_kept FROM reader.features;
 DROP SCHEMA tenant, reader, secret, evil CASCADE;
 REVOKE ALL ON SCHEMA incmodel, testkit FROM im_tenant, im_loader, im_reader2, im_other;
 REVOKE CREATE ON DATABASE contrib_regression FROM im_other;
-DROP ROLE im_tenant, im_loader, im_reader2, im_other;
+REVOKE ALL ON SCHEMA incmodel, testkit FROM im_heir;
+DROP ROLE im_tenant, im_loader, im_reader2, im_other, im_heir;

@@ -345,6 +345,27 @@ std::int64_t rebuild_locked(RunDriver &driver, const ModelRecord &m) {
     return run.rows_inserted;
 }
 
+// Whether a table of that qualified name exists.
+bool relation_exists(const core::QualifiedName &name) {
+    const char *schema = name.schema.c_str();
+    const char *rel = name.name.c_str();
+    return pg_call([schema, rel] {
+        const Oid nsp = get_namespace_oid(schema, true);
+        return OidIsValid(nsp) && OidIsValid(get_relname_relid(rel, nsp));
+    });
+}
+
+// A scratch table under a new model id can only be an orphan: a dump without incmodel's catalog
+// (made by 0.2.0, or filtered by schema) brought the old database's scratch tables along, and
+// the new catalog's identity sequence hands their ids out again. (Nobody else can create tables
+// in incmodel_scratch.)
+void drop_orphan_scratch(const core::RefreshPlanner &planner, bool time_based) {
+    const auto &s = planner.scratch();
+    bool any = relation_exists(s.batches) || relation_exists(s.keys) || relation_exists(s.rows) ||
+               (time_based && relation_exists(s.days));
+    if (any) exec_all(planner.drop_scratch());
+}
+
 // The scratch tables belong to the target's owner, whose identity the units run as; after an
 // ALTER TABLE ... OWNER TO of the target they follow it (ownership changes run no user code).
 void align_scratch_owner(const ModelRecord &m) {
@@ -642,6 +663,7 @@ std::int64_t create_model(SpiConnection &spi, const CreateModelArgs &args) {
     core::RefreshPlanner planner = planner_for(m);
     {
         AsCatalogOwner owner;
+        drop_orphan_scratch(planner, m.spec.time.has_value());
         exec_all(planner.create_scratch());
         const std::string owner_name = quote_ident(role_name(relation_owner(target)));
         const auto &s = planner.scratch();

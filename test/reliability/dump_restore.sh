@@ -9,7 +9,9 @@
 #   (b) into a second, freshly initdb'd cluster (its xids far below the recorded plan snapshots),
 #   (c) from a --schema filtered dump (the extension and its catalog are not in it) into a new
 #       database where incmodel was created first; the models are created again over the
-#       restored targets.
+#       restored targets;
+#   (d) from a full dump whose catalog rows are then removed (as a 0.2.0 dump, which had no
+#       catalog data): create_model again over the orphaned scratch tables.
 # In each: more loads, refresh_all, and every target must equal a full rebuild of its query
 # (EXCEPT ALL both ways), with the sessions manifest accounting for every event. The original
 # database must be unaffected by the restores.
@@ -110,13 +112,13 @@ after_restore() {
         'etl_tstamp') > 0" 2>&1)"
     load_sessions 6
     load_daily "$2"
-    check "$1: the first refresh of sessions plans by" "$3" "$(sessions_plan)"
+    check "$1: the first refresh of sessions plans by $3" "$3" "$(sessions_plan)"
     q "CALL incmodel.refresh_all()" || fail "$1: refresh_all failed"
     check_models "$1, after a load and a refresh"
     load_sessions 7
     q "SELECT testkit.generate('atomic.ev', '--seed 8 --events $EVENTS --batches $BATCHES --batch-from 3 --batch-to 3')" >/dev/null
     load_daily "$2 + 0.01"
-    check "$1: the next refresh of sessions plans by" log "$(sessions_plan)"
+    check "$1: the next refresh of sessions plans by log" log "$(sessions_plan)"
     q "CALL incmodel.refresh_all()" || fail "$1: the second refresh_all failed"
     check_models "$1, after a second load (one into an old batch) and a refresh"
 }
@@ -201,6 +203,25 @@ if PGDATABASE=restored_c "$PGBIN/pg_restore" --exit-on-error -d restored_c \
     fi
 else
     fail "(c) pg_restore failed: $(head -c 600 "$CLUSTER_DIR/restore_c.err")"
+fi
+
+# (d) a dump whose catalog did not come along (as 0.2.0's dumps): the scratch tables did, and the
+# new catalog's identity sequence hands their model ids out again. create_model must replace
+# those orphans, and the models equal a rebuild.
+log "(d) restore without the catalog: create_model over orphaned scratch tables"
+q "CREATE DATABASE restored_d"
+if PGDATABASE=restored_d "$PGBIN/pg_restore" --exit-on-error -d restored_d "$DUMP" \
+        2>"$CLUSTER_DIR/restore_d.err"; then
+    PGDATABASE=restored_d q "DELETE FROM incmodel.models; ALTER SEQUENCE incmodel.models_model_id_seq RESTART" >/dev/null
+    check "(d) orphaned scratch tables are there" t \
+        "$(PGDATABASE=restored_d q "SELECT count(*) > 0 FROM pg_tables WHERE schemaname = 'incmodel_scratch'")"
+    if PGDATABASE=restored_d create_models >/dev/null 2>"$CLUSTER_DIR/create_d.err"; then
+        PGDATABASE=restored_d check_models "(d) models created again over orphaned scratch tables"
+    else
+        fail "(d) create_model over orphaned scratch tables failed: $(cat "$CLUSTER_DIR/create_d.err")"
+    fi
+else
+    fail "(d) pg_restore failed: $(head -c 600 "$CLUSTER_DIR/restore_d.err")"
 fi
 
 # The original database is unaffected by the restores next to it.
