@@ -3,6 +3,7 @@
 -- statement trigger read a transition table) gets the new trigger pair from ALTER EXTENSION
 -- UPDATE, and a load logged by the old trigger before the update is not lost.
 SELECT count(*) AS fresh_functions FROM pg_proc WHERE pronamespace = 'incmodel'::regnamespace \gset
+SELECT count(*) AS fresh_policies FROM pg_policies WHERE schemaname = 'incmodel' \gset
 CREATE DATABASE incmodel_upgrade;
 \c incmodel_upgrade
 CREATE EXTENSION incmodel VERSION '0.1.0';
@@ -58,5 +59,14 @@ SELECT count(*) AS differing_rows FROM (
 -- Every object of the current version is there after the upgrade, as after a fresh install.
 SELECT count(*) = :fresh_functions AS same_functions_as_fresh_install FROM pg_proc
 WHERE pronamespace = 'incmodel'::regnamespace;
+-- 0.3.0's catalog privacy came with the update: row security on the tables whose rows carry
+-- data, the change log closed to PUBLIC, status reading with its caller's rights.
+SELECT count(*) = :fresh_policies AS same_policies_as_fresh_install FROM pg_policies
+WHERE schemaname = 'incmodel';
+SELECT relname AS row_security FROM pg_class
+WHERE relnamespace = 'incmodel'::regnamespace AND relrowsecurity ORDER BY 1;
+SELECT has_table_privilege('public', 'incmodel.source_changes', 'INSERT') AS public_may_log,
+       has_table_privilege('public', 'incmodel.source_changes', 'SELECT') AS public_may_read_log,
+       (SELECT reloptions FROM pg_class WHERE oid = 'incmodel.status'::regclass) AS status_options;
 \c contrib_regression
 DROP DATABASE incmodel_upgrade;
