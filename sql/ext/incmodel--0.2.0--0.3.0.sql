@@ -126,3 +126,24 @@ DROP SCHEMA incmodel_test RESTRICT;
 -- =============================================================================================
 -- No SQL changes: the worker (owner rights, snapshot, per-table isolation) and retention (as the
 -- source owner, by OID, per-source isolation) changed in the library only.
+
+-- =============================================================================================
+-- Change capture on every path (issue 13): the change log's kinds, ALWAYS triggers, the event
+-- trigger for ATTACH/DETACH/DISABLE TRIGGER.
+-- =============================================================================================
+
+
+-- =============================================================================================
+-- NULL batch values, collations, counting that sees shrunk and vanished batches.
+-- =============================================================================================
+
+
+-- =============================================================================================
+-- Renames: the stored query follows its relations; every failure is a recorded run.
+-- =============================================================================================
+
+
+-- =============================================================================================
+-- verify(): compare a target with a recomputation.
+-- =============================================================================================
+
