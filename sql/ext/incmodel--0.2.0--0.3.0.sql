@@ -131,6 +131,12 @@ DROP SCHEMA incmodel_test RESTRICT;
 -- Change capture on every path (issue 13): the change log's kinds, ALWAYS triggers, the event
 -- trigger for ATTACH/DETACH/DISABLE TRIGGER.
 -- =============================================================================================
+-- kind 'insert': rows inserted (lo/hi their batch range, nulls how many had a NULL batch value);
+-- kind 'modify': the source was changed in a way the log cannot describe by batches (UPDATE,
+-- DELETE, TRUNCATE, ATTACH/DETACH PARTITION, its triggers disabled): the models on it rebuild.
+ALTER TABLE incmodel.source_changes
+    ADD COLUMN nulls bigint NOT NULL DEFAULT 0,
+    ADD COLUMN kind text NOT NULL DEFAULT 'insert' CHECK (kind IN ('insert', 'modify'));
 
 
 -- =============================================================================================

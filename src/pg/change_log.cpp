@@ -34,6 +34,7 @@ namespace {
 
 struct BatchRange {
     int64 rows = 0;
+    int64 nulls = 0;  // rows whose batch value is NULL
     bool any = false;
     Datum lo = 0, hi = 0;
 };
@@ -47,6 +48,7 @@ struct PendingRange {
     int16 typlen;
     bool byval;
     int64 rows;
+    int64 nulls;
     bool any;
     Datum lo, hi;
     PendingRange *next;
@@ -193,11 +195,13 @@ bool take_pending(Oid source, const char *column, BatchRange *out, Oid *type) {
     PendingRange *p = find_pending(source, column);
     if (p == nullptr || p->rows == 0) return false;
     out->rows = p->rows;
+    out->nulls = p->nulls;
     out->any = p->any;
     out->lo = p->lo;
     out->hi = p->hi;
     *type = p->type;
     p->rows = 0;
+    p->nulls = 0;
     p->any = false;
     return true;
 }
@@ -219,7 +223,10 @@ void scan_range(TriggerData *td, AttrNumber att, BatchRange *range) {
         bool isnull;
         Datum v = slot_getattr(slot, att, &isnull);
         range->rows++;
-        if (isnull) continue;
+        if (isnull) {
+            range->nulls++;
+            continue;
+        }
         if (!range->any) {
             range->lo = datumCopy(v, attr->attbyval, attr->attlen);
             range->hi = range->lo;
@@ -259,7 +266,10 @@ Datum incmodel_note_source_row(PG_FUNCTION_ARGS) {
     NoteCache *c = note_cache(fcinfo);
     PendingRange *r = note_range(fcinfo, c);
     r->rows++;
-    if (PG_ARGISNULL(2)) PG_RETURN_BOOL(false);
+    if (PG_ARGISNULL(2)) {
+        r->nulls++;
+        PG_RETURN_BOOL(false);
+    }
     Datum v = PG_GETARG_DATUM(2);
     if (!r->any) {
         store_bound(r, &r->lo, v, false);
@@ -317,13 +327,14 @@ Datum incmodel_log_source_change(PG_FUNCTION_ARGS) {
         SpiConnection spi;
         AsCatalogOwner owner;
         spi_exec(
-            "INSERT INTO incmodel.source_changes (source, batch_column, txid, lo, hi, rows) "
-            "VALUES ($1::pg_catalog.oid, $2, pg_catalog.pg_current_xact_id(), $3, $4, "
-            "$5::pg_catalog.int8)",
+            "INSERT INTO incmodel.source_changes (source, batch_column, txid, lo, hi, rows, nulls, "
+            "kind) VALUES ($1::pg_catalog.oid, $2, pg_catalog.pg_current_xact_id(), $3, $4, "
+            "$5::pg_catalog.int8, $6::pg_catalog.int8, 'insert')",
             {SqlParam::value(std::to_string(source)), SqlParam::value(column),
              lo ? SqlParam::value(*lo) : SqlParam::null(),
              hi ? SqlParam::value(*hi) : SqlParam::null(),
-             SqlParam::value(std::to_string(range.rows))});
+             SqlParam::value(std::to_string(range.rows)),
+             SqlParam::value(std::to_string(range.nulls))});
         return PointerGetDatum(nullptr);
     });
 }
