@@ -16,10 +16,11 @@ LANGUAGE sql AS $$
 SELECT testkit.cl_model('cl_ts', 'ts') > 0, testkit.cl_model('cl_d', 'd') > 0,
        testkit.cl_model('cl_label', 'label') > 0, testkit.cl_model('cl_amount', 'amount') > 0,
        testkit.cl_model('cl_other', 'ts', 'atomic.cl_other') > 0;
--- One pair per batch column; the row trigger never fires (WHEN is always false).
-SELECT tgname ~ '^incmodel_(rows|changes)_[0-9a-f]{12}$' AS named, count(*),
-       bool_and(tgenabled = 'O') AS enabled
-FROM pg_trigger WHERE tgrelid = 'atomic.cl'::regclass GROUP BY 1;
+-- One pair per batch column, and one UPDATE/DELETE and one TRUNCATE trigger per source; the row
+-- triggers never fire (WHEN is always false); all fire ALWAYS (in replica mode too).
+SELECT regexp_replace(tgname, '_[0-9a-f]{12}$', '') AS trigger, count(*),
+       bool_and(tgenabled = 'A') AS enabled_always
+FROM pg_trigger WHERE tgrelid = 'atomic.cl'::regclass GROUP BY 1 ORDER BY 1;
 SELECT count(*) AS triggers_with_transition_tables FROM pg_trigger
 WHERE tgrelid = 'atomic.cl'::regclass AND tgnewtable IS NOT NULL;
 

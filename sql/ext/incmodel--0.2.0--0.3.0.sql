@@ -137,6 +137,59 @@ DROP SCHEMA incmodel_test RESTRICT;
 ALTER TABLE incmodel.source_changes
     ADD COLUMN nulls bigint NOT NULL DEFAULT 0,
     ADD COLUMN kind text NOT NULL DEFAULT 'insert' CHECK (kind IN ('insert', 'modify'));
+CREATE INDEX ON incmodel.source_changes (source, txid) WHERE kind = 'modify';
+
+-- The WHEN clause of incmodel_mods (AFTER UPDATE OR DELETE, each row, cloned to partitions):
+-- notes the source as modified and returns false, so no row event is queued. Per row: no SET.
+CREATE FUNCTION incmodel.note_source_modification(source regclass) RETURNS boolean
+    LANGUAGE c VOLATILE
+    AS 'MODULE_PATHNAME', 'incmodel_note_source_modification';
+-- incmodel_truncate (AFTER TRUNCATE, statement, on a source and on each of its partitions).
+CREATE FUNCTION incmodel.log_source_modification() RETURNS trigger
+    LANGUAGE c
+    SET search_path = pg_catalog, pg_temp
+    AS 'MODULE_PATHNAME', 'incmodel_log_source_modification';
+-- ATTACH/DETACH of a partition holding rows, and any change to whether a logged source's
+-- triggers fire, log a 'modify' row; a new partition of a logged source gets incmodel_truncate.
+CREATE FUNCTION incmodel.on_ddl_command() RETURNS event_trigger
+    LANGUAGE c
+    SET search_path = pg_catalog, pg_temp
+    AS 'MODULE_PATHNAME', 'incmodel_on_ddl_command';
+
+-- Sources logged by 0.2.0 get the rest of the trigger set, every trigger enabled ALWAYS (so that
+-- logical replication's apply and pg_restore --disable-triggers are captured too).
+DO $$
+DECLARE
+    s regclass;
+    p regclass;
+    t record;
+BEGIN
+    FOR s IN SELECT DISTINCT m.source FROM incmodel.models m WHERE m.change_log LOOP
+        IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_trigger
+                       WHERE tgrelid = s AND tgname = 'incmodel_mods') THEN
+            EXECUTE format('CREATE TRIGGER incmodel_mods AFTER UPDATE OR DELETE ON %s FOR EACH ROW '
+                           'WHEN (incmodel.note_source_modification(%L::pg_catalog.regclass)) '
+                           'EXECUTE FUNCTION incmodel.log_source_modification()', s, s::text);
+        END IF;
+        FOR p IN SELECT s UNION SELECT relid FROM pg_catalog.pg_partition_tree(s) LOOP
+            IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_trigger
+                           WHERE tgrelid = p AND tgname = 'incmodel_truncate') THEN
+                EXECUTE format('CREATE TRIGGER incmodel_truncate AFTER TRUNCATE ON %s FOR EACH '
+                               'STATEMENT EXECUTE FUNCTION incmodel.log_source_modification()', p);
+            END IF;
+            FOR t IN SELECT tgname FROM pg_catalog.pg_trigger
+                     WHERE tgrelid = p AND tgname LIKE 'incmodel\_%' AND tgenabled <> 'A' LOOP
+                EXECUTE format('ALTER TABLE %s ENABLE ALWAYS TRIGGER %I', p, t.tgname);
+            END LOOP;
+        END LOOP;
+    END LOOP;
+END
+$$;
+
+CREATE EVENT TRIGGER incmodel_capture_ddl ON ddl_command_end
+    WHEN TAG IN ('ALTER TABLE', 'CREATE TABLE')
+    EXECUTE FUNCTION incmodel.on_ddl_command();
+ALTER EVENT TRIGGER incmodel_capture_ddl ENABLE ALWAYS;
 
 
 -- =============================================================================================

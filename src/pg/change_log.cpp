@@ -9,8 +9,10 @@
 // costs a loader one comparison per row. (0.1.0 read an AFTER STATEMENT transition table instead,
 // which copied every inserted row into a tuplestore: 5-12% of a COPY. Those triggers still work.)
 #include <string>
+#include <vector>
 
 #include "pg/fmgr_args.hpp"
+#include "pg/change_capture.hpp"
 #include "pg/guard.hpp"
 #include "pg/security.hpp"
 #include "pg/spi_client.hpp"
@@ -253,7 +255,68 @@ std::string output_text(Oid type, Datum v) {
     });
 }
 
+// Writes one range to the log. As the catalog owner: a loader needs no right on incmodel's
+// schema or log, and nobody else can write the log (only incmodel, with the loading
+// transaction's id). The bounds are rendered first, as the loader (the column type's output).
+void write_range(Oid source, const char *column, const BatchRange &range, Oid type) {
+    std::optional<std::string> lo, hi;
+    if (range.any) {
+        lo = output_text(type, range.lo);
+        hi = output_text(type, range.hi);
+    }
+    AsCatalogOwner owner;
+    std::vector<SqlParam> params{SqlParam::value(std::to_string(source)), SqlParam::value(column),
+                                 lo ? SqlParam::value(*lo) : SqlParam::null(),
+                                 hi ? SqlParam::value(*hi) : SqlParam::null(),
+                                 SqlParam::value(std::to_string(range.rows))};
+    if (!change_log_has_kinds()) {
+        // A catalog not yet updated to this library (ALTER EXTENSION incmodel UPDATE pending):
+        // loads keep being logged in its format.
+        spi_exec(
+            "INSERT INTO incmodel.source_changes (source, batch_column, txid, lo, hi, rows) VALUES "
+            "($1::pg_catalog.oid, $2, pg_catalog.pg_current_xact_id(), $3, $4, "
+            "$5::pg_catalog.int8)",
+            params);
+        return;
+    }
+    params.push_back(SqlParam::value(std::to_string(range.nulls)));
+    spi_exec(
+        "INSERT INTO incmodel.source_changes (source, batch_column, txid, lo, hi, rows, nulls, "
+        "kind) VALUES ($1::pg_catalog.oid, $2, pg_catalog.pg_current_xact_id(), $3, $4, "
+        "$5::pg_catalog.int8, $6::pg_catalog.int8, 'insert')",
+        params);
+}
+
 }  // namespace
+
+namespace incmodel::pg {
+
+// Values noted by the row trigger that no statement trigger wrote: an INSERT or COPY straight
+// into a partition (the statement trigger is on the partitioned source only), logical
+// replication's apply (which fires no statement triggers). Called before commit.
+bool pending_ranges_exist() {
+    if (pending_lxid != MyProc->lxid) return false;
+    for (PendingRange *p = pending_head; p != nullptr; p = p->next)
+        if (p->rows > 0) return true;
+    return false;
+}
+
+void flush_pending_ranges() {
+    if (pending_lxid != MyProc->lxid) return;
+    for (PendingRange *p = pending_head; p != nullptr; p = p->next) {
+        BatchRange range;
+        BatchRange *r = &range;
+        Oid type = InvalidOid;
+        Oid *t = &type;
+        const Oid source = p->source;
+        const char *column = p->column;
+        if (!pg_call([source, column, r, t] { return take_pending(source, column, r, t); }))
+            continue;
+        write_range(source, column, range, type);
+    }
+}
+
+}  // namespace incmodel::pg
 
 extern "C" {
 
@@ -317,24 +380,8 @@ Datum incmodel_log_source_change(PG_FUNCTION_ARGS) {
                 return PointerGetDatum(nullptr);
         }
         if (range.rows == 0) return PointerGetDatum(nullptr);
-        std::optional<std::string> lo, hi;
-        if (range.any) {
-            lo = output_text(type, range.lo);
-            hi = output_text(type, range.hi);
-        }
-        // Written as the catalog owner: a loader needs no right on incmodel's schema or log, and
-        // nobody else can write the log (only this trigger, with the loading transaction's id).
         SpiConnection spi;
-        AsCatalogOwner owner;
-        spi_exec(
-            "INSERT INTO incmodel.source_changes (source, batch_column, txid, lo, hi, rows, nulls, "
-            "kind) VALUES ($1::pg_catalog.oid, $2, pg_catalog.pg_current_xact_id(), $3, $4, "
-            "$5::pg_catalog.int8, $6::pg_catalog.int8, 'insert')",
-            {SqlParam::value(std::to_string(source)), SqlParam::value(column),
-             lo ? SqlParam::value(*lo) : SqlParam::null(),
-             hi ? SqlParam::value(*hi) : SqlParam::null(),
-             SqlParam::value(std::to_string(range.rows)),
-             SqlParam::value(std::to_string(range.nulls))});
+        write_range(source, column, range, type);
         return PointerGetDatum(nullptr);
     });
 }

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "core/version.hpp"
+#include "pg/change_capture.hpp"
 #include "pg/fmgr_args.hpp"
 #include "pg/guard.hpp"
 #include "pg/maintenance.hpp"
@@ -35,6 +36,7 @@ extern "C" {
 
 void _PG_init(void) {
     define_settings();
+    register_change_capture();
     if (process_shared_preload_libraries_in_progress) register_maintenance_worker();
 }
 

@@ -251,6 +251,12 @@ void set_planned_snapshot(const ModelRecord &m, const std::string &snapshot) {
         "= $3)",
         {SqlParam::value(std::to_string(m.source_oid)), SqlParam::value(m.spec.batch_column),
          SqlParam::value(origin)});
+    // 'modify' rows concern every model of the source, whatever its batch column.
+    spi_exec(
+        "DELETE FROM incmodel.source_changes c WHERE c.source = $1::oid AND c.kind = 'modify' AND "
+        "c.txid < (SELECT min(pg_catalog.pg_snapshot_xmin(planned_snapshot)) FROM incmodel.models "
+        "WHERE source = $1::oid::regclass AND change_log AND planned_origin = $2)",
+        {SqlParam::value(std::to_string(m.source_oid)), SqlParam::value(origin)});
 }
 
 void set_features_input(std::int64_t model_id, const std::vector<std::string> &depends_on,

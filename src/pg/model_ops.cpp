@@ -15,10 +15,8 @@
 #include "pg/run_driver.hpp"
 #include "pg/security.hpp"
 #include "pg/settings.hpp"
+#include "pg/source_triggers.hpp"
 
-extern "C" {
-#include "common/md5.h"
-}
 
 namespace incmodel::pg {
 
@@ -52,142 +50,6 @@ void require_interval_not_negative(const std::optional<std::string> &lookback) {
         throw UserError(ERRCODE_INVALID_PARAMETER_VALUE, "incmodel: lookback must not be negative",
                         "lookback is " + *lookback + ".",
                         "Use a positive interval such as '7 days', or NULL for no window.");
-}
-
-// The change-log triggers on a source, shared by the models that use the same batch column: the
-// statement trigger that writes the log (incmodel_changes_*) and the row trigger whose WHEN
-// clause notes each inserted value (incmodel_rows_*; absent on 0.1.0 sources, whose statement
-// trigger reads a transition table instead).
-// The first 12 hex digits of md5(batch column): trigger names that stay short and distinct.
-std::string column_digest(const std::string &batch_column) {
-    char hex[33];
-    const char *data = batch_column.data();
-    const size_t len = batch_column.size();
-    char *out = hex;
-    bool ok = pg_call([data, len, out] {
-        const char *errstr = nullptr;
-        return pg_md5_hash(data, len, out, &errstr);
-    });
-    if (!ok) throw std::bad_alloc();
-    return std::string(hex, 12);
-}
-std::string change_trigger_name(const std::string &batch_column) {
-    return "incmodel_changes_" + column_digest(batch_column);
-}
-std::string row_trigger_name(const std::string &batch_column) {
-    return "incmodel_rows_" + column_digest(batch_column);
-}
-
-// True when the statement trigger is on the source and enabled, and so is the row trigger unless
-// the statement trigger reads a transition table: only then can the plan trust the log.
-bool change_trigger_active(const ModelRecord &m) {
-    return spi_exec(
-               "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_trigger s WHERE s.tgrelid = $1::oid "
-               "AND s.tgname = $2 AND s.tgenabled <> 'D' AND (s.tgnewtable IS NOT NULL OR EXISTS "
-               "(SELECT 1 FROM pg_catalog.pg_trigger r WHERE r.tgrelid = $1::oid AND r.tgname = "
-               "$3 AND r.tgenabled <> 'D')))",
-               {SqlParam::value(std::to_string(m.source_oid)),
-                SqlParam::value(change_trigger_name(m.spec.batch_column)),
-                SqlParam::value(row_trigger_name(m.spec.batch_column))})
-               .scalar() == std::optional<std::string>("t");
-}
-
-// Adds the change-log trigger to the source when the caller may (owner or TRIGGER privilege);
-// otherwise the model plans by counting the source's batches each time, and says so.
-bool ensure_change_trigger(const ModelRecord &m) {
-    const Oid source = m.source_oid;
-    char kind = pg_call([source] { return get_rel_relkind(source); });
-    bool allowed = pg_call([source] {
-        return pg_class_ownercheck(source, GetUserId()) ||
-               pg_class_aclcheck(source, GetUserId(), ACL_TRIGGER) == ACLCHECK_OK;
-    });
-    const bool table = kind == RELKIND_RELATION || kind == RELKIND_PARTITIONED_TABLE;
-    const std::string src = core::qualified(quote_ident, m.spec.source);
-    if (!table || !allowed) {
-        std::string msg = "incmodel: no change-log trigger on " + src +
-                          "; each refresh will count the source's batches to find new ones";
-        std::string hint = !table ? "The source is not a table."
-                                  : "Create the model as the source's owner or a role with TRIGGER "
-                                    "on it to make refreshes cost what the new events cost.";
-        const char *mc = msg.c_str();
-        const char *hc = hint.c_str();
-        pg_call([mc, hc] { ereport(NOTICE, (errmsg("%s", mc), errhint("%s", hc))); });
-        return false;
-    }
-    if (change_trigger_active(m)) return true;
-    const std::string column = quote_ident(m.spec.batch_column);
-    const std::string column_literal =
-        *spi_exec("SELECT pg_catalog.quote_literal($1)", {SqlParam::value(m.spec.batch_column)})
-             .scalar();
-    const std::string source_literal =
-        *spi_exec("SELECT pg_catalog.quote_literal($1)", {SqlParam::value(src)}).scalar();
-    // A half-present pair (one dropped or disabled by hand, or a 0.1.0 transition-table
-    // trigger) is replaced as a whole.
-    for (const auto &name : spi_exec("SELECT tgname::text FROM pg_catalog.pg_trigger WHERE tgrelid "
-                                     "= $1::oid AND tgname IN ($2, $3)",
-                                     {SqlParam::value(std::to_string(m.source_oid)),
-                                      SqlParam::value(row_trigger_name(m.spec.batch_column)),
-                                      SqlParam::value(change_trigger_name(m.spec.batch_column))})
-                                .rows)
-        spi_exec(fmt::format("DROP TRIGGER {} ON {}", quote_ident(*name[0]), src));
-    // A database still on the 0.1.0 SQL (library updated, ALTER EXTENSION UPDATE not yet run)
-    // has no note_source_row(): it gets the 0.1.0 transition-table trigger, which the update
-    // replaces.
-    const bool notes_rows =
-        spi_exec(
-            "SELECT pg_catalog.to_regprocedure("
-            "'incmodel.note_source_row(pg_catalog.regclass, text, anyelement)') IS NOT NULL")
-            .scalar() == std::optional<std::string>("t");
-    if (!notes_rows) {
-        spi_exec(fmt::format(
-            "CREATE TRIGGER {} AFTER INSERT ON {} REFERENCING NEW TABLE AS "
-            "incmodel_new_rows FOR EACH STATEMENT EXECUTE FUNCTION "
-            "incmodel.log_source_change({})",
-            quote_ident(change_trigger_name(m.spec.batch_column)), src, column_literal));
-        return true;
-    }
-    spi_exec(fmt::format(
-        "CREATE TRIGGER {} AFTER INSERT ON {} FOR EACH ROW WHEN "
-        "(incmodel.note_source_row({}::pg_catalog.regclass, {}, NEW.{})) EXECUTE FUNCTION "
-        "incmodel.log_source_change({})",
-        quote_ident(row_trigger_name(m.spec.batch_column)), src, source_literal, column_literal,
-        column, column_literal));
-    spi_exec(
-        fmt::format("CREATE TRIGGER {} AFTER INSERT ON {} FOR EACH STATEMENT EXECUTE "
-                    "FUNCTION incmodel.log_source_change({})",
-                    quote_ident(change_trigger_name(m.spec.batch_column)), src, column_literal));
-    return true;
-}
-
-// The last model of a source (and batch column) takes the trigger and its log rows with it.
-void drop_change_trigger_if_unused(const ModelRecord &m) {
-    const SqlParam src = SqlParam::value(std::to_string(m.source_oid));
-    const SqlParam col = SqlParam::value(m.spec.batch_column);
-    bool used = spi_exec(
-                    "SELECT EXISTS (SELECT 1 FROM incmodel.models WHERE source = "
-                    "$1::oid::regclass AND batch_column = $2 AND change_log)",
-                    {src, col})
-                    .scalar() == std::optional<std::string>("t");
-    if (used) return;
-    {
-        AsCatalogOwner owner;
-        spi_exec("DELETE FROM incmodel.source_changes WHERE source = $1::oid AND batch_column = $2",
-                 {src, col});
-    }
-    const Oid source = m.source_oid;
-    bool owner = pg_call([source] { return pg_class_ownercheck(source, GetUserId()); });
-    const std::string trigger = quote_ident(change_trigger_name(m.spec.batch_column));
-    const std::string rel = core::qualified(quote_ident, m.spec.source);
-    if (!owner) {
-        std::string msg = "incmodel: the change-log trigger " + trigger + " on " + rel +
-                          " is no longer used; its owner may drop it";
-        const char *c = msg.c_str();
-        pg_call([c] { ereport(NOTICE, (errmsg("%s", c))); });
-        return;
-    }
-    spi_exec("DROP TRIGGER IF EXISTS " + trigger + " ON " + rel);
-    spi_exec("DROP TRIGGER IF EXISTS " + quote_ident(row_trigger_name(m.spec.batch_column)) +
-             " ON " + rel);
 }
 
 // The planner is not left to chance for the per-key steps: when few keys are touched (fewer
@@ -755,6 +617,19 @@ RefreshOutcome refresh_model(SpiConnection &spi, const std::string &name, bool s
                                      {overrides.reprocess_days, overrides.min_rows_to_process, {}});
         });
         return changed ? RefreshOutcome::Success : RefreshOutcome::Noop;
+    }
+    if (source_modified_since_plan(m)) {
+        // An UPDATE, DELETE or TRUNCATE (or a partition attached or detached, or the triggers
+        // disabled) changed the source in a way the log does not describe by batches: the model
+        // is rebuilt, and says so.
+        const std::string msg =
+            "incmodel: source " + core::qualified(quote_ident, m.spec.source) + " of model \"" +
+            name + "\" was changed by UPDATE, DELETE, TRUNCATE, a partition attached or detached "
+            "or its triggers disabled since the last refresh; rebuilding the model";
+        const char *c = msg.c_str();
+        pg_call([c] { ereport(NOTICE, (errmsg("%s", c))); });
+        with_run(spi, m, "rebuild", [&](RunDriver &driver) { rebuild_locked(driver, m); });
+        return RefreshOutcome::Success;
     }
     core::RefreshPlanner planner = planner_for(m);
     RefreshOutcome outcome = RefreshOutcome::Success;

@@ -9,6 +9,7 @@
 
 #include "core/sql_text.hpp"
 #include "pg/fmgr_args.hpp"
+#include "pg/change_capture.hpp"
 #include "pg/guard.hpp"
 #include "pg/maintenance.hpp"
 #include "pg/query_analysis.hpp"
@@ -167,6 +168,9 @@ void make_constraints_immediate(Oid source) {
 // As the source's owner: deletes at most chunk_rows events of the given batches.
 std::uint64_t delete_chunk(const RetentionRule &r, const SourceModel &m,
                            const std::vector<std::string> &batches) {
+    // Batches every model has processed: the models keep what they had, so the DELETE is not a
+    // modification the next refresh must rebuild for.
+    SuppressCapture not_a_modification;
     AsSourceOwner owner(r.source);
     const std::string src = relation_text(r.source);
     const std::string del = fmt::format(

@@ -1,0 +1,214 @@
+#include "pg/source_triggers.hpp"
+
+#include <string>
+
+#include <fmt/format.h>
+
+#include "core/sql_text.hpp"
+#include "pg/guard.hpp"
+#include "pg/query_analysis.hpp"
+#include "pg/security.hpp"
+#include "pg/spi_client.hpp"
+
+extern "C" {
+#include "common/md5.h"
+}
+
+namespace incmodel::pg {
+
+namespace {
+
+// The first 12 hex digits of md5(batch column): trigger names that stay short and distinct.
+std::string column_digest(const std::string &batch_column) {
+    char hex[33];
+    const char *data = batch_column.data();
+    const size_t len = batch_column.size();
+    char *out = hex;
+    bool ok = pg_call([data, len, out] {
+        const char *errstr = nullptr;
+        return pg_md5_hash(data, len, out, &errstr);
+    });
+    if (!ok) throw std::bad_alloc();
+    return std::string(hex, 12);
+}
+std::string change_trigger_name(const std::string &batch_column) {
+    return "incmodel_changes_" + column_digest(batch_column);
+}
+std::string row_trigger_name(const std::string &batch_column) {
+    return "incmodel_rows_" + column_digest(batch_column);
+}
+constexpr const char *kModsTrigger = "incmodel_mods";
+constexpr const char *kTruncateTrigger = "incmodel_truncate";
+
+SqlParam oid_param(Oid oid) {
+    return SqlParam::value(std::to_string(oid));
+}
+
+// The partitions of a source, every level, as qualified names (none for a plain table).
+std::vector<std::string> partitions_of(Oid source) {
+    std::vector<std::string> out;
+    for (const auto &row : spi_exec("SELECT p.relid::pg_catalog.regclass::pg_catalog.text FROM "
+                                    "pg_catalog.pg_partition_tree($1::pg_catalog.oid) p WHERE "
+                                    "p.level > 0 ORDER BY p.level, 1",
+                                    {oid_param(source)})
+                               .rows)
+        out.push_back(*row[0]);
+    return out;
+}
+
+// DROP TRIGGER of a trigger that may be absent, without IF EXISTS's NOTICE.
+void drop_trigger(const std::string &quoted_name, const std::string &relation) {
+    const bool present =
+        spi_exec("SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_trigger WHERE tgrelid "
+                 "OPERATOR(pg_catalog.=) $1::pg_catalog.regclass AND "
+                 "pg_catalog.quote_ident(tgname) OPERATOR(pg_catalog.=) $2)",
+                 {SqlParam::value(relation), SqlParam::value(quoted_name)})
+            .scalar() == std::optional<std::string>("t");
+    if (present) spi_exec("DROP TRIGGER " + quoted_name + " ON " + relation);
+}
+
+void notice(const std::string &msg, const std::string &hint = "") {
+    const char *m = msg.c_str();
+    const char *h = hint.c_str();
+    pg_call([m, h] {
+        if (*h)
+            ereport(NOTICE, (errmsg("%s", m), errhint("%s", h)));
+        else
+            ereport(NOTICE, (errmsg("%s", m)));
+    });
+}
+
+}  // namespace
+
+bool change_trigger_active(const ModelRecord &m) {
+    // Every relation of the partition tree must carry the row triggers (clones) and the
+    // TRUNCATE trigger, the source itself the statement trigger too, all enabled ALWAYS.
+    return spi_exec(
+               "SELECT NOT EXISTS (SELECT 1 FROM (SELECT $1::pg_catalog.oid AS relid, 0 AS level "
+               "UNION ALL SELECT relid::pg_catalog.oid, level FROM "
+               "pg_catalog.pg_partition_tree($1::pg_catalog.oid) WHERE level > 0) p CROSS JOIN "
+               "(VALUES ($2), ($3), ($4), ($5)) t(name) WHERE (p.level "
+               "OPERATOR(pg_catalog.=) 0 OR t.name OPERATOR(pg_catalog.<>) $2) AND NOT EXISTS "
+               "(SELECT 1 FROM pg_catalog.pg_trigger g WHERE g.tgrelid OPERATOR(pg_catalog.=) "
+               "p.relid AND g.tgname OPERATOR(pg_catalog.=) t.name AND g.tgenabled "
+               "OPERATOR(pg_catalog.=) 'A'))",
+               {oid_param(m.source_oid), SqlParam::value(change_trigger_name(m.spec.batch_column)),
+                SqlParam::value(row_trigger_name(m.spec.batch_column)),
+                SqlParam::value(kModsTrigger), SqlParam::value(kTruncateTrigger)})
+               .scalar() == std::optional<std::string>("t");
+}
+
+bool ensure_change_trigger(const ModelRecord &m) {
+    const Oid source = m.source_oid;
+    char kind = pg_call([source] { return get_rel_relkind(source); });
+    bool allowed = pg_call([source] {
+        return pg_class_ownercheck(source, GetUserId()) ||
+               pg_class_aclcheck(source, GetUserId(), ACL_TRIGGER) == ACLCHECK_OK;
+    });
+    const bool table = kind == RELKIND_RELATION || kind == RELKIND_PARTITIONED_TABLE;
+    const std::string src = core::qualified(quote_ident, m.spec.source);
+    if (!table || !allowed) {
+        notice("incmodel: no change-log trigger on " + src +
+                   "; each refresh will count the source's batches to find new ones",
+               !table ? "The source is not a table."
+                      : "Create the model as the source's owner or a role with TRIGGER on it to "
+                        "make refreshes cost what the new events cost.");
+        return false;
+    }
+    if (change_trigger_active(m)) return true;
+    // The caller may add triggers to the source; the DDL itself runs as the catalog owner, which
+    // may also set them ALWAYS (an owner's right) and reach partitions other roles own. No user
+    // code runs in it.
+    AsCatalogOwner owner;
+    const std::string column = quote_ident(m.spec.batch_column);
+    const std::string column_literal =
+        *spi_exec("SELECT pg_catalog.quote_literal($1)", {SqlParam::value(m.spec.batch_column)})
+             .scalar();
+    const std::string source_literal =
+        *spi_exec("SELECT pg_catalog.quote_literal($1)", {SqlParam::value(src)}).scalar();
+    const std::vector<std::string> partitions = partitions_of(source);
+    // What is there (a set left half-present, disabled by hand, or of an older release) is
+    // replaced as a whole.
+    const std::string rows = quote_ident(row_trigger_name(m.spec.batch_column));
+    const std::string stmt = quote_ident(change_trigger_name(m.spec.batch_column));
+    for (const auto &t : {rows, stmt, std::string(kModsTrigger), std::string(kTruncateTrigger)})
+        drop_trigger(t, src);
+    for (const auto &p : partitions) drop_trigger(kTruncateTrigger, p);
+    spi_exec(fmt::format(
+        "CREATE TRIGGER {} AFTER INSERT ON {} FOR EACH ROW WHEN "
+        "(incmodel.note_source_row({}::pg_catalog.regclass, {}, NEW.{})) EXECUTE FUNCTION "
+        "incmodel.log_source_change({})",
+        rows, src, source_literal, column_literal, column, column_literal));
+    spi_exec(fmt::format("CREATE TRIGGER {} AFTER INSERT ON {} FOR EACH STATEMENT EXECUTE "
+                         "FUNCTION incmodel.log_source_change({})",
+                         stmt, src, column_literal));
+    spi_exec(fmt::format("CREATE TRIGGER {} AFTER UPDATE OR DELETE ON {} FOR EACH ROW WHEN "
+                         "(incmodel.note_source_modification({}::pg_catalog.regclass)) EXECUTE "
+                         "FUNCTION incmodel.log_source_modification()",
+                         kModsTrigger, src, source_literal));
+    std::vector<std::string> relations{src};
+    relations.insert(relations.end(), partitions.begin(), partitions.end());
+    for (const auto &r : relations) {
+        spi_exec(fmt::format("CREATE TRIGGER {} AFTER TRUNCATE ON {} FOR EACH STATEMENT EXECUTE "
+                             "FUNCTION incmodel.log_source_modification()",
+                             kTruncateTrigger, r));
+        // Clones on partitions too: PostgreSQL copies the mode only to partitions made later.
+        for (const auto &t : {rows, std::string(kModsTrigger), std::string(kTruncateTrigger)})
+            spi_exec("ALTER TABLE " + r + " ENABLE ALWAYS TRIGGER " + t);
+    }
+    spi_exec("ALTER TABLE " + src + " ENABLE ALWAYS TRIGGER " + stmt);
+    return true;
+}
+
+void drop_change_trigger_if_unused(const ModelRecord &m) {
+    const SqlParam src = oid_param(m.source_oid);
+    const SqlParam col = SqlParam::value(m.spec.batch_column);
+    bool column_used, source_used;
+    {
+        AsCatalogOwner owner;
+        SqlResult r = spi_exec(
+            "SELECT EXISTS (SELECT 1 FROM incmodel.models WHERE source::pg_catalog.oid "
+            "OPERATOR(pg_catalog.=) $1::pg_catalog.oid AND batch_column OPERATOR(pg_catalog.=) $2 "
+            "AND change_log), EXISTS (SELECT 1 FROM incmodel.models WHERE source::pg_catalog.oid "
+            "OPERATOR(pg_catalog.=) $1::pg_catalog.oid AND change_log)",
+            {src, col});
+        column_used = r.rows[0][0] == std::optional<std::string>("t");
+        source_used = r.rows[0][1] == std::optional<std::string>("t");
+        if (column_used) return;
+        spi_exec("DELETE FROM incmodel.source_changes WHERE source OPERATOR(pg_catalog.=) "
+                 "$1::pg_catalog.oid AND (batch_column OPERATOR(pg_catalog.=) $2 OR NOT $3::bool)",
+                 {src, col, SqlParam::value(source_used ? "true" : "false")});
+    }
+    const Oid source = m.source_oid;
+    bool owner = pg_call([source] { return pg_class_ownercheck(source, GetUserId()); });
+    const std::string rel = core::qualified(quote_ident, m.spec.source);
+    const std::string stmt = quote_ident(change_trigger_name(m.spec.batch_column));
+    if (!owner) {
+        notice("incmodel: the change-log triggers of " + rel +
+               " are no longer used; its owner may drop them");
+        return;
+    }
+    AsCatalogOwner as_catalog_owner;
+    drop_trigger(stmt, rel);
+    drop_trigger(quote_ident(row_trigger_name(m.spec.batch_column)), rel);
+    if (source_used) return;
+    drop_trigger(kModsTrigger, rel);
+    drop_trigger(kTruncateTrigger, rel);
+    for (const auto &p : partitions_of(source)) drop_trigger(kTruncateTrigger, p);
+}
+
+bool source_modified_since_plan(const ModelRecord &m) {
+    if (!m.change_log) return false;
+    AsCatalogOwner owner;
+    return spi_exec("SELECT EXISTS (SELECT 1 FROM incmodel.source_changes WHERE source "
+                    "OPERATOR(pg_catalog.=) $1::pg_catalog.oid AND kind OPERATOR(pg_catalog.=) "
+                    "'modify' AND ($2::pg_catalog.pg_snapshot IS NULL OR (txid "
+                    "OPERATOR(pg_catalog.>=) pg_catalog.pg_snapshot_xmin($2::pg_catalog.pg_snapshot) "
+                    "AND NOT pg_catalog.pg_visible_in_snapshot(txid, "
+                    "$2::pg_catalog.pg_snapshot))))",
+                    {oid_param(m.source_oid),
+                     m.planned_snapshot ? SqlParam::value(*m.planned_snapshot) : SqlParam::null()})
+               .scalar() == std::optional<std::string>("t");
+}
+
+}  // namespace incmodel::pg

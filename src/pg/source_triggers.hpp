@@ -1,0 +1,32 @@
+// The change-capture triggers incmodel puts on a model's source (docs/ARCHITECTURE.md, "Change
+// capture"), all enabled ALWAYS so that they fire in replica mode (logical replication apply,
+// pg_restore --disable-triggers):
+//
+//   incmodel_rows_<col>     AFTER INSERT, row, WHEN incmodel.note_source_row(...)   (cloned to
+//   incmodel_mods           AFTER UPDATE OR DELETE, row, WHEN note_source_modification  partitions)
+//   incmodel_changes_<col>  AFTER INSERT, statement: writes the noted range
+//   incmodel_truncate       AFTER TRUNCATE, statement, on the source and on each partition
+//
+// <col> is a digest of the batch column; the others serve every model of the source.
+#pragma once
+
+#include "pg/model_catalog.hpp"
+
+namespace incmodel::pg {
+
+// True when every capture trigger is on the source (and its partitions) and enabled ALWAYS:
+// only then can the plan trust the log.
+bool change_trigger_active(const ModelRecord &m);
+
+// Adds the triggers when the caller may (owner or TRIGGER privilege on the source) and returns
+// true; otherwise (or for a view) the model plans by counting, and a NOTICE says so.
+bool ensure_change_trigger(const ModelRecord &m);
+
+// The last model of a source (and batch column) takes its triggers and log rows with it.
+void drop_change_trigger_if_unused(const ModelRecord &m);
+
+// Whether the log holds a 'modify' row (UPDATE, DELETE, TRUNCATE, ATTACH/DETACH, triggers
+// disabled) for the source that the model's last plan did not see: its next refresh rebuilds.
+bool source_modified_since_plan(const ModelRecord &m);
+
+}  // namespace incmodel::pg
