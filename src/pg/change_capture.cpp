@@ -9,6 +9,7 @@
 
 extern "C" {
 #include "access/table.h"
+#include "catalog/namespace.h"
 #include "catalog/partition.h"
 #include "catalog/pg_inherits.h"
 #include "commands/event_trigger.h"
@@ -66,8 +67,7 @@ std::vector<Oid> logged_sources_of(Oid relid) {
     List *ancestors = pg_call([relid] { return get_partition_ancestors(relid); });
     std::vector<std::string> oids{std::to_string(relid)};
     ListCell *lc;
-    foreach (lc, ancestors)
-        oids.push_back(std::to_string(lfirst_oid(lc)));
+    foreach (lc, ancestors) oids.push_back(std::to_string(lfirst_oid(lc)));
     AsCatalogOwner owner;
     std::vector<Oid> sources;
     for (const auto &row :
@@ -142,15 +142,26 @@ void add_truncate_trigger(Oid partition) {
         *spi_exec("SELECT $1::pg_catalog.oid::pg_catalog.regclass::pg_catalog.text",
                   {SqlParam::int64(partition)})
              .scalar();
-    const bool exists = spi_exec("SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_trigger WHERE "
-                                 "tgrelid OPERATOR(pg_catalog.=) $1::pg_catalog.oid AND tgname "
-                                 "OPERATOR(pg_catalog.=) 'incmodel_truncate')",
-                                 {SqlParam::int64(partition)})
+    const bool exists = spi_exec(
+                            "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_trigger WHERE "
+                            "tgrelid OPERATOR(pg_catalog.=) $1::pg_catalog.oid AND tgname "
+                            "OPERATOR(pg_catalog.=) 'incmodel_truncate')",
+                            {SqlParam::int64(partition)})
                             .scalar() == std::optional<std::string>("t");
     if (exists) return;
     spi_exec("CREATE TRIGGER incmodel_truncate AFTER TRUNCATE ON " + rel +
              " FOR EACH STATEMENT EXECUTE FUNCTION incmodel.log_source_modification()");
     spi_exec("ALTER TABLE " + rel + " ENABLE ALWAYS TRIGGER incmodel_truncate");
+}
+
+// The partition an ATTACH/DETACH subcommand names (the collected address does not carry it).
+Oid partition_of_command(const AlterTableCmd *cmd, const ObjectAddress &address) {
+    if (OidIsValid(address.objectId) && address.classId == RelationRelationId &&
+        address.objectSubId == 0)
+        return address.objectId;
+    if (cmd->def == nullptr || !IsA(cmd->def, PartitionCmd)) return InvalidOid;
+    RangeVar *name = reinterpret_cast<PartitionCmd *>(cmd->def)->name;
+    return pg_call([name] { return RangeVarGetRelid(name, NoLock, true); });
 }
 
 // Whether an ALTER TABLE subcommand changes what the source holds or whether its triggers fire.
@@ -159,8 +170,10 @@ bool subcommand_modifies(const AlterTableCmd *cmd, const ObjectAddress &address)
     switch (cmd->subtype) {
         case AT_AttachPartition:
         case AT_DetachPartition:
-        case AT_DetachPartitionFinalize:
-            return holds_rows(address.objectId);
+        case AT_DetachPartitionFinalize: {
+            const Oid partition = partition_of_command(cmd, address);
+            return !OidIsValid(partition) || holds_rows(partition);
+        }
         case AT_EnableAlwaysTrig:
             return cmd->name == nullptr || strncmp(cmd->name, "incmodel_", 9) != 0;
         case AT_EnableTrig:
@@ -215,15 +228,17 @@ void inspect_command(const CollectedCommand *cmd) {
         auto *sub = static_cast<CollectedATSubcmd *>(lfirst(lc));
         if (sub->parsetree == nullptr || !IsA(sub->parsetree, AlterTableCmd)) continue;
         auto *at = reinterpret_cast<AlterTableCmd *>(sub->parsetree);
-        if (at->subtype == AT_AttachPartition) attached.push_back(sub->address.objectId);
+        if (at->subtype == AT_AttachPartition) {
+            const Oid partition = partition_of_command(at, sub->address);
+            if (OidIsValid(partition)) attached.push_back(partition);
+        }
         enables = enables || enables_triggers(at->subtype);
         modifies = modifies || subcommand_modifies(at, sub->address);
     }
     for (Oid child : attached) {
         List *tree = pg_call([child] { return find_all_inheritors(child, NoLock, nullptr); });
         ListCell *c;
-        foreach (c, tree)
-            add_truncate_trigger(lfirst_oid(c));
+        foreach (c, tree) add_truncate_trigger(lfirst_oid(c));
     }
     if (modifies)
         for (Oid source : logged_sources_of(relid)) log_modification(source);

@@ -17,7 +17,6 @@
 #include "pg/settings.hpp"
 #include "pg/source_triggers.hpp"
 
-
 namespace incmodel::pg {
 
 namespace {
@@ -624,7 +623,8 @@ RefreshOutcome refresh_model(SpiConnection &spi, const std::string &name, bool s
         // is rebuilt, and says so.
         const std::string msg =
             "incmodel: source " + core::qualified(quote_ident, m.spec.source) + " of model \"" +
-            name + "\" was changed by UPDATE, DELETE, TRUNCATE, a partition attached or detached "
+            name +
+            "\" was changed by UPDATE, DELETE, TRUNCATE, a partition attached or detached "
             "or its triggers disabled since the last refresh; rebuilding the model";
         const char *c = msg.c_str();
         pg_call([c] { ereport(NOTICE, (errmsg("%s", c))); });
@@ -740,6 +740,12 @@ std::vector<ExplainRow> explain_model(const std::string &name) {
     AsModelOwner as_owner(m.target_oid);
     if (!m.depends_on.empty()) return explain_features(m);
     if (m.spec.time) return explain_time_model(m);
+    if (source_modified_since_plan(m))
+        return {{1, "rebuild",
+                 "the source was changed by UPDATE, DELETE, TRUNCATE, a partition attached or "
+                 "detached or its triggers disabled since the last refresh: the next refresh "
+                 "rebuilds the model",
+                 ""}};
     core::RefreshPlanner planner = planner_for(m);
     PinnedSettings pinned(m.timezone);
     std::optional<std::string> cutoff = window_cutoff(m);

@@ -58,12 +58,12 @@ std::vector<std::string> partitions_of(Oid source) {
 
 // DROP TRIGGER of a trigger that may be absent, without IF EXISTS's NOTICE.
 void drop_trigger(const std::string &quoted_name, const std::string &relation) {
-    const bool present =
-        spi_exec("SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_trigger WHERE tgrelid "
-                 "OPERATOR(pg_catalog.=) $1::pg_catalog.regclass AND "
-                 "pg_catalog.quote_ident(tgname) OPERATOR(pg_catalog.=) $2)",
-                 {SqlParam::value(relation), SqlParam::value(quoted_name)})
-            .scalar() == std::optional<std::string>("t");
+    const bool present = spi_exec(
+                             "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_trigger WHERE tgrelid "
+                             "OPERATOR(pg_catalog.=) $1::pg_catalog.regclass AND "
+                             "pg_catalog.quote_ident(tgname) OPERATOR(pg_catalog.=) $2)",
+                             {SqlParam::value(relation), SqlParam::value(quoted_name)})
+                             .scalar() == std::optional<std::string>("t");
     if (present) spi_exec("DROP TRIGGER " + quoted_name + " ON " + relation);
 }
 
@@ -139,19 +139,22 @@ bool ensure_change_trigger(const ModelRecord &m) {
         "(incmodel.note_source_row({}::pg_catalog.regclass, {}, NEW.{})) EXECUTE FUNCTION "
         "incmodel.log_source_change({})",
         rows, src, source_literal, column_literal, column, column_literal));
-    spi_exec(fmt::format("CREATE TRIGGER {} AFTER INSERT ON {} FOR EACH STATEMENT EXECUTE "
-                         "FUNCTION incmodel.log_source_change({})",
-                         stmt, src, column_literal));
-    spi_exec(fmt::format("CREATE TRIGGER {} AFTER UPDATE OR DELETE ON {} FOR EACH ROW WHEN "
-                         "(incmodel.note_source_modification({}::pg_catalog.regclass)) EXECUTE "
-                         "FUNCTION incmodel.log_source_modification()",
-                         kModsTrigger, src, source_literal));
+    spi_exec(
+        fmt::format("CREATE TRIGGER {} AFTER INSERT ON {} FOR EACH STATEMENT EXECUTE "
+                    "FUNCTION incmodel.log_source_change({})",
+                    stmt, src, column_literal));
+    spi_exec(
+        fmt::format("CREATE TRIGGER {} AFTER UPDATE OR DELETE ON {} FOR EACH ROW WHEN "
+                    "(incmodel.note_source_modification({}::pg_catalog.regclass)) EXECUTE "
+                    "FUNCTION incmodel.log_source_modification()",
+                    kModsTrigger, src, source_literal));
     std::vector<std::string> relations{src};
     relations.insert(relations.end(), partitions.begin(), partitions.end());
     for (const auto &r : relations) {
-        spi_exec(fmt::format("CREATE TRIGGER {} AFTER TRUNCATE ON {} FOR EACH STATEMENT EXECUTE "
-                             "FUNCTION incmodel.log_source_modification()",
-                             kTruncateTrigger, r));
+        spi_exec(
+            fmt::format("CREATE TRIGGER {} AFTER TRUNCATE ON {} FOR EACH STATEMENT EXECUTE "
+                        "FUNCTION incmodel.log_source_modification()",
+                        kTruncateTrigger, r));
         // Clones on partitions too: PostgreSQL copies the mode only to partitions made later.
         for (const auto &t : {rows, std::string(kModsTrigger), std::string(kTruncateTrigger)})
             spi_exec("ALTER TABLE " + r + " ENABLE ALWAYS TRIGGER " + t);
@@ -175,9 +178,10 @@ void drop_change_trigger_if_unused(const ModelRecord &m) {
         column_used = r.rows[0][0] == std::optional<std::string>("t");
         source_used = r.rows[0][1] == std::optional<std::string>("t");
         if (column_used) return;
-        spi_exec("DELETE FROM incmodel.source_changes WHERE source OPERATOR(pg_catalog.=) "
-                 "$1::pg_catalog.oid AND (batch_column OPERATOR(pg_catalog.=) $2 OR NOT $3::bool)",
-                 {src, col, SqlParam::value(source_used ? "true" : "false")});
+        spi_exec(
+            "DELETE FROM incmodel.source_changes WHERE source OPERATOR(pg_catalog.=) "
+            "$1::pg_catalog.oid AND (batch_column OPERATOR(pg_catalog.=) $2 OR NOT $3::bool)",
+            {src, col, SqlParam::value(source_used ? "true" : "false")});
     }
     const Oid source = m.source_oid;
     bool owner = pg_call([source] { return pg_class_ownercheck(source, GetUserId()); });
@@ -200,14 +204,15 @@ void drop_change_trigger_if_unused(const ModelRecord &m) {
 bool source_modified_since_plan(const ModelRecord &m) {
     if (!m.change_log) return false;
     AsCatalogOwner owner;
-    return spi_exec("SELECT EXISTS (SELECT 1 FROM incmodel.source_changes WHERE source "
-                    "OPERATOR(pg_catalog.=) $1::pg_catalog.oid AND kind OPERATOR(pg_catalog.=) "
-                    "'modify' AND ($2::pg_catalog.pg_snapshot IS NULL OR (txid "
-                    "OPERATOR(pg_catalog.>=) pg_catalog.pg_snapshot_xmin($2::pg_catalog.pg_snapshot) "
-                    "AND NOT pg_catalog.pg_visible_in_snapshot(txid, "
-                    "$2::pg_catalog.pg_snapshot))))",
-                    {oid_param(m.source_oid),
-                     m.planned_snapshot ? SqlParam::value(*m.planned_snapshot) : SqlParam::null()})
+    return spi_exec(
+               "SELECT EXISTS (SELECT 1 FROM incmodel.source_changes WHERE source "
+               "OPERATOR(pg_catalog.=) $1::pg_catalog.oid AND kind OPERATOR(pg_catalog.=) "
+               "'modify' AND ($2::pg_catalog.pg_snapshot IS NULL OR (txid "
+               "OPERATOR(pg_catalog.>=) pg_catalog.pg_snapshot_xmin($2::pg_catalog.pg_snapshot) "
+               "AND NOT pg_catalog.pg_visible_in_snapshot(txid, "
+               "$2::pg_catalog.pg_snapshot))))",
+               {oid_param(m.source_oid),
+                m.planned_snapshot ? SqlParam::value(*m.planned_snapshot) : SqlParam::null()})
                .scalar() == std::optional<std::string>("t");
 }
 
