@@ -195,6 +195,30 @@ ALTER EVENT TRIGGER incmodel_capture_ddl ENABLE ALWAYS;
 -- =============================================================================================
 -- NULL batch values, collations, counting that sees shrunk and vanished batches.
 -- =============================================================================================
+-- Events whose batch value is NULL form a batch of their own (the NULL batch): the manifest
+-- records it as a NULL batch_value, unique per model (NULLS NOT DISTINCT, which ON CONFLICT
+-- infers), and the batches scratch tables accept it.
+ALTER TABLE incmodel.manifest DROP CONSTRAINT manifest_pkey,
+    ALTER COLUMN batch_value DROP NOT NULL,
+    ADD CONSTRAINT manifest_model_batch UNIQUE NULLS NOT DISTINCT (model_id, batch_value);
+DO $$
+DECLARE r record;
+BEGIN
+    FOR r IN SELECT c.oid::pg_catalog.regclass AS rel FROM pg_catalog.pg_class c
+             JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) c.relnamespace
+             JOIN pg_catalog.pg_attribute a ON a.attrelid OPERATOR(pg_catalog.=) c.oid
+             WHERE n.nspname OPERATOR(pg_catalog.=) 'incmodel_scratch'
+               AND c.relname OPERATOR(pg_catalog.~) '^m[0-9]+_batches$'
+               AND a.attname OPERATOR(pg_catalog.=) 'batch_value' AND a.attnotnull
+    LOOP
+        EXECUTE pg_catalog.format('ALTER TABLE %s ALTER COLUMN batch_value DROP NOT NULL', r.rel);
+    END LOOP;
+END $$;
+-- 0.2.0 skipped the change log's rows of statements that loaded only NULL batch values, and
+-- merged the ranges of a text batch column under the database's default collation: the first
+-- plan after the update counts the source's batches (and records the NULL batch) instead of
+-- trusting what 0.2.0 planned from the log.
+UPDATE incmodel.models SET planned_snapshot = NULL WHERE change_log;
 
 
 -- =============================================================================================

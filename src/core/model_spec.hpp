@@ -58,6 +58,9 @@ struct ModelSpec {
     bool source_only = false;  // FROM ONLY source
     std::string batch_column;
     std::string batch_type;  // SQL type of the batch column
+    // The batch column's collation when it is not its type's default: the change log's ranges
+    // are ordered by it, so they are merged under it too. Set by the adapter when it plans.
+    std::optional<QualifiedName> batch_collation;
     std::optional<std::string> window_column;
 
     // The user's query (canonical, fully qualified) split around the source reference:

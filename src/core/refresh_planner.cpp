@@ -83,8 +83,8 @@ std::vector<std::string> RefreshPlanner::create_scratch() const {
     std::string rows = join_map(spec_.outputs, ", ",
                                 [this](const OutputColumn &c) { return q(c.name) + " " + c.type; });
     std::vector<std::string> out = {
-        fmt::format("CREATE UNLOGGED TABLE {} (batch_value text NOT NULL, event_count bigint NOT "
-                    "NULL, recorded_count bigint)",
+        fmt::format("CREATE UNLOGGED TABLE {} (batch_value text, event_count bigint NOT NULL, "
+                    "recorded_count bigint)",
                     qualified(quote_, scratch_.batches)),
         fmt::format("CREATE UNLOGGED TABLE {} ({})", qualified(quote_, scratch_.keys),
                     join(keys, ", ")),
@@ -107,94 +107,191 @@ std::string RefreshPlanner::truncate_scratch() const {
                        spec_.time ? ", " + qualified(quote_, scratch_.days) : "");
 }
 
-// Step 1: batches in the source (within the window) that the manifest lacks or that grew.
-// Counts are over the whole batch, so a batch that partly left the window never looks shrunk.
-std::string RefreshPlanner::pending_batches() const {
+// Step 1, counting: every batch of the source with its event count. The NULL batch (events
+// whose batch value is NULL) is a batch of its own. With a window, only the batches with events
+// in the window are counted, whole, so a batch that partly left the window never looks shrunk;
+// the NULL batch is in the window when one of its events is.
+std::string RefreshPlanner::source_batch_counts() const {
     const std::string a = q(spec_.source_alias);
     const std::string b = q(spec_.batch_column);
-    std::string in_window;
-    if (spec_.window_column) {
-        in_window = fmt::format(
-            " AND {a}.{b} IN (SELECT {w}.{b} FROM {src} AS {w} WHERE {w}.{wc} "
-            ">= $2::timestamptz)",
-            fmt::arg("a", a), fmt::arg("b", b), fmt::arg("w", kWindowAlias),
-            fmt::arg("src", source_ref()), fmt::arg("wc", q(*spec_.window_column)));
+    if (!spec_.window_column)
+        return fmt::format(
+            "SELECT {a}.{b}::text AS batch_value, count(*) AS event_count FROM {src} GROUP BY "
+            "{a}.{b}",
+            fmt::arg("a", a), fmt::arg("b", b), fmt::arg("src", source_as_alias()));
+    return fmt::format(
+        "SELECT {a}.{b}::text AS batch_value, count(*) AS event_count FROM {src} WHERE {a}.{b} "
+        "IN (SELECT {w}.{b} FROM {src_ref} AS {w} WHERE {w}.{wc} >= $2::timestamptz) GROUP BY "
+        "{a}.{b} UNION ALL SELECT NULL::text, count(*) FROM {src} WHERE {a}.{b} IS NULL HAVING "
+        "bool_or({a}.{wc} >= $2::timestamptz)",
+        fmt::arg("a", a), fmt::arg("b", b), fmt::arg("w", kWindowAlias),
+        fmt::arg("src", source_as_alias()), fmt::arg("src_ref", source_ref()),
+        fmt::arg("wc", q(*spec_.window_column)));
+}
+
+// Counted batches (the relation or CTE named counts) beside their manifest counts. The NULL
+// batch's manifest row is joined on its own, so the other batches keep an equality join that can
+// use the manifest's index.
+std::string RefreshPlanner::with_recorded_counts(const std::string &counts) const {
+    return fmt::format(
+        "SELECT c.batch_value, c.event_count, coalesce(m.event_count, n.event_count) AS "
+        "recorded_count FROM {counts} c LEFT JOIN {manifest} m ON m.model_id = $1::int8 AND "
+        "m.batch_value = c.batch_value LEFT JOIN {manifest} n ON c.batch_value IS NULL AND "
+        "n.model_id = $1::int8 AND n.batch_value IS NULL",
+        fmt::arg("counts", counts), fmt::arg("manifest", kManifest));
+}
+
+// Manifest batches no longer in the source (rows deleted), with event count 0. Without a window
+// every batch was counted (CTE c); with one, the source itself is probed for each.
+std::string RefreshPlanner::vanished_batches() const {
+    std::string value_gone, null_gone;
+    if (!spec_.window_column) {
+        value_gone = "SELECT 1 FROM c WHERE c.batch_value = m.batch_value";
+        null_gone = "SELECT 1 FROM c WHERE c.batch_value IS NULL";
+    } else {
+        const std::string a = q(spec_.source_alias);
+        const std::string b = q(spec_.batch_column);
+        value_gone = fmt::format("SELECT 1 FROM {src} WHERE {a}.{b} = m.batch_value::{t}",
+                                 fmt::arg("src", source_as_alias()), fmt::arg("a", a),
+                                 fmt::arg("b", b), fmt::arg("t", spec_.batch_type));
+        null_gone =
+            fmt::format("SELECT 1 FROM {src} WHERE {a}.{b} IS NULL",
+                        fmt::arg("src", source_as_alias()), fmt::arg("a", a), fmt::arg("b", b));
     }
     return fmt::format(
-        "SELECT c.batch_value, c.event_count, m.event_count AS recorded_count FROM (SELECT "
-        "{a}.{b}::text AS batch_value, count(*) AS event_count FROM {src} WHERE {a}.{b} IS NOT "
-        "NULL{in_window} GROUP BY {a}.{b}) c LEFT JOIN {manifest} m ON m.model_id = $1::int8 AND "
-        "m.batch_value = c.batch_value WHERE m.event_count IS NULL OR m.event_count < "
-        "c.event_count",
-        fmt::arg("a", a), fmt::arg("b", b), fmt::arg("src", source_as_alias()),
-        fmt::arg("in_window", in_window), fmt::arg("manifest", kManifest));
+        "SELECT m.batch_value, 0::int8, m.event_count FROM {manifest} m WHERE m.model_id = "
+        "$1::int8 AND m.batch_value IS NOT NULL AND NOT EXISTS ({value_gone}) UNION ALL SELECT "
+        "NULL::text, 0::int8, m.event_count FROM {manifest} m WHERE m.model_id = $1::int8 AND "
+        "m.batch_value IS NULL AND NOT EXISTS ({null_gone})",
+        fmt::arg("manifest", kManifest), fmt::arg("value_gone", value_gone),
+        fmt::arg("null_gone", null_gone));
+}
+
+// Batches (within the window) that the manifest lacks or that grew: what a refresh processes.
+std::string RefreshPlanner::pending_batches() const {
+    return fmt::format(
+        "SELECT p.batch_value, p.event_count, p.recorded_count FROM ({}) p WHERE "
+        "p.recorded_count IS NULL OR p.recorded_count < p.event_count",
+        with_recorded_counts("(" + source_batch_counts() + ")"));
+}
+
+// Every batch whose count differs from the manifest's: new, grown, shrunk or vanished. A shrunk
+// or vanished one (recorded_count > event_count) lost rows, whose keys the remaining events
+// cannot name: the refresh rebuilds.
+std::string RefreshPlanner::changed_batches() const {
+    return fmt::format(
+        "WITH c AS ({counts}) SELECT p.batch_value, p.event_count, p.recorded_count FROM "
+        "({joined}) p WHERE p.recorded_count IS DISTINCT FROM p.event_count UNION ALL {vanished}",
+        fmt::arg("counts", source_batch_counts()), fmt::arg("joined", with_recorded_counts("c")),
+        fmt::arg("vanished", vanished_batches()));
 }
 
 std::string RefreshPlanner::find_batches() const {
     return fmt::format("INSERT INTO {} (batch_value, event_count, recorded_count) {}",
-                       qualified(quote_, scratch_.batches), pending_batches());
+                       qualified(quote_, scratch_.batches), changed_batches());
+}
+
+// The batch values of the change log's ranges, compared under the batch column's collation (the
+// one the trigger ordered them by), cast to the column's type.
+std::string RefreshPlanner::range_bound(const char *column) const {
+    std::string out = fmt::format("x.{}::{}", column, spec_.batch_type);
+    if (spec_.batch_collation) out += " COLLATE " + qualified(quote_, *spec_.batch_collation);
+    return out;
 }
 
 // Only the batches in the change log's ranges are counted: one index range scan per merged
-// range (LATERAL, so the plan cannot be anything else), whatever the size of the history.
-std::string RefreshPlanner::pending_batches_in_ranges() const {
+// range (LATERAL, so the plan cannot be anything else), whatever the size of the history; the
+// NULL batch is counted when $4 says the log saw NULL batch values.
+std::string RefreshPlanner::ranged_batch_counts() const {
     const std::string a = q(spec_.source_alias);
     const std::string b = q(spec_.batch_column);
     return fmt::format(
-        "WITH r AS (SELECT DISTINCT x.lo::{t} AS lo, x.hi::{t} AS hi FROM unnest($2::text[], "
+        "WITH r AS (SELECT DISTINCT {lo} AS lo, {hi} AS hi FROM unnest($2::text[], "
         "$3::text[]) AS x(lo, hi)), "
         "o AS (SELECT lo, hi, max(hi) OVER (ORDER BY lo, hi ROWS BETWEEN UNBOUNDED PRECEDING AND 1 "
         "PRECEDING) AS prev_hi FROM r), "
         "g AS (SELECT lo, hi, sum(CASE WHEN prev_hi IS NOT NULL AND lo <= prev_hi THEN 0 ELSE 1 "
         "END) "
         "OVER (ORDER BY lo, hi) AS grp FROM o), "
-        "d AS (SELECT min(lo) AS lo, max(hi) AS hi FROM g GROUP BY grp) "
-        "SELECT c.batch_value, c.event_count, m.event_count AS recorded_count FROM (SELECT "
-        "s.v::text AS batch_value, count(*) AS event_count FROM d CROSS JOIN LATERAL (SELECT "
-        "{a}.{b} AS v FROM {src} WHERE {a}.{b} >= d.lo AND {a}.{b} <= d.hi) s GROUP BY s.v) c "
-        "LEFT JOIN {manifest} m ON m.model_id = $1::int8 AND m.batch_value = c.batch_value WHERE "
-        "m.event_count IS NULL OR m.event_count < c.event_count",
-        fmt::arg("t", spec_.batch_type), fmt::arg("a", a), fmt::arg("b", b),
-        fmt::arg("src", source_as_alias()), fmt::arg("manifest", kManifest));
+        "d AS (SELECT min(lo) AS lo, max(hi) AS hi FROM g GROUP BY grp), "
+        "c AS (SELECT s.v::text AS batch_value, count(*) AS event_count FROM d CROSS JOIN LATERAL "
+        "(SELECT {a}.{b} AS v FROM {src} WHERE {a}.{b} >= d.lo AND {a}.{b} <= d.hi) s GROUP BY "
+        "s.v UNION ALL SELECT NULL::text, count(*) FROM {src} WHERE $4::boolean AND {a}.{b} IS "
+        "NULL HAVING count(*) > 0) ",
+        fmt::arg("lo", range_bound("lo")), fmt::arg("hi", range_bound("hi")), fmt::arg("a", a),
+        fmt::arg("b", b), fmt::arg("src", source_as_alias()));
 }
 
-// Only the batches in the change log's ranges are counted: one index range scan per merged
-// range (LATERAL, so the plan cannot be anything else), whatever the size of the history.
+std::string RefreshPlanner::pending_batches_in_ranges() const {
+    return ranged_batch_counts() +
+           fmt::format(
+               "SELECT p.batch_value, p.event_count, p.recorded_count FROM ({}) p WHERE "
+               "p.recorded_count IS NULL OR p.recorded_count < p.event_count",
+               with_recorded_counts("c"));
+}
+
+// New, grown and shrunk batches of the logged ranges (a shrunk one makes the refresh rebuild).
+std::string RefreshPlanner::changed_batches_in_ranges() const {
+    return ranged_batch_counts() +
+           fmt::format(
+               "SELECT p.batch_value, p.event_count, p.recorded_count FROM ({}) p WHERE "
+               "p.recorded_count IS DISTINCT FROM p.event_count",
+               with_recorded_counts("c"));
+}
+
 std::string RefreshPlanner::find_batches_in_ranges() const {
     return fmt::format("INSERT INTO {} (batch_value, event_count, recorded_count) {}",
-                       qualified(quote_, scratch_.batches), pending_batches_in_ranges());
+                       qualified(quote_, scratch_.batches), changed_batches_in_ranges());
 }
 
-// Rebuild: every batch of the source, counted before the rows are computed (so the manifest
-// never claims an event the target lacks).
+// The batches of the scratch that lost events since the manifest recorded them: how many, and
+// the first (as text) with its counts then and now.
+std::string RefreshPlanner::shrunk_batches() const {
+    return fmt::format(
+        "SELECT count(*) OVER (), batch_value::pg_catalog.text, recorded_count, event_count FROM "
+        "{} WHERE recorded_count > event_count ORDER BY batch_value NULLS FIRST LIMIT 1",
+        qualified(quote_, scratch_.batches));
+}
+
+// Rebuild: every batch of the source, the NULL batch included, counted before the rows are
+// computed (so the manifest never claims an event the target lacks).
 std::string RefreshPlanner::all_batches() const {
     const std::string a = q(spec_.source_alias);
     const std::string b = q(spec_.batch_column);
     return fmt::format(
         "INSERT INTO {scratch} (batch_value, event_count) SELECT {a}.{b}::text, count(*) FROM "
-        "{src} WHERE {a}.{b} IS NOT NULL GROUP BY {a}.{b}",
+        "{src} GROUP BY {a}.{b}",
         fmt::arg("scratch", qualified(quote_, scratch_.batches)), fmt::arg("a", a),
         fmt::arg("b", b), fmt::arg("src", source_as_alias()));
+}
+
+// The source's rows of the listed batches ($1, text[]; a NULL element stands for the NULL
+// batch). Parameters are constants to the planner, so without a NULL element the IS NULL branch
+// folds away and the condition stays an index scan on the batch column.
+std::string RefreshPlanner::in_listed_batches() const {
+    const std::string a = q(spec_.source_alias);
+    const std::string b = q(spec_.batch_column);
+    return fmt::format(
+        "({a}.{b} = ANY ($1::text[]::{t}[]) OR {a}.{b} IS NULL AND "
+        "pg_catalog.array_position($1::text[], NULL) IS NOT NULL)",
+        fmt::arg("a", a), fmt::arg("b", b), fmt::arg("t", spec_.batch_type));
 }
 
 // Step 2: the keys touched by the batches of this run.
 std::string RefreshPlanner::collect_keys() const {
     return fmt::format(
-        "INSERT INTO {keys} ({cols}) SELECT DISTINCT {exprs} FROM {src} WHERE {a}.{b} = ANY "
-        "($1::text[]::{btype}[]){window}",
+        "INSERT INTO {keys} ({cols}) SELECT DISTINCT {exprs} FROM {src} WHERE "
+        "{listed}{window}",
         fmt::arg("keys", qualified(quote_, scratch_.keys)), fmt::arg("cols", key_columns(nullptr)),
         fmt::arg("exprs", key_exprs()), fmt::arg("src", source_as_alias()),
-        fmt::arg("a", q(spec_.source_alias)), fmt::arg("b", q(spec_.batch_column)),
-        fmt::arg("btype", spec_.batch_type), fmt::arg("window", window_filter(2)));
+        fmt::arg("listed", in_listed_batches()), fmt::arg("window", window_filter(2)));
 }
 
 std::string RefreshPlanner::count_keys() const {
     return fmt::format(
-        "SELECT count(*) FROM (SELECT DISTINCT {exprs} FROM {src} WHERE {a}.{b} = ANY "
-        "($1::text[]::{btype}[]){window}) touched",
+        "SELECT count(*) FROM (SELECT DISTINCT {exprs} FROM {src} WHERE {listed}{window}) touched",
         fmt::arg("exprs", key_exprs()), fmt::arg("src", source_as_alias()),
-        fmt::arg("a", q(spec_.source_alias)), fmt::arg("b", q(spec_.batch_column)),
-        fmt::arg("btype", spec_.batch_type), fmt::arg("window", window_filter(2)));
+        fmt::arg("listed", in_listed_batches()), fmt::arg("window", window_filter(2)));
 }
 
 // Fresh statistics on the keys let the planner pick per-key index lookups for small runs.
@@ -314,7 +411,8 @@ std::string RefreshPlanner::scratch_batches() const {
                        qualified(quote_, scratch_.batches));
 }
 
-// The manifest row of a batch records its full event count at planning time.
+// The manifest row of a batch records its full event count at planning time. The NULL batch has
+// a row too: the manifest's unique key treats NULLs as equal (NULLS NOT DISTINCT).
 std::string RefreshPlanner::record_manifest() const {
     return fmt::format(
         "INSERT INTO {} (model_id, batch_value, event_count, run_id) SELECT $1::pg_catalog.int8, "

@@ -16,10 +16,11 @@ inline constexpr const char *kScratchSchema = "incmodel_scratch";
 
 // The names of one model's scratch tables.
 struct ScratchTables {
-    QualifiedName batches;  // (batch_value text, event_count bigint): batches this run covers
-    QualifiedName keys;     // (k1 .. kn): the touched refresh keys
-    QualifiedName rows;     // the recomputed target rows
-    QualifiedName days;     // daily models: per event day, this run's new / late / recounted rows
+    QualifiedName
+        batches;         // (batch_value text (NULL: the NULL batch), event_count, recorded_count)
+    QualifiedName keys;  // (k1 .. kn): the touched refresh keys
+    QualifiedName rows;  // the recomputed target rows
+    QualifiedName days;  // daily models: per event day, this run's new / late / recounted rows
 };
 
 class RefreshPlanner {
@@ -36,21 +37,32 @@ class RefreshPlanner {
 
     // --- refresh steps -----------------------------------------------------------------------
     std::string truncate_scratch() const;
-    // SELECT batch_value, event_count, recorded_count of batches that are new or grew.
+    // Batch values travel as text; the NULL batch (events whose batch value is NULL) is a batch
+    // of its own, a NULL batch_value.
+    // SELECT batch_value, event_count, recorded_count of batches that are new or grew (status).
     // $1 model id (int8); $2 window cutoff (timestamptz) when the model has a window.
     std::string pending_batches() const;
-    // INSERT of pending_batches() into the batches scratch table. Same parameters.
+    // The same for every batch whose count differs from the manifest's: new, grown, shrunk or
+    // vanished (event_count 0). recorded_count > event_count means the batch lost rows.
+    std::string changed_batches() const;
+    // INSERT of changed_batches() into the batches scratch table. Same parameters.
     std::string find_batches() const;
     // Like pending_batches(), counting only the batches within the given ranges of batch values
     // (from the change log): $1 model id (int8), $2 range starts (text[]), $3 range ends
-    // (text[]). Overlapping ranges are merged first, so no event is counted twice.
+    // (text[]), $4 whether the log saw NULL batch values (boolean). Overlapping ranges are
+    // merged first (under the batch column's collation), so no event is counted twice.
     std::string pending_batches_in_ranges() const;
-    // INSERT of pending_batches_in_ranges() into the batches scratch table.
+    // Like changed_batches(), within the ranges (vanished batches cannot be seen there).
+    std::string changed_batches_in_ranges() const;
+    // INSERT of changed_batches_in_ranges() into the batches scratch table.
     std::string find_batches_in_ranges() const;
+    // SELECT (count, batch_value, recorded, now) of the scratch batches that lost rows: how many,
+    // and the first of them. No parameters.
+    std::string shrunk_batches() const;
     // INSERT every batch of the source (rebuild). No parameters.
     std::string all_batches() const;
-    // INSERT the keys touched by the listed batches. $1 batch values (text[]);
-    // $2 window cutoff when the model has a window.
+    // INSERT the keys touched by the listed batches. $1 batch values (text[], a NULL element for
+    // the NULL batch); $2 window cutoff when the model has a window.
     std::string collect_keys() const;
     // SELECT count(*) of distinct keys collect_keys() would find (explain). Same parameters.
     std::string count_keys() const;
@@ -149,6 +161,12 @@ class RefreshPlanner {
     std::string key_exprs() const;                      // source expressions of the key
     std::string window_filter(int param) const;         // AND alias.window >= $n
     std::string with_restricted_source(const std::string &restricted_select) const;
+    std::string source_batch_counts() const;  // every batch (in the window) with its count
+    std::string with_recorded_counts(const std::string &counts) const;
+    std::string vanished_batches() const;
+    std::string range_bound(const char *column) const;
+    std::string ranged_batch_counts() const;  // WITH ... c: the logged ranges' batch counts
+    std::string in_listed_batches() const;    // the batch column in $1 (NULL included)
 
     ModelSpec spec_;
     IdentQuoter quote_;

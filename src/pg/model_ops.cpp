@@ -77,14 +77,31 @@ void use_index_lookups() {
 }
 
 // Where the next plan's pending batches come from: the change log when the model has one and
-// a committed plan to start from (only the batches in the logged ranges are counted), else a
-// count of the source's batches. nothing is set when the log shows no change at all.
+// a committed plan to start from (only the batches in the logged ranges are counted, and the
+// NULL batch when the log saw NULL batch values), else a count of the source's batches. nothing
+// is set when the log shows no change at all. select_sql gives the new or grown batches
+// (status); changed_sql and insert_sql every batch whose count changed, shrunk ones included.
 struct PendingQuery {
     bool used_log = false;
     bool nothing = false;
-    std::string select_sql, insert_sql;
+    std::string select_sql, changed_sql, insert_sql;
     std::vector<SqlParam> params;
 };
+
+// The batch column's collation when it is not its type's default (read from the catalog at each
+// plan, so it follows ALTER COLUMN ... COLLATE): the change log's ranges were ordered by it.
+std::optional<core::QualifiedName> batch_collation(const ModelRecord &m) {
+    SqlResult r = spi_exec(
+        "SELECT n.nspname::pg_catalog.text, c.collname::pg_catalog.text FROM "
+        "pg_catalog.pg_attribute a JOIN pg_catalog.pg_type t ON t.oid OPERATOR(pg_catalog.=) "
+        "a.atttypid JOIN pg_catalog.pg_collation c ON c.oid OPERATOR(pg_catalog.=) a.attcollation "
+        "JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) c.collnamespace WHERE "
+        "a.attrelid OPERATOR(pg_catalog.=) $1::pg_catalog.oid AND a.attname OPERATOR(pg_catalog.=) "
+        "$2::pg_catalog.name AND a.attcollation OPERATOR(pg_catalog.<>) t.typcollation",
+        {SqlParam::value(std::to_string(m.source_oid)), SqlParam::value(m.spec.batch_column)});
+    if (r.rows.empty()) return std::nullopt;
+    return core::QualifiedName{*r.rows[0][0], *r.rows[0][1]};
+}
 
 PendingQuery pending_query(const ModelRecord &m, const core::RefreshPlanner &planner,
                            const std::optional<std::string> &cutoff) {
@@ -93,6 +110,7 @@ PendingQuery pending_query(const ModelRecord &m, const core::RefreshPlanner &pla
     q.used_log = m.change_log && m.planned_snapshot && change_trigger_active(m);
     if (!q.used_log) {
         q.select_sql = planner.pending_batches();
+        q.changed_sql = planner.changed_batches();
         q.insert_sql = planner.find_batches();
         q.params = {model_id};
         if (cutoff) q.params.push_back(SqlParam::value(*cutoff));
@@ -101,25 +119,37 @@ PendingQuery pending_query(const ModelRecord &m, const core::RefreshPlanner &pla
     SqlResult ranges;
     {
         // The log is catalog: read as its owner, its values go on to the model's SQL as
-        // parameters.
+        // parameters. Only 'insert' rows carry batch ranges; a row's nulls counts the rows it
+        // logged whose batch value was NULL (a statement may have logged nothing else).
         AsCatalogOwner owner;
         ranges = spi_exec(
-            "SELECT lo, hi FROM incmodel.source_changes WHERE source = $1::pg_catalog.oid AND "
-            "batch_column = $2 AND txid >= pg_catalog.pg_snapshot_xmin($3::pg_catalog.pg_snapshot) "
-            "AND NOT pg_catalog.pg_visible_in_snapshot(txid, $3::pg_catalog.pg_snapshot) AND lo IS "
-            "NOT NULL",
+            "SELECT lo, hi, nulls OPERATOR(pg_catalog.>) 0 FROM incmodel.source_changes WHERE "
+            "source = $1::pg_catalog.oid AND batch_column = $2 AND txid >= "
+            "pg_catalog.pg_snapshot_xmin($3::pg_catalog.pg_snapshot) AND NOT "
+            "pg_catalog.pg_visible_in_snapshot(txid, $3::pg_catalog.pg_snapshot) AND kind "
+            "OPERATOR(pg_catalog.=) 'insert' AND (lo IS NOT NULL OR nulls OPERATOR(pg_catalog.>) "
+            "0)",
             {SqlParam::value(std::to_string(m.source_oid)), SqlParam::value(m.spec.batch_column),
              SqlParam::value(*m.planned_snapshot)});
     }
     std::vector<std::string> los, his;
+    bool nulls = false;
     for (const auto &row : ranges.rows) {
+        if (row[2] == std::optional<std::string>("t")) nulls = true;
+        if (!row[0]) continue;
         los.push_back(*row[0]);
         his.push_back(*row[1]);
     }
-    q.nothing = los.empty();
-    q.select_sql = planner.pending_batches_in_ranges();
-    q.insert_sql = planner.find_batches_in_ranges();
-    q.params = {model_id, SqlParam::text_array(los), SqlParam::text_array(his)};
+    q.nothing = los.empty() && !nulls;
+    // The ranges are merged under the batch column's collation, the order the trigger used.
+    core::ModelSpec spec = m.spec;
+    spec.batch_collation = batch_collation(m);
+    core::RefreshPlanner ranged(spec, quote_ident);
+    q.select_sql = ranged.pending_batches_in_ranges();
+    q.changed_sql = ranged.changed_batches_in_ranges();
+    q.insert_sql = ranged.find_batches_in_ranges();
+    q.params = {model_id, SqlParam::text_array(los), SqlParam::text_array(his),
+                SqlParam::value(nulls ? "true" : "false")};
     return q;
 }
 
@@ -142,6 +172,35 @@ std::string plan_snapshot() {
                 .scalar();
 }
 
+// A batch that lost rows since the manifest recorded it (shrunk, or gone from the source) cannot
+// be refreshed by keys: the deleted rows' keys are not among the remaining events. The plan then
+// turns the run into a rebuild: a NOTICE says why, and the run is recorded as kind 'rebuild'.
+bool rebuild_for_lost_rows(const ModelRecord &m, const core::RefreshPlanner &planner,
+                           RunRecord &run) {
+    SqlResult shrunk = spi_exec(planner.shrunk_batches());
+    if (shrunk.rows.empty()) return false;
+    const std::string msg = fmt::format(
+        "incmodel: model \"{}\": {} batch(es) lost rows since they were processed; this refresh "
+        "rebuilds the model",
+        m.spec.name, *shrunk.rows[0][0]);
+    const std::string detail = fmt::format(
+        "Batch {} had {} events and now has {}. The keys of deleted rows cannot be found from "
+        "the remaining events.",
+        shrunk.rows[0][1] ? *shrunk.rows[0][1] : std::string("NULL"), *shrunk.rows[0][2],
+        *shrunk.rows[0][3]);
+    const char *mc = msg.c_str();
+    const char *dc = detail.c_str();
+    pg_call([mc, dc] {
+        ereport(NOTICE, (errmsg("%s", mc), errdetail("%s", dc),
+                         errhint("Load the source with INSERT or COPY only to keep refreshes "
+                                 "incremental.")));
+    });
+    AsCatalogOwner owner;
+    spi_exec("UPDATE incmodel.runs SET kind = 'rebuild' WHERE run_id = $1::pg_catalog.int8",
+             {SqlParam::int64(run.run_id)});
+    return true;
+}
+
 // Fills the batches scratch with the pending batches; returns the snapshot taken before, which
 // the commit records as where the next plan starts.
 std::string plan_batches(const ModelRecord &m, const core::RefreshPlanner &planner,
@@ -157,9 +216,10 @@ std::string plan_batches(const ModelRecord &m, const core::RefreshPlanner &plann
 // runs as), written by the catalog owner from parameters only.
 void record_manifest(const core::RefreshPlanner &planner, std::int64_t model_id,
                      std::int64_t run_id) {
-    std::vector<std::string> values, counts;
+    std::vector<std::optional<std::string>> values;  // nullopt: the NULL batch
+    std::vector<std::string> counts;
     for (const auto &row : spi_exec(planner.scratch_batches()).rows) {
-        values.push_back(*row[0]);
+        values.push_back(row[0]);
         counts.push_back(*row[1]);
     }
     AsCatalogOwner owner;
@@ -636,29 +696,37 @@ RefreshOutcome refresh_model(SpiConnection &spi, const std::string &name, bool s
     with_run(spi, m, "refresh", [&](RunDriver &driver) {
         RunRecord &run = driver.run();
         std::optional<std::string> cutoff;
-        std::vector<std::string> batches;
+        std::vector<std::optional<std::string>> batches;  // nullopt: the NULL batch
         const SqlParam model_id = SqlParam::value(std::to_string(m.spec.id));
 
         std::string snapshot;
         bool used_log = false;
+        bool rebuild = false;
         driver.unit("plan", [&] {
             cutoff = window_cutoff(m);
             run.window_start = cutoff;
             spi_exec(planner.truncate_scratch());
             snapshot = plan_batches(m, planner, cutoff, used_log);
+            rebuild = rebuild_for_lost_rows(m, planner, run);
+            if (rebuild) return;
             SqlResult r = spi_exec(
                 "SELECT batch_value, event_count - coalesce(recorded_count, 0) "
                 "FROM " +
                     core::qualified(quote_ident, planner.scratch().batches),
                 {});
             for (const auto &row : r.rows) {
-                batches.push_back(*row[0]);
+                batches.push_back(row[0]);
                 run.events += std::stoll(*row[1]);
             }
             run.batches = static_cast<std::int64_t>(batches.size());
             driver.report(fmt::format("plan: {} batches, {} new events{}", run.batches, run.events,
                                       used_log ? " (from the change log)" : ""));
         });
+        if (rebuild) {
+            run.kind = "rebuild";
+            rebuild_locked(driver, m);
+            return;
+        }
         if (batches.empty()) {
             run.step_timings_json = driver.timings_json();
             set_planned_snapshot(m, snapshot);
@@ -750,24 +818,36 @@ std::vector<ExplainRow> explain_model(const std::string &name) {
     PinnedSettings pinned(m.timezone);
     std::optional<std::string> cutoff = window_cutoff(m);
     PendingQuery pq = pending_query(m, planner, cutoff);
-    SqlResult pending = pq.nothing ? SqlResult{} : spi_exec(pq.select_sql, pq.params);
-    std::vector<std::string> batches;
-    std::int64_t events = 0;
-    for (const auto &row : pending.rows) {
-        batches.push_back(*row[0]);
-        events += std::stoll(*row[1]) - (row[2] ? std::stoll(*row[2]) : 0);
+    // One count: the changed batches split into the pending (new or grown) and the shrunk.
+    SqlResult changed = pq.nothing ? SqlResult{} : spi_exec(pq.changed_sql, pq.params);
+    std::vector<std::optional<std::string>> batches;  // nullopt: the NULL batch
+    std::int64_t events = 0, shrunk = 0;
+    for (const auto &row : changed.rows) {
+        const std::int64_t now = std::stoll(*row[1]);
+        const std::int64_t then = row[2] ? std::stoll(*row[2]) : 0;
+        if (row[2] && then > now) {
+            ++shrunk;
+            continue;
+        }
+        batches.push_back(row[0]);
+        events += now - then;
     }
     std::vector<SqlParam> key_params{SqlParam::text_array(batches)};
     if (cutoff) key_params.push_back(SqlParam::value(*cutoff));
     std::int64_t keys =
-        batches.empty() ? 0 : spi_exec(planner.count_keys(), key_params).scalar_int();
+        batches.empty() || shrunk > 0 ? 0 : spi_exec(planner.count_keys(), key_params).scalar_int();
     pinned.close();
 
     std::string listed;
-    for (size_t i = 0; i < batches.size() && i < 10; ++i) listed += (i ? ", " : "") + batches[i];
+    for (size_t i = 0; i < batches.size() && i < 10; ++i)
+        listed += (i ? ", " : "") + batches[i].value_or("NULL");
     if (batches.size() > 10) listed += fmt::format(", ... ({} more)", batches.size() - 10);
     std::string window =
         cutoff ? fmt::format("window: {} >= {}", *m.spec.window_column, *cutoff) : "no window";
+    if (shrunk > 0)
+        window += fmt::format(
+            "; {} batch(es) lost rows since they were processed: the refresh rebuilds the model",
+            shrunk);
     return {
         {1, "plan",
          fmt::format("{} pending batches, {} new events; {}{}{}", batches.size(), events, window,

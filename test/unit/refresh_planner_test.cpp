@@ -87,11 +87,53 @@ TEST(RefreshPlanner, WindowFiltersUseTheCutoffParameter) {
 TEST(RefreshPlanner, BatchesWithoutWindowAreCountedWhole) {
     RefreshPlanner p(sessions_spec(), test_quote);
     const std::string sql = p.pending_batches();
+    // The NULL batch is a batch of its own: no IS NOT NULL filter, its manifest row joined apart.
     EXPECT_TRUE(contains(sql,
-                         "count(*) AS event_count FROM atomic.events AS events WHERE "
-                         "events.etl_tstamp IS NOT NULL GROUP BY events.etl_tstamp"));
-    EXPECT_TRUE(contains(sql, "m.event_count IS NULL OR m.event_count < c.event_count"));
+                         "count(*) AS event_count FROM atomic.events AS events GROUP BY "
+                         "events.etl_tstamp"));
+    EXPECT_FALSE(contains(sql, "IS NOT NULL"));
+    EXPECT_TRUE(contains(sql, "n.model_id = $1::int8 AND n.batch_value IS NULL"));
+    EXPECT_TRUE(contains(sql, "p.recorded_count IS NULL OR p.recorded_count < p.event_count"));
     EXPECT_FALSE(contains(sql, "$2"));
+}
+
+TEST(RefreshPlanner, CountingFindsShrunkAndVanishedBatches) {
+    RefreshPlanner p(sessions_spec(), test_quote);
+    const std::string sql = p.find_batches();
+    EXPECT_TRUE(contains(sql, "p.recorded_count IS DISTINCT FROM p.event_count"));
+    // without a window every batch is counted: vanished ones are those the count lacks
+    EXPECT_TRUE(contains(sql, "NOT EXISTS (SELECT 1 FROM c WHERE c.batch_value = m.batch_value)"));
+    EXPECT_TRUE(contains(sql, "NOT EXISTS (SELECT 1 FROM c WHERE c.batch_value IS NULL)"));
+    ModelSpec s = sessions_spec();
+    s.window_column = "collector_tstamp";
+    RefreshPlanner windowed(s, test_quote);
+    // with a window the source is probed
+    EXPECT_TRUE(contains(windowed.find_batches(),
+                         "NOT EXISTS (SELECT 1 FROM atomic.events AS events WHERE "
+                         "events.etl_tstamp = m.batch_value::timestamp without time zone)"));
+    EXPECT_TRUE(contains(p.shrunk_batches(), "WHERE recorded_count > event_count"));
+}
+
+TEST(RefreshPlanner, NullBatchInWindowWhenOneOfItsEventsIs) {
+    ModelSpec s = sessions_spec();
+    s.window_column = "collector_tstamp";
+    RefreshPlanner p(s, test_quote);
+    EXPECT_TRUE(contains(p.pending_batches(),
+                         "UNION ALL SELECT NULL::text, count(*) FROM atomic.events AS events WHERE "
+                         "events.etl_tstamp IS NULL HAVING bool_or(events.collector_tstamp >= "
+                         "$2::timestamptz)"));
+}
+
+TEST(RefreshPlanner, ListedBatchesIncludeTheNullBatch) {
+    RefreshPlanner p(sessions_spec(), test_quote);
+    const std::string listed =
+        "(events.etl_tstamp = ANY ($1::text[]::timestamp without time zone[]) OR "
+        "events.etl_tstamp IS NULL AND pg_catalog.array_position($1::text[], NULL) IS NOT NULL)";
+    EXPECT_TRUE(contains(p.collect_keys(), listed));
+    EXPECT_TRUE(contains(p.count_keys(), listed));
+    EXPECT_FALSE(contains(p.all_batches(), "IS NOT NULL"));
+    for (const auto &ddl : p.create_scratch())
+        if (contains(ddl, "m7_batches")) EXPECT_TRUE(contains(ddl, "(batch_value text, "));
 }
 
 TEST(RefreshPlanner, MultiColumnKeys) {
@@ -149,10 +191,25 @@ TEST(RefreshPlanner, ChangeLogRangesAreMergedAndScannedPerRange) {
     RefreshPlanner p(sessions_spec(), test_quote);
     const std::string sql = p.find_batches_in_ranges();
     EXPECT_TRUE(contains(sql, "unnest($2::text[], $3::text[])"));
-    EXPECT_TRUE(contains(sql, "x.lo::timestamp without time zone"));
+    EXPECT_TRUE(contains(sql, "x.lo::timestamp without time zone AS lo"));
     EXPECT_TRUE(contains(sql,
                          "CROSS JOIN LATERAL (SELECT events.etl_tstamp AS v FROM "
                          "atomic.events AS events WHERE events.etl_tstamp >= d.lo AND "
                          "events.etl_tstamp <= d.hi)"));
-    EXPECT_TRUE(contains(sql, "m.event_count IS NULL OR m.event_count < c.event_count"));
+    EXPECT_TRUE(contains(sql, "p.recorded_count IS DISTINCT FROM p.event_count"));
+    EXPECT_TRUE(contains(p.pending_batches_in_ranges(),
+                         "p.recorded_count IS NULL OR p.recorded_count < p.event_count"));
+    // the NULL batch is counted when the log saw NULL batch values
+    EXPECT_TRUE(
+        contains(sql, "WHERE $4::boolean AND events.etl_tstamp IS NULL HAVING count(*) > 0"));
+}
+
+TEST(RefreshPlanner, ChangeLogRangesAreMergedUnderTheColumnsCollation) {
+    ModelSpec s = sessions_spec();
+    s.batch_type = "text";
+    s.batch_collation = QualifiedName{"pg_catalog", "und-x-icu"};
+    RefreshPlanner p(s, test_quote);
+    const std::string sql = p.pending_batches_in_ranges();
+    EXPECT_TRUE(contains(sql, "x.lo::text COLLATE pg_catalog.\"und-x-icu\" AS lo"));
+    EXPECT_TRUE(contains(sql, "x.hi::text COLLATE pg_catalog.\"und-x-icu\" AS hi"));
 }
