@@ -20,16 +20,17 @@ constexpr const char *kDedupeAlias = "_incmodel_d";
 }  // namespace
 
 // A random fraction of the keys either side knows: keys only in the target (extra rows) and
-// keys only in the source (missing rows) are both candidates. random() is volatile, so the
-// filter is applied to the union, not pushed into its branches.
+// keys only in the source (missing rows) are both candidates. The union is materialized first:
+// the planner would otherwise push the volatile filter into its branches, drawing once per
+// source row, so a key with many events would almost always be kept.
 std::string RefreshPlanner::verify_sample_keys() const {
     std::vector<std::string> tcols;
     for (const auto &k : spec_.keys)
         tcols.push_back(fmt::format("{}.{}", kTargetAlias, q(k.column)));
     return fmt::format(
-        "INSERT INTO {keys} ({cols}) SELECT {cols} FROM (SELECT {tcols} FROM {target} AS {ta} "
-        "UNION SELECT {exprs} FROM {src}) AS u({cols}) WHERE pg_catalog.random() < "
-        "$1::pg_catalog.float8",
+        "WITH _incmodel_u ({cols}) AS MATERIALIZED (SELECT {tcols} FROM {target} AS {ta} UNION "
+        "SELECT {exprs} FROM {src}) INSERT INTO {keys} ({cols}) SELECT {cols} FROM _incmodel_u "
+        "WHERE pg_catalog.random() < $1::pg_catalog.float8",
         fmt::arg("keys", qualified(quote_, scratch_.keys)), fmt::arg("cols", key_columns(nullptr)),
         fmt::arg("tcols", join(tcols, ", ")), fmt::arg("target", qualified(quote_, spec_.target)),
         fmt::arg("ta", kTargetAlias), fmt::arg("exprs", key_exprs()),

@@ -63,11 +63,13 @@ ModelSpec append_spec() {
 
 TEST(VerifySteps, SampleDrawsFromTheUnionOfTargetAndSourceKeys) {
     RefreshPlanner p(two_key_spec(), test_quote);
+    // materialized: the volatile filter draws once per key, not once per source row
     EXPECT_EQ(p.verify_sample_keys(),
-              "INSERT INTO incmodel_scratch.m7_keys (k1, k2) SELECT k1, k2 FROM (SELECT "
-              "_incmodel_t.\"Session\", _incmodel_t.app_id FROM derived.sessions AS _incmodel_t "
-              "UNION SELECT events.domain_sessionid, events.app_id FROM atomic.events AS events) "
-              "AS u(k1, k2) WHERE pg_catalog.random() < $1::pg_catalog.float8");
+              "WITH _incmodel_u (k1, k2) AS MATERIALIZED (SELECT _incmodel_t.\"Session\", "
+              "_incmodel_t.app_id FROM derived.sessions AS _incmodel_t UNION SELECT "
+              "events.domain_sessionid, events.app_id FROM atomic.events AS events) INSERT INTO "
+              "incmodel_scratch.m7_keys (k1, k2) SELECT k1, k2 FROM _incmodel_u WHERE "
+              "pg_catalog.random() < $1::pg_catalog.float8");
 }
 
 TEST(VerifySteps, BatchModelsRecomputeAsARebuildDoes) {
