@@ -1068,8 +1068,8 @@ void drop_model(const std::string &name, bool drop_target, bool cascade) {
 }
 
 // verify (src/pg/verify.cpp) locks, checks and records its runs as refresh does.
-std::unique_ptr<ModelLock> lock_model_for(const std::string &name, const char *action,
-                                          bool session, ModelRecord &model) {
+std::unique_ptr<ModelLock> lock_model_for(const std::string &name, const char *action, bool session,
+                                          ModelRecord &model) {
     LockedModel locked = lock_and_load(name, action, session, false);
     model = std::move(locked.model);
     return std::move(locked.lock);

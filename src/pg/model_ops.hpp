@@ -84,8 +84,8 @@ std::int64_t replace_touched_keys(const core::RefreshPlanner &planner, std::int6
 struct ModelRecord;
 class ModelLock;
 class RunDriver;
-std::unique_ptr<ModelLock> lock_model_for(const std::string &name, const char *action,
-                                          bool session, ModelRecord &model);
+std::unique_ptr<ModelLock> lock_model_for(const std::string &name, const char *action, bool session,
+                                          ModelRecord &model);
 void run_recorded(SpiConnection &spi, const ModelRecord &m, const char *kind,
                   const std::function<void(RunDriver &)> &body);
 
