@@ -230,3 +230,81 @@ UPDATE incmodel.models SET planned_snapshot = NULL WHERE change_log;
 -- verify(): compare a target with a recomputation.
 -- =============================================================================================
 
+-- verify(name, sample) recomputes what a model's target should hold (every key, or a random
+-- sample of keys drawn from the target's and the source's keys) and compares it with the target,
+-- read-only on the target, as the target's owner under the model lock. Each verify is a run of
+-- kind 'verify': outcome 'success' when equal, 'differs' when not (with the counts and up to 5
+-- example keys of each kind), 'failed' when it could not run.
+ALTER TABLE incmodel.runs DROP CONSTRAINT runs_kind_check;
+ALTER TABLE incmodel.runs ADD CONSTRAINT runs_kind_check
+    CHECK (kind IN ('refresh', 'rebuild', 'backfill', 'verify'));
+ALTER TABLE incmodel.runs DROP CONSTRAINT runs_outcome_check;
+ALTER TABLE incmodel.runs ADD CONSTRAINT runs_outcome_check
+    CHECK (outcome IN ('running', 'success', 'noop', 'skipped', 'failed', 'differs'));
+ALTER TABLE incmodel.runs
+    ADD COLUMN rows_missing bigint,      -- verify: keys the target lacks
+    ADD COLUMN rows_extra bigint,        -- verify: keys only the target has
+    ADD COLUMN rows_differ bigint,       -- verify: keys whose rows differ
+    ADD COLUMN verify_examples jsonb;    -- verify: {sample, missing[], extra[], differ[]}
+
+CREATE FUNCTION incmodel.verify(name text, sample float8 DEFAULT NULL,
+    OUT run_id bigint, OUT keys_checked bigint, OUT missing bigint, OUT extra bigint,
+    OUT differ bigint, OUT missing_keys text[], OUT extra_keys text[], OUT differ_keys text[],
+    OUT result text)
+    LANGUAGE c VOLATILE
+    SET search_path = pg_catalog, pg_temp
+    AS 'MODULE_PATHNAME', 'incmodel_verify';
+COMMENT ON FUNCTION incmodel.verify IS
+    'Compares a model''s target with a recomputation of every key (sample NULL) or of a random fraction of keys; records a run of kind verify.';
+
+-- status: its last_* columns keep describing the runs that change the target; last_verified
+-- and last_verify_result describe the last finished verify. CREATE OR REPLACE VIEW replaces the
+-- view's options, so security_invoker is given again.
+CREATE OR REPLACE VIEW incmodel.status WITH (security_invoker = true) AS
+SELECT m.name AS model,
+       m.source,
+       m.target,
+       m.enabled,
+       m.batch_column,
+       m.window_column,
+       m.lookback,
+       ok.finished_at  AS last_success,
+       last.outcome    AS last_outcome,
+       last.finished_at - last.started_at AS last_duration,
+       last.failed_step AS last_failed_step,
+       last.error_message AS last_error,
+       p.pending_batches,
+       p.pending_events,
+       (SELECT count(*) FROM incmodel.manifest mf WHERE mf.model_id = m.model_id) AS manifest_batches,
+       d.dead_tuples AS dead_tuple_debt,
+       pg_stat_get_dead_tuples(m.target) AS dead_tuples,
+       pg_stat_get_live_tuples(m.target) AS live_tuples,
+       ml.started_at AS last_maintenance,
+       ml.action AS last_maintenance_action,
+       m.upper_limit,
+       CASE WHEN m.load_column IS NOT NULL THEN now() - m.upper_limit END AS lag,
+       CASE WHEN m.load_column IS NOT NULL
+            THEN (SELECT coalesce(sum(dm.skipped_events), 0) FROM incmodel.daily_manifest dm
+                  WHERE dm.model = m.name) END AS skipped_late_rows,
+       v.finished_at AS last_verified,
+       CASE v.outcome WHEN 'success' THEN 'equal'
+                      WHEN 'differs' THEN format('%s missing, %s extra, %s differ',
+                                                 v.rows_missing, v.rows_extra, v.rows_differ)
+                      ELSE 'failed: ' || v.error_message END AS last_verify_result
+FROM incmodel.models m
+LEFT JOIN LATERAL (SELECT r.finished_at FROM incmodel.runs r
+                   WHERE r.model_id = m.model_id AND r.outcome IN ('success', 'noop')
+                     AND r.kind <> 'verify'
+                   ORDER BY r.run_id DESC LIMIT 1) ok ON true
+LEFT JOIN LATERAL (SELECT r.* FROM incmodel.runs r
+                   WHERE r.model_id = m.model_id AND r.outcome <> 'skipped'
+                     AND r.kind <> 'verify'
+                   ORDER BY r.run_id DESC LIMIT 1) last ON true
+LEFT JOIN LATERAL incmodel.pending(m.name) p ON true
+LEFT JOIN incmodel.table_debt d ON d.target = m.target
+LEFT JOIN LATERAL (SELECT l.started_at, l.action FROM incmodel.maintenance_log l
+                   WHERE l.relid = m.target::oid ORDER BY l.id DESC LIMIT 1) ml ON true
+LEFT JOIN LATERAL (SELECT r.finished_at, r.outcome, r.rows_missing, r.rows_extra, r.rows_differ,
+                          r.error_message FROM incmodel.runs r
+                   WHERE r.model_id = m.model_id AND r.kind = 'verify' AND r.outcome <> 'running'
+                   ORDER BY r.run_id DESC LIMIT 1) v ON true;

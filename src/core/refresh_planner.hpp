@@ -148,6 +148,27 @@ class RefreshPlanner {
     // cast back to their types. $1 model id, $2 highest queue id.
     std::string features_queued_keys() const;
 
+    // --- verify (src/core/verify_steps.cpp) -------------------------------------------------
+    // verify() recomputes into the rows scratch what the target should hold and compares.
+    // A sampled verify first fills the keys scratch with a random sample of refresh keys drawn
+    // from the union of the target's keys and the source's keys (the key expressions over every
+    // source row). $1 the fraction (float8).
+    std::string verify_sample_keys() const;
+    // INSERT every row the model should hold into the rows scratch: the query over the whole
+    // source (batch and features models), over the rows the daily inclusion rules include up to
+    // the upper limit (daily), or over the first duplicate of each event key loaded in
+    // [start_date, upper limit] (append). Time-based models take the daily parameter vector with
+    // $1 = $2 = the upper limit and $4 empty; the others take no parameters.
+    std::string verify_recompute_all() const;
+    // The same restricted to the keys in the keys scratch (a sampled verify).
+    std::string verify_recompute_keys(bool with_null_keys) const;
+    // SELECT of one row comparing the rows scratch with the target (only the target's rows of
+    // the keys scratch when sampled), row for row with NULLs equal and floats exact: rows
+    // recomputed, keys missing from the target, extra keys in the target, keys whose rows differ
+    // (keys: the values of the target's unique columns), then up to `examples` keys of each
+    // kind as text[] (sorted). No parameters.
+    std::string verify_compare(bool sampled, bool with_null_keys, int examples) const;
+
   private:
     std::string q(std::string_view ident) const { return quote_(ident); }
     std::string restricted_to_keys(bool with_null_keys, const std::string &filter) const;
@@ -167,6 +188,8 @@ class RefreshPlanner {
     std::string range_bound(const char *column) const;
     std::string ranged_batch_counts() const;  // WITH ... c: the logged ranges' batch counts
     std::string in_listed_batches() const;    // the batch column in $1 (NULL included)
+    std::string verify_target_rows(bool sampled, bool with_null_keys) const;
+    std::string append_first_duplicates(const std::string &rows) const;
 
     ModelSpec spec_;
     IdentQuoter quote_;

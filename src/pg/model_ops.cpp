@@ -1028,4 +1028,17 @@ void drop_model(const std::string &name, bool drop_target, bool cascade) {
         spi_exec("DROP TABLE " + core::qualified(quote_ident, m.spec.target));
 }
 
+// verify (src/pg/verify.cpp) locks, checks and records its runs as refresh does.
+std::unique_ptr<ModelLock> lock_model_for(const std::string &name, const char *action, bool session,
+                                          ModelRecord &model) {
+    LockedModel locked = lock_and_load(name, action, session, false);
+    model = std::move(locked.model);
+    return std::move(locked.lock);
+}
+
+void run_recorded(SpiConnection &spi, const ModelRecord &m, const char *kind,
+                  const std::function<void(RunDriver &)> &body) {
+    with_run(spi, m, kind, body);
+}
+
 }  // namespace incmodel::pg

@@ -2,6 +2,8 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -76,5 +78,15 @@ void drop_model(const std::string &name, bool drop_target, bool cascade);
 // The commit's change to a target: DELETE the touched keys (and, when some have a NULL part,
 // those too), INSERT the recomputed rows. Returns the rows deleted.
 std::int64_t replace_touched_keys(const core::RefreshPlanner &planner, std::int64_t null_keys);
+
+// For operations in other files (verify.cpp): the model loaded and checked as refresh does
+// (target owner's rights, its lock, loaded again under it), and a body run as a recorded run.
+struct ModelRecord;
+class ModelLock;
+class RunDriver;
+std::unique_ptr<ModelLock> lock_model_for(const std::string &name, const char *action, bool session,
+                                          ModelRecord &model);
+void run_recorded(SpiConnection &spi, const ModelRecord &m, const char *kind,
+                  const std::function<void(RunDriver &)> &body);
 
 }  // namespace incmodel::pg
