@@ -39,6 +39,33 @@ BEGIN
   EXECUTE format('SELECT count(*) FROM ((%s) EXCEPT ALL SELECT * FROM %s) x', q, t) INTO missing;
 END $$;
 
+-- One refresh of a model and what it did: the kind:outcome of the runs it recorded (in order,
+-- e.g. 'refresh:success' or 'rebuild:success') and the target's difference from a full rebuild.
+-- Tests of load paths check outcomes through this, not through NOTICE wording.
+CREATE FUNCTION testkit.refresh_outcome(model text, OUT runs text, OUT extra bigint,
+                                        OUT missing bigint) LANGUAGE plpgsql AS $$
+DECLARE r0 bigint;
+BEGIN
+  SELECT coalesce(max(run_id), 0) INTO r0 FROM incmodel.runs;
+  EXECUTE format('CALL incmodel.refresh(%L)', model);
+  SELECT string_agg(kind || ':' || outcome, ', ' ORDER BY run_id) INTO runs
+    FROM incmodel.runs WHERE run_id > r0 AND model_name = model;
+  SELECT d.extra, d.missing INTO extra, missing FROM testkit.diff(model) d;
+END $$;
+
+-- Synthetic events of one collector day only (COPY FROM PROGRAM through a filter on
+-- collector_tstamp, the 4th column): COPY straight into a daily partition.
+CREATE FUNCTION testkit.generate_day(tbl text, args text, day date) RETURNS bigint
+LANGUAGE plpgsql AS $$
+DECLARE n bigint;
+BEGIN
+  EXECUTE format('COPY %s FROM PROGRAM %L', tbl,
+                 format($p$%s %s | awk -F '\t' 'substr($4, 1, 10) == "%s"'$p$,
+                        current_setting('incmodel_test.eventgen'), args, to_char(day, 'YYYY-MM-DD')));
+  GET DIAGNOSTICS n = ROW_COUNT;
+  RETURN n;
+END $$;
+
 CREATE FUNCTION testkit.assert_equal(model text, context text DEFAULT '') RETURNS void
 LANGUAGE plpgsql AS $$
 DECLARE d record;
