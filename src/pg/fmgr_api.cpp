@@ -63,7 +63,7 @@ std::exception_ptr refresh_contained(SpiConnection &spi, const std::string &name
     } catch (...) {
     }
     if (spi.nonatomic()) pg_call([] { SPI_rollback(); });
-    if (record_failed_run(name, "refresh", "run", error) && spi.nonatomic()) spi.commit();
+    if (record_failed_run(name, 0, "refresh", "run", error) && spi.nonatomic()) spi.commit();
     return error;
 }
 

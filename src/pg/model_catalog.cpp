@@ -349,8 +349,8 @@ std::exception_ptr in_subtransaction(const std::function<void()> &fn) {
     return error;
 }
 
-bool record_failed_run(const std::string &name, const char *kind, const char *step,
-                       const std::exception_ptr &error) {
+bool record_failed_run(const std::string &name, std::int64_t model_id, const char *kind,
+                       const char *step, const std::exception_ptr &error) {
     std::string sqlstate, message;
     describe_error(error, sqlstate, message);
     if (sqlstate == "42501") return false;
@@ -358,9 +358,11 @@ bool record_failed_run(const std::string &name, const char *kind, const char *st
     SqlResult r = spi_exec(
         "INSERT INTO incmodel.runs (model_id, model_name, kind, finished_at, outcome, "
         "failed_step, error_sqlstate, error_message) SELECT model_id, name, $2, "
-        "clock_timestamp(), 'failed', $3, $4, $5 FROM incmodel.models WHERE name = $1",
+        "clock_timestamp(), 'failed', $3, $4, $5 FROM incmodel.models WHERE name = $1 AND $6::int8 "
+        "= 0 UNION ALL SELECT $6::int8, $1, $2, clock_timestamp(), 'failed', $3, $4, $5 WHERE "
+        "$6::int8 <> 0",
         {SqlParam::value(name), SqlParam::value(kind), SqlParam::value(step),
-         SqlParam::value(sqlstate), SqlParam::value(message)});
+         SqlParam::value(sqlstate), SqlParam::value(message), SqlParam::int64(model_id)});
     return r.processed > 0;
 }
 

@@ -50,11 +50,11 @@ void store_query_tree(ModelRecord &model);
 std::exception_ptr in_subtransaction(const std::function<void()> &fn);
 
 // Records a failure that happened outside a run's units (loading the model, its lock, its
-// query) as a failed run of that kind at that step, so status shows it. Returns false, recording
-// nothing, when no model has that name or the caller was refused (42501): not the model's
-// failure.
-bool record_failed_run(const std::string &name, const char *kind, const char *step,
-                       const std::exception_ptr &error);
+// query) as a failed run of that kind at that step, so status shows it: of model model_id, or
+// (0) of the model named name. Returns false, recording nothing, when there is no such model or
+// the caller was refused (42501): not the model's failure.
+bool record_failed_run(const std::string &name, std::int64_t model_id, const char *kind,
+                       const char *step, const std::exception_ptr &error);
 
 // Which of an event's duplicates an append model keeps: the first by the load column, then by
 // dvce_created_tstamp when the source has it.

@@ -415,9 +415,10 @@ struct LockedModel {
 };
 
 LockedModel lock_and_load(const std::string &name, const char *action, bool session,
-                          bool dont_wait) {
+                          bool dont_wait, std::int64_t *loaded_id = nullptr) {
     // Rights first (the query is rendered after the lock): a refused caller leaves no run.
     ModelRecord first = load_model(name, false);
+    if (loaded_id) *loaded_id = first.spec.id;
     if (!OidIsValid(first.target_oid)) (void)load_model(name);  // raises: the target was dropped
     require_target_owner(first.target_oid, name, action);
     auto lock = std::make_unique<ModelLock>(first.spec.id, session, dont_wait);
@@ -449,10 +450,11 @@ LockedModel lock_and_load(const std::string &name, const char *action, bool sess
 LockedModel load_for_run(SpiConnection &spi, const std::string &name, const char *kind,
                          bool dont_wait) {
     LockedModel locked;
+    std::int64_t id = 0;  // the model the failure belongs to, once known
     std::exception_ptr error = in_subtransaction(
-        [&] { locked = lock_and_load(name, kind, spi.nonatomic(), dont_wait); });
+        [&] { locked = lock_and_load(name, kind, spi.nonatomic(), dont_wait, &id); });
     if (!error) return locked;
-    if (!record_failed_run(name, kind, "load", error)) std::rethrow_exception(error);
+    if (!record_failed_run(name, id, kind, "load", error)) std::rethrow_exception(error);
     if (spi.nonatomic()) spi.commit();
     throw ContainedError(error);
 }
