@@ -224,6 +224,16 @@ UPDATE incmodel.models SET planned_snapshot = NULL WHERE change_log;
 -- =============================================================================================
 -- Renames: the stored query follows its relations; every failure is a recorded run.
 -- =============================================================================================
+-- A model's analyzed query as a tree (nodeToString), as PostgreSQL stores a view's: at every
+-- load the canonical text, its split around the source and the key expressions are rendered
+-- from it with the current names, so renames of the source, its schema, a dimension, a column
+-- or a function are followed (the text columns are refreshed when names changed). query_origin
+-- ('<system identifier>/<database OID>') says where its OIDs mean something: a tree restored
+-- into another database is ignored and taken again from the canonical text. Models created by
+-- 0.2.0 get theirs at their next refresh (or rebuild), from their canonical text.
+ALTER TABLE incmodel.models ADD COLUMN query_tree text, ADD COLUMN query_origin text;
+-- A failure before a run's steps (loading the model, its lock, its query) is recorded as a run
+-- too, at failed_step 'load' (and 'run' for one refresh_all() contained elsewhere).
 
 
 -- =============================================================================================

@@ -30,6 +30,76 @@ std::string text_arg_ts(FunctionCallInfo fcinfo, int n, const char *name) {
                         std::string("incmodel: argument \"") + name + "\" must not be NULL");
     return *v;
 }
+
+// Refreshes one model for refresh_all(), so that no failure stops the others. Failures inside
+// a run's units or while loading the model come back contained (rolled back, recorded as a
+// run). Anything else is contained here: in a transaction block the model's refresh runs in a
+// subtransaction, rolled back on such a failure; at top level (commits between steps) the
+// transaction is rolled back. The failure is then recorded as a run at step 'run'.
+std::exception_ptr refresh_contained(SpiConnection &spi, const std::string &name,
+                                     bool skip_locked) {
+    std::exception_ptr error;
+    if (spi.nonatomic()) {
+        try {
+            refresh_model(spi, name, skip_locked);
+        } catch (...) {
+            error = std::current_exception();
+        }
+    } else {
+        std::exception_ptr contained;  // recorded already: the subtransaction keeps the record
+        error = in_subtransaction([&] {
+            try {
+                refresh_model(spi, name, skip_locked);
+            } catch (const ContainedError &) {
+                contained = std::current_exception();
+            }
+        });
+        if (!error) return contained;
+    }
+    if (!error) return nullptr;
+    try {
+        std::rethrow_exception(error);
+    } catch (const ContainedError &) {
+        return error;
+    } catch (...) {
+    }
+    if (spi.nonatomic()) pg_call([] { SPI_rollback(); });
+    if (record_failed_run(name, 0, "refresh", "run", error) && spi.nonatomic()) spi.commit();
+    return error;
+}
+
+// refresh_all()'s WARNING for a model whose refresh failed; the others go on.
+void warn_failed_refresh(const std::string &name, const std::exception_ptr &error) {
+    std::string msg = "incmodel: refresh of model \"" + name + "\" failed";
+    std::string detail;
+    std::exception_ptr inner = error;
+    bool contained = false;
+    try {
+        std::rethrow_exception(error);
+    } catch (const ContainedError &e) {
+        inner = e.inner();
+        contained = true;
+    } catch (...) {
+    }
+    try {
+        std::rethrow_exception(inner);
+    } catch (const UserError &e) {
+        if (contained)
+            detail = e.what();
+        else
+            msg += std::string(": ") + e.what();  // a refusal (permission): no run recorded
+    } catch (const std::exception &e) {
+        detail = e.what();
+    } catch (...) {
+        detail = "unknown error";
+    }
+    const char *m = msg.c_str();
+    const char *d = detail.c_str();
+    const bool has_detail = !detail.empty();
+    pg_call([m, d, has_detail] {
+        ereport(WARNING, (errmsg("%s", m), has_detail ? errdetail("%s", d) : 0));
+    });
+}
 }  // namespace
 
 extern "C" {
@@ -104,26 +174,10 @@ Datum incmodel_refresh_all(PG_FUNCTION_ARGS) {
         SpiConnection spi(is_nonatomic_call(fcinfo));
         int failed = 0;
         for (const std::string &name : enabled_model_names()) {
-            try {
-                refresh_model(spi, name, skip_locked);
-            } catch (const ContainedError &e) {
-                ++failed;
-                std::string msg = "incmodel: refresh of model \"" + name + "\" failed";
-                std::string detail;
-                try {
-                    std::rethrow_exception(e.inner());
-                } catch (const std::exception &inner) {
-                    detail = inner.what();
-                }
-                const char *m = msg.c_str();
-                const char *d = detail.c_str();
-                pg_call([m, d] { ereport(WARNING, (errmsg("%s", m), errdetail("%s", d))); });
-            } catch (const UserError &e) {
-                ++failed;
-                std::string msg = "incmodel: refresh of model \"" + name + "\" failed: " + e.what();
-                const char *m = msg.c_str();
-                pg_call([m] { ereport(WARNING, (errmsg("%s", m))); });
-            }
+            std::exception_ptr error = refresh_contained(spi, name, skip_locked);
+            if (!error) continue;
+            ++failed;
+            warn_failed_refresh(name, error);
         }
         if (failed > 0) {
             std::string msg = "incmodel: " + std::to_string(failed) + " model(s) failed to refresh";

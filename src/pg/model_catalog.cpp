@@ -2,6 +2,7 @@
 
 #include "core/version.hpp"
 #include "pg/guard.hpp"
+#include "pg/query_analysis.hpp"
 #include "pg/security.hpp"
 #include "pg/spi_client.hpp"
 
@@ -57,6 +58,66 @@ std::string snapshot_origin(Oid source) {
            std::to_string(source);
 }
 
+// Where a query tree was stored: its OIDs name objects of one cluster and database only.
+std::string tree_origin() {
+    const uint64 system = pg_call([] { return GetSystemIdentifier(); });
+    return std::to_string(system) + "/" + std::to_string(MyDatabaseId);
+}
+
+// Replaces the stored texts of a model's query with those rendered from its tree under the
+// current names (as the target's owner: deparsing calls the output functions of its
+// constants). Skipped when there is no tree or a relation is gone (only a dropped model loads
+// so); raises a clear error when something the query reads was dropped.
+void render_from_tree(ModelRecord &m) {
+    if (m.query_tree.empty()) return;
+    std::vector<std::string> key_names;
+    for (const auto &k : m.spec.keys) key_names.push_back(k.column);
+    RenderedQuery r;
+    {
+        AsModelOwner as_owner(m.target_oid);
+        r = render_model_query(m.spec.name, m.query_tree, m.source_oid, key_names);
+    }
+    core::ModelSpec &s = m.spec;
+    bool changed = r.canonical_query != m.canonical_query || r.spec.query_head != s.query_head ||
+                   r.spec.query_tail != s.query_tail || r.spec.source_alias != s.source_alias ||
+                   r.spec.alias_in_query != s.alias_in_query;
+    for (size_t i = 0; i < s.keys.size(); ++i) {
+        changed = changed || s.keys[i].source_expr != r.key_exprs[i];
+        s.keys[i].source_expr = r.key_exprs[i];
+    }
+    m.canonical_query = r.canonical_query;
+    s.query_head = r.spec.query_head;
+    s.query_tail = r.spec.query_tail;
+    s.source_alias = r.spec.source_alias;
+    s.alias_in_query = r.spec.alias_in_query;
+    m.texts_changed = changed;
+}
+
+// The SQLSTATE (five characters) and message of a caught failure.
+void describe_error(const std::exception_ptr &error, std::string &sqlstate, std::string &message) {
+    sqlstate = "XX000";
+    message = "unknown error";
+    std::exception_ptr inner = error;
+    try {
+        std::rethrow_exception(error);
+    } catch (const ContainedError &e) {
+        inner = e.inner();
+    } catch (...) {
+    }
+    try {
+        std::rethrow_exception(inner);
+    } catch (const PgException &e) {
+        sqlstate = unpack_sql_state(e.sqlerrcode());
+        message = e.what();
+    } catch (const UserError &e) {
+        sqlstate = unpack_sql_state(e.sqlstate());
+        message = e.what();
+    } catch (const std::exception &e) {
+        message = e.what();
+    } catch (...) {
+    }
+}
+
 }  // namespace
 
 std::vector<std::string> dedupe_order(Oid source, const std::string &load_column) {
@@ -76,7 +137,7 @@ ModelRecord load_model(const std::string &name, bool require_relations) {
         "target::oid, bounded_recompute, timezone, enabled, owner::oid, canonical_query, "
         "change_log, planned_snapshot::text, load_column, start_date::text, backfill_limit::text, "
         "day_key, reprocess_days, min_rows_to_process, upper_limit::text, strategy, event_key, "
-        "depends_on[1], planned_origin FROM "
+        "depends_on[1], planned_origin, query_tree, query_origin FROM "
         "incmodel.models WHERE name = $1",
         {SqlParam::value(name)});
     if (r.rows.empty())
@@ -123,6 +184,9 @@ ModelRecord load_model(const std::string &name, bool require_relations) {
         else
             s.unique_columns.push_back(str(c[1]));
     }
+    if (row[31] && row[32] == std::optional<std::string>(tree_origin())) m.query_tree = *row[31];
+    auto exists = [](Oid rel) { return pg_call([rel] { return get_rel_name(rel); }) != nullptr; };
+    if (require_relations && exists(m.source_oid) && exists(m.target_oid)) render_from_tree(m);
     if (row[29]) m.depends_on = {*row[29]};  // one input model (create_model accepts one)
     if (row[20]) {
         core::TimeSpec d;
@@ -142,7 +206,6 @@ ModelRecord load_model(const std::string &name, bool require_relations) {
         }
         s.time = d;
     }
-    auto exists = [](Oid rel) { return pg_call([rel] { return get_rel_name(rel); }) != nullptr; };
     if (require_relations || exists(m.source_oid))
         s.source = relation_name(m.source_oid, name, "source");
     else
@@ -168,6 +231,9 @@ std::vector<std::string> enabled_model_names() {
 }
 
 std::int64_t insert_model(const ModelRecord &m, const std::string &canonical_query) {
+    // The tree of the text just analyzed, analyzed again as its creator (as the caller's
+    // analysis ran): from here on the model's query follows renames.
+    const std::string tree = query_tree_of(canonical_query);
     AsCatalogOwner owner;
     require_catalog_version();
     const core::ModelSpec &s = m.spec;
@@ -181,10 +247,11 @@ std::int64_t insert_model(const ModelRecord &m, const std::string &canonical_que
         "window_column, lookback, target, bounded_recompute, timezone, enabled, owner, "
         "load_column, "
         "start_date, backfill_limit, day_key, reprocess_days, min_rows_to_process, strategy, "
-        "event_key) VALUES "
+        "event_key, query_tree, query_origin) VALUES "
         "($1, $2, $3, $4, $5, $6::boolean, $7::oid::regclass, $8, $9::boolean, $10, $11, $12, "
         "$13::interval, $14::oid::regclass, $15::boolean, $16, $17::boolean, $18::oid::regrole, "
-        "$19, $20::timestamptz, $21::interval, $22, $23::int, $24::int8, $25, $26) RETURNING "
+        "$19, $20::timestamptz, $21::interval, $22, $23::int, $24::int8, $25, $26, $27, $28) "
+        "RETURNING "
         "model_id",
         {SqlParam::value(s.name),
          SqlParam::value(m.query),
@@ -211,7 +278,9 @@ std::int64_t insert_model(const ModelRecord &m, const std::string &canonical_que
          daily ? SqlParam::value(std::to_string(daily->reprocess_days)) : SqlParam::null(),
          daily ? SqlParam::value(std::to_string(daily->min_rows_to_process)) : SqlParam::null(),
          SqlParam::value(daily && daily->append ? "append" : "recompute"),
-         daily && daily->append ? SqlParam::value(daily->event_key) : SqlParam::null()});
+         daily && daily->append ? SqlParam::value(daily->event_key) : SqlParam::null(),
+         SqlParam::value(tree),
+         SqlParam::value(tree_origin())});
     const std::int64_t id = r.scalar_int();
     const std::string insert_col =
         "INSERT INTO incmodel.model_columns (model_id, kind, ord, name, type, source_expr) VALUES "
@@ -232,6 +301,69 @@ std::int64_t insert_model(const ModelRecord &m, const std::string &canonical_que
                               SqlParam::value(std::to_string(++ord)), SqlParam::value(u),
                               SqlParam::null(), SqlParam::null()});
     return id;
+}
+
+void store_query_tree(ModelRecord &m) {
+    if (m.query_tree.empty()) {
+        // A model created before 0.3.0 or restored from a dump: its canonical text still names
+        // what it read (it was rendered at its last load); analyzed as the target's owner.
+        AsModelOwner as_owner(m.target_oid);
+        m.query_tree = query_tree_of(m.canonical_query);
+    }
+    AsCatalogOwner owner;
+    const SqlParam id = SqlParam::int64(m.spec.id);
+    spi_exec(
+        "UPDATE incmodel.models SET query_tree = $2, query_origin = $3, canonical_query = $4, "
+        "query_head = $5, query_tail = $6, source_alias = $7, alias_in_query = $8::boolean WHERE "
+        "model_id = $1::int8",
+        {id, SqlParam::value(m.query_tree), SqlParam::value(tree_origin()),
+         SqlParam::value(m.canonical_query), SqlParam::value(m.spec.query_head),
+         SqlParam::value(m.spec.query_tail), SqlParam::value(m.spec.source_alias),
+         SqlParam::value(m.spec.alias_in_query ? "true" : "false")});
+    int ord = 0;
+    for (const auto &k : m.spec.keys)
+        spi_exec(
+            "UPDATE incmodel.model_columns SET source_expr = $3 WHERE model_id = $1::int8 AND kind "
+            "= 'key' AND ord = $2::int",
+            {id, SqlParam::value(std::to_string(++ord)), SqlParam::value(k.source_expr)});
+    m.texts_changed = false;
+}
+
+std::exception_ptr in_subtransaction(const std::function<void()> &fn) {
+    MemoryContext context = CurrentMemoryContext;
+    ResourceOwner owner = CurrentResourceOwner;
+    pg_call([] { BeginInternalSubTransaction(nullptr); });
+    MemoryContextSwitchTo(context);
+    std::exception_ptr error;
+    try {
+        fn();
+    } catch (...) {
+        error = std::current_exception();
+    }
+    if (error)
+        pg_call([] { RollbackAndReleaseCurrentSubTransaction(); });
+    else
+        pg_call([] { ReleaseCurrentSubTransaction(); });
+    MemoryContextSwitchTo(context);
+    CurrentResourceOwner = owner;
+    return error;
+}
+
+bool record_failed_run(const std::string &name, std::int64_t model_id, const char *kind,
+                       const char *step, const std::exception_ptr &error) {
+    std::string sqlstate, message;
+    describe_error(error, sqlstate, message);
+    if (sqlstate == "42501") return false;
+    AsCatalogOwner owner;
+    SqlResult r = spi_exec(
+        "INSERT INTO incmodel.runs (model_id, model_name, kind, finished_at, outcome, "
+        "failed_step, error_sqlstate, error_message) SELECT model_id, name, $2, "
+        "clock_timestamp(), 'failed', $3, $4, $5 FROM incmodel.models WHERE name = $1 AND $6::int8 "
+        "= 0 UNION ALL SELECT $6::int8, $1, $2, clock_timestamp(), 'failed', $3, $4, $5 WHERE "
+        "$6::int8 <> 0",
+        {SqlParam::value(name), SqlParam::value(kind), SqlParam::value(step),
+         SqlParam::value(sqlstate), SqlParam::value(message), SqlParam::int64(model_id)});
+    return r.processed > 0;
 }
 
 void set_planned_snapshot(const ModelRecord &m, const std::string &snapshot) {

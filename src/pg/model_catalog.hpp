@@ -3,6 +3,8 @@
 #pragma once
 
 #include <cstdint>
+#include <exception>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -28,11 +30,31 @@ struct ModelRecord {
     std::optional<std::string> planned_snapshot;
     std::optional<std::string> upper_limit;  // daily models: load processed up to here
     std::vector<std::string> depends_on;     // features models: the input model
+    // The analyzed query (nodeToString), empty when none was stored (a model created before
+    // 0.3.0) or it was stored in another database (a restored dump): its OIDs mean nothing here.
+    std::string query_tree;
+    // The texts rendered from query_tree differ from the stored ones (something was renamed).
+    bool texts_changed = false;
 };
 
 // Loads a model by name; raises 42704 with a hint when there is none. With require_relations
 // false, a dropped source or target leaves its name empty instead of raising 42P01.
 ModelRecord load_model(const std::string &name, bool require_relations = true);
+
+// Stores the model's analyzed query tree (taken from its canonical text when it has none) and
+// the texts rendered from it; called under the model lock when either is missing or stale.
+void store_query_tree(ModelRecord &model);
+
+// Runs fn in a subtransaction, as a RunDriver unit does: on failure its work is rolled back,
+// the transaction stays usable and the failure is returned.
+std::exception_ptr in_subtransaction(const std::function<void()> &fn);
+
+// Records a failure that happened outside a run's units (loading the model, its lock, its
+// query) as a failed run of that kind at that step, so status shows it: of model model_id, or
+// (0) of the model named name. Returns false, recording nothing, when there is no such model or
+// the caller was refused (42501): not the model's failure.
+bool record_failed_run(const std::string &name, std::int64_t model_id, const char *kind,
+                       const char *step, const std::exception_ptr &error);
 
 // Which of an event's duplicates an append model keeps: the first by the load column, then by
 // dvce_created_tstamp when the source has it.

@@ -336,8 +336,11 @@ struct LockedModel {
 };
 
 LockedModel lock_and_load(const std::string &name, const char *action, bool session,
-                          bool dont_wait) {
-    ModelRecord first = load_model(name);
+                          bool dont_wait, std::int64_t *loaded_id = nullptr) {
+    // Rights first (the query is rendered after the lock): a refused caller leaves no run.
+    ModelRecord first = load_model(name, false);
+    if (loaded_id) *loaded_id = first.spec.id;
+    if (!OidIsValid(first.target_oid)) (void)load_model(name);  // raises: the target was dropped
     require_target_owner(first.target_oid, name, action);
     auto lock = std::make_unique<ModelLock>(first.spec.id, session, dont_wait);
     if (!lock->acquired()) return {std::move(first), nullptr};
@@ -357,7 +360,24 @@ LockedModel lock_and_load(const std::string &name, const char *action, bool sess
         }
         pinned.close();
     }
+    // The texts follow renames: stored again when they changed (or the tree is new here).
+    if (again.query_tree.empty() || again.texts_changed) store_query_tree(again);
     return {std::move(again), std::move(lock)};
+}
+
+// lock_and_load() for a run (refresh, rebuild, backfill), in a subtransaction: a failure
+// (a dropped relation, a query that no longer analyzes, the lock) is recorded as a failed run
+// at step 'load' and thrown as contained, so status shows it and refresh_all() goes on.
+LockedModel load_for_run(SpiConnection &spi, const std::string &name, const char *kind,
+                         bool dont_wait) {
+    LockedModel locked;
+    std::int64_t id = 0;  // the model the failure belongs to, once known
+    std::exception_ptr error = in_subtransaction(
+        [&] { locked = lock_and_load(name, kind, spi.nonatomic(), dont_wait, &id); });
+    if (!error) return locked;
+    if (!record_failed_run(name, id, kind, "load", error)) std::rethrow_exception(error);
+    if (spi.nonatomic()) spi.commit();
+    throw ContainedError(error);
 }
 
 // Types compare without collation; the target may carry its own.
@@ -638,7 +658,7 @@ std::int64_t create_model(SpiConnection &spi, const CreateModelArgs &args) {
 
 RefreshOutcome refresh_model(SpiConnection &spi, const std::string &name, bool skip_locked,
                              const RunOverrides &overrides) {
-    LockedModel locked = lock_and_load(name, "refresh", spi.nonatomic(), skip_locked);
+    LockedModel locked = load_for_run(spi, name, "refresh", skip_locked);
     ModelRecord &m = locked.model;
     if (!m.spec.time && (overrides.reprocess_days || overrides.min_rows_to_process))
         throw UserError(ERRCODE_INVALID_PARAMETER_VALUE,
@@ -775,7 +795,7 @@ RefreshOutcome refresh_model(SpiConnection &spi, const std::string &name, bool s
 }
 
 std::int64_t rebuild_model(SpiConnection &spi, const std::string &name) {
-    LockedModel locked = lock_and_load(name, "rebuild", spi.nonatomic(), false);
+    LockedModel locked = load_for_run(spi, name, "rebuild", false);
     std::int64_t rows = 0;
     if (!locked.model.depends_on.empty()) {
         with_run(spi, locked.model, "rebuild", [&](RunDriver &driver) {
@@ -883,7 +903,7 @@ std::vector<ExplainRow> explain_backfill(const std::string &name, const std::str
 
 std::int64_t backfill_model(SpiConnection &spi, const std::string &name,
                             const std::string &from_micros, const std::string &to_micros) {
-    LockedModel locked = lock_and_load(name, "backfill", spi.nonatomic(), false);
+    LockedModel locked = load_for_run(spi, name, "backfill", false);
     const ModelRecord &m = locked.model;
     if (!m.spec.time)
         throw UserError(

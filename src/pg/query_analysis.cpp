@@ -161,6 +161,152 @@ std::vector<Token> scan_tokens(const std::string &sql) {
     return tokens;
 }
 
+// The canonical text of an analyzed query (names from OIDs, fully qualified) split around its
+// source reference, with the source's alias: what the planner splices the restricted source into.
+// Used at creation and at every load from the stored tree, so the texts follow renames.
+void render_canonical(Query *query, Oid source, core::ModelSpec &spec, std::string &canonical_out) {
+    {
+        CatalogOnlySearchPath path;
+        Query *copy = static_cast<Query *>(pg_call([query] { return copyObjectImpl(query); }));
+        canonical_out = pg_call([copy] { return pg_get_querydef(copy, false); });
+    }
+    const char *canonical = canonical_out.c_str();
+    List *craw = pg_call([canonical] { return raw_parser(canonical, RAW_PARSE_DEFAULT); });
+    auto *cselect = reinterpret_cast<SelectStmt *>(linitial_node(RawStmt, craw)->stmt);
+    const char *src_schema =
+        pg_call([source] { return get_namespace_name(get_rel_namespace(source)); });
+    const char *src_name = pg_call([source] { return get_rel_name(source); });
+    spec.source = {src_schema, src_name};
+    RangeVar *rv = nullptr;
+    ListCell *lc;
+    foreach (lc, cselect->fromClause) {
+        rv = find_rangevar(static_cast<Node *>(lfirst(lc)), src_schema, src_name);
+        if (rv) break;
+    }
+    if (rv == nullptr)
+        throw std::runtime_error("incmodel: could not find the source in the deparsed query: " +
+                                 canonical_out);
+    if (rv->alias && rv->alias->colnames != NIL)
+        unsupported("column aliases on the source relation are not supported",
+                    "Rename columns in the select list instead.");
+    spec.source_alias = rv->alias ? rv->alias->aliasname : rv->relname;
+    if (spec.source_alias.rfind("_incmodel", 0) == 0)
+        throw UserError(ERRCODE_RESERVED_NAME,
+                        "incmodel: alias \"" + spec.source_alias + "\" is reserved", "",
+                        "Aliases starting with _incmodel are reserved for incmodel.");
+    spec.alias_in_query = rv->alias != nullptr;
+    std::vector<Token> tokens = scan_tokens(canonical_out);
+    size_t i = 0;
+    while (i < tokens.size() && tokens[i].location != rv->location) ++i;
+    if (i == tokens.size())
+        throw std::runtime_error("incmodel: source token not found in the deparsed query");
+    int start = tokens[i].location;
+    if (!rv->inh && i > 0 && pg_strncasecmp(canonical + tokens[i - 1].location, "ONLY", 4) == 0)
+        start = tokens[i - 1].location;
+    size_t j = i;
+    while (j + 2 < tokens.size() && tokens[j + 1].code == '.') j += 2;
+    int end =
+        j + 1 < tokens.size() ? tokens[j + 1].location : static_cast<int>(canonical_out.size());
+    spec.query_head = canonical_out.substr(0, start);
+    spec.query_tail = canonical_out.substr(end);
+}
+
+// A key expression (computed from the source alone) as text over the source's alias.
+std::string deparse_key(Node *expr, int source_rti, const std::string &source_alias, Oid source) {
+    CatalogOnlySearchPath path;
+    const char *alias = source_alias.c_str();
+    List *dpcontext = pg_call([alias, source] { return deparse_context_for(alias, source); });
+    Node *copy = static_cast<Node *>(pg_call([expr] { return copyObjectImpl(expr); }));
+    pg_call([copy, source_rti] { ChangeVarNodes(copy, source_rti, 1, 0); });
+    return pg_call([copy, dpcontext] { return deparse_expression(copy, dpcontext, true, false); });
+}
+
+// What a stored query tree refers to by OID: relations (with the columns read) and functions.
+struct TreeRefs {
+    List *rtes;   // RangeTblEntry * of kind RTE_RELATION, every query level
+    List *funcs;  // function OIDs
+};
+
+bool tree_refs_walker(Node *node, void *ctx) {
+    auto *r = static_cast<TreeRefs *>(ctx);
+    if (node == nullptr) return false;
+    if (IsA(node, RangeTblEntry)) {
+        auto *rte = reinterpret_cast<RangeTblEntry *>(node);
+        if (rte->rtekind == RTE_RELATION) r->rtes = lappend(r->rtes, rte);
+        return false;
+    }
+    if (IsA(node, FuncExpr))
+        r->funcs = lappend_oid(r->funcs, reinterpret_cast<FuncExpr *>(node)->funcid);
+    else if (IsA(node, Aggref))
+        r->funcs = lappend_oid(r->funcs, reinterpret_cast<Aggref *>(node)->aggfnoid);
+    if (IsA(node, Query))
+        return query_tree_walker(reinterpret_cast<Query *>(node), as_walker(tree_refs_walker), ctx,
+                                 QTW_EXAMINE_RTES_BEFORE);
+    return expression_tree_walker(node, as_walker(tree_refs_walker), ctx);
+}
+
+// Whether a relation still has a (not dropped) column attno.
+bool column_exists(Oid relid, AttrNumber attno) {
+    return pg_call([relid, attno] {
+        HeapTuple tup = SearchSysCache2(ATTNUM, ObjectIdGetDatum(relid), Int16GetDatum(attno));
+        if (!HeapTupleIsValid(tup)) return false;
+        bool dropped = ((Form_pg_attribute)GETSTRUCT(tup))->attisdropped;
+        ReleaseSysCache(tup);
+        return !dropped;
+    });
+}
+
+// Raises a clear error when something the stored query reads was dropped (the tree names it by
+// OID; deparsing it would fail with "cache lookup failed").
+void require_tree_references(const std::string &model, Query *query) {
+    TreeRefs refs{NIL, NIL};
+    pg_call([query, &refs] {
+        (void)query_tree_walker(query, as_walker(tree_refs_walker), &refs, QTW_EXAMINE_RTES_BEFORE);
+    });
+    const std::string hint =
+        "Drop the model with incmodel.drop_model() and create it again over what replaces it.";
+    ListCell *lc;
+    foreach (lc, refs.rtes) {
+        auto *rte = static_cast<RangeTblEntry *>(lfirst(lc));
+        const Oid relid = rte->relid;
+        const std::string as_named = rte->eref->aliasname;
+        const char *name = pg_call([relid] { return get_rel_name(relid); });
+        if (name == nullptr)
+            throw UserError(
+                ERRCODE_UNDEFINED_TABLE,
+                "incmodel: a relation the query of model \"" + model + "\" reads no longer exists",
+                "The query read it as \"" + as_named +
+                    "\"; it was dropped after the model was created.",
+                hint);
+        int x = -1;
+        for (;;) {
+            Bitmapset *cols = rte->selectedCols;
+            x = pg_call([cols, x] { return bms_next_member(cols, x); });
+            if (x < 0) break;
+            const AttrNumber attno = x + FirstLowInvalidHeapAttributeNumber;
+            if (attno <= 0 || column_exists(relid, attno)) continue;
+            std::string column = attno <= list_length(rte->eref->colnames)
+                                     ? strVal(list_nth(rte->eref->colnames, attno - 1))
+                                     : std::to_string(attno);
+            throw UserError(ERRCODE_UNDEFINED_COLUMN,
+                            "incmodel: column \"" + column + "\" of relation \"" + name +
+                                "\" that the query of model \"" + model +
+                                "\" reads no longer exists",
+                            "It was dropped after the model was created.", hint);
+        }
+    }
+    foreach (lc, refs.funcs) {
+        const Oid func = lfirst_oid(lc);  // its name went with it
+        bool exists =
+            pg_call([func] { return SearchSysCacheExists1(PROCOID, ObjectIdGetDatum(func)); });
+        if (!exists)
+            throw UserError(
+                ERRCODE_UNDEFINED_FUNCTION,
+                "incmodel: a function the query of model \"" + model + "\" calls no longer exists",
+                "It was dropped after the model was created.", hint);
+    }
+}
+
 }  // namespace
 
 std::string quote_ident(std::string_view ident) {
@@ -366,52 +512,7 @@ AnalyzedQuery analyze_model_query(const ModelQueryInput &input) {
         }
     }
 
-    // --- canonical text, split around the source -------------------------------------------------
-    {
-        CatalogOnlySearchPath path;
-        Query *copy = static_cast<Query *>(pg_call([query] { return copyObjectImpl(query); }));
-        out.canonical_query = pg_call([copy] { return pg_get_querydef(copy, false); });
-    }
-    const char *canonical = out.canonical_query.c_str();
-    List *craw = pg_call([canonical] { return raw_parser(canonical, RAW_PARSE_DEFAULT); });
-    auto *cselect = reinterpret_cast<SelectStmt *>(linitial_node(RawStmt, craw)->stmt);
-    const char *src_schema =
-        pg_call([source] { return get_namespace_name(get_rel_namespace(source)); });
-    const char *src_name = pg_call([source] { return get_rel_name(source); });
-    spec.source = {src_schema, src_name};
-    RangeVar *rv = nullptr;
-    foreach (lc, cselect->fromClause) {
-        rv = find_rangevar(static_cast<Node *>(lfirst(lc)), src_schema, src_name);
-        if (rv) break;
-    }
-    if (rv == nullptr)
-        throw std::runtime_error("incmodel: could not find the source in the deparsed query: " +
-                                 out.canonical_query);
-    if (rv->alias && rv->alias->colnames != NIL)
-        unsupported("column aliases on the source relation are not supported",
-                    "Rename columns in the select list instead.");
-    spec.source_alias = rv->alias ? rv->alias->aliasname : rv->relname;
-    if (spec.source_alias.rfind("_incmodel", 0) == 0)
-        throw UserError(ERRCODE_RESERVED_NAME,
-                        "incmodel: alias \"" + spec.source_alias + "\" is reserved", "",
-                        "Aliases starting with _incmodel are reserved for incmodel.");
-    spec.alias_in_query = rv->alias != nullptr;
-    {
-        std::vector<Token> tokens = scan_tokens(out.canonical_query);
-        size_t i = 0;
-        while (i < tokens.size() && tokens[i].location != rv->location) ++i;
-        if (i == tokens.size())
-            throw std::runtime_error("incmodel: source token not found in the deparsed query");
-        int start = tokens[i].location;
-        if (!rv->inh && i > 0 && pg_strncasecmp(canonical + tokens[i - 1].location, "ONLY", 4) == 0)
-            start = tokens[i - 1].location;
-        size_t j = i;
-        while (j + 2 < tokens.size() && tokens[j + 1].code == '.') j += 2;
-        int end = j + 1 < tokens.size() ? tokens[j + 1].location
-                                        : static_cast<int>(out.canonical_query.size());
-        spec.query_head = out.canonical_query.substr(0, start);
-        spec.query_tail = out.canonical_query.substr(end);
-    }
+    render_canonical(query, source, spec, out.canonical_query);
 
     // --- the refresh key: GROUP BY parts computed from the source alone --------------------------
     std::vector<std::pair<std::string, Node *>> source_keys;  // output name, expression
@@ -478,26 +579,89 @@ AnalyzedQuery analyze_model_query(const ModelQueryInput &input) {
                         "incmodel: no GROUP BY expression is computed from the source alone",
                         "The refresh key must be computable from the events themselves.",
                         "Group by a column of the source relation, such as the session id.");
+    for (auto &[name, expr] : source_keys) {
+        std::string type;
+        for (const auto &o : spec.outputs)
+            if (o.name == name) type = o.type;
+        if (IsA(expr, Var) && out.first_key_attnum == 0 && spec.keys.empty())
+            out.first_key_attnum = reinterpret_cast<Var *>(expr)->varattno;
+        spec.keys.push_back({name, deparse_key(expr, source_rti, spec.source_alias, source), type});
+    }
+    return out;
+}
+
+std::string query_tree_of(const std::string &canonical_query) {
+    const char *sql = canonical_query.c_str();
+    List *raw = pg_call([sql] { return raw_parser(sql, RAW_PARSE_DEFAULT); });
+    RawStmt *rawstmt = linitial_node(RawStmt, raw);
+    Query *query = pg_call(
+        [rawstmt, sql] { return parse_analyze_fixedparams(rawstmt, sql, nullptr, 0, nullptr); });
+    return pg_call([query] { return nodeToString(query); });
+}
+
+namespace {
+// render_model_query() without the translation of PostgreSQL errors.
+RenderedQuery render_tree(const std::string &model, const std::string &tree, Oid source,
+                          const std::vector<std::string> &key_names);
+}  // namespace
+
+RenderedQuery render_model_query(const std::string &model, const std::string &tree, Oid source,
+                                 const std::vector<std::string> &key_names) {
+    try {
+        return render_tree(model, tree, source, key_names);
+    } catch (const PgException &e) {
+        // Something else the query refers to by OID (a type, an operator) is gone.
+        throw UserError(
+            e.sqlerrcode(),
+            "incmodel: the query of model \"" + model + "\" can no longer be rendered: " + e.what(),
+            "An object it refers to was dropped after the model was created.",
+            "Drop the model with incmodel.drop_model() and create it again.");
+    }
+}
+
+namespace {
+
+RenderedQuery render_tree(const std::string &model, const std::string &tree, Oid source,
+                          const std::vector<std::string> &key_names) {
+    const char *text = tree.c_str();
+    Node *node = static_cast<Node *>(pg_call([text] { return stringToNode(text); }));
+    if (node == nullptr || !IsA(node, Query))
+        throw std::runtime_error("incmodel: the stored query tree of model \"" + model +
+                                 "\" is not a query");
+    Query *query = reinterpret_cast<Query *>(node);
+    require_tree_references(model, query);
+    int source_rti = 0, rti = 0;
+    ListCell *lc;
+    foreach (lc, query->rtable) {
+        ++rti;
+        auto *rte = static_cast<RangeTblEntry *>(lfirst(lc));
+        if (rte->rtekind == RTE_RELATION && rte->relid == source) source_rti = rti;
+    }
+    if (source_rti == 0)
+        throw UserError(
+            ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
+            "incmodel: the stored query of model \"" + model + "\" does not read its source", "",
+            "Drop the model with incmodel.drop_model() and create it again.");
+    RenderedQuery out;
     {
-        CatalogOnlySearchPath path;
-        const char *alias = spec.source_alias.c_str();
-        List *dpcontext = pg_call([alias, source] { return deparse_context_for(alias, source); });
-        for (auto &[name, expr] : source_keys) {
-            Node *copy = static_cast<Node *>(pg_call([expr] { return copyObjectImpl(expr); }));
-            const int from = source_rti;
-            pg_call([copy, from] { ChangeVarNodes(copy, from, 1, 0); });
-            const char *text = pg_call(
-                [copy, dpcontext] { return deparse_expression(copy, dpcontext, true, false); });
-            std::string type;
-            for (const auto &o : spec.outputs)
-                if (o.name == name) type = o.type;
-            if (IsA(expr, Var) && out.first_key_attnum == 0 && spec.keys.empty())
-                out.first_key_attnum = reinterpret_cast<Var *>(expr)->varattno;
-            spec.keys.push_back({name, text, type});
+        render_canonical(query, source, out.spec, out.canonical_query);
+        for (const auto &name : key_names) {
+            Node *expr = nullptr;
+            foreach (lc, query->targetList) {
+                auto *tle = static_cast<TargetEntry *>(lfirst(lc));
+                if (!tle->resjunk && tle->resname && name == tle->resname)
+                    expr = reinterpret_cast<Node *>(tle->expr);
+            }
+            if (expr == nullptr)
+                throw std::runtime_error("incmodel: key column \"" + name +
+                                         "\" is not in the stored query");
+            out.key_exprs.push_back(deparse_key(expr, source_rti, out.spec.source_alias, source));
         }
     }
     return out;
 }
+
+}  // namespace
 
 void verify_output_types(const std::string &model, const std::string &canonical_query,
                          const std::vector<core::OutputColumn> &outputs) {

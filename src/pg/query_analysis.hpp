@@ -39,6 +39,22 @@ struct AnalyzedQuery {
 // Parses, analyzes and validates; raises UserError with a SQLSTATE, detail and hint on bad input.
 AnalyzedQuery analyze_model_query(const ModelQueryInput &input);
 
+// The analyzed tree of a (fully qualified) query text, as nodeToString() writes it: stored in the
+// catalog so that the query follows renames (names come from OIDs when it is rendered again).
+std::string query_tree_of(const std::string &canonical_query);
+
+// The texts of a stored query rendered from its tree with the current names: the canonical
+// query split around the source (spec.source, source_alias, alias_in_query, query_head,
+// query_tail) and the key expressions of key_names, in order. Raises a clear error (42P01,
+// 42703, 42883) when a relation, column or function it reads was dropped.
+struct RenderedQuery {
+    core::ModelSpec spec;
+    std::string canonical_query;
+    std::vector<std::string> key_exprs;
+};
+RenderedQuery render_model_query(const std::string &model, const std::string &tree, Oid source,
+                                 const std::vector<std::string> &key_names);
+
 // Re-analyzes a model's stored (fully qualified) query and raises 42804 when its output columns
 // no longer have the types the target was built with (a source column changed type).
 void verify_output_types(const std::string &model, const std::string &canonical_query,
