@@ -13,6 +13,7 @@
 #include "pg/model_ops.hpp"
 #include "pg/settings.hpp"
 #include "pg/spi_client.hpp"
+#include "pg/subtransaction.hpp"
 
 extern "C" {
 PG_MODULE_MAGIC;

@@ -20,6 +20,30 @@ void copy_text(char *dst, size_t size, const char *src) {
 }
 }  // namespace
 
+ErrorSummary describe_error(const std::exception_ptr &error) {
+    ErrorSummary out;
+    std::exception_ptr inner = error;
+    try {
+        std::rethrow_exception(error);
+    } catch (const ContainedError &e) {
+        inner = e.inner();
+    } catch (...) {
+    }
+    try {
+        std::rethrow_exception(inner);
+    } catch (const PgException &e) {
+        out.sqlstate = unpack_sql_state(e.sqlerrcode());
+        out.message = e.what();
+    } catch (const UserError &e) {
+        out.sqlstate = unpack_sql_state(e.sqlstate());
+        out.message = e.what();
+    } catch (const std::exception &e) {
+        out.message = e.what();
+    } catch (...) {
+    }
+    return out;
+}
+
 const char *PgException::what() const noexcept {
     return edata_ && edata_->message ? edata_->message : "PostgreSQL error";
 }

@@ -94,6 +94,16 @@ auto pg_call(Fn &&fn) -> decltype(fn()) {
     }
 }
 
+// What a caught failure says, for run records and logs: its SQLSTATE (five characters) and
+// message; a ContainedError is described by the failure it contains.
+struct ErrorSummary {
+    std::string sqlstate = "XX000";
+    std::string message = "unknown error";
+    // "message (SQLSTATE xxxxx)"
+    std::string text() const { return message + " (SQLSTATE " + sqlstate + ")"; }
+};
+ErrorSummary describe_error(const std::exception_ptr &error);
+
 // Where the current exception is turned into an ERROR: see entry_point().
 [[noreturn]] void raise_captured(std::exception_ptr error);
 

@@ -186,21 +186,6 @@ void run_top_level(Oid relid, bool vacuum, bool analyze) {
     if (error) std::rethrow_exception(error);
 }
 
-// The message of a caught error, for the log.
-std::string error_text(const std::exception_ptr &error) {
-    try {
-        std::rethrow_exception(error);
-    } catch (const PgException &e) {
-        return std::string(e.what()) + " (SQLSTATE " + unpack_sql_state(e.sqlerrcode()) + ")";
-    } catch (const UserError &e) {
-        return std::string(e.what()) + " (SQLSTATE " + unpack_sql_state(e.sqlstate()) + ")";
-    } catch (const std::exception &e) {
-        return e.what();
-    } catch (...) {
-        return "unknown error";
-    }
-}
-
 // One action: run, then logged with its outcome. A failure (an owner's index function that
 // raises, a dropped table, ...) is logged here and in the server log and ends nothing else.
 void run_action(const PlannedAction &a) {
@@ -215,7 +200,7 @@ void run_action(const PlannedAction &a) {
     try {
         run_top_level(a.relid, a.vacuum, a.analyze);
     } catch (...) {
-        error = error_text(std::current_exception());
+        error = describe_error(std::current_exception()).text();
         const char *msg = error.c_str();
         pg_call([act, msg] { ereport(LOG, (errmsg("%s failed: %s", act, msg))); });
     }
@@ -234,7 +219,7 @@ void run_action_contained(const PlannedAction &a) {
     try {
         run_action(a);
     } catch (...) {
-        const std::string msg = error_text(std::current_exception());
+        const std::string msg = describe_error(std::current_exception()).text();
         const char *m = msg.c_str();
         const char *rel = a.relation.c_str();
         try {

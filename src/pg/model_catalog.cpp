@@ -93,31 +93,6 @@ void render_from_tree(ModelRecord &m) {
     m.texts_changed = changed;
 }
 
-// The SQLSTATE (five characters) and message of a caught failure.
-void describe_error(const std::exception_ptr &error, std::string &sqlstate, std::string &message) {
-    sqlstate = "XX000";
-    message = "unknown error";
-    std::exception_ptr inner = error;
-    try {
-        std::rethrow_exception(error);
-    } catch (const ContainedError &e) {
-        inner = e.inner();
-    } catch (...) {
-    }
-    try {
-        std::rethrow_exception(inner);
-    } catch (const PgException &e) {
-        sqlstate = unpack_sql_state(e.sqlerrcode());
-        message = e.what();
-    } catch (const UserError &e) {
-        sqlstate = unpack_sql_state(e.sqlstate());
-        message = e.what();
-    } catch (const std::exception &e) {
-        message = e.what();
-    } catch (...) {
-    }
-}
-
 }  // namespace
 
 std::vector<std::string> dedupe_order(Oid source, const std::string &load_column) {
@@ -329,30 +304,11 @@ void store_query_tree(ModelRecord &m) {
     m.texts_changed = false;
 }
 
-std::exception_ptr in_subtransaction(const std::function<void()> &fn) {
-    MemoryContext context = CurrentMemoryContext;
-    ResourceOwner owner = CurrentResourceOwner;
-    pg_call([] { BeginInternalSubTransaction(nullptr); });
-    MemoryContextSwitchTo(context);
-    std::exception_ptr error;
-    try {
-        fn();
-    } catch (...) {
-        error = std::current_exception();
-    }
-    if (error)
-        pg_call([] { RollbackAndReleaseCurrentSubTransaction(); });
-    else
-        pg_call([] { ReleaseCurrentSubTransaction(); });
-    MemoryContextSwitchTo(context);
-    CurrentResourceOwner = owner;
-    return error;
-}
-
 bool record_failed_run(const std::string &name, std::int64_t model_id, const char *kind,
                        const char *step, const std::exception_ptr &error) {
-    std::string sqlstate, message;
-    describe_error(error, sqlstate, message);
+    const ErrorSummary e = describe_error(error);
+    const std::string &sqlstate = e.sqlstate;
+    const std::string &message = e.message;
     if (sqlstate == "42501") return false;
     AsCatalogOwner owner;
     SqlResult r = spi_exec(

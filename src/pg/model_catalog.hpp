@@ -45,10 +45,6 @@ ModelRecord load_model(const std::string &name, bool require_relations = true);
 // the texts rendered from it; called under the model lock when either is missing or stale.
 void store_query_tree(ModelRecord &model);
 
-// Runs fn in a subtransaction, as a RunDriver unit does: on failure its work is rolled back,
-// the transaction stays usable and the failure is returned.
-std::exception_ptr in_subtransaction(const std::function<void()> &fn);
-
 // Records a failure that happened outside a run's units (loading the model, its lock, its
 // query) as a failed run of that kind at that step, so status shows it: of model model_id, or
 // (0) of the model named name. Returns false, recording nothing, when there is no such model or

@@ -15,6 +15,7 @@
 #include "pg/run_driver.hpp"
 #include "pg/security.hpp"
 #include "pg/settings.hpp"
+#include "pg/subtransaction.hpp"
 #include "pg/source_triggers.hpp"
 
 namespace incmodel::pg {
@@ -335,8 +336,8 @@ struct LockedModel {
     std::unique_ptr<ModelLock> lock;
 };
 
-LockedModel lock_and_load(const std::string &name, const char *action, bool session,
-                          bool dont_wait, std::int64_t *loaded_id = nullptr) {
+LockedModel lock_and_load(const std::string &name, const char *action, bool session, bool dont_wait,
+                          std::int64_t *loaded_id = nullptr) {
     // Rights first (the query is rendered after the lock): a refused caller leaves no run.
     ModelRecord first = load_model(name, false);
     if (loaded_id) *loaded_id = first.spec.id;

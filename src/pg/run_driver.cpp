@@ -22,24 +22,6 @@ ModelLock::~ModelLock() {
 RunDriver::RunDriver(SpiConnection &spi, const ModelRecord &model, const char *kind)
     : spi_(spi), model_(model), kind_(kind) {}
 
-// A subtransaction per unit, as PL/pgSQL does for an exception block: on failure only the
-// unit's work is rolled back and the run can still be recorded.
-void RunDriver::begin_unit() {
-    unit_context_ = CurrentMemoryContext;
-    unit_owner_ = CurrentResourceOwner;
-    pg_call([] { BeginInternalSubTransaction(nullptr); });
-    MemoryContextSwitchTo(unit_context_);
-}
-
-void RunDriver::end_unit(bool success) {
-    if (success)
-        pg_call([] { ReleaseCurrentSubTransaction(); });
-    else
-        pg_call([] { RollbackAndReleaseCurrentSubTransaction(); });
-    MemoryContextSwitchTo(unit_context_);
-    CurrentResourceOwner = unit_owner_;
-}
-
 void RunDriver::report(const std::string &what) {
     const std::string activity = fmt::format("incmodel {} {}: {}", kind_, model_.spec.name, what);
     const char *a = activity.c_str();
@@ -61,27 +43,8 @@ std::string RunDriver::timings_json() const {
 }
 
 void RunDriver::record_failure(const std::exception_ptr &error) {
-    std::string sqlstate = "XX000", message = "unknown error";
-    std::exception_ptr inner = error;
-    try {
-        std::rethrow_exception(error);
-    } catch (const ContainedError &e) {
-        inner = e.inner();
-    } catch (...) {
-    }
-    try {
-        std::rethrow_exception(inner);
-    } catch (const PgException &e) {
-        sqlstate = unpack_sql_state(e.sqlerrcode());
-        message = e.what();
-    } catch (const UserError &e) {
-        sqlstate = unpack_sql_state(e.sqlstate());
-        message = e.what();
-    } catch (const std::exception &e) {
-        message = e.what();
-    } catch (...) {
-    }
-    fail_run(run_.run_id, step_, sqlstate, message);
+    const ErrorSummary e = describe_error(error);
+    fail_run(run_.run_id, step_, e.sqlstate, e.message);
     if (spi_.nonatomic()) spi_.commit();
 }
 

@@ -14,6 +14,7 @@
 #include "pg/security.hpp"
 #include "pg/settings.hpp"
 #include "pg/spi_client.hpp"
+#include "pg/subtransaction.hpp"
 
 namespace incmodel::pg {
 
@@ -52,9 +53,6 @@ class RunDriver {
     std::string timings_json() const;
 
   private:
-    void begin_unit();
-    void end_unit(bool success);
-
     SpiConnection &spi_;
     const ModelRecord &model_;
     std::string kind_;
@@ -63,8 +61,6 @@ class RunDriver {
     std::vector<std::pair<std::string, double>> timings_;
     std::chrono::steady_clock::time_point step_start_;
     bool in_step_ = false;
-    MemoryContext unit_context_ = nullptr;
-    ResourceOwner unit_owner_ = nullptr;
 };
 
 template <typename Fn>
@@ -74,9 +70,7 @@ void RunDriver::unit(const char *step, Fn &&fn) {
     const auto start = std::chrono::steady_clock::now();
     step_start_ = start;
     in_step_ = true;
-    begin_unit();
-    std::exception_ptr error;
-    try {
+    std::exception_ptr error = in_subtransaction([&] {
         PinnedSettings pinned(model_.timezone);
         {
             // The model's SQL runs as its target's owner, security-restricted, whoever calls.
@@ -85,11 +79,8 @@ void RunDriver::unit(const char *step, Fn &&fn) {
             maybe_inject_failure(step);
         }
         pinned.close();
-    } catch (...) {
-        error = std::current_exception();
-    }
+    });
     in_step_ = false;
-    end_unit(!error);
     if (error) throw ContainedError(error);
     if (spi_.nonatomic()) spi_.commit();
     const double ms =
