@@ -1,0 +1,94 @@
+#!/usr/bin/env bash
+# Ingest overhead of incmodel's change capture: COPY of N events into a source with models
+# defined (the capture triggers) against an identical source without, in interleaved rounds, for
+# a plain source and for a day-partitioned one (COPY through the parent, and straight into a
+# partition, which the pre-commit flush logs). Prints the median milliseconds and the ratios.
+#
+#   bash bench/ingest.sh                 100k events, 9 rounds
+#   bash bench/ingest.sh --events N --rounds R --port P
+#
+# Started as root it runs its throwaway cluster as `postgres`; the cluster listens only on a
+# Unix socket in its temp dir and is stopped at exit.
+set -euo pipefail
+repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+pgbin=${PGBIN:-$(pg_config --bindir)}
+events=100000 rounds=9 port=5537
+while [ $# -gt 0 ]; do
+    case $1 in
+        --events) events=$2; shift ;;
+        --rounds) rounds=$2; shift ;;
+        --port) port=$2; shift ;;
+        -h|--help) sed -n '2,10p' "$0"; exit 0 ;;
+        *) echo "bench/ingest.sh: unknown option $1" >&2; exit 2 ;;
+    esac
+    shift
+done
+tmp=$(mktemp -d /tmp/incmodel-ingest.XXXXXX)
+chmod 755 "$tmp"
+asdb() { if [ "$(id -u)" = 0 ]; then su postgres -s /bin/bash -c "$*"; else bash -c "$*"; fi; }
+[ "$(id -u)" = 0 ] && chown postgres: "$tmp"
+cleanup() { asdb "'$pgbin/pg_ctl' -D '$tmp/data' -m immediate stop" >/dev/null 2>&1 || true; rm -rf "$tmp"; }
+trap cleanup EXIT
+asdb "'$pgbin/initdb' -D '$tmp/data' -U postgres --auth=trust -E UTF8 --locale=C >/dev/null"
+cat >> "$tmp/data/postgresql.conf" <<EOF
+listen_addresses = ''
+port = $port
+unix_socket_directories = '$tmp'
+incmodel.progress_notices = off
+autovacuum = off
+shared_buffers = 1GB
+jit = off
+EOF
+[ "$(id -u)" = 0 ] && chown postgres: "$tmp/data/postgresql.conf"
+asdb "'$pgbin/pg_ctl' -D '$tmp/data' -l '$tmp/server.log' -w start >/dev/null"
+sql() { psql -X -q -At -h "$tmp" -p "$port" -U postgres -d postgres -v ON_ERROR_STOP=1 "$@"; }
+
+"$repo/tools/eventgen/incmodel-eventgen" --seed 7 --events "$events" --batches 1 --days 1 \
+    --start '2026-01-01' > "$tmp/events.tsv"
+chmod a+r "$tmp/events.tsv"
+# Sources: plain with and without models; partitioned by collector day with and without.
+sql >/dev/null <<SQL
+CREATE EXTENSION incmodel;
+CREATE SCHEMA atomic; CREATE SCHEMA derived;
+\set events_table atomic.layout
+\ir $repo/tools/eventgen/events_table.sql
+CREATE TABLE atomic.plain_off (LIKE atomic.layout);
+CREATE TABLE atomic.plain_on (LIKE atomic.layout);
+CREATE TABLE atomic.part_off (LIKE atomic.layout) PARTITION BY RANGE (collector_tstamp);
+CREATE TABLE atomic.part_on (LIKE atomic.layout) PARTITION BY RANGE (collector_tstamp);
+CREATE TABLE atomic.part_off_d PARTITION OF atomic.part_off FOR VALUES FROM ('2025-12-01') TO ('2026-03-01');
+CREATE TABLE atomic.part_on_d PARTITION OF atomic.part_on FOR VALUES FROM ('2025-12-01') TO ('2026-03-01');
+CREATE INDEX ON atomic.plain_off (etl_tstamp); CREATE INDEX ON atomic.plain_on (etl_tstamp);
+CREATE INDEX ON atomic.part_off (etl_tstamp); CREATE INDEX ON atomic.part_on (etl_tstamp);
+SET client_min_messages = warning;
+SELECT incmodel.create_model('plain_sessions', 'SELECT domain_sessionid AS session_id, count(*) AS events FROM atomic.plain_on GROUP BY 1', 'derived.plain_sessions', 'etl_tstamp');
+SELECT incmodel.create_model('part_sessions', 'SELECT domain_sessionid AS session_id, count(*) AS events FROM atomic.part_on GROUP BY 1', 'derived.part_sessions', 'etl_tstamp');
+SQL
+
+# One timed COPY; the table is emptied outside the timing (DELETE: TRUNCATE would be a logged
+# modification, and the next COPY would then pay nothing different).
+timed_copy() {
+    local table=$1
+    local ms
+    ms=$(sql -c '\timing on' -c "COPY $table FROM '$tmp/events.tsv'" | sed -n 's/^Time: \([0-9.]*\) ms.*/\1/p')
+    sql -c "DELETE FROM $table" -c "VACUUM $table" >/dev/null 2>&1
+    echo "$ms"
+}
+declare -A samples
+for r in $(seq 1 "$rounds"); do
+    for t in plain_off plain_on part_off part_on part_off_d part_on_d; do
+        samples[$t]+="$(timed_copy atomic.$t) "
+    done
+done
+median() { tr ' ' '\n' | grep -v '^$' | sort -n | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
+printf '| COPY of %s events into | without models (ms) | with models (ms) | ratio |\n|---|---|---|---|\n' "$events"
+for pair in "plain:plain_off:plain_on" "partitioned, through the parent:part_off:part_on" \
+            "a partition, directly:part_off_d:part_on_d"; do
+    IFS=: read -r label off on <<<"$pair"
+    a=$(echo "${samples[$off]}" | median); b=$(echo "${samples[$on]}" | median)
+    printf '| %s | %s | %s | %.3f |\n' "$label" "$a" "$b" "$(echo "$b / $a" | bc -l)"
+done
+# The captured loads were logged (a check, not a timing): every round's COPY left its log row.
+logged=$(sql -c "SELECT count(*) FROM incmodel.source_changes WHERE kind = 'insert'")
+echo "log rows of the captured COPYs: $logged (expected $((rounds * 3)))"
+[ "$logged" -eq $((rounds * 3)) ]
