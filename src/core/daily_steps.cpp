@@ -181,7 +181,8 @@ std::string RefreshPlanner::time_in_logged_ranges() const {
     const std::string load = source_column(d.load_column);
     return fmt::format(
         "EXISTS (SELECT 1 FROM ROWS FROM (pg_catalog.unnest($11::pg_catalog.text[]), "
-        "pg_catalog.unnest($12::pg_catalog.text[])) AS _incmodel_r(lo, hi) WHERE {load} >= _incmodel_r.lo::{t} AND "
+        "pg_catalog.unnest($12::pg_catalog.text[])) AS _incmodel_r(lo, hi) WHERE {load} >= "
+        "_incmodel_r.lo::{t} AND "
         "{load} <= _incmodel_r.hi::{t}) AND {load} <= $1::pg_catalog.timestamptz::{t}",
         fmt::arg("load", load), fmt::arg("t", d.load_type));
 }
@@ -218,7 +219,8 @@ std::string RefreshPlanner::daily_all_days() const {
 
 std::string RefreshPlanner::daily_target_keys_of_days() const {
     return fmt::format(
-        "INSERT INTO {keys} ({cols}) SELECT {target_cols} FROM {target} WHERE {day}::pg_catalog.date "
+        "INSERT INTO {keys} ({cols}) SELECT {target_cols} FROM {target} WHERE "
+        "{day}::pg_catalog.date "
         "= ANY ($4::pg_catalog.text[]::pg_catalog.date[]) EXCEPT SELECT {cols} FROM {keys}",
         fmt::arg("keys", qualified(quote_, scratch_.keys)), fmt::arg("cols", key_columns(nullptr)),
         fmt::arg("target_cols",

@@ -136,7 +136,6 @@ void record_ledger(const core::RefreshPlanner &planner, const ModelRecord &m,
     spi_exec(planner.daily_record_ledger(), params);
 }
 
-
 // What this run does about the loads its previous run's snapshot could not see (the change log,
 // src/pg/source_triggers.hpp): rows committed behind the limit, rows no range can place, and a
 // change the log cannot describe by ranges.
