@@ -319,7 +319,7 @@ LEFT JOIN LATERAL (SELECT r.finished_at, r.outcome, r.rows_missing, r.rows_extra
                    WHERE r.model_id = m.model_id AND r.kind = 'verify' AND r.outcome <> 'running'
                    ORDER BY r.run_id DESC LIMIT 1) v ON true;
 
--- =============================================================================================
+-- ======================================================================================
 -- maintenance_plan() covers the tables 0.2.0 added (the time-based ledgers, the key queue, a
 -- daily model's days scratch) and the maintenance log.
 -- =============================================================================================
@@ -384,3 +384,126 @@ SELECT j.model, j.relid::regclass, j.kind, j.live, j.dead, round(j.dratio::numer
   FROM judged j
  ORDER BY j.dead DESC, j.relid
 $$;
+=======
+
+-- =============================================================================================
+-- Time-based models never lose a row silently (issue 13, items 9-12): change log on the load
+-- column, rows committed behind the limit caught, unplaced rows counted.
+-- =============================================================================================
+-- A daily or append model's source carries the change-log triggers on its load column, as a
+-- batch model's on its batch column; each run records the snapshot taken before it reads the
+-- source (planned_snapshot), and the next run reads the log rows of the transactions it could
+-- not see: rows loaded at or below its lower limit (stamped before the loader's lock, in another
+-- TimeZone, by a long single INSERT) make their event days be reprocessed in full (daily) or
+-- their event keys be recomputed (append); a 'modify' row (UPDATE, DELETE, TRUNCATE, ...) makes
+-- it reprocess every day / event key up to the limit.
+ALTER TABLE incmodel.runs
+    ADD COLUMN rows_behind_limit bigint,  -- time-based: rows committed behind the previous limit
+    ADD COLUMN rows_unplaced bigint;      -- time-based: rows no range can place (NULL load, or
+                                          -- loaded before start_date)
+-- The rows loaded after a time-based model's first run that no run can place, counted by the
+-- runs that found them (status.unplaced_rows).
+ALTER TABLE incmodel.models ADD COLUMN unplaced_rows bigint NOT NULL DEFAULT 0;
+
+-- Time-based models created by 0.2.0 get the trigger set on their load column (their sources
+-- that are tables); their next run records its snapshot, the one after reads the log from it.
+DO $$
+DECLARE
+    m record;
+    p regclass;
+    t record;
+    rows_trigger text;
+    stmt_trigger text;
+BEGIN
+    FOR m IN SELECT DISTINCT x.source, x.load_column FROM incmodel.models x
+             JOIN pg_catalog.pg_class c ON c.oid = x.source
+             WHERE x.load_column IS NOT NULL AND NOT x.change_log AND c.relkind IN ('r', 'p') LOOP
+        rows_trigger := 'incmodel_rows_' || left(md5(m.load_column), 12);
+        stmt_trigger := 'incmodel_changes_' || left(md5(m.load_column), 12);
+        IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_trigger
+                       WHERE tgrelid = m.source AND tgname = rows_trigger) THEN
+            EXECUTE format('CREATE TRIGGER %I AFTER INSERT ON %s FOR EACH ROW WHEN '
+                           '(incmodel.note_source_row(%L::pg_catalog.regclass, %L, NEW.%I)) '
+                           'EXECUTE FUNCTION incmodel.log_source_change(%L)', rows_trigger,
+                           m.source, m.source::text, m.load_column, m.load_column, m.load_column);
+        END IF;
+        IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_trigger
+                       WHERE tgrelid = m.source AND tgname = stmt_trigger) THEN
+            EXECUTE format('CREATE TRIGGER %I AFTER INSERT ON %s FOR EACH STATEMENT EXECUTE '
+                           'FUNCTION incmodel.log_source_change(%L)', stmt_trigger, m.source,
+                           m.load_column);
+        END IF;
+        IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_trigger
+                       WHERE tgrelid = m.source AND tgname = 'incmodel_mods') THEN
+            EXECUTE format('CREATE TRIGGER incmodel_mods AFTER UPDATE OR DELETE ON %s FOR EACH ROW '
+                           'WHEN (incmodel.note_source_modification(%L::pg_catalog.regclass)) '
+                           'EXECUTE FUNCTION incmodel.log_source_modification()', m.source,
+                           m.source::text);
+        END IF;
+        FOR p IN SELECT m.source UNION SELECT relid FROM pg_catalog.pg_partition_tree(m.source) LOOP
+            IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_trigger
+                           WHERE tgrelid = p AND tgname = 'incmodel_truncate') THEN
+                EXECUTE format('CREATE TRIGGER incmodel_truncate AFTER TRUNCATE ON %s FOR EACH '
+                               'STATEMENT EXECUTE FUNCTION incmodel.log_source_modification()', p);
+            END IF;
+            FOR t IN SELECT tgname FROM pg_catalog.pg_trigger
+                     WHERE tgrelid = p AND tgname LIKE 'incmodel\_%' AND tgenabled <> 'A' LOOP
+                EXECUTE format('ALTER TABLE %s ENABLE ALWAYS TRIGGER %I', p, t.tgname);
+            END LOOP;
+        END LOOP;
+        UPDATE incmodel.models SET change_log = true
+        WHERE source = m.source AND load_column = m.load_column;
+    END LOOP;
+END
+$$;
+
+-- status: unplaced_rows (time-based models), after the columns the verify section defined.
+CREATE OR REPLACE VIEW incmodel.status WITH (security_invoker = true) AS
+SELECT m.name AS model,
+       m.source,
+       m.target,
+       m.enabled,
+       m.batch_column,
+       m.window_column,
+       m.lookback,
+       ok.finished_at  AS last_success,
+       last.outcome    AS last_outcome,
+       last.finished_at - last.started_at AS last_duration,
+       last.failed_step AS last_failed_step,
+       last.error_message AS last_error,
+       p.pending_batches,
+       p.pending_events,
+       (SELECT count(*) FROM incmodel.manifest mf WHERE mf.model_id = m.model_id) AS manifest_batches,
+       d.dead_tuples AS dead_tuple_debt,
+       pg_stat_get_dead_tuples(m.target) AS dead_tuples,
+       pg_stat_get_live_tuples(m.target) AS live_tuples,
+       ml.started_at AS last_maintenance,
+       ml.action AS last_maintenance_action,
+       m.upper_limit,
+       CASE WHEN m.load_column IS NOT NULL THEN now() - m.upper_limit END AS lag,
+       CASE WHEN m.load_column IS NOT NULL
+            THEN (SELECT coalesce(sum(dm.skipped_events), 0) FROM incmodel.daily_manifest dm
+                  WHERE dm.model = m.name) END AS skipped_late_rows,
+       v.finished_at AS last_verified,
+       CASE v.outcome WHEN 'success' THEN 'equal'
+                      WHEN 'differs' THEN format('%s missing, %s extra, %s differ',
+                                                 v.rows_missing, v.rows_extra, v.rows_differ)
+                      ELSE 'failed: ' || v.error_message END AS last_verify_result,
+       CASE WHEN m.load_column IS NOT NULL THEN m.unplaced_rows END AS unplaced_rows
+FROM incmodel.models m
+LEFT JOIN LATERAL (SELECT r.finished_at FROM incmodel.runs r
+                   WHERE r.model_id = m.model_id AND r.outcome IN ('success', 'noop')
+                     AND r.kind <> 'verify'
+                   ORDER BY r.run_id DESC LIMIT 1) ok ON true
+LEFT JOIN LATERAL (SELECT r.* FROM incmodel.runs r
+                   WHERE r.model_id = m.model_id AND r.outcome <> 'skipped'
+                     AND r.kind <> 'verify'
+                   ORDER BY r.run_id DESC LIMIT 1) last ON true
+LEFT JOIN LATERAL incmodel.pending(m.name) p ON true
+LEFT JOIN incmodel.table_debt d ON d.target = m.target
+LEFT JOIN LATERAL (SELECT l.started_at, l.action FROM incmodel.maintenance_log l
+                   WHERE l.relid = m.target::oid ORDER BY l.id DESC LIMIT 1) ml ON true
+LEFT JOIN LATERAL (SELECT r.finished_at, r.outcome, r.rows_missing, r.rows_extra, r.rows_differ,
+                          r.error_message FROM incmodel.runs r
+                   WHERE r.model_id = m.model_id AND r.kind = 'verify' AND r.outcome <> 'running'
+                   ORDER BY r.run_id DESC LIMIT 1) v ON true;

@@ -71,4 +71,26 @@ std::string RefreshPlanner::append_recompute(bool with_null_keys) const {
         with_restricted_source(first));
 }
 
+std::string RefreshPlanner::append_keys_behind() const {
+    const TimeSpec &t = *spec_.time;
+    return fmt::format(
+        "INSERT INTO {keys} (k1) SELECT {a}.{ek} FROM {src} WHERE {behind} AND {from_start} "
+        "EXCEPT SELECT k1 FROM {keys}",
+        fmt::arg("keys", qualified(quote_, scratch_.keys)), fmt::arg("a", q(spec_.source_alias)),
+        fmt::arg("ek", q(t.event_key)), fmt::arg("src", source_as_alias()),
+        fmt::arg("behind", time_in_logged_ranges()),
+        fmt::arg("from_start", daily_load_between(">=", 5, 2)));
+}
+
+std::string RefreshPlanner::append_all_keys() const {
+    const TimeSpec &t = *spec_.time;
+    return fmt::format(
+        "INSERT INTO {keys} (k1) SELECT {a}.{ek} FROM {src} WHERE {range} UNION SELECT {ek} FROM "
+        "{target} EXCEPT SELECT k1 FROM {keys}",
+        fmt::arg("keys", qualified(quote_, scratch_.keys)), fmt::arg("a", q(spec_.source_alias)),
+        fmt::arg("ek", q(t.event_key)), fmt::arg("src", source_as_alias()),
+        fmt::arg("range", daily_load_between(">=", 5, 2)),
+        fmt::arg("target", qualified(quote_, spec_.target)));
+}
+
 }  // namespace incmodel::core

@@ -174,4 +174,68 @@ std::string RefreshPlanner::daily_record_ledger() const {
         fmt::arg("ledger", kDailyManifest));
 }
 
+// Rows of the source in the load ranges the change log recorded ($11 starts, $12 ends: text[] in
+// the load column's type) at or below the run's lower limit $1: rows committed behind a limit.
+std::string RefreshPlanner::time_in_logged_ranges() const {
+    const TimeSpec &d = *spec_.time;
+    const std::string load = source_column(d.load_column);
+    return fmt::format(
+        "EXISTS (SELECT 1 FROM ROWS FROM (pg_catalog.unnest($11::pg_catalog.text[]), "
+        "pg_catalog.unnest($12::pg_catalog.text[])) AS _incmodel_r(lo, hi) WHERE {load} >= "
+        "_incmodel_r.lo::{t} AND "
+        "{load} <= _incmodel_r.hi::{t}) AND {load} <= $1::pg_catalog.timestamptz::{t}",
+        fmt::arg("load", load), fmt::arg("t", d.load_type));
+}
+
+std::string RefreshPlanner::time_rows_behind() const {
+    const TimeSpec &d = *spec_.time;
+    const std::string load = source_column(d.load_column);
+    return fmt::format(
+        "SELECT count(*) FILTER (WHERE {load} >= $5::pg_catalog.timestamptz::{t}), count(*) "
+        "FILTER (WHERE {load} < $5::pg_catalog.timestamptz::{t}) FROM {src} WHERE {behind}",
+        fmt::arg("load", load), fmt::arg("t", d.load_type), fmt::arg("src", source_as_alias()),
+        fmt::arg("behind", time_in_logged_ranges()));
+}
+
+std::string RefreshPlanner::daily_days_behind() const {
+    return fmt::format(
+        "SELECT DISTINCT ({day})::pg_catalog.text FROM {src} WHERE {behind} AND {from_start} AND "
+        "({day}) IS NOT NULL",
+        fmt::arg("day", daily_day()), fmt::arg("src", source_as_alias()),
+        fmt::arg("behind", time_in_logged_ranges()),
+        fmt::arg("from_start", daily_load_between(">=", 5, 2)));
+}
+
+std::string RefreshPlanner::daily_all_days() const {
+    return fmt::format(
+        "SELECT ({day})::pg_catalog.text FROM {src} WHERE {range} AND ({day}) IS NOT NULL UNION "
+        "SELECT {col}::pg_catalog.date::pg_catalog.text FROM {target} WHERE {col} IS NOT NULL "
+        "UNION SELECT event_date::pg_catalog.text FROM {ledger} WHERE model = $7 ORDER BY 1",
+        fmt::arg("day", daily_day()), fmt::arg("src", source_as_alias()),
+        fmt::arg("range", daily_load_between(">=", 5, 2)),
+        fmt::arg("col", q(spec_.time->day_column)),
+        fmt::arg("target", qualified(quote_, spec_.target)), fmt::arg("ledger", kDailyManifest));
+}
+
+std::string RefreshPlanner::daily_target_keys_of_days() const {
+    return fmt::format(
+        "INSERT INTO {keys} ({cols}) SELECT {target_cols} FROM {target} WHERE "
+        "{day}::pg_catalog.date "
+        "= ANY ($4::pg_catalog.text[]::pg_catalog.date[]) EXCEPT SELECT {cols} FROM {keys}",
+        fmt::arg("keys", qualified(quote_, scratch_.keys)), fmt::arg("cols", key_columns(nullptr)),
+        fmt::arg("target_cols",
+                 join_map(spec_.keys, ", ", [this](const KeyPart &k) { return q(k.column); })),
+        fmt::arg("target", qualified(quote_, spec_.target)),
+        fmt::arg("day", q(spec_.time->day_column)));
+}
+
+std::string RefreshPlanner::daily_empty_full_days() const {
+    const std::string days = qualified(quote_, scratch_.days);
+    return fmt::format(
+        "INSERT INTO {days} (event_date, full_rows) SELECT d, 0 FROM "
+        "pg_catalog.unnest($4::pg_catalog.text[]::pg_catalog.date[]) AS d WHERE NOT EXISTS "
+        "(SELECT 1 FROM {days} x WHERE x.event_date = d AND x.full_rows IS NOT NULL)",
+        fmt::arg("days", days));
+}
+
 }  // namespace incmodel::core

@@ -124,6 +124,24 @@ class RefreshPlanner {
     // A daily model's rebuild query over the rows the rules include (tests and explain).
     std::string daily_included_rows() const;
 
+    // --- rows committed behind a time-based model's limit (src/core/daily_steps.cpp) ------------
+    // These take the daily vector plus $11, $12: the load ranges (starts, ends; text[] in the
+    // load column's type) that the change log recorded for transactions the previous run's
+    // snapshot could not see. A row "behind" is in one of them and loaded at or below $1.
+    // SELECT the rows behind from start_date on (placed) and before start_date (unplaced).
+    std::string time_rows_behind() const;
+    // SELECT the event days (text) of the rows behind, loaded from start_date on.
+    std::string daily_days_behind() const;
+    // SELECT every day (text) with rows loaded in [$5, $2], in the target or in the ledger: what
+    // a change the log cannot describe (UPDATE, DELETE, TRUNCATE ...) makes a run reprocess.
+    std::string daily_all_days() const;
+    // INSERT the target's keys on the days in $4 not yet in the keys scratch (keys whose rows
+    // were deleted from the source are recomputed to nothing).
+    std::string daily_target_keys_of_days() const;
+    // INSERT a zero recount into the days scratch for each day in $4 without rows (the ledger
+    // of a day whose rows were deleted is reset).
+    std::string daily_empty_full_days() const;
+
     // --- append (event-level) models (src/core/append_steps.cpp) --------------------------------
     // INSERT the event keys first seen in the run's load range ($1, $2].
     std::string append_collect_keys() const;
@@ -133,6 +151,12 @@ class RefreshPlanner {
     std::string append_backfill_rows() const;
     // INSERT, for each touched key, the user's query over its first duplicate.
     std::string append_recompute(bool with_null_keys) const;
+    // INSERT the event keys of the rows behind ($11, $12 as above) loaded from start_date on,
+    // not yet in the keys scratch: recomputed, their first duplicate may have changed.
+    std::string append_keys_behind() const;
+    // INSERT every event key loaded in [$5, $2] and every key of the target not yet in the keys
+    // scratch (after a change the log cannot describe).
+    std::string append_all_keys() const;
 
     // --- features models (src/core/features_steps.cpp) ------------------------------------------
     // At this (input) model's commit the touched keys are queued, projected on each dependent's
@@ -176,6 +200,7 @@ class RefreshPlanner {
     std::string daily_day() const;
     std::string source_column(const std::string &column) const;  // alias.column, quoted
     std::string daily_not_late(const std::string &days_param) const;
+    std::string time_in_logged_ranges() const;          // in $11/$12 ranges, at or below $1
     std::string source_ref() const;                     // [ONLY] schema.table
     std::string source_as_alias() const;                // [ONLY] schema.table AS alias
     std::string key_columns(const char *prefix) const;  // k1, k2 ...

@@ -628,9 +628,13 @@ std::int64_t create_model(SpiConnection &spi, const CreateModelArgs &args) {
         return m.spec.id;
     }
     if (daily) {
-        // A daily model needs no change log: its runs range over the load column. Its first
-        // run (at most backfill_limit from start_date) builds the target; later refreshes catch
-        // up in bounded steps.
+        // A time-based model's runs range over the load column; the change log (on the load
+        // column) shows each run the rows committed behind its previous limit, and the changes
+        // it cannot describe by ranges. Its first run (at most backfill_limit from start_date)
+        // builds the target and records the snapshot the next run reads the log from; later
+        // refreshes catch up in bounded steps.
+        m.change_log = ensure_change_trigger(m);
+        if (m.change_log) set_change_log(m.spec.id, true);
         pinned.close();
         notice_missing_indexes(analyzed);
         ModelLock lock(m.spec.id, false, false);

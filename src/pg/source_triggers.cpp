@@ -108,11 +108,15 @@ bool ensure_change_trigger(const ModelRecord &m) {
     const bool table = kind == RELKIND_RELATION || kind == RELKIND_PARTITIONED_TABLE;
     const std::string src = core::qualified(quote_ident, m.spec.source);
     if (!table || !allowed) {
-        notice("incmodel: no change-log trigger on " + src +
-                   "; each refresh will count the source's batches to find new ones",
+        const std::string consequence =
+            m.spec.time ? "; rows a loader commits behind the model's load limit will not be seen"
+                        : "; each refresh will count the source's batches to find new ones";
+        notice("incmodel: no change-log trigger on " + src + consequence,
                !table ? "The source is not a table."
-                      : "Create the model as the source's owner or a role with TRIGGER on it to "
-                        "make refreshes cost what the new events cost.");
+               : m.spec.time
+                   ? "Create the model as the source's owner or a role with TRIGGER on it."
+                   : "Create the model as the source's owner or a role with TRIGGER on it to "
+                     "make refreshes cost what the new events cost.");
         return false;
     }
     if (change_trigger_active(m)) return true;
@@ -214,6 +218,44 @@ bool source_modified_since_plan(const ModelRecord &m) {
                {oid_param(m.source_oid),
                 m.planned_snapshot ? SqlParam::value(*m.planned_snapshot) : SqlParam::null()})
                .scalar() == std::optional<std::string>("t");
+}
+
+LoggedLoads loads_since_plan(const ModelRecord &m) {
+    LoggedLoads out;
+    if (!m.change_log || !m.planned_snapshot || !change_trigger_active(m)) return out;
+    out.used = true;
+    AsCatalogOwner owner;
+    SqlResult r = spi_exec(
+        "SELECT kind, lo, hi, nulls FROM incmodel.source_changes WHERE source "
+        "OPERATOR(pg_catalog.=) $1::pg_catalog.oid AND (kind OPERATOR(pg_catalog.=) 'modify' OR "
+        "batch_column OPERATOR(pg_catalog.=) $2) AND txid OPERATOR(pg_catalog.>=) "
+        "pg_catalog.pg_snapshot_xmin($3::pg_catalog.pg_snapshot) AND NOT "
+        "pg_catalog.pg_visible_in_snapshot(txid, $3::pg_catalog.pg_snapshot)",
+        {oid_param(m.source_oid), SqlParam::value(m.spec.batch_column),
+         SqlParam::value(*m.planned_snapshot)});
+    for (const auto &row : r.rows) {
+        if (row[0] == std::optional<std::string>("modify")) {
+            out.modified = true;
+            continue;
+        }
+        if (row[3]) out.nulls += std::stoll(*row[3]);
+        if (!row[1]) continue;
+        out.los.push_back(*row[1]);
+        out.his.push_back(*row[2]);
+    }
+    return out;
+}
+
+std::string capture_snapshot() {
+    // As model_ops.cpp's plan_snapshot(): only an own xid below xmax needs adding.
+    return *spi_exec(
+                "SELECT CASE WHEN x IS NULL OR x >= pg_catalog.pg_snapshot_xmax(s) THEN s::text "
+                "ELSE least(pg_catalog.pg_snapshot_xmin(s), x)::text || ':' || "
+                "pg_catalog.pg_snapshot_xmax(s)::text || ':' || (SELECT string_agg(t::text, ',' "
+                "ORDER BY t::text::int8) FROM (SELECT pg_catalog.pg_snapshot_xip(s) AS t UNION "
+                "SELECT x) u) END FROM (SELECT pg_catalog.pg_current_snapshot() AS s, "
+                "pg_catalog.pg_current_xact_id_if_assigned() AS x) v")
+                .scalar();
 }
 
 }  // namespace incmodel::pg

@@ -10,6 +10,10 @@
 // <col> is a digest of the batch column; the others serve every model of the source.
 #pragma once
 
+#include <cstdint>
+#include <string>
+#include <vector>
+
 #include "pg/model_catalog.hpp"
 
 namespace incmodel::pg {
@@ -28,5 +32,22 @@ void drop_change_trigger_if_unused(const ModelRecord &m);
 // Whether the log holds a 'modify' row (UPDATE, DELETE, TRUNCATE, ATTACH/DETACH, triggers
 // disabled) for the source that the model's last plan did not see: its next refresh rebuilds.
 bool source_modified_since_plan(const ModelRecord &m);
+
+// What the log recorded for a time-based model's load column since the snapshot its last run
+// recorded (transactions that snapshot could not see): the loaded ranges (text in the column's
+// type), rows loaded with a NULL load value, and whether a 'modify' row came. used is false when
+// the model has no usable log (no trigger, no recorded snapshot): nothing can be said then.
+struct LoggedLoads {
+    bool used = false;
+    bool modified = false;
+    std::int64_t nulls = 0;
+    std::vector<std::string> los, his;
+};
+LoggedLoads loads_since_plan(const ModelRecord &m);
+
+// The snapshot a run records as where the next run's log reading starts: the current snapshot
+// with the current transaction's own xid, when it has one, added as in progress (PostgreSQL
+// leaves it out, so a load later in the same transaction would look already seen).
+std::string capture_snapshot();
 
 }  // namespace incmodel::pg

@@ -1,5 +1,6 @@
 #include "pg/time_model.hpp"
 
+#include <algorithm>
 #include <tuple>
 
 #include <fmt/format.h>
@@ -9,24 +10,29 @@
 #include "pg/fmgr_args.hpp"
 #include "pg/query_analysis.hpp"
 #include "pg/security.hpp"
+#include "pg/source_triggers.hpp"
 
 namespace incmodel::pg {
 
 namespace {
 
-// The load limit no loader still in flight can fall behind: just before the start of the oldest
-// transaction that holds (or waits for) a write lock on the source, or now() when there is none.
-// Loaders stamp rows at or after their transaction's start (now(), clock_timestamp(), a time
-// taken inside the transaction), so every row at or below the limit is committed and visible to
-// the statements that follow this one. Read as the catalog owner: pg_stat_activity hides other
-// roles' transaction starts from ordinary users.
+// The load limit a loader still in flight usually stays ahead of: just before the start of the
+// oldest transaction that holds (or waits for) a write lock on the source, on any of its
+// partitions (a loader may write to one directly) or on a partitioned table above it, or now()
+// when there is none. Loaders that stamp rows at or after their transaction's start keep every
+// row at or below the limit committed. This is the cheap first line only: a row stamped before
+// its lock (a long parse, another TimeZone, a hand-written stamp) can still commit behind the
+// limit, and the change log catches it at the next run (rows_behind_limit). Read as the catalog
+// owner: pg_stat_activity hides other roles' transaction starts from ordinary users.
 std::string safe_upper_limit(const ModelRecord &m) {
     AsCatalogOwner owner;
     spi_exec("SELECT pg_catalog.pg_stat_clear_snapshot()");
     return *spi_exec(
                 "SELECT (least(now(), (SELECT min(a.xact_start) FROM pg_catalog.pg_locks l JOIN "
                 "pg_catalog.pg_stat_activity a ON a.pid = l.pid WHERE l.locktype = 'relation' "
-                "AND l.relation = $1::oid AND l.database = (SELECT oid FROM "
+                "AND (l.relation = $1::oid OR l.relation IN (SELECT relid FROM "
+                "pg_catalog.pg_partition_tree($1::oid) UNION ALL SELECT relid FROM "
+                "pg_catalog.pg_partition_ancestors($1::oid))) AND l.database = (SELECT oid FROM "
                 "pg_catalog.pg_database WHERE datname = pg_catalog.current_database()) AND "
                 "l.mode IN ('RowExclusiveLock', 'ShareRowExclusiveLock', 'ExclusiveLock', "
                 "'AccessExclusiveLock') AND l.pid <> pg_catalog.pg_backend_pid())) - interval "
@@ -130,6 +136,115 @@ void record_ledger(const core::RefreshPlanner &planner, const ModelRecord &m,
     spi_exec(planner.daily_record_ledger(), params);
 }
 
+// What this run does about the loads its previous run's snapshot could not see (the change log,
+// src/pg/source_triggers.hpp): rows committed behind the limit, rows no range can place, and a
+// change the log cannot describe by ranges.
+struct CatchUp {
+    LoggedLoads logged;
+    std::int64_t behind = 0;    // rows in the logged ranges, loaded in [start_date, lower]
+    std::int64_t unplaced = 0;  // NULL load values, and logged rows loaded before start_date
+};
+
+// The step parameters with the logged ranges as $11 and $12.
+void add_logged_ranges(std::vector<SqlParam> &params, const LoggedLoads &logged) {
+    params.push_back(SqlParam::text_array(logged.los));
+    params.push_back(SqlParam::text_array(logged.his));
+}
+
+void notice_or_warning(int level, const std::string &msg, const std::string &detail,
+                       const std::string &hint) {
+    const char *m = msg.c_str();
+    const char *d = detail.c_str();
+    const char *h = hint.c_str();
+    pg_call([level, m, d, h] {
+        ereport(level, (errmsg("%s", m), errdetail("%s", d), errhint("%s", h)));
+    });
+}
+
+// Counts the rows behind and the unplaced rows, and says so: a NOTICE for rows this run
+// processes late, a WARNING for rows no run can place.
+void count_catch_up(const core::RefreshPlanner &planner, const ModelRecord &m,
+                    const std::vector<SqlParam> &params, CatchUp &c) {
+    c.unplaced = c.logged.nulls;
+    if (!c.logged.los.empty()) {
+        SqlResult r = spi_exec(planner.time_rows_behind(), params);
+        c.behind = std::stoll(*r.rows[0][0]);
+        c.unplaced += std::stoll(*r.rows[0][1]);
+    }
+    const std::string load = m.spec.time->load_column;
+    if (c.behind > 0)
+        notice_or_warning(
+            NOTICE,
+            fmt::format("incmodel: model \"{}\": {} row(s) were committed behind its load limit; "
+                        "this run includes them",
+                        m.spec.name, c.behind),
+            fmt::format("Their transactions committed after the previous run's snapshot with {} "
+                        "at or below that run's upper limit.",
+                        load),
+            m.spec.time->append ? "Their event keys are recomputed."
+                                : "Their event days are reprocessed in full.");
+    if (c.unplaced > 0)
+        notice_or_warning(
+            WARNING,
+            fmt::format("incmodel: model \"{}\": {} row(s) can never be placed in a load range",
+                        m.spec.name, c.unplaced),
+            fmt::format("Their {} is NULL or before the model's start_date; status.unplaced_rows "
+                        "counts them.",
+                        load),
+            fmt::format("Load every row with a {} at or after the start_date.", load));
+    if (c.logged.modified)
+        notice_or_warning(
+            NOTICE,
+            fmt::format("incmodel: source {} of model \"{}\" was changed by UPDATE, DELETE, "
+                        "TRUNCATE, a partition attached or detached or its triggers disabled "
+                        "since the last refresh; reprocessing every {}",
+                        core::qualified(quote_ident, m.spec.source), m.spec.name,
+                        m.spec.time->append ? "event key" : "day"),
+            "The change log cannot say which rows changed.",
+            fmt::format("Load the source with INSERT or COPY only to keep refreshes incremental."));
+}
+
+// Whether incmodel.runs has the columns of the change-log catch-up (a catalog not yet updated to
+// this library has not).
+bool runs_have_catch_up_columns() {
+    return pg_call([] {
+        const Oid nsp = get_namespace_oid("incmodel", true);
+        const Oid runs = OidIsValid(nsp) ? get_relname_relid("runs", nsp) : InvalidOid;
+        return OidIsValid(runs) && get_attnum(runs, "rows_behind_limit") != InvalidAttrNumber;
+    });
+}
+
+// Records what the catch-up found: on the run, and the unplaced rows on the model (status).
+void record_catch_up(const ModelRecord &m, const RunRecord &run, const CatchUp &c) {
+    if (c.behind == 0 && c.unplaced == 0) return;
+    if (!runs_have_catch_up_columns()) return;
+    AsCatalogOwner owner;
+    spi_exec(
+        "UPDATE incmodel.runs SET rows_behind_limit = $2::int8, rows_unplaced = $3::int8 WHERE "
+        "run_id = $1::int8",
+        {SqlParam::int64(run.run_id), SqlParam::int64(c.behind), SqlParam::int64(c.unplaced)});
+    spi_exec(
+        "UPDATE incmodel.models SET unplaced_rows = unplaced_rows + $2::int8 WHERE model_id = "
+        "$1::int8",
+        {SqlParam::int64(m.spec.id), SqlParam::int64(c.unplaced)});
+}
+
+// The days a daily run reprocesses in full because of the log: the event days of the rows
+// behind, or every day after a change the log cannot describe. Merged into days (sorted).
+void add_catch_up_days(const core::RefreshPlanner &planner, const std::vector<SqlParam> &params,
+                       const CatchUp &c, std::vector<std::string> &days) {
+    std::vector<std::string> more;
+    if (c.logged.modified)
+        for (const auto &row : spi_exec(planner.daily_all_days(), params).rows)
+            more.push_back(*row[0]);
+    else if (c.behind > 0)
+        for (const auto &row : spi_exec(planner.daily_days_behind(), params).rows)
+            more.push_back(*row[0]);
+    days.insert(days.end(), more.begin(), more.end());
+    std::sort(days.begin(), days.end());
+    days.erase(std::unique(days.begin(), days.end()), days.end());
+}
+
 }  // namespace
 
 bool run_time_model(RunDriver &driver, const ModelRecord &m, const TimeRunArgs &args) {
@@ -147,10 +262,15 @@ bool run_time_model(RunDriver &driver, const ModelRecord &m, const TimeRunArgs &
     std::optional<BackfillRange> backfill;
     std::vector<std::string> full_days;
     std::vector<SqlParam> params;
+    std::optional<std::string> snapshot;  // recorded at commit (not by a backfill)
+    CatchUp catch_up;
 
     driver.unit("plan", [&] {
         require_read_committed();
         spi_exec(planner.truncate_scratch());
+        // Before anything reads the source: a transaction this snapshot cannot see is read
+        // from the log by the next run.
+        if (!args.backfill && m.change_log) snapshot = capture_snapshot();
         if (args.backfill) {
             if (!m.upper_limit)
                 throw UserError(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
@@ -165,21 +285,26 @@ bool run_time_model(RunDriver &driver, const ModelRecord &m, const TimeRunArgs &
         }
         params = step_params(m, lower, upper, reprocess_days, {}, min_rows,
                              backfill ? &*backfill : nullptr);
+        if (!args.backfill) catch_up.logged = loads_since_plan(m);
+        add_logged_ranges(params, catch_up.logged);
+        count_catch_up(planner, m, params, catch_up);
         run.lower_limit = lower;
         run.upper_limit = upper;
         if (d.append) {
             if (lower != upper)
                 run.events = spi_exec(planner.time_range_rows(), params).scalar_int();
-            driver.report(
-                fmt::format("plan: load range ({}, {}], {} new rows", lower, upper, run.events));
+            driver.report(fmt::format("plan: load range ({}, {}], {} new rows, {} behind the limit",
+                                      lower, upper, run.events, catch_up.behind));
             return;
         }
         if (lower != upper) spi_exec(planner.daily_day_stats(), params);
         if (!args.backfill)
             for (const auto &row : spi_exec(planner.daily_full_days(), params).rows)
                 full_days.push_back(*row[0]);
+        add_catch_up_days(planner, params, catch_up, full_days);
         params[3] = SqlParam::text_array(full_days);
         if (!full_days.empty()) spi_exec(planner.daily_full_day_counts(), params);
+        if (catch_up.logged.modified) spi_exec(planner.daily_empty_full_days(), params);
         run.events = spi_exec(sum_days(planner, "new_rows")).scalar_int();
         run.late_rows = spi_exec(sum_days(planner, "late_rows")).scalar_int();
         run.days_reprocessed = static_cast<std::int64_t>(full_days.size());
@@ -188,14 +313,24 @@ bool run_time_model(RunDriver &driver, const ModelRecord &m, const TimeRunArgs &
                         "reprocessed in full",
                         lower, upper, run.events, run.late_rows, full_days.size()));
     });
-    const bool changes =
-        run.events > run.late_rows || !full_days.empty() || (d.append && args.backfill);
+    const bool changes = run.events > run.late_rows || !full_days.empty() ||
+                         (d.append && args.backfill) || catch_up.behind > 0 ||
+                         catch_up.logged.modified;
     if (changes) {
         driver.unit("keys", [&] {
             const std::string sql = !d.append       ? planner.daily_collect_keys()
                                     : args.backfill ? planner.append_backfill_keys()
                                                     : planner.append_collect_keys();
             run.keys = static_cast<std::int64_t>(spi_exec(sql, params).processed);
+            // Keys the log makes this run recompute: after a change it cannot describe, every
+            // key (the target's too: their rows may be gone); else those of the rows behind.
+            std::string more;
+            if (catch_up.logged.modified)
+                more = d.append ? planner.append_all_keys() : planner.daily_target_keys_of_days();
+            else if (d.append && catch_up.behind > 0)
+                more = planner.append_keys_behind();
+            if (!more.empty())
+                run.keys += static_cast<std::int64_t>(spi_exec(more, params).processed);
             spi_exec(planner.analyze_keys());
             run.null_keys = spi_exec(planner.count_null_keys()).scalar_int();
             driver.report(fmt::format("keys: {} keys touched", run.keys));
@@ -231,9 +366,11 @@ bool run_time_model(RunDriver &driver, const ModelRecord &m, const TimeRunArgs &
                     {SqlParam::int64(m.spec.id), SqlParam::value(upper)});
             }
         }
+        if (snapshot) set_planned_snapshot(m, *snapshot);
         add_dead_tuple_debt(m.target_oid, m.spec.id, run.rows_deleted);
         run.step_timings_json = driver.timings_json();
         finish_run(run, changes ? "success" : "noop");
+        record_catch_up(m, run, catch_up);
         driver.report(fmt::format("commit: {} rows deleted, {} inserted", run.rows_deleted,
                                   run.rows_inserted));
     });

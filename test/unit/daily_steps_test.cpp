@@ -110,6 +110,56 @@ TEST(DailySteps, LedgerResetsSkippedRowsOfFullDays) {
 namespace incmodel::core {
 namespace {
 
+// Rows committed behind the limit: in the logged ranges ($11, $12, read back as the load
+// column's type) and at or below the run's lower limit.
+TEST(DailySteps, RowsBehindTheLimitAreThoseOfTheLoggedRanges) {
+    RefreshPlanner p(daily_spec(), test_support::test_quote);
+    const std::string behind = p.time_rows_behind();
+    EXPECT_NE(behind.find("ROWS FROM (pg_catalog.unnest($11::pg_catalog.text[]), "
+                          "pg_catalog.unnest($12::pg_catalog.text[])) AS _incmodel_r(lo, hi)"),
+              std::string::npos)
+        << behind;
+    EXPECT_NE(behind.find("events.\"Load Tstamp\" >= _incmodel_r.lo::timestamp without time zone "
+                          "AND events.\"Load Tstamp\" <= _incmodel_r.hi::timestamp without time "
+                          "zone"),
+              std::string::npos)
+        << behind;
+    EXPECT_NE(behind.find("events.\"Load Tstamp\" <= $1::pg_catalog.timestamptz::timestamp "
+                          "without time zone"),
+              std::string::npos);
+    // placed (from start_date on) and unplaced (before it) are counted apart
+    EXPECT_NE(behind.find("FILTER (WHERE events.\"Load Tstamp\" < $5::pg_catalog.timestamptz"),
+              std::string::npos);
+    const std::string days = p.daily_days_behind();
+    EXPECT_NE(days.find("SELECT DISTINCT (((events.derived_tstamp)::date)::pg_catalog.date)"),
+              std::string::npos)
+        << days;
+    EXPECT_NE(days.find(">= $5::pg_catalog.timestamptz"), std::string::npos);
+}
+
+// After a change the log cannot describe: every day of the source, the target and the ledger;
+// the target's keys of those days; a zero recount for days left without rows.
+TEST(DailySteps, AChangeTheLogCannotDescribeReachesEveryDay) {
+    RefreshPlanner p(daily_spec(), test_support::test_quote);
+    const std::string days = p.daily_all_days();
+    EXPECT_NE(days.find("FROM derived.sessions WHERE day IS NOT NULL"), std::string::npos) << days;
+    EXPECT_NE(days.find("FROM incmodel.daily_manifest WHERE model = $7"), std::string::npos);
+    const std::string keys = p.daily_target_keys_of_days();
+    EXPECT_NE(keys.find("INSERT INTO incmodel_scratch.m7_keys (k1, k2) SELECT user_id, day FROM "
+                        "derived.sessions WHERE day::pg_catalog.date = ANY "
+                        "($4::pg_catalog.text[]::pg_catalog.date[]) EXCEPT SELECT k1, k2 FROM "
+                        "incmodel_scratch.m7_keys"),
+              std::string::npos)
+        << keys;
+    EXPECT_NE(p.daily_empty_full_days().find("SELECT d, 0 FROM"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace incmodel::core
+
+namespace incmodel::core {
+namespace {
+
 // The same source as an event-level model: one row per event_id, the first by load time.
 ModelSpec append_spec() {
     ModelSpec s = test_support::sessions_spec();
@@ -152,6 +202,21 @@ TEST(AppendSteps, RecomputeKeepsTheFirstDuplicateByLoadThenDeviceTime) {
     const std::string backfill = p.append_backfill_keys();
     EXPECT_NE(backfill.find(">= $9::pg_catalog.timestamptz"), std::string::npos);
     EXPECT_NE(backfill.find("< $10::pg_catalog.timestamptz"), std::string::npos);
+}
+
+TEST(AppendSteps, KeysBehindTheLimitAndEveryKeyAreAddedOnce) {
+    RefreshPlanner p(append_spec(), test_support::test_quote);
+    const std::string behind = p.append_keys_behind();
+    EXPECT_NE(behind.find("INSERT INTO incmodel_scratch.m7_keys (k1) SELECT events.event_id FROM"),
+              std::string::npos)
+        << behind;
+    EXPECT_NE(behind.find("$11::pg_catalog.text[]"), std::string::npos);
+    EXPECT_NE(behind.find("EXCEPT SELECT k1 FROM incmodel_scratch.m7_keys"), std::string::npos);
+    const std::string all = p.append_all_keys();
+    EXPECT_NE(all.find("UNION SELECT event_id FROM derived.sessions EXCEPT SELECT k1 FROM "
+                       "incmodel_scratch.m7_keys"),
+              std::string::npos)
+        << all;
 }
 
 }  // namespace
