@@ -122,6 +122,17 @@ SELECT testkit.lp_insert_day(4, '2026-01-03') > 0 AS reloaded;
 SELECT * FROM testkit.lp_check('lp_part_sessions');
 SELECT * FROM testkit.lp_check('lp_part_sessions');  -- nothing new: a no-op
 
+-- A loader whose DateStyle reads day before month, straight into a partition: the range the
+-- pre-commit flush logs is written in ISO whatever the loader's settings (read as DMY, batch
+-- 2026-01-03 10:00 would become March 1st or fail).
+SET DateStyle = 'SQL, DMY';
+INSERT INTO atomic.lp_part_20260103 (etl_tstamp, collector_tstamp, derived_tstamp, event,
+                                     event_name, event_id, domain_sessionid, page_url)
+VALUES ('03/01/2026 10:00:00', '03/01/2026 10:00:00', '03/01/2026 10:00:00', 'page_view',
+        'page_view', '00000000-0000-4000-8000-0000000000d1', 'lp-dmy-session', '/dmy');
+RESET DateStyle;
+SELECT * FROM testkit.lp_check('lp_part_sessions');
+
 -- =============================================================================================
 -- A plain source with a unique key on event_id (upsert loaders need one).
 -- =============================================================================================

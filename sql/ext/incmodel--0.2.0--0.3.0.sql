@@ -319,7 +319,7 @@ LEFT JOIN LATERAL (SELECT r.finished_at, r.outcome, r.rows_missing, r.rows_extra
                    WHERE r.model_id = m.model_id AND r.kind = 'verify' AND r.outcome <> 'running'
                    ORDER BY r.run_id DESC LIMIT 1) v ON true;
 
--- ======================================================================================
+-- =============================================================================================
 -- maintenance_plan() covers the tables 0.2.0 added (the time-based ledgers, the key queue, a
 -- daily model's days scratch) and the maintenance log.
 -- =============================================================================================
@@ -384,7 +384,6 @@ SELECT j.model, j.relid::regclass, j.kind, j.live, j.dead, round(j.dratio::numer
   FROM judged j
  ORDER BY j.dead DESC, j.relid
 $$;
-=======
 
 -- =============================================================================================
 -- Time-based models never lose a row silently (issue 13, items 9-12): change log on the load

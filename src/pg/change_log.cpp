@@ -15,6 +15,7 @@
 #include "pg/change_capture.hpp"
 #include "pg/guard.hpp"
 #include "pg/security.hpp"
+#include "pg/settings.hpp"
 #include "pg/spi_client.hpp"
 
 extern "C" {
@@ -261,8 +262,12 @@ std::string output_text(Oid type, Datum v) {
 void write_range(Oid source, const char *column, const BatchRange &range, Oid type) {
     std::optional<std::string> lo, hi;
     if (range.any) {
+        // Canonical text whatever the loader's settings (the statement trigger's SET clauses do
+        // the same; the pre-commit flush has none): plans read it back in ISO DateStyle.
+        PinnedSettings pinned("");
         lo = output_text(type, range.lo);
         hi = output_text(type, range.hi);
+        pinned.close();
     }
     AsCatalogOwner owner;
     std::vector<SqlParam> params{SqlParam::value(std::to_string(source)), SqlParam::value(column),

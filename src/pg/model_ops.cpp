@@ -154,25 +154,6 @@ PendingQuery pending_query(const ModelRecord &m, const core::RefreshPlanner &pla
     return q;
 }
 
-// The snapshot a plan records as where the next plan starts: the current snapshot with the
-// current transaction's own xid, when it has one, added as in progress. PostgreSQL leaves a
-// transaction's own xid out of its snapshots, so without this a load later in the same
-// transaction (create_model, then INSERT, then COMMIT; or a refresh inside a transaction block
-// followed by a load) would look already seen whenever a newer transaction had completed.
-std::string plan_snapshot() {
-    // Only an own xid below xmax needs adding: one at or above xmax is invisible already, and
-    // raising xmax would make the transactions between xmax and it (never listed in xip) look
-    // visible.
-    return *spi_exec(
-                "SELECT CASE WHEN x IS NULL OR x >= pg_catalog.pg_snapshot_xmax(s) THEN s::text "
-                "ELSE least(pg_catalog.pg_snapshot_xmin(s), x)::text || ':' || "
-                "pg_catalog.pg_snapshot_xmax(s)::text || ':' || (SELECT string_agg(t::text, ',' "
-                "ORDER BY t::text::int8) FROM (SELECT pg_catalog.pg_snapshot_xip(s) AS t UNION "
-                "SELECT x) u) END FROM (SELECT pg_catalog.pg_current_snapshot() AS s, "
-                "pg_catalog.pg_current_xact_id_if_assigned() AS x) v")
-                .scalar();
-}
-
 // A batch that lost rows since the manifest recorded it (shrunk, or gone from the source) cannot
 // be refreshed by keys: the deleted rows' keys are not among the remaining events. The plan then
 // turns the run into a rebuild: a NOTICE says why, and the run is recorded as kind 'rebuild'.
@@ -206,7 +187,7 @@ bool rebuild_for_lost_rows(const ModelRecord &m, const core::RefreshPlanner &pla
 // the commit records as where the next plan starts.
 std::string plan_batches(const ModelRecord &m, const core::RefreshPlanner &planner,
                          const std::optional<std::string> &cutoff, bool &used_log) {
-    const std::string snapshot = plan_snapshot();
+    const std::string snapshot = capture_snapshot();
     PendingQuery q = pending_query(m, planner, cutoff);
     used_log = q.used_log;
     if (!q.nothing) spi_exec(q.insert_sql, q.params);
@@ -235,7 +216,7 @@ std::int64_t rebuild_locked(RunDriver &driver, const ModelRecord &m) {
     RunRecord &run = driver.run();
     std::string snapshot;
     driver.unit("plan", [&] {
-        snapshot = plan_snapshot();
+        snapshot = capture_snapshot();
         spi_exec(planner.truncate_scratch());
         SqlResult r = spi_exec(planner.all_batches());
         run.batches = static_cast<std::int64_t>(r.processed);

@@ -247,7 +247,11 @@ LoggedLoads loads_since_plan(const ModelRecord &m) {
 }
 
 std::string capture_snapshot() {
-    // As model_ops.cpp's plan_snapshot(): only an own xid below xmax needs adding.
+    // Only an own xid below xmax needs adding: one at or above xmax is invisible already, and
+    // raising xmax would make the transactions between xmax and it (never listed in xip) look
+    // visible. Without it, a load later in the same transaction (create_model, then INSERT,
+    // then COMMIT; a refresh inside a transaction block, then a load) would look already seen
+    // whenever a newer transaction had completed.
     return *spi_exec(
                 "SELECT CASE WHEN x IS NULL OR x >= pg_catalog.pg_snapshot_xmax(s) THEN s::text "
                 "ELSE least(pg_catalog.pg_snapshot_xmin(s), x)::text || ':' || "
