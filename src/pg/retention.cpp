@@ -274,16 +274,19 @@ void mark_expiring(const std::vector<SourceModel> &models,
 // an event with its batch value arrive later, it is then a new batch and gets processed. An
 // event that arrived while the batch was expiring was left out of the plans then, and a plan
 // that reads the change log has gone past its insert: each expired batch is logged again (an
-// 'insert' range of that one value, in this transaction), so the next plan counts it.
+// 'insert' range of that one value, in this transaction; only when a model uses the log, whose
+// refreshes prune it), so the next plan counts it.
 void forget_batches(Oid source, const std::vector<SourceModel> &models,
                     const std::vector<std::string> &batches) {
     AsCatalogOwner owner;
     spi_exec(
         "INSERT INTO incmodel.source_changes (source, batch_column, txid, lo, hi, rows, nulls, "
         "kind) SELECT $1::pg_catalog.oid, $2, pg_catalog.pg_current_xact_id(), b.v, b.v, 0, 0, "
-        "'insert' FROM pg_catalog.unnest($3::text[]) b(v)",
+        "'insert' FROM pg_catalog.unnest($3::text[]) b(v) WHERE EXISTS (SELECT 1 FROM "
+        "incmodel.models m WHERE m.model_id OPERATOR(pg_catalog.=) ANY ($4::text[]::int8[]) AND "
+        "m.change_log)",
         {SqlParam::int64(source), SqlParam::value(models[0].batch_column),
-         SqlParam::text_array(batches)});
+         SqlParam::text_array(batches), SqlParam::text_array(ids_of(models))});
     for (const char *table : {"incmodel.manifest", "incmodel.retention_expiring"})
         spi_exec(fmt::format("DELETE FROM {} WHERE model_id OPERATOR(pg_catalog.=) ANY "
                              "($1::text[]::int8[]) AND batch_value OPERATOR(pg_catalog.=) ANY "
