@@ -506,3 +506,28 @@ LEFT JOIN LATERAL (SELECT r.finished_at, r.outcome, r.rows_missing, r.rows_extra
                           r.error_message FROM incmodel.runs r
                    WHERE r.model_id = m.model_id AND r.kind = 'verify' AND r.outcome <> 'running'
                    ORDER BY r.run_id DESC LIMIT 1) v ON true;
+
+-- =============================================================================================
+-- Retention passes that were interrupted: the batches a pass is expiring.
+-- =============================================================================================
+-- apply_retention() records the batches it is about to delete, one row per model reading the
+-- source, and commits them before its first DELETE. A pass that ends early (lock_timeout, a
+-- failure, a crash between its chunk commits) leaves them here; the next pass finishes them
+-- first (deletes what is left of them, drops their manifest rows, then these rows). Until then a
+-- refresh treats an expiring batch as neither new nor shrunk: it never rebuilds for it. Batch
+-- values are data: rows are visible as the manifest's are. Dumped with the manifest, whose rows
+-- for these batches a restored database still has.
+CREATE TABLE incmodel.retention_expiring (
+    model_id    bigint NOT NULL REFERENCES incmodel.models ON DELETE CASCADE,
+    batch_value text NOT NULL,
+    marked_at   timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (model_id, batch_value)
+);
+REVOKE ALL ON incmodel.retention_expiring FROM PUBLIC;
+GRANT SELECT ON incmodel.retention_expiring TO PUBLIC;
+ALTER TABLE incmodel.retention_expiring ENABLE ROW LEVEL SECURITY;
+CREATE POLICY model_owner ON incmodel.retention_expiring FOR SELECT USING (
+    model_id IN (SELECT m.model_id FROM incmodel.models m JOIN pg_catalog.pg_class c
+                    ON c.oid OPERATOR(pg_catalog.=) m.target::pg_catalog.oid
+                 WHERE pg_catalog.pg_has_role(c.relowner, 'USAGE')));
+SELECT pg_catalog.pg_extension_config_dump('incmodel.retention_expiring', '');

@@ -10,6 +10,7 @@ constexpr const char *kKeysAlias = "_incmodel_k";
 constexpr const char *kTargetAlias = "_incmodel_t";
 constexpr const char *kWindowAlias = "_incmodel_w";
 constexpr const char *kManifest = "incmodel.manifest";
+constexpr const char *kRetentionExpiring = "incmodel.retention_expiring";
 }  // namespace
 
 // Names the scratch tables after the model id so renames of the model never move them.
@@ -129,20 +130,32 @@ std::string RefreshPlanner::source_batch_counts() const {
         fmt::arg("wc", q(*spec_.window_column)));
 }
 
-// Counted batches (the relation or CTE named counts) beside their manifest counts. The NULL
-// batch's manifest row is joined on its own, so the other batches keep an equality join that can
-// use the manifest's index.
+// A batch retention is expiring (marked before its first DELETE, dropped when the pass has
+// deleted it and its manifest rows): neither new nor shrunk to a refresh, whose plan leaves it
+// out. The NULL batch is never expiring. value is the SQL of the batch value compared.
+std::string RefreshPlanner::not_expiring(const std::string &value) const {
+    return fmt::format(
+        "NOT EXISTS (SELECT 1 FROM {expiring} x WHERE x.model_id = $1::int8 AND x.batch_value = "
+        "{value})",
+        fmt::arg("expiring", kRetentionExpiring), fmt::arg("value", value));
+}
+
+// Counted batches (the relation or CTE named counts) beside their manifest counts, expiring
+// batches left out. The NULL batch's manifest row is joined on its own, so the other batches
+// keep an equality join that can use the manifest's index.
 std::string RefreshPlanner::with_recorded_counts(const std::string &counts) const {
     return fmt::format(
         "SELECT c.batch_value, c.event_count, coalesce(m.event_count, n.event_count) AS "
         "recorded_count FROM {counts} c LEFT JOIN {manifest} m ON m.model_id = $1::int8 AND "
         "m.batch_value = c.batch_value LEFT JOIN {manifest} n ON c.batch_value IS NULL AND "
-        "n.model_id = $1::int8 AND n.batch_value IS NULL",
-        fmt::arg("counts", counts), fmt::arg("manifest", kManifest));
+        "n.model_id = $1::int8 AND n.batch_value IS NULL WHERE {not_expiring}",
+        fmt::arg("counts", counts), fmt::arg("manifest", kManifest),
+        fmt::arg("not_expiring", not_expiring("c.batch_value")));
 }
 
-// Manifest batches no longer in the source (rows deleted), with event count 0. Without a window
-// every batch was counted (CTE c); with one, the source itself is probed for each.
+// Manifest batches no longer in the source (rows deleted, expiring ones aside), with event
+// count 0. Without a window every batch was counted (CTE c); with one, the source itself is
+// probed for each.
 std::string RefreshPlanner::vanished_batches() const {
     std::string value_gone, null_gone;
     if (!spec_.window_column) {
@@ -160,11 +173,12 @@ std::string RefreshPlanner::vanished_batches() const {
     }
     return fmt::format(
         "SELECT m.batch_value, 0::int8, m.event_count FROM {manifest} m WHERE m.model_id = "
-        "$1::int8 AND m.batch_value IS NOT NULL AND NOT EXISTS ({value_gone}) UNION ALL SELECT "
+        "$1::int8 AND m.batch_value IS NOT NULL AND {not_expiring} AND NOT EXISTS ({value_gone}) "
+        "UNION ALL SELECT "
         "NULL::text, 0::int8, m.event_count FROM {manifest} m WHERE m.model_id = $1::int8 AND "
         "m.batch_value IS NULL AND NOT EXISTS ({null_gone})",
         fmt::arg("manifest", kManifest), fmt::arg("value_gone", value_gone),
-        fmt::arg("null_gone", null_gone));
+        fmt::arg("null_gone", null_gone), fmt::arg("not_expiring", not_expiring("m.batch_value")));
 }
 
 // Batches (within the window) that the manifest lacks or that grew: what a refresh processes.

@@ -209,6 +209,7 @@ class RefreshPlanner {
     std::string with_restricted_source(const std::string &restricted_select) const;
     std::string source_batch_counts() const;  // every batch (in the window) with its count
     std::string with_recorded_counts(const std::string &counts) const;
+    std::string not_expiring(const std::string &value) const;
     std::string vanished_batches() const;
     std::string range_bound(const char *column) const;
     std::string ranged_batch_counts() const;  // WITH ... c: the logged ranges' batch counts

@@ -1,6 +1,12 @@
 // Retention (seed 002's data expiration): events older than a source's retention interval are
 // deleted in bounded chunks, one whole batch at a time, and only once every model reading the
 // source has processed the whole batch (its manifest count covers every event of the batch).
+// A pass holds the lock of every model reading the source, marks the batches it expires before
+// deleting anything (incmodel.retention_expiring), and a later pass finishes what an interrupted
+// one left. Retention refuses a source read by a model that could recompute a key from events it
+// deleted (docs/RELIABILITY.md, retention).
+#include <algorithm>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -13,6 +19,7 @@
 #include "pg/guard.hpp"
 #include "pg/maintenance.hpp"
 #include "pg/query_analysis.hpp"
+#include "pg/run_driver.hpp"
 #include "pg/security.hpp"
 #include "pg/settings.hpp"
 #include "pg/spi_client.hpp"
@@ -29,7 +36,7 @@ struct RetentionRule {
 
 struct SourceModel {
     std::int64_t id;
-    std::string batch_column, batch_type;
+    std::string name, batch_column, batch_type;
 };
 
 // Setting or applying a source's retention takes its owner's rights (a superuser has them).
@@ -94,12 +101,61 @@ void in_subtransaction(Fn &&fn) {
 std::vector<SourceModel> models_of(Oid source) {
     AsCatalogOwner owner;
     SqlResult res = spi_exec(
-        "SELECT model_id, batch_column, batch_type FROM incmodel.models WHERE source "
+        "SELECT model_id, name, batch_column, batch_type FROM incmodel.models WHERE source "
         "OPERATOR(pg_catalog.=) $1::oid::regclass ORDER BY model_id",
         {SqlParam::int64(source)});
     std::vector<SourceModel> models;
-    for (const auto &row : res.rows) models.push_back({std::stoll(*row[0]), *row[1], *row[2]});
+    for (const auto &row : res.rows)
+        models.push_back({std::stoll(*row[0]), *row[1], *row[2], *row[3]});
     return models;
+}
+
+std::vector<std::string> ids_of(const std::vector<SourceModel> &models) {
+    std::vector<std::string> ids;
+    for (const auto &m : models) ids.push_back(std::to_string(m.id));
+    return ids;
+}
+
+// A key recomputed after retention deleted some of its events would lose their contribution
+// silently, so retention refuses a source with a model whose recompute could read an event older
+// than keep: a batch model that recomputes touched keys from all their events (no
+// bounded_recompute), or from a window on another column than retention's or longer than keep;
+// a daily model whose late rows reprocess whole event days further back than keep. Append
+// models insert new keys only, and features models read their input's target: never refused.
+// Read as the catalog owner; the first offending model, if any, with why.
+void require_history_kept(Oid source, const std::string &keep, const std::string &time_column) {
+    AsCatalogOwner owner;
+    SqlResult r = spi_exec(
+        "SELECT name, why FROM (SELECT model_id, name, CASE "
+        "WHEN depends_on IS NOT NULL OR strategy OPERATOR(pg_catalog.=) 'append' THEN NULL "
+        "WHEN load_column IS NOT NULL THEN CASE WHEN pg_catalog.make_interval(days => "
+        "reprocess_days OPERATOR(pg_catalog.+) 1) OPERATOR(pg_catalog.>) $2::pg_catalog.interval "
+        "THEN pg_catalog.format('it is a daily model whose late rows reprocess whole event days "
+        "up to %s day(s) back (reprocess_days %s), further back than keep', reprocess_days "
+        "OPERATOR(pg_catalog.+) 1, reprocess_days) END "
+        "WHEN NOT bounded_recompute OR window_column IS NULL OR lookback IS NULL THEN 'it "
+        "recomputes a touched key from all its events (it has no bounded_recompute window)' "
+        "WHEN window_column OPERATOR(pg_catalog.<>) $3 THEN pg_catalog.format('its window "
+        "column %s is not retention''s time column %s', pg_catalog.quote_ident(window_column), "
+        "pg_catalog.quote_ident($3)) "
+        "WHEN lookback OPERATOR(pg_catalog.>) $2::pg_catalog.interval THEN "
+        "pg_catalog.format('its lookback %s is longer than keep', lookback) END AS why "
+        "FROM incmodel.models WHERE source OPERATOR(pg_catalog.=) $1::pg_catalog.oid::"
+        "pg_catalog.regclass) m WHERE why IS NOT NULL ORDER BY model_id LIMIT 1",
+        {SqlParam::int64(source), SqlParam::value(keep), SqlParam::value(time_column)});
+    if (r.rows.empty()) return;
+    const std::string model = *r.rows[0][0];
+    throw UserError(
+        ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
+        "incmodel: retention of " + relation_text(source) + " would lose history of model \"" +
+            model + "\"",
+        "Model \"" + model + "\" reads the source and " + *r.rows[0][1] + " (keep is " + keep +
+            "): a key it recomputes after retention deleted some of its events would lose "
+            "their contribution.",
+        "Give the model window_column => '" + time_column +
+            "', bounded_recompute => true and a lookback no longer than keep (a daily model a "
+            "reprocess_days below keep), keep the events longer, or set no retention on this "
+            "source.");
 }
 
 struct OldBatch {
@@ -165,7 +221,9 @@ void make_constraints_immediate(Oid source) {
     spi_exec("SET CONSTRAINTS " + list + " IMMEDIATE");
 }
 
-// As the source's owner: deletes at most chunk_rows events of the given batches.
+// As the source's owner: deletes at most chunk_rows events of the given batches, those older
+// than keep only (an event that arrived in an expiring batch since it was marked, with a recent
+// time, stays: once the batch leaves the manifests it is a new batch and gets processed).
 std::uint64_t delete_chunk(const RetentionRule &r, const SourceModel &m,
                            const std::vector<std::string> &batches) {
     // Batches every model has processed: the models keep what they had, so the DELETE is not a
@@ -175,23 +233,66 @@ std::uint64_t delete_chunk(const RetentionRule &r, const SourceModel &m,
     const std::string src = relation_text(r.source);
     const std::string del = fmt::format(
         "DELETE FROM {src} WHERE ctid OPERATOR(pg_catalog.=) ANY (ARRAY(SELECT s.ctid FROM {src} "
-        "s WHERE s.{b} = ANY ($1::text[]::{type}[]) LIMIT $2::int))",
+        "s WHERE s.{b} = ANY ($1::text[]::{type}[]) AND s.{t} < now() - $3::interval LIMIT "
+        "$2::int))",
         fmt::arg("src", src), fmt::arg("b", quote_ident(m.batch_column)),
-        fmt::arg("type", m.batch_type));
+        fmt::arg("type", m.batch_type), fmt::arg("t", quote_ident(r.time_column)));
     make_constraints_immediate(r.source);
-    return spi_exec(del, {SqlParam::text_array(batches), SqlParam::int64(r.chunk_rows)}).processed;
+    return spi_exec(del, {SqlParam::text_array(batches), SqlParam::int64(r.chunk_rows),
+                          SqlParam::value(r.keep)})
+        .processed;
 }
 
-// A batch that is gone from the source leaves the manifests too: should an event with its batch
-// value arrive later, it is then a new batch and gets processed.
-void forget_batches(const std::vector<SourceModel> &models,
+// As the catalog owner: the batches an earlier pass marked expiring and did not finish (it
+// failed, was cancelled or its backend died between chunk commits). This pass finishes them.
+std::vector<std::string> unfinished_batches(const std::vector<SourceModel> &models) {
+    AsCatalogOwner owner;
+    SqlResult res = spi_exec(
+        "SELECT DISTINCT batch_value FROM incmodel.retention_expiring WHERE model_id "
+        "OPERATOR(pg_catalog.=) ANY ($1::text[]::int8[]) ORDER BY 1",
+        {SqlParam::text_array(ids_of(models))});
+    std::vector<std::string> out;
+    for (const auto &row : res.rows) out.push_back(*row[0]);
+    return out;
+}
+
+// As the catalog owner, before the first DELETE (and committed with it when nonatomic): the
+// batches this pass expires, for every model reading the source. Until the pass is done a
+// refresh treats them as neither new nor shrunk, and a pass that ends early leaves them for the
+// next one.
+void mark_expiring(const std::vector<SourceModel> &models,
+                   const std::vector<std::string> &batches) {
+    AsCatalogOwner owner;
+    spi_exec(
+        "INSERT INTO incmodel.retention_expiring (model_id, batch_value) SELECT m.id, b.v FROM "
+        "pg_catalog.unnest($1::text[]::int8[]) m(id) CROSS JOIN pg_catalog.unnest($2::text[]) "
+        "b(v) ON CONFLICT DO NOTHING",
+        {SqlParam::text_array(ids_of(models)), SqlParam::text_array(batches)});
+}
+
+// A batch that is gone from the source leaves the manifests (and the expiring marks) too: should
+// an event with its batch value arrive later, it is then a new batch and gets processed. An
+// event that arrived while the batch was expiring was left out of the plans then, and a plan
+// that reads the change log has gone past its insert: each expired batch is logged again (an
+// 'insert' range of that one value, in this transaction; only when a model uses the log, whose
+// refreshes prune it), so the next plan counts it.
+void forget_batches(Oid source, const std::vector<SourceModel> &models,
                     const std::vector<std::string> &batches) {
     AsCatalogOwner owner;
-    for (const auto &m : models)
-        spi_exec(
-            "DELETE FROM incmodel.manifest WHERE model_id OPERATOR(pg_catalog.=) $1::int8 AND "
-            "batch_value OPERATOR(pg_catalog.=) ANY ($2::text[])",
-            {SqlParam::int64(m.id), SqlParam::text_array(batches)});
+    spi_exec(
+        "INSERT INTO incmodel.source_changes (source, batch_column, txid, lo, hi, rows, nulls, "
+        "kind) SELECT $1::pg_catalog.oid, $2, pg_catalog.pg_current_xact_id(), b.v, b.v, 0, 0, "
+        "'insert' FROM pg_catalog.unnest($3::text[]) b(v) WHERE EXISTS (SELECT 1 FROM "
+        "incmodel.models m WHERE m.model_id OPERATOR(pg_catalog.=) ANY ($4::text[]::int8[]) AND "
+        "m.change_log)",
+        {SqlParam::int64(source), SqlParam::value(models[0].batch_column),
+         SqlParam::text_array(batches), SqlParam::text_array(ids_of(models))});
+    for (const char *table : {"incmodel.manifest", "incmodel.retention_expiring"})
+        spi_exec(fmt::format("DELETE FROM {} WHERE model_id OPERATOR(pg_catalog.=) ANY "
+                             "($1::text[]::int8[]) AND batch_value OPERATOR(pg_catalog.=) ANY "
+                             "($2::text[])",
+                             table),
+                 {SqlParam::text_array(ids_of(models)), SqlParam::text_array(batches)});
 }
 
 void notice(const std::string &msg) {
@@ -199,26 +300,52 @@ void notice(const std::string &msg) {
     pg_call([m] { ereport(NOTICE, (errmsg("%s", m))); });
 }
 
-// The plan of one pass: the models reading the source, its name, the batches to delete.
+// The plan of one pass: the models reading the source, its name, the batches to delete (those
+// an earlier pass left unfinished, and those newly old and processed by every model).
 struct Pass {
     std::vector<SourceModel> models;
     bool mixed_batch_columns = false;
     std::string src;
-    std::vector<std::string> batches;
+    std::vector<std::string> unfinished, fresh, batches;
 };
 
-Pass plan_pass(const RetentionRule &r) {
+// The models and the source's name, before the models are locked.
+Pass models_pass(const RetentionRule &r) {
     Pass p;
     p.models = models_of(r.source);
     AsSourceOwner owner(r.source);
     p.src = relation_text(r.source);
-    if (p.models.empty()) return p;
     for (const auto &m : p.models)
         if (m.batch_column != p.models[0].batch_column) p.mixed_batch_columns = true;
-    if (p.mixed_batch_columns) return p;
-    std::vector<OldBatch> old = old_batches(r, p.src, p.models[0].batch_column);
-    p.batches = processed_by_all(old, p.models);
     return p;
+}
+
+// The batches, once the models are locked (the manifests no longer move).
+void plan_batches(const RetentionRule &r, Pass &p) {
+    p.unfinished = unfinished_batches(p.models);
+    std::vector<OldBatch> old;
+    {
+        AsSourceOwner owner(r.source);
+        old = old_batches(r, p.src, p.models[0].batch_column);
+    }
+    for (auto &b : processed_by_all(old, p.models))
+        if (std::find(p.unfinished.begin(), p.unfinished.end(), b) == p.unfinished.end())
+            p.fresh.push_back(b);
+    p.batches = p.unfinished;
+    p.batches.insert(p.batches.end(), p.fresh.begin(), p.fresh.end());
+}
+
+// The model lock of every model reading the source, held for the whole pass: session locks, so
+// they survive the chunk commits (released when the pass ends, or with the backend). A refresh
+// waits for them instead of planning between two chunks. A model being refreshed is not waited
+// for: the pass is skipped, and the next one deletes its batches. Returns the busy model.
+std::optional<std::string> lock_models(const std::vector<SourceModel> &models,
+                                       std::vector<std::unique_ptr<ModelLock>> &locks) {
+    for (const auto &m : models) {
+        locks.push_back(std::make_unique<ModelLock>(m.id, true, true));
+        if (!locks.back()->acquired()) return m.name;
+    }
+    return std::nullopt;
 }
 
 // One pass over one source: each step a subtransaction, chunks committed one by one when the
@@ -226,7 +353,7 @@ Pass plan_pass(const RetentionRule &r) {
 void apply_one(SpiConnection &spi, const RetentionRule &r, std::int64_t &removed,
                std::string &reason) {
     Pass p;
-    in_subtransaction([&] { p = plan_pass(r); });
+    in_subtransaction([&] { p = models_pass(r); });
     if (p.models.empty()) {
         notice("incmodel: no model reads " + p.src + "; retention deletes nothing");
         return;
@@ -236,7 +363,26 @@ void apply_one(SpiConnection &spi, const RetentionRule &r, std::int64_t &removed
                " use different batch columns; retention deletes nothing");
         return;
     }
+    in_subtransaction([&] { require_history_kept(r.source, r.keep, r.time_column); });
+    std::vector<std::unique_ptr<ModelLock>> locks;
+    if (auto busy = lock_models(p.models, locks)) {
+        reason = "skipped: model \"" + *busy + "\" is being refreshed";
+        notice("incmodel: retention of " + p.src + " " + reason + "; the next pass retries");
+        in_subtransaction([&] {
+            record_maintenance(r.source, "retention", reason, std::nullopt, std::nullopt, "",
+                               "retention", 0);
+        });
+        if (spi.nonatomic()) spi.commit();
+        return;
+    }
+    in_subtransaction([&] {
+        plan_batches(r, p);
+        if (!p.fresh.empty()) mark_expiring(p.models, p.fresh);
+    });
+    if (spi.nonatomic()) spi.commit();  // the marks are durable before the first DELETE
     reason = fmt::format("{} batches older than {} by {}", p.batches.size(), r.keep, r.time_column);
+    if (!p.unfinished.empty())
+        reason += fmt::format(" ({} left by an interrupted pass)", p.unfinished.size());
     while (!p.batches.empty()) {
         std::uint64_t n = 0;
         in_subtransaction([&] { n = delete_chunk(r, p.models[0], p.batches); });
@@ -245,7 +391,7 @@ void apply_one(SpiConnection &spi, const RetentionRule &r, std::int64_t &removed
         if (spi.nonatomic()) spi.commit();  // bounded chunks: commit after each
     }
     in_subtransaction([&] {
-        if (!p.batches.empty()) forget_batches(p.models, p.batches);
+        if (!p.batches.empty()) forget_batches(r.source, p.models, p.batches);
         record_maintenance(r.source, "retention", reason, std::nullopt, std::nullopt, "",
                            "retention", removed);
     });
@@ -351,6 +497,7 @@ Datum incmodel_set_retention(PG_FUNCTION_ARGS) {
         if (t != "timestamp without time zone" && t != "timestamp with time zone" && t != "date")
             throw UserError(ERRCODE_DATATYPE_MISMATCH,
                             "incmodel: retention's time column must be a timestamp or date");
+        require_history_kept(source, keep, column);
         AsCatalogOwner owner;
         spi_exec(
             "INSERT INTO incmodel.retention (source, keep, time_column, chunk_rows) VALUES "

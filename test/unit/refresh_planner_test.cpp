@@ -114,6 +114,28 @@ TEST(RefreshPlanner, CountingFindsShrunkAndVanishedBatches) {
     EXPECT_TRUE(contains(p.shrunk_batches(), "WHERE recorded_count > event_count"));
 }
 
+// A batch retention is expiring is neither pending nor shrunk nor vanished, whichever way the
+// plan counts (issue 13 item 8: an interrupted pass must not make a refresh rebuild).
+TEST(RefreshPlanner, ExpiringBatchesAreLeftOutOfEveryPlan) {
+    const std::string counted =
+        "NOT EXISTS (SELECT 1 FROM incmodel.retention_expiring x WHERE x.model_id = $1::int8 AND "
+        "x.batch_value = c.batch_value)";
+    const std::string vanished =
+        "NOT EXISTS (SELECT 1 FROM incmodel.retention_expiring x WHERE x.model_id = $1::int8 AND "
+        "x.batch_value = m.batch_value)";
+    RefreshPlanner p(sessions_spec(), test_quote);
+    EXPECT_TRUE(contains(p.pending_batches(), counted));
+    EXPECT_TRUE(contains(p.find_batches(), counted));
+    EXPECT_TRUE(contains(p.find_batches(), vanished));
+    EXPECT_TRUE(contains(p.pending_batches_in_ranges(), counted));
+    EXPECT_TRUE(contains(p.find_batches_in_ranges(), counted));
+    ModelSpec s = sessions_spec();
+    s.window_column = "collector_tstamp";
+    RefreshPlanner windowed(s, test_quote);
+    EXPECT_TRUE(contains(windowed.find_batches(), counted));
+    EXPECT_TRUE(contains(windowed.find_batches(), vanished));
+}
+
 TEST(RefreshPlanner, NullBatchInWindowWhenOneOfItsEventsIs) {
     ModelSpec s = sessions_spec();
     s.window_column = "collector_tstamp";
