@@ -21,6 +21,10 @@ struct KeyPart {
     std::string column;
     std::string source_expr;
     std::string type;  // SQL type name with modifiers, e.g. "character varying(36)"
+    // The key type's own equality operator (its default btree opclass's), e.g. public.= for
+    // citext: keys are matched with it, as GROUP BY and the target's unique index compare them.
+    // Unset (a key loaded without a query tree): matched with a plain "=".
+    std::optional<QualifiedName> equality;
 };
 
 // One output column of the model (and so of the target table).
@@ -68,6 +72,10 @@ struct ModelSpec {
     std::string query_head;
     std::string query_tail;
     bool alias_in_query = false;  // the text after the source already carries its alias
+    // The top-level AND parts of the query's WHERE that read only the source, deparsed over its
+    // alias ("" when none): key expressions are evaluated only on rows they keep, as the query
+    // evaluates them.
+    std::string source_filter;
 
     std::vector<KeyPart> keys;          // the refresh key (GROUP BY parts computed from the source)
     std::vector<OutputColumn> outputs;  // the target's columns, in query order

@@ -46,6 +46,50 @@ std::string RefreshPlanner::key_exprs() const {
     return join_map(spec_.keys, ", ", [](const KeyPart &k) { return k.source_expr; });
 }
 
+// lhs = rhs under key part i's own equality, named by schema (a citext or ltree key is not
+// compared as text, and its operator is not on the pinned search_path).
+std::string RefreshPlanner::key_equal(size_t i, const std::string &lhs,
+                                      const std::string &rhs) const {
+    const auto &eq = spec_.keys[i].equality;
+    if (!eq) return fmt::format("{} = ({})", lhs, rhs);
+    return fmt::format("{} OPERATOR({}.{}) ({})", lhs, q(eq->schema), eq->name, rhs);
+}
+
+// True when the values exprs (one per key part) are a touched key without a NULL part. EXISTS
+// with one equality per part becomes a semi-join as IN would, with the key's operators.
+std::string RefreshPlanner::in_keys(const std::vector<std::string> &exprs) const {
+    std::vector<std::string> match;
+    for (size_t i = 0; i < spec_.keys.size(); ++i)
+        match.push_back(key_equal(i, fmt::format("{}.k{}", kKeysAlias, i + 1), exprs[i]));
+    return fmt::format("EXISTS (SELECT 1 FROM {} AS {} WHERE {})", qualified(quote_, scratch_.keys),
+                       kKeysAlias, join(match, " AND "));
+}
+
+// True when exprs have a NULL part and are a touched key, NULL matching NULL (IS NOT DISTINCT
+// FROM with the key's own equality).
+std::string RefreshPlanner::in_null_keys(const std::vector<std::string> &exprs) const {
+    std::vector<std::string> expr_null, key_null, match;
+    for (size_t i = 0; i < spec_.keys.size(); ++i) {
+        const std::string k = fmt::format("{}.k{}", kKeysAlias, i + 1);
+        expr_null.push_back(fmt::format("({}) IS NULL", exprs[i]));
+        key_null.push_back(k + " IS NULL");
+        match.push_back(fmt::format("({} IS NULL AND ({}) IS NULL OR {})", k, exprs[i],
+                                    key_equal(i, k, exprs[i])));
+    }
+    return fmt::format("({}) AND EXISTS (SELECT 1 FROM {} AS {} WHERE ({}) AND {})",
+                       join(expr_null, " OR "), qualified(quote_, scratch_.keys), kKeysAlias,
+                       join(key_null, " OR "), join(match, " AND "));
+}
+
+// The query's own WHERE parts on the source alone: key expressions are evaluated only on the
+// rows they keep (a key computed from a payload that only some events carry). Not for an append
+// model: its first duplicate is chosen among all of an event's rows before the query filters,
+// and its key is a plain column.
+std::string RefreshPlanner::and_source_filter() const {
+    if (spec_.source_filter.empty() || (spec_.time && spec_.time->append)) return "";
+    return " AND (" + spec_.source_filter + ")";
+}
+
 // The lookback filter on the window column, bound to parameter $param; empty without a window.
 std::string RefreshPlanner::window_filter(int param) const {
     if (!spec_.window_column) return "";
@@ -291,21 +335,24 @@ std::string RefreshPlanner::in_listed_batches() const {
         fmt::arg("a", a), fmt::arg("b", b), fmt::arg("t", spec_.batch_type));
 }
 
-// Step 2: the keys touched by the batches of this run.
+// Step 2: the keys touched by the batches of this run (of the rows the query's filters keep).
 std::string RefreshPlanner::collect_keys() const {
     return fmt::format(
         "INSERT INTO {keys} ({cols}) SELECT DISTINCT {exprs} FROM {src} WHERE "
-        "{listed}{window}",
+        "{listed}{filter}{window}",
         fmt::arg("keys", qualified(quote_, scratch_.keys)), fmt::arg("cols", key_columns(nullptr)),
         fmt::arg("exprs", key_exprs()), fmt::arg("src", source_as_alias()),
-        fmt::arg("listed", in_listed_batches()), fmt::arg("window", window_filter(2)));
+        fmt::arg("listed", in_listed_batches()), fmt::arg("filter", and_source_filter()),
+        fmt::arg("window", window_filter(2)));
 }
 
 std::string RefreshPlanner::count_keys() const {
     return fmt::format(
-        "SELECT count(*) FROM (SELECT DISTINCT {exprs} FROM {src} WHERE {listed}{window}) touched",
+        "SELECT count(*) FROM (SELECT DISTINCT {exprs} FROM {src} WHERE {listed}{filter}{window}) "
+        "touched",
         fmt::arg("exprs", key_exprs()), fmt::arg("src", source_as_alias()),
-        fmt::arg("listed", in_listed_batches()), fmt::arg("window", window_filter(2)));
+        fmt::arg("listed", in_listed_batches()), fmt::arg("filter", and_source_filter()),
+        fmt::arg("window", window_filter(2)));
 }
 
 // Fresh statistics on the keys let the planner pick per-key index lookups for small runs.
@@ -332,39 +379,29 @@ std::string RefreshPlanner::recompute(bool with_null_keys) const {
         with_restricted_source(restricted_to_keys(with_null_keys, window)));
 }
 
-// The source's rows of the touched keys, each branch narrowed further by filter (" AND ...").
+// The source's rows of the touched keys, each branch narrowed further by filter (" AND ...")
+// and by the query's own filters on the source (evaluated before the key expressions).
 std::string RefreshPlanner::restricted_to_keys(bool with_null_keys,
                                                const std::string &filter) const {
-    const std::string keys = qualified(quote_, scratch_.keys);
-    std::string restricted = fmt::format(
-        "SELECT * FROM {src} WHERE ({exprs}) IN (SELECT {cols} FROM {keys}){filter}",
-        fmt::arg("src", source_as_alias()), fmt::arg("exprs", key_exprs()),
-        fmt::arg("cols", key_columns(nullptr)), fmt::arg("keys", keys), fmt::arg("filter", filter));
-    if (with_null_keys) {
-        std::vector<std::string> src_null, key_null, match;
-        for (size_t i = 0; i < spec_.keys.size(); ++i) {
-            src_null.push_back(spec_.keys[i].source_expr + " IS NULL");
-            key_null.push_back(fmt::format("{}.k{} IS NULL", kKeysAlias, i + 1));
-            match.push_back(fmt::format("{}.k{} IS NOT DISTINCT FROM {}", kKeysAlias, i + 1,
-                                        spec_.keys[i].source_expr));
-        }
-        restricted += fmt::format(
-            " UNION ALL SELECT * FROM {src} WHERE ({src_null}) AND EXISTS (SELECT 1 FROM {keys} "
-            "AS {k} WHERE ({key_null}) AND {match}){filter}",
-            fmt::arg("src", source_as_alias()), fmt::arg("src_null", join(src_null, " OR ")),
-            fmt::arg("keys", keys), fmt::arg("k", kKeysAlias),
-            fmt::arg("key_null", join(key_null, " OR ")), fmt::arg("match", join(match, " AND ")),
-            fmt::arg("filter", filter));
-    }
+    std::vector<std::string> exprs;
+    for (const auto &k : spec_.keys) exprs.push_back(k.source_expr);
+    const std::string narrowed = and_source_filter() + filter;
+    std::string restricted =
+        fmt::format("SELECT * FROM {} WHERE {}{}", source_as_alias(), in_keys(exprs), narrowed);
+    if (with_null_keys)
+        restricted += fmt::format(" UNION ALL SELECT * FROM {} WHERE {}{}", source_as_alias(),
+                                  in_null_keys(exprs), narrowed);
     return restricted;
 }
 
 std::string RefreshPlanner::keys_outside_window() const {
+    std::vector<std::string> exprs;
+    for (const auto &k : spec_.keys) exprs.push_back(k.source_expr);
     return fmt::format(
-        "SELECT count(*) FROM (SELECT DISTINCT {exprs} FROM {src} WHERE ({exprs}) IN (SELECT "
-        "{cols} FROM {keys}) AND {a}.{w} < $1::timestamptz) outside",
+        "SELECT count(*) FROM (SELECT DISTINCT {exprs} FROM {src} WHERE true{filter} AND {in_keys} "
+        "AND {a}.{w} < $1::timestamptz) outside",
         fmt::arg("exprs", key_exprs()), fmt::arg("src", source_as_alias()),
-        fmt::arg("cols", key_columns(nullptr)), fmt::arg("keys", qualified(quote_, scratch_.keys)),
+        fmt::arg("filter", and_source_filter()), fmt::arg("in_keys", in_keys(exprs)),
         fmt::arg("a", q(spec_.source_alias)),
         fmt::arg("w", spec_.window_column ? q(*spec_.window_column) : std::string()));
 }
@@ -378,32 +415,23 @@ std::string RefreshPlanner::recompute_all() const {
             (spec_.alias_in_query ? "" : " AS " + q(spec_.source_alias)) + " " + spec_.query_tail);
 }
 
-// Commit: remove every row of a touched key (keys whose result is now empty disappear too).
+// Commit: remove every row of a touched key (keys whose result is now empty disappear too),
+// matched with the key's own equality as the target's unique index compares them.
 std::string RefreshPlanner::delete_target_keys() const {
     std::vector<std::string> tcols;
     for (const auto &k : spec_.keys)
         tcols.push_back(fmt::format("{}.{}", kTargetAlias, q(k.column)));
-    return fmt::format("DELETE FROM {} AS {} WHERE ({}) IN (SELECT {} FROM {})",
-                       qualified(quote_, spec_.target), kTargetAlias, join(tcols, ", "),
-                       key_columns(nullptr), qualified(quote_, scratch_.keys));
+    return fmt::format("DELETE FROM {} AS {} WHERE {}", qualified(quote_, spec_.target),
+                       kTargetAlias, in_keys(tcols));
 }
 
-// The same for keys with a NULL part, which IN cannot match.
+// The same for keys with a NULL part, which the equality cannot match.
 std::string RefreshPlanner::delete_target_null_keys() const {
-    std::vector<std::string> t_null, key_null, match;
-    for (size_t i = 0; i < spec_.keys.size(); ++i) {
-        const std::string tcol = fmt::format("{}.{}", kTargetAlias, q(spec_.keys[i].column));
-        t_null.push_back(tcol + " IS NULL");
-        key_null.push_back(fmt::format("{}.k{} IS NULL", kKeysAlias, i + 1));
-        match.push_back(fmt::format("{}.k{} IS NOT DISTINCT FROM {}", kKeysAlias, i + 1, tcol));
-    }
-    return fmt::format(
-        "DELETE FROM {target} AS {t} WHERE ({t_null}) AND EXISTS (SELECT 1 FROM {keys} AS {k} "
-        "WHERE ({key_null}) AND {match})",
-        fmt::arg("target", qualified(quote_, spec_.target)), fmt::arg("t", kTargetAlias),
-        fmt::arg("t_null", join(t_null, " OR ")),
-        fmt::arg("keys", qualified(quote_, scratch_.keys)), fmt::arg("k", kKeysAlias),
-        fmt::arg("key_null", join(key_null, " OR ")), fmt::arg("match", join(match, " AND ")));
+    std::vector<std::string> tcols;
+    for (const auto &k : spec_.keys)
+        tcols.push_back(fmt::format("{}.{}", kTargetAlias, q(k.column)));
+    return fmt::format("DELETE FROM {} AS {} WHERE {}", qualified(quote_, spec_.target),
+                       kTargetAlias, in_null_keys(tcols));
 }
 
 std::string RefreshPlanner::truncate_target() const {

@@ -205,7 +205,11 @@ class RefreshPlanner {
     std::string source_as_alias() const;                // [ONLY] schema.table AS alias
     std::string key_columns(const char *prefix) const;  // k1, k2 ...
     std::string key_exprs() const;                      // source expressions of the key
-    std::string window_filter(int param) const;         // AND alias.window >= $n
+    std::string key_equal(size_t i, const std::string &lhs, const std::string &rhs) const;
+    std::string in_keys(const std::vector<std::string> &exprs) const;  // EXISTS: a touched key
+    std::string in_null_keys(const std::vector<std::string> &exprs) const;
+    std::string and_source_filter() const;       // AND (the WHERE parts on the source alone)
+    std::string window_filter(int param) const;  // AND alias.window >= $n
     std::string with_restricted_source(const std::string &restricted_select) const;
     std::string source_batch_counts() const;  // every batch (in the window) with its count
     std::string with_recorded_counts(const std::string &counts) const;

@@ -63,6 +63,7 @@ bool run_features(RunDriver &driver, const ModelRecord &m, bool full) {
             spi_exec(planner.truncate_target());
             spi_exec(planner.insert_target_rows());
             if (q.max_id) consume_queue(m, *q.max_id);
+            queue_for_dependents(m, planner, true);  // a features model over this one
             {
                 AsCatalogOwner owner;
                 spi_exec("DELETE FROM incmodel.table_debt WHERE model_id = $1::int8",
@@ -90,6 +91,7 @@ bool run_features(RunDriver &driver, const ModelRecord &m, bool full) {
     driver.unit("commit", [&] {
         run.rows_deleted = replace_touched_keys(planner, run.null_keys);
         consume_queue(m, *q.max_id);
+        queue_for_dependents(m, planner, false);  // the next level recomputes these keys
         add_dead_tuple_debt(m.target_oid, m.spec.id, run.rows_deleted);
         run.step_timings_json = driver.timings_json();
         finish_run(run, "success");

@@ -84,7 +84,9 @@ void render_from_tree(ModelRecord &m) {
     for (size_t i = 0; i < s.keys.size(); ++i) {
         changed = changed || s.keys[i].source_expr != r.key_exprs[i];
         s.keys[i].source_expr = r.key_exprs[i];
+        s.keys[i].equality = r.key_equalities[i];  // not stored: rendered from the tree
     }
+    s.source_filter = r.spec.source_filter;
     m.canonical_query = r.canonical_query;
     s.query_head = r.spec.query_head;
     s.query_tail = r.spec.query_tail;
@@ -197,9 +199,17 @@ ModelRecord load_model(const std::string &name, bool require_relations) {
 
 std::vector<std::string> enabled_model_names() {
     AsCatalogOwner owner;
-    // Inputs before the models that depend on them.
+    // Inputs before the models that depend on them, through every level of a chain: ordered by
+    // the longest path from a model without inputs (a DAG; create_model refuses cycles, and the
+    // depth bound keeps a corrupt catalog from looping).
     SqlResult r = spi_exec(
-        "SELECT name FROM incmodel.models WHERE enabled ORDER BY depends_on IS NOT NULL, name", {});
+        "WITH RECURSIVE lvl(name, depth) AS (SELECT name, 0 FROM incmodel.models WHERE depends_on "
+        "IS NULL UNION ALL SELECT m.name, l.depth + 1 FROM incmodel.models m JOIN lvl l ON "
+        "m.depends_on OPERATOR(pg_catalog.@>) ARRAY[l.name] WHERE l.depth < 64) "
+        "SELECT m.name FROM incmodel.models m LEFT JOIN (SELECT name, max(depth) AS depth FROM lvl "
+        "GROUP BY name) d ON d.name = m.name WHERE m.enabled ORDER BY coalesce(d.depth, "
+        "0), m.name",
+        {});
     std::vector<std::string> names;
     for (const SqlRow &row : r.rows) names.push_back(str(row[0]));
     return names;

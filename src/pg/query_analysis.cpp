@@ -9,6 +9,13 @@
 #include "core/sql_text.hpp"
 #include "pg/spi_client.hpp"
 
+extern "C" {
+#include "catalog/pg_namespace.h"
+#include "catalog/pg_operator.h"
+#include "catalog/pg_proc.h"
+#include "utils/typcache.h"
+}
+
 namespace incmodel::pg {
 
 namespace {
@@ -107,6 +114,102 @@ RangeVar *find_rangevar(Node *node, const char *schema, const char *relname) {
         return find_rangevar(j->rarg, schema, relname);
     }
     return nullptr;
+}
+
+// What makes a query's result depend on when or by whom it runs, although PostgreSQL calls it
+// stable or reads it as a column: found by drift_walker, named in the error.
+struct Drift {
+    const char *what;  // a special value or system column; nullptr: none found
+    Oid func;          // or a function (InvalidOid: none)
+    bool system_column;
+};
+
+// SQL's special time and session values (CURRENT_DATE, CURRENT_USER, ...), as written.
+const char *sql_value_name(SQLValueFunctionOp op) {
+    switch (op) {
+        case SVFOP_CURRENT_DATE:
+            return "CURRENT_DATE";
+        case SVFOP_CURRENT_TIME:
+        case SVFOP_CURRENT_TIME_N:
+            return "CURRENT_TIME";
+        case SVFOP_CURRENT_TIMESTAMP:
+        case SVFOP_CURRENT_TIMESTAMP_N:
+            return "CURRENT_TIMESTAMP";
+        case SVFOP_LOCALTIME:
+        case SVFOP_LOCALTIME_N:
+            return "LOCALTIME";
+        case SVFOP_LOCALTIMESTAMP:
+        case SVFOP_LOCALTIMESTAMP_N:
+            return "LOCALTIMESTAMP";
+        case SVFOP_CURRENT_ROLE:
+            return "CURRENT_ROLE";
+        case SVFOP_CURRENT_USER:
+            return "CURRENT_USER";
+        case SVFOP_USER:
+            return "USER";
+        case SVFOP_SESSION_USER:
+            return "SESSION_USER";
+        case SVFOP_CURRENT_CATALOG:
+            return "CURRENT_CATALOG";
+        case SVFOP_CURRENT_SCHEMA:
+            return "CURRENT_SCHEMA";
+    }
+    return "a special SQL value";
+}
+
+// The stable pg_catalog functions that read the clock or the session: each run would see
+// another value. (Volatile ones are refused already; user functions are taken as declared.)
+bool reads_clock_or_session(Oid func) {
+    static const char *const names[] = {"now",
+                                        "statement_timestamp",
+                                        "transaction_timestamp",
+                                        "timeofday",
+                                        "clock_timestamp",
+                                        "current_setting",
+                                        "current_schemas",
+                                        "current_schema",
+                                        "current_user",
+                                        "session_user",
+                                        "pg_backend_pid",
+                                        "inet_client_addr"};
+    HeapTuple tup = SearchSysCache1(PROCOID, ObjectIdGetDatum(func));
+    if (!HeapTupleIsValid(tup)) return false;
+    auto *proc = (Form_pg_proc)GETSTRUCT(tup);
+    bool found = false;
+    if (proc->pronamespace == PG_CATALOG_NAMESPACE)
+        for (const char *n : names)
+            if (std::strcmp(NameStr(proc->proname), n) == 0) found = true;
+    ReleaseSysCache(tup);
+    return found;
+}
+
+// The names of the system columns (attribute numbers -1 .. -6).
+const char *system_column_name(AttrNumber attno) {
+    static const char *const names[] = {"ctid", "xmin", "cmin", "xmax", "cmax", "tableoid"};
+    return attno < 0 && attno >= -6 ? names[-attno - 1] : "a system column";
+}
+
+// Finds the first clock or session read, or system column, anywhere in a query (runs inside
+// pg_call: syscache lookups may ERROR; nothing here has a destructor).
+bool drift_walker(Node *node, void *ctx) {
+    auto *d = static_cast<Drift *>(ctx);
+    if (node == nullptr || d->what != nullptr || OidIsValid(d->func)) return false;
+    if (IsA(node, SQLValueFunction)) {
+        d->what = sql_value_name(reinterpret_cast<SQLValueFunction *>(node)->op);
+        return false;
+    }
+    if (IsA(node, Var) && reinterpret_cast<Var *>(node)->varattno < 0) {
+        d->what = system_column_name(reinterpret_cast<Var *>(node)->varattno);
+        d->system_column = true;
+        return false;
+    }
+    if (IsA(node, FuncExpr) && reads_clock_or_session(reinterpret_cast<FuncExpr *>(node)->funcid)) {
+        d->func = reinterpret_cast<FuncExpr *>(node)->funcid;
+        return false;
+    }
+    if (IsA(node, Query))
+        return query_tree_walker(reinterpret_cast<Query *>(node), as_walker(drift_walker), ctx, 0);
+    return expression_tree_walker(node, as_walker(drift_walker), ctx);
 }
 
 // --- helpers that call PostgreSQL -------------------------------------------------------------
@@ -219,6 +322,97 @@ std::string deparse_key(Node *expr, int source_rti, const std::string &source_al
     Node *copy = static_cast<Node *>(pg_call([expr] { return copyObjectImpl(expr); }));
     pg_call([copy, source_rti] { ChangeVarNodes(copy, source_rti, 1, 0); });
     return pg_call([copy, dpcontext] { return deparse_expression(copy, dpcontext, true, false); });
+}
+
+// Refuses what makes a rebuild differ from itself with no new data: the clock and the session
+// (now(), CURRENT_DATE, CURRENT_USER, current_setting()) and system columns (xmin, ctid,
+// tableoid change when rows are rewritten, vacuumed, moved or restored).
+void require_no_drift(Query *query) {
+    Drift d{nullptr, InvalidOid, false};
+    pg_call([query, &d] { (void)query_tree_walker(query, as_walker(drift_walker), &d, 0); });
+    if (d.system_column)
+        throw UserError(ERRCODE_FEATURE_NOT_SUPPORTED,
+                        std::string("incmodel: the query reads the system column ") + d.what,
+                        "System columns such as xmin, ctid and tableoid change when rows are "
+                        "updated, vacuumed, moved between partitions or restored, so a refresh "
+                        "could not equal a rebuild.",
+                        "Read ordinary columns only; keep what you need (a load time, a source "
+                        "name) in a column of the events.");
+    std::string what = d.what ? d.what : "";
+    if (OidIsValid(d.func)) {
+        const Oid func = d.func;
+        what = std::string(pg_call([func] { return get_func_name(func); })) + "()";
+    }
+    if (!what.empty())
+        throw UserError(ERRCODE_FEATURE_NOT_SUPPORTED,
+                        "incmodel: the query reads the clock or the session (" + what + ")",
+                        what +
+                            " gives another value in every run (or for every role), so the "
+                            "target would drift from a rebuild with no new data.",
+                        "Compare event times with fixed dates, keep the reference time in a column "
+                        "of the events, or compute time-relative values when reading the target.");
+}
+
+// The equality operator key part `name` is matched with: its GROUP BY's (the one the query
+// groups by: the type's default btree or hash opclass), or the type's default for an event key;
+// the target's unique index compares with the same operator.
+core::QualifiedName key_equality(Query *query, const std::string &name) {
+    Oid eqop = InvalidOid;
+    Node *expr = nullptr;
+    ListCell *lc;
+    foreach (lc, query->targetList) {
+        auto *tle = static_cast<TargetEntry *>(lfirst(lc));
+        if (tle->resjunk || tle->resname == nullptr || name != tle->resname) continue;
+        expr = reinterpret_cast<Node *>(tle->expr);
+        ListCell *gc;
+        foreach (gc, query->groupClause) {
+            auto *sgc = static_cast<SortGroupClause *>(lfirst(gc));
+            if (tle->ressortgroupref != 0 && sgc->tleSortGroupRef == tle->ressortgroupref)
+                eqop = sgc->eqop;
+        }
+    }
+    if (!OidIsValid(eqop) && expr != nullptr)
+        eqop =
+            pg_call([expr] { return lookup_type_cache(exprType(expr), TYPECACHE_EQ_OPR)->eq_opr; });
+    if (!OidIsValid(eqop))
+        throw UserError(ERRCODE_UNDEFINED_FUNCTION,
+                        "incmodel: key column \"" + name +
+                            "\" has a type without an equality "
+                            "operator",
+                        "Touched keys are matched with the key type's default equality.",
+                        "Key on a type with a default btree operator class (cast it, e.g. to "
+                        "text).");
+    core::QualifiedName out;
+    pg_call([eqop, &out] {
+        HeapTuple tup = SearchSysCache1(OPEROID, ObjectIdGetDatum(eqop));
+        if (!HeapTupleIsValid(tup)) elog(ERROR, "cache lookup failed for operator %u", eqop);
+        auto *op = (Form_pg_operator)GETSTRUCT(tup);
+        const char *schema = get_namespace_name(op->oprnamespace);
+        out.schema.assign(schema);
+        out.name.assign(NameStr(op->oprname));
+        ReleaseSysCache(tup);
+    });
+    return out;
+}
+
+// The top-level AND parts of the WHERE clause that read only the source (no subqueries),
+// deparsed over its alias: the rows whose key expressions the query evaluates ("" when none).
+std::string source_filter(Query *query, int source_rti, const std::string &alias, Oid source) {
+    Node *quals = query->jointree ? query->jointree->quals : nullptr;
+    if (quals == nullptr || source_rti >= 64) return "";
+    List *parts = pg_call([quals] { return make_ands_implicit(reinterpret_cast<Expr *>(quals)); });
+    List *kept = NIL;
+    ListCell *lc;
+    foreach (lc, parts) {
+        Node *part = static_cast<Node *>(lfirst(lc));
+        VarUse use{0, false, false};
+        pg_call([part, &use] { (void)var_use_walker(part, &use); });
+        if (use.varnos == ((uint64)1 << source_rti) && !use.far && !use.complex)
+            kept = pg_call([kept, part] { return lappend(kept, part); });
+    }
+    if (kept == NIL) return "";
+    Node *all = pg_call([kept] { return reinterpret_cast<Node *>(make_ands_explicit(kept)); });
+    return deparse_key(all, source_rti, alias, source);
 }
 
 // What a stored query tree refers to by OID: relations (with the columns read) and functions.
@@ -379,6 +573,7 @@ AnalyzedQuery analyze_model_query(const ModelQueryInput &input) {
         unsupported("the query calls volatile functions",
                     "Functions such as random() or clock_timestamp() give another result on "
                     "every run, so no incremental result can equal a rebuild.");
+    require_no_drift(query);
 
     // --- the source: the one relation of the top-level FROM that has the batch column ------------
     const char *batch = input.batch_column.c_str();
@@ -585,8 +780,10 @@ AnalyzedQuery analyze_model_query(const ModelQueryInput &input) {
             if (o.name == name) type = o.type;
         if (IsA(expr, Var) && out.first_key_attnum == 0 && spec.keys.empty())
             out.first_key_attnum = reinterpret_cast<Var *>(expr)->varattno;
-        spec.keys.push_back({name, deparse_key(expr, source_rti, spec.source_alias, source), type});
+        spec.keys.push_back({name, deparse_key(expr, source_rti, spec.source_alias, source), type,
+                             key_equality(query, name)});
     }
+    spec.source_filter = source_filter(query, source_rti, spec.source_alias, source);
     return out;
 }
 
@@ -656,7 +853,9 @@ RenderedQuery render_tree(const std::string &model, const std::string &tree, Oid
                 throw std::runtime_error("incmodel: key column \"" + name +
                                          "\" is not in the stored query");
             out.key_exprs.push_back(deparse_key(expr, source_rti, out.spec.source_alias, source));
+            out.key_equalities.push_back(key_equality(query, name));
         }
+        out.spec.source_filter = source_filter(query, source_rti, out.spec.source_alias, source);
     }
     return out;
 }

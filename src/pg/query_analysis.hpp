@@ -45,12 +45,14 @@ std::string query_tree_of(const std::string &canonical_query);
 
 // The texts of a stored query rendered from its tree with the current names: the canonical
 // query split around the source (spec.source, source_alias, alias_in_query, query_head,
-// query_tail) and the key expressions of key_names, in order. Raises a clear error (42P01,
+// query_tail, source_filter) and the key expressions of key_names with their equality
+// operators, in order. Raises a clear error (42P01,
 // 42703, 42883) when a relation, column or function it reads was dropped.
 struct RenderedQuery {
     core::ModelSpec spec;
     std::string canonical_query;
     std::vector<std::string> key_exprs;
+    std::vector<core::QualifiedName> key_equalities;  // per key part, its type's own equality
 };
 RenderedQuery render_model_query(const std::string &model, const std::string &tree, Oid source,
                                  const std::vector<std::string> &key_names);

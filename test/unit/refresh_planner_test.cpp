@@ -37,8 +37,8 @@ TEST(RefreshPlanner, RecomputeRestrictsTheSourceToTouchedKeys) {
     EXPECT_EQ(sql,
               "INSERT INTO incmodel_scratch.m7_rows (session_id, events) SELECT domain_sessionid "
               "AS session_id, count(*) AS events FROM (SELECT * FROM atomic.events AS events WHERE "
-              "(events.domain_sessionid) IN (SELECT k1 FROM incmodel_scratch.m7_keys)) AS events "
-              "GROUP BY domain_sessionid");
+              "EXISTS (SELECT 1 FROM incmodel_scratch.m7_keys AS _incmodel_k WHERE "
+              "_incmodel_k.k1 = (events.domain_sessionid))) AS events GROUP BY domain_sessionid");
     EXPECT_FALSE(contains(sql, "UNION ALL"));
 }
 
@@ -47,12 +47,14 @@ TEST(RefreshPlanner, NullKeysGetTheirOwnBranchThatReadsOnlyNullKeyRows) {
     const std::string sql = p.recompute(true);
     EXPECT_TRUE(contains(sql,
                          "UNION ALL SELECT * FROM atomic.events AS events WHERE "
-                         "(events.domain_sessionid IS NULL) AND EXISTS"));
-    EXPECT_TRUE(contains(sql, "_incmodel_k.k1 IS NOT DISTINCT FROM events.domain_sessionid"));
+                         "((events.domain_sessionid) IS NULL) AND EXISTS"));
+    EXPECT_TRUE(contains(sql,
+                         "(_incmodel_k.k1 IS NULL AND (events.domain_sessionid) IS NULL OR "
+                         "_incmodel_k.k1 = (events.domain_sessionid))"));
     const std::string del = p.delete_target_null_keys();
     EXPECT_TRUE(contains(del,
                          "DELETE FROM derived.sessions AS _incmodel_t WHERE "
-                         "(_incmodel_t.session_id IS NULL) AND EXISTS"));
+                         "((_incmodel_t.session_id) IS NULL) AND EXISTS"));
 }
 
 TEST(RefreshPlanner, AliasAlreadyInTheQueryIsNotRepeated) {
@@ -63,8 +65,9 @@ TEST(RefreshPlanner, AliasAlreadyInTheQueryIsNotRepeated) {
     s.keys[0].source_expr = "e.domain_sessionid";
     RefreshPlanner p(s, test_quote);
     EXPECT_TRUE(contains(p.recompute(false),
-                         "FROM atomic.events AS e WHERE (e.domain_sessionid) IN "
-                         "(SELECT k1 FROM incmodel_scratch.m7_keys))  e GROUP BY"));
+                         "FROM atomic.events AS e WHERE EXISTS (SELECT 1 FROM "
+                         "incmodel_scratch.m7_keys AS _incmodel_k WHERE _incmodel_k.k1 = "
+                         "(e.domain_sessionid)))  e GROUP BY"));
     EXPECT_TRUE(contains(p.recompute_all(), "FROM atomic.events  e GROUP BY e.domain_sessionid"));
 }
 
@@ -167,8 +170,11 @@ TEST(RefreshPlanner, MultiColumnKeys) {
     EXPECT_TRUE(contains(p.collect_keys(),
                          "(k1, k2) SELECT DISTINCT events.domain_userid, "
                          "date_trunc('day'::text, events.derived_tstamp)"));
-    EXPECT_TRUE(contains(p.delete_target_keys(),
-                         "WHERE (_incmodel_t.user_id, _incmodel_t.day) IN (SELECT k1, k2 FROM"));
+    EXPECT_TRUE(
+        contains(p.delete_target_keys(),
+                 "WHERE EXISTS (SELECT 1 FROM incmodel_scratch.m7_keys AS _incmodel_k WHERE "
+                 "_incmodel_k.k1 = (_incmodel_t.user_id) AND _incmodel_k.k2 = "
+                 "(_incmodel_t.day))"));
     EXPECT_TRUE(contains(p.count_null_keys(), "k1 IS NULL OR k2 IS NULL"));
     EXPECT_TRUE(contains(p.create_target_key_index(), "(user_id, day) NULLS NOT DISTINCT"));
 }
@@ -234,4 +240,49 @@ TEST(RefreshPlanner, ChangeLogRangesAreMergedUnderTheColumnsCollation) {
     const std::string sql = p.pending_batches_in_ranges();
     EXPECT_TRUE(contains(sql, "x.lo::text COLLATE pg_catalog.\"und-x-icu\" AS lo"));
     EXPECT_TRUE(contains(sql, "x.hi::text COLLATE pg_catalog.\"und-x-icu\" AS hi"));
+}
+
+// A citext or ltree key is matched with its type's own equality, named by schema: the pinned
+// search_path would find text's = (case-sensitive) for citext and none at all for ltree.
+TEST(RefreshPlanner, KeysAreMatchedWithTheirTypesOwnEquality) {
+    ModelSpec s = sessions_spec();
+    s.keys = {{"email", "l.email", "public.citext", QualifiedName{"public", "="}},
+              {"Path", "l.path", "\"My Ext\".ltree", QualifiedName{"My Ext", "="}}};
+    RefreshPlanner p(s, test_quote);
+    const std::string in_keys =
+        "_incmodel_k.k1 OPERATOR(public.=) (l.email) AND _incmodel_k.k2 OPERATOR(\"My Ext\".=) "
+        "(l.path)";
+    EXPECT_TRUE(contains(p.recompute(false), in_keys));
+    EXPECT_TRUE(contains(p.recompute(true), "_incmodel_k.k1 OPERATOR(public.=) (l.email))"));
+    EXPECT_FALSE(contains(p.recompute(true), "IS NOT DISTINCT FROM"));
+    EXPECT_TRUE(contains(p.delete_target_keys(),
+                         "_incmodel_k.k1 OPERATOR(public.=) (_incmodel_t.email) AND "
+                         "_incmodel_k.k2 OPERATOR(\"My Ext\".=) (_incmodel_t.\"Path\")"));
+    EXPECT_TRUE(contains(p.delete_target_null_keys(),
+                         "(_incmodel_k.k1 IS NULL AND (_incmodel_t.email) IS NULL OR "
+                         "_incmodel_k.k1 OPERATOR(public.=) (_incmodel_t.email))"));
+    ModelSpec w = s;
+    w.window_column = "ts";
+    EXPECT_TRUE(contains(RefreshPlanner(w, test_quote).keys_outside_window(), in_keys));
+}
+
+// Key expressions are evaluated only on the rows the query's own WHERE keeps: the keys step
+// filters before it projects, the recompute narrows the source before matching keys.
+TEST(RefreshPlanner, KeyExpressionsSeeOnlyTheRowsTheQueryKeeps) {
+    ModelSpec s = sessions_spec();
+    s.keys[0].source_expr = "((events.payload)::jsonb ->> 'user'::text)";
+    s.source_filter = "(events.event = 'login'::text)";
+    RefreshPlanner p(s, test_quote);
+    EXPECT_TRUE(contains(p.collect_keys(), "IS NOT NULL) AND ((events.event = 'login'::text))"));
+    EXPECT_TRUE(contains(p.count_keys(), "AND ((events.event = 'login'::text))"));
+    const std::string both = p.recompute(true);
+    size_t first = both.find("AND ((events.event = 'login'::text))");
+    ASSERT_NE(first, std::string::npos);
+    EXPECT_NE(both.find("AND ((events.event = 'login'::text))", first + 1), std::string::npos);
+    // none: nothing added
+    EXPECT_FALSE(contains(RefreshPlanner(sessions_spec(), test_quote).collect_keys(), "AND (("));
+    // an append model picks the first duplicate among all rows, before the query filters
+    s.time = TimeSpec{};
+    s.time->append = true;
+    EXPECT_FALSE(contains(RefreshPlanner(s, test_quote).recompute(false), "'login'"));
 }

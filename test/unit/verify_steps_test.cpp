@@ -81,11 +81,11 @@ TEST(VerifySteps, BatchModelsRecomputeAsARebuildDoes) {
     // sampled keys: all their events, never only the lookback window (no $1 cutoff)
     const std::string keys = p.verify_recompute_keys(false);
     EXPECT_TRUE(contains(keys,
-                         "WHERE (events.domain_sessionid) IN (SELECT k1 FROM "
-                         "incmodel_scratch.m7_keys)"));
+                         "WHERE EXISTS (SELECT 1 FROM incmodel_scratch.m7_keys AS _incmodel_k "
+                         "WHERE _incmodel_k.k1 = (events.domain_sessionid))"));
     EXPECT_FALSE(contains(keys, "$1"));
     EXPECT_FALSE(contains(keys, "UNION ALL"));
-    EXPECT_TRUE(contains(p.verify_recompute_keys(true), "IS NOT DISTINCT FROM"));
+    EXPECT_TRUE(contains(p.verify_recompute_keys(true), "_incmodel_k.k1 IS NULL AND"));
 }
 
 TEST(VerifySteps, DailyModelsFollowTheInclusionRules) {
