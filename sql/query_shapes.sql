@@ -83,6 +83,23 @@ SELECT * FROM testkit.refresh_outcome('qs_guarded');
 INSERT INTO qs.events VALUES ('login', '{"user": "u3"}', '2024-01-03', 3), ('view', '', '2024-01-03', 3);
 SELECT * FROM testkit.refresh_outcome('qs_guarded');
 SELECT user_id, logins FROM qs.t_guarded ORDER BY 1 NULLS FIRST;
+-- The same guarded key in a daily model: its keys step (new rows, and days reprocessed in full
+-- when rows arrive behind its limit) evaluates the key only on the rows the WHERE keeps.
+SELECT incmodel.create_model(name => 'qs_guarded_days',
+  query => $$ SELECT (e.payload::jsonb ->> 'user') AS user_id, e.ts::date AS day, count(*) AS logins
+              FROM qs.events e WHERE e.event = 'login' GROUP BY 1, 2 $$,
+  target => 'qs.t_guarded_days', load_column => 'ts', start_date => '2024-01-01',
+  day_key => 'day', reprocess_days => 1000, min_rows_to_process => 1) > 0 AS created;
+INSERT INTO qs.events VALUES ('login', '{"user": "u4"}', '2024-01-04', 4), ('click', 'nope', '2024-01-04', 4);
+CALL incmodel.refresh('qs_guarded_days');
+SELECT count(*) AS differing_rows FROM (
+  (SELECT * FROM qs.t_guarded_days EXCEPT ALL
+   SELECT (e.payload::jsonb ->> 'user'), e.ts::date, count(*) FROM qs.events e
+   WHERE e.event = 'login' GROUP BY 1, 2)
+  UNION ALL
+  (SELECT (e.payload::jsonb ->> 'user'), e.ts::date, count(*) FROM qs.events e
+   WHERE e.event = 'login' GROUP BY 1, 2
+   EXCEPT ALL SELECT * FROM qs.t_guarded_days)) d;
 
 -- 6. A chain of features models: sessions -> users (features) -> a score per user (features
 -- over features). Keys are propagated through every level, and refresh_all runs the models in

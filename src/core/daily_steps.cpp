@@ -104,14 +104,15 @@ std::string RefreshPlanner::daily_full_day_counts() const {
 
 std::string RefreshPlanner::daily_collect_keys() const {
     return fmt::format(
-        "INSERT INTO {keys} ({cols}) SELECT {exprs} FROM {src} WHERE {range} AND {not_late} "
-        "UNION SELECT {exprs} FROM {src} WHERE {day} = ANY ($4::text[]::pg_catalog.date[]) AND "
-        "{full_range}",
+        "INSERT INTO {keys} ({cols}) SELECT {exprs} FROM {src} WHERE {range} AND {not_late}"
+        "{filter} UNION SELECT {exprs} FROM {src} WHERE {day} = ANY "
+        "($4::text[]::pg_catalog.date[]) AND {full_range}{filter}",
         fmt::arg("keys", qualified(quote_, scratch_.keys)), fmt::arg("cols", key_columns(nullptr)),
         fmt::arg("exprs", key_exprs()), fmt::arg("src", source_as_alias()),
         fmt::arg("range", daily_load_between(">", 1, 2)),
         fmt::arg("not_late", daily_not_late("$3::int")), fmt::arg("day", daily_day()),
-        fmt::arg("full_range", daily_load_between(">=", 5, 2)));
+        fmt::arg("full_range", daily_load_between(">=", 5, 2)),
+        fmt::arg("filter", and_source_filter()));
 }
 
 // The inclusion rule of the header comment, as a filter on the source alias.

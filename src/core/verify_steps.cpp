@@ -82,25 +82,14 @@ std::string RefreshPlanner::verify_target_rows(bool sampled, bool with_null_keys
     });
     const std::string from = qualified(quote_, spec_.target) + " AS " + kTargetAlias;
     if (!sampled) return fmt::format("SELECT {} FROM {}", cols, from);
-    std::vector<std::string> tkeys, t_null, key_null, match;
-    for (size_t i = 0; i < spec_.keys.size(); ++i) {
-        const std::string tcol = fmt::format("{}.{}", kTargetAlias, q(spec_.keys[i].column));
-        tkeys.push_back(tcol);
-        t_null.push_back(tcol + " IS NULL");
-        key_null.push_back(fmt::format("{}.k{} IS NULL", kKeysAlias, i + 1));
-        match.push_back(fmt::format("{}.k{} IS NOT DISTINCT FROM {}", kKeysAlias, i + 1, tcol));
-    }
-    const std::string keys = qualified(quote_, scratch_.keys);
-    std::string out = fmt::format("SELECT {} FROM {} WHERE ({}) IN (SELECT {} FROM {})", cols, from,
-                                  join(tkeys, ", "), key_columns(nullptr), keys);
+    std::vector<std::string> tkeys;
+    for (const auto &k : spec_.keys)
+        tkeys.push_back(fmt::format("{}.{}", kTargetAlias, q(k.column)));
+    // The keys' own equality (citext, ltree ...), as the commit's DELETE matches them.
+    std::string out = fmt::format("SELECT {} FROM {} WHERE {}", cols, from, in_keys(tkeys));
     if (with_null_keys)
-        out += fmt::format(
-            " UNION ALL SELECT {cols} FROM {from} WHERE ({t_null}) AND EXISTS (SELECT 1 FROM "
-            "{keys} AS {k} WHERE ({key_null}) AND {match})",
-            fmt::arg("cols", cols), fmt::arg("from", from),
-            fmt::arg("t_null", join(t_null, " OR ")), fmt::arg("keys", keys),
-            fmt::arg("k", kKeysAlias), fmt::arg("key_null", join(key_null, " OR ")),
-            fmt::arg("match", join(match, " AND ")));
+        out +=
+            fmt::format(" UNION ALL SELECT {} FROM {} WHERE {}", cols, from, in_null_keys(tkeys));
     return out;
 }
 
