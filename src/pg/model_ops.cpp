@@ -183,6 +183,29 @@ bool rebuild_for_lost_rows(const ModelRecord &m, const core::RefreshPlanner &pla
     return true;
 }
 
+// A model with a change log that plans by counting says why: its recorded snapshot was taken
+// elsewhere (a restore) or is missing, or its capture triggers are missing or not enabled ALWAYS
+// (the log may lack loads, so the source's batches are counted).
+void notice_log_not_used(const ModelRecord &m) {
+    const std::string msg = "incmodel: model \"" + m.spec.name + "\" counts the batches of " +
+                            core::qualified(quote_ident, m.spec.source) +
+                            " instead of reading the change log";
+    const std::string detail =
+        m.planned_snapshot
+            ? "Its capture triggers are missing, disabled or not enabled ALWAYS."
+            : "It has no plan snapshot of this database yet (first plan after a restore).";
+    const std::string hint =
+        m.planned_snapshot
+            ? "Enable them again (ALTER TABLE ... ENABLE ALWAYS TRIGGER incmodel_...), or drop and "
+              "create the model to recreate them."
+            : "The next refresh reads the change log again.";
+    const char *c = msg.c_str();
+    const char *d = detail.c_str();
+    const char *h = hint.c_str();
+    pg_call(
+        [c, d, h] { ereport(NOTICE, (errmsg("%s", c), errdetail("%s", d), errhint("%s", h))); });
+}
+
 // Fills the batches scratch with the pending batches; returns the snapshot taken before, which
 // the commit records as where the next plan starts.
 std::string plan_batches(const ModelRecord &m, const core::RefreshPlanner &planner,
@@ -190,6 +213,7 @@ std::string plan_batches(const ModelRecord &m, const core::RefreshPlanner &plann
     const std::string snapshot = capture_snapshot();
     PendingQuery q = pending_query(m, planner, cutoff);
     used_log = q.used_log;
+    if (m.change_log && !used_log) notice_log_not_used(m);
     if (!q.nothing) spi_exec(q.insert_sql, q.params);
     return snapshot;
 }
