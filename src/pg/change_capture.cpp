@@ -99,7 +99,8 @@ void at_xact_event(XactEvent event, void *) {
         return;
     }
     if (event != XACT_EVENT_PRE_COMMIT && event != XACT_EVENT_PRE_PREPARE) return;
-    if (!modifications_pending() && !pending_ranges_exist()) return;
+    // Registered in the postmaster when preloaded, so every process has it: most have nothing.
+    if (MyProc == nullptr || (!modifications_pending() && !pending_ranges_exist())) return;
     (void)entry_point([]() -> Datum {
         pg_call([] { PushActiveSnapshot(GetTransactionSnapshot()); });
         {
