@@ -39,6 +39,40 @@ SELECT count(*) AS manifest_batches, count(DISTINCT m.batch_value::uuid) AS dist
 FROM incmodel.manifest m WHERE m.model_id = (SELECT model_id FROM incmodel.runs WHERE model_name = 'qs2_uuid' LIMIT 1);
 SELECT count(DISTINCT load_id) AS loads FROM qs2.ev;
 
+-- Randomized (fixed seed): 40 transactions of 3 statements each load random uuid batches from a
+-- small domain (ranges overlap, nest and repeat); every 8th transaction a refresh, compared with
+-- a rebuild each time.
+CREATE TABLE qs2.ev2 (k text NOT NULL, load_id uuid NOT NULL, n int NOT NULL);
+CREATE INDEX ON qs2.ev2 (load_id);
+INSERT INTO qs2.ev2 VALUES ('k0', '00000000-0000-0000-0000-000000000000', 1);
+SELECT incmodel.create_model('qs2_uuid_rand',
+  $$ SELECT e.k, count(*) AS events, sum(e.n) AS total FROM qs2.ev2 e GROUP BY e.k $$,
+  'qs2.by_k2', 'load_id') > 0 AS created;
+CREATE TABLE qs2.rand_checks (t int, extra bigint, missing bigint);
+DO $$
+DECLARE d record;
+BEGIN
+  PERFORM setseed(0.3);
+  FOR t IN 1..40 LOOP
+    FOR s IN 1..3 LOOP
+      INSERT INTO qs2.ev2 SELECT 'k' || floor(random() * 20)::int,
+        (lpad(to_hex(floor(random() * 64)::int), 8, '0') || '-0000-0000-0000-000000000000')::uuid,
+        floor(random() * 100)::int
+      FROM generate_series(1, 1 + floor(random() * 5)::int);
+    END LOOP;
+    COMMIT;
+    IF t % 8 = 0 THEN
+      CALL incmodel.refresh('qs2_uuid_rand');
+      SELECT * INTO d FROM testkit.diff('qs2_uuid_rand');
+      INSERT INTO qs2.rand_checks VALUES (t, d.extra, d.missing);
+      COMMIT;
+    END IF;
+  END LOOP;
+END $$;
+SELECT count(*) AS checks, sum(extra) AS extra, sum(missing) AS missing FROM qs2.rand_checks;
+SELECT kind, outcome, count(*) FROM incmodel.runs WHERE model_name = 'qs2_uuid_rand'
+GROUP BY kind, outcome ORDER BY 1, 2;
+
 -- 2. A bytea batch column (no min/max either): the same.
 CREATE TABLE qs2.blobs (k int NOT NULL, tag bytea NOT NULL);
 CREATE INDEX ON qs2.blobs (tag);
