@@ -252,32 +252,46 @@ std::string RefreshPlanner::find_batches() const {
 // The batch values of the change log's ranges, compared under the batch column's collation (the
 // one the trigger ordered them by), cast to the column's type.
 std::string RefreshPlanner::range_bound(const char *column) const {
-    std::string out = fmt::format("x.{}::{}", column, spec_.batch_type);
-    if (spec_.batch_collation) out += " COLLATE " + qualified(quote_, *spec_.batch_collation);
-    return out;
+    return fmt::format("x.{}::{}{}", column, spec_.batch_type, batch_collate());
+}
+
+// " COLLATE ..." of the batch column, or nothing: every comparison of batch values uses it.
+std::string RefreshPlanner::batch_collate() const {
+    return spec_.batch_collation ? " COLLATE " + qualified(quote_, *spec_.batch_collation) : "";
 }
 
 // Only the batches in the change log's ranges are counted: one index range scan per merged
 // range (LATERAL, so the plan cannot be anything else), whatever the size of the history; the
 // NULL batch is counted when $4 says the log saw NULL batch values.
+//
+// The merge uses the batch type's ordering only (uuid, bytea and others have no min/max): every
+// bound gets its rank in that order (dense_rank, under the column's collation), overlapping
+// ranges are merged on the ranks (bigint), and each merged range takes back the values of its
+// bound ranks.
 std::string RefreshPlanner::ranged_batch_counts() const {
     const std::string a = q(spec_.source_alias);
     const std::string b = q(spec_.batch_column);
     return fmt::format(
-        "WITH r AS (SELECT DISTINCT {lo} AS lo, {hi} AS hi FROM unnest($2::text[], "
-        "$3::text[]) AS x(lo, hi)), "
-        "o AS (SELECT lo, hi, max(hi) OVER (ORDER BY lo, hi ROWS BETWEEN UNBOUNDED PRECEDING AND 1 "
-        "PRECEDING) AS prev_hi FROM r), "
-        "g AS (SELECT lo, hi, sum(CASE WHEN prev_hi IS NOT NULL AND lo <= prev_hi THEN 0 ELSE 1 "
-        "END) "
-        "OVER (ORDER BY lo, hi) AS grp FROM o), "
-        "d AS (SELECT min(lo) AS lo, max(hi) AS hi FROM g GROUP BY grp), "
+        "WITH r AS (SELECT row_number() OVER () AS id, lo, hi FROM (SELECT DISTINCT {lo} AS lo, "
+        "{hi} AS hi FROM unnest($2::text[], $3::text[]) AS x(lo, hi)) u), "
+        "b AS (SELECT r.id, s.v, dense_rank() OVER (ORDER BY s.v{coll}) AS k FROM r CROSS JOIN "
+        "LATERAL (VALUES (r.lo), (r.hi)) AS s(v)), "
+        "bv AS (SELECT DISTINCT ON (k) k, v FROM b ORDER BY k), "
+        "rk AS (SELECT min(k) AS lo_k, max(k) AS hi_k FROM b GROUP BY id), "
+        "o AS (SELECT lo_k, hi_k, max(hi_k) OVER (ORDER BY lo_k, hi_k ROWS BETWEEN UNBOUNDED "
+        "PRECEDING AND 1 PRECEDING) AS prev_k FROM rk), "
+        "g AS (SELECT lo_k, hi_k, sum(CASE WHEN prev_k IS NOT NULL AND lo_k <= prev_k THEN 0 ELSE "
+        "1 END) OVER (ORDER BY lo_k, hi_k) AS grp FROM o), "
+        "dk AS (SELECT min(lo_k) AS lo_k, max(hi_k) AS hi_k FROM g GROUP BY grp), "
+        "d AS (SELECT l.v AS lo, h.v AS hi FROM dk JOIN bv l ON l.k = dk.lo_k JOIN bv h ON h.k = "
+        "dk.hi_k), "
         "c AS (SELECT s.v::text AS batch_value, count(*) AS event_count FROM d CROSS JOIN LATERAL "
         "(SELECT {a}.{b} AS v FROM {src} WHERE {a}.{b} >= d.lo AND {a}.{b} <= d.hi) s GROUP BY "
         "s.v UNION ALL SELECT NULL::text, count(*) FROM {src} WHERE $4::boolean AND {a}.{b} IS "
         "NULL HAVING count(*) > 0) ",
-        fmt::arg("lo", range_bound("lo")), fmt::arg("hi", range_bound("hi")), fmt::arg("a", a),
-        fmt::arg("b", b), fmt::arg("src", source_as_alias()));
+        fmt::arg("lo", range_bound("lo")), fmt::arg("hi", range_bound("hi")),
+        fmt::arg("coll", batch_collate()), fmt::arg("a", a), fmt::arg("b", b),
+        fmt::arg("src", source_as_alias()));
 }
 
 std::string RefreshPlanner::pending_batches_in_ranges() const {

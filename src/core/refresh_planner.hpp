@@ -216,6 +216,7 @@ class RefreshPlanner {
     std::string not_expiring(const std::string &value) const;
     std::string vanished_batches() const;
     std::string range_bound(const char *column) const;
+    std::string batch_collate() const;
     std::string ranged_batch_counts() const;  // WITH ... c: the logged ranges' batch counts
     std::string in_listed_batches() const;    // the batch column in $1 (NULL included)
     std::string verify_target_rows(bool sampled, bool with_null_keys) const;

@@ -20,6 +20,51 @@ void copy_text(char *dst, size_t size, const char *src) {
 }
 }  // namespace
 
+namespace {
+constexpr const char *kPinnedPathHint =
+    "incmodel runs a model's SQL with search_path = pg_catalog, pg_temp, and the functions the "
+    "query calls run under it too: qualify the names in the function's body or pin its path "
+    "with ALTER FUNCTION ... SET search_path = ... (e.g. = public, pg_temp).";
+constexpr const char *kLongKeyHint =
+    "A value is longer than a btree index can hold (about 2.7 kB): the target's unique index on "
+    "the model's key, or another index on the target. Group by a shorter expression of a long "
+    "key (md5(col), left(col, 1000)) or keep such values out with the query's WHERE.";
+
+// Whether the error's context shows a function body under a statement: a line naming a function
+// ("SQL function ...", "PL/pgSQL function ...") with a "SQL statement" line after it (outer).
+// Lines are innermost first; a caller's own frames ("SQL statement \"CALL ...\"", then
+// "PL/pgSQL function caller") end the context with a function line, so they do not count.
+bool raised_in_function(const char *context) {
+    bool function_seen = false;
+    for (const char *line = context; line != nullptr && *line != '\0';) {
+        const char *end = strchr(line, '\n');
+        const size_t len = end ? static_cast<size_t>(end - line) : strlen(line);
+        if (strncmp(line, "SQL statement", strlen("SQL statement")) == 0) {
+            if (function_seen) return true;
+        } else {
+            const char *hit = strstr(line, "function ");
+            if (hit != nullptr && hit < line + len) function_seen = true;
+        }
+        line = end ? end + 1 : nullptr;
+    }
+    return false;
+}
+}  // namespace
+
+const char *known_hint(const ErrorData *edata) {
+    if (edata == nullptr) return nullptr;
+    const int code = edata->sqlerrcode;
+    if ((code == ERRCODE_UNDEFINED_FUNCTION || code == ERRCODE_UNDEFINED_TABLE ||
+         code == ERRCODE_UNDEFINED_OBJECT) &&
+        raised_in_function(edata->context))
+        return kPinnedPathHint;
+    if (code == ERRCODE_PROGRAM_LIMIT_EXCEEDED && edata->message != nullptr &&
+        strncmp(edata->message, "index row size", strlen("index row size")) == 0 &&
+        strstr(edata->message, "btree") != nullptr)
+        return kLongKeyHint;
+    return nullptr;
+}
+
 ErrorSummary describe_error(const std::exception_ptr &error) {
     ErrorSummary out;
     std::exception_ptr inner = error;
@@ -34,6 +79,7 @@ ErrorSummary describe_error(const std::exception_ptr &error) {
     } catch (const PgException &e) {
         out.sqlstate = unpack_sql_state(e.sqlerrcode());
         out.message = e.what();
+        if (const char *hint = known_hint(e.data())) out.hint = hint;
     } catch (const UserError &e) {
         out.sqlstate = unpack_sql_state(e.sqlstate());
         out.message = e.what();
@@ -107,7 +153,11 @@ EntryDepth::~EntryDepth() {
     } catch (...) {
         copy_text(cxx_message, sizeof cxx_message, "incmodel: unknown C++ exception");
     }
-    if (pg_error != nullptr) ReThrowError(pg_error);
+    if (pg_error != nullptr) {
+        // ReThrowError copies the strings, so a static hint can stand in for PostgreSQL's.
+        if (const char *hint = known_hint(pg_error)) pg_error->hint = const_cast<char *>(hint);
+        ReThrowError(pg_error);
+    }
     ereport(ERROR,
             (errcode(sqlstate), errmsg("%s", cxx_message),
              has_detail ? errdetail("%s", cxx_detail) : 0, has_hint ? errhint("%s", cxx_hint) : 0));

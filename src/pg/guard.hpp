@@ -99,10 +99,18 @@ auto pg_call(Fn &&fn) -> decltype(fn()) {
 struct ErrorSummary {
     std::string sqlstate = "XX000";
     std::string message = "unknown error";
+    std::string hint;  // incmodel's own hint for a PostgreSQL error (see known_hint), or empty
     // "message (SQLSTATE xxxxx)"
     std::string text() const { return message + " (SQLSTATE " + sqlstate + ")"; }
 };
 ErrorSummary describe_error(const std::exception_ptr &error);
+
+// A hint for a PostgreSQL error whose cause incmodel knows better than PostgreSQL's generic hint
+// does, or nullptr: an undefined function, relation or type inside a function body (the model's
+// SQL runs under the pinned search_path, and so do the bodies it calls), a value too long for a
+// btree index (a long key). A static string: it allocates nothing, so it is safe while an error
+// is being raised.
+const char *known_hint(const ErrorData *edata);
 
 // Where the current exception is turned into an ERROR: see entry_point().
 [[noreturn]] void raise_captured(std::exception_ptr error);

@@ -44,7 +44,10 @@ std::string RunDriver::timings_json() const {
 
 void RunDriver::record_failure(const std::exception_ptr &error) {
     const ErrorSummary e = describe_error(error);
-    fail_run(run_.run_id, step_, e.sqlstate, e.message);
+    // The run log has no hint column: incmodel's own hint (a function body under the pinned
+    // search_path, a long key) goes after the message, where whoever reads the log sees it.
+    fail_run(run_.run_id, step_, e.sqlstate,
+             e.hint.empty() ? e.message : e.message + "\nHINT: " + e.hint);
     if (spi_.nonatomic()) spi_.commit();
 }
 

@@ -240,6 +240,28 @@ TEST(RefreshPlanner, ChangeLogRangesAreMergedUnderTheColumnsCollation) {
     const std::string sql = p.pending_batches_in_ranges();
     EXPECT_TRUE(contains(sql, "x.lo::text COLLATE pg_catalog.\"und-x-icu\" AS lo"));
     EXPECT_TRUE(contains(sql, "x.hi::text COLLATE pg_catalog.\"und-x-icu\" AS hi"));
+    // the bounds are ranked in the column's order, under its collation
+    EXPECT_TRUE(
+        contains(sql, "dense_rank() OVER (ORDER BY s.v COLLATE pg_catalog.\"und-x-icu\") AS k"));
+}
+
+// A batch type without min/max (uuid, bytea): the ranges are merged with its ordering only.
+// Aggregates see only the bigint ranks; the values come back by rank.
+TEST(RefreshPlanner, ChangeLogRangesAreMergedWithTheTypesOrderingOnly) {
+    ModelSpec s = sessions_spec();
+    s.batch_type = "uuid";
+    RefreshPlanner p(s, test_quote);
+    const std::string sql = p.find_batches_in_ranges();
+    EXPECT_TRUE(contains(sql, "x.lo::uuid AS lo, x.hi::uuid AS hi"));
+    EXPECT_TRUE(contains(sql, "dense_rank() OVER (ORDER BY s.v) AS k"));
+    EXPECT_TRUE(contains(sql, "rk AS (SELECT min(k) AS lo_k, max(k) AS hi_k FROM b GROUP BY id)"));
+    EXPECT_TRUE(contains(sql, "JOIN bv l ON l.k = dk.lo_k JOIN bv h ON h.k = dk.hi_k"));
+    // no aggregate is applied to a batch value
+    for (const char *agg : {"min(lo)", "max(hi)", "min(v)", "max(v)", "min(s.v)", "max(s.v)"})
+        EXPECT_FALSE(contains(sql, std::string(agg) + " AS")) << agg;
+    EXPECT_FALSE(contains(sql,
+                          "max(hi) OVER (ORDER BY lo, hi ROWS BETWEEN UNBOUNDED PRECEDING "
+                          "AND 1 PRECEDING) AS prev_hi FROM r)"));
 }
 
 // A citext or ltree key is matched with its type's own equality, named by schema: the pinned
