@@ -23,6 +23,7 @@
 #include "pg/security.hpp"
 #include "pg/settings.hpp"
 #include "pg/spi_client.hpp"
+#include "pg/subtransaction.hpp"
 
 using namespace incmodel::pg;
 
@@ -75,26 +76,10 @@ struct AsSourceOwner {
     PinnedSettings pinned;
 };
 
-// A subtransaction, as PL/pgSQL's exception block: a failure rolls back only fn's work.
+// A subtransaction (subtransaction.hpp) whose failure is rethrown after fn's work is rolled back.
 template <typename Fn>
-void in_subtransaction(Fn &&fn) {
-    MemoryContext context = CurrentMemoryContext;
-    ResourceOwner owner = CurrentResourceOwner;
-    pg_call([] { BeginInternalSubTransaction(nullptr); });
-    MemoryContextSwitchTo(context);
-    std::exception_ptr error;
-    try {
-        fn();
-    } catch (...) {
-        error = std::current_exception();
-    }
-    if (error)
-        pg_call([] { RollbackAndReleaseCurrentSubTransaction(); });
-    else
-        pg_call([] { ReleaseCurrentSubTransaction(); });
-    MemoryContextSwitchTo(context);
-    CurrentResourceOwner = owner;
-    if (error) std::rethrow_exception(error);
+void contained(Fn &&fn) {
+    if (std::exception_ptr error = in_subtransaction(fn)) std::rethrow_exception(error);
 }
 
 // The models reading the source (catalog rows, read as the catalog owner).
@@ -353,7 +338,7 @@ std::optional<std::string> lock_models(const std::vector<SourceModel> &models,
 void apply_one(SpiConnection &spi, const RetentionRule &r, std::int64_t &removed,
                std::string &reason) {
     Pass p;
-    in_subtransaction([&] { p = models_pass(r); });
+    contained([&] { p = models_pass(r); });
     if (p.models.empty()) {
         notice("incmodel: no model reads " + p.src + "; retention deletes nothing");
         return;
@@ -363,19 +348,19 @@ void apply_one(SpiConnection &spi, const RetentionRule &r, std::int64_t &removed
                " use different batch columns; retention deletes nothing");
         return;
     }
-    in_subtransaction([&] { require_history_kept(r.source, r.keep, r.time_column); });
+    contained([&] { require_history_kept(r.source, r.keep, r.time_column); });
     std::vector<std::unique_ptr<ModelLock>> locks;
     if (auto busy = lock_models(p.models, locks)) {
         reason = "skipped: model \"" + *busy + "\" is being refreshed";
         notice("incmodel: retention of " + p.src + " " + reason + "; the next pass retries");
-        in_subtransaction([&] {
+        contained([&] {
             record_maintenance(r.source, "retention", reason, std::nullopt, std::nullopt, "",
                                "retention", 0);
         });
         if (spi.nonatomic()) spi.commit();
         return;
     }
-    in_subtransaction([&] {
+    contained([&] {
         plan_batches(r, p);
         if (!p.fresh.empty()) mark_expiring(p.models, p.fresh);
     });
@@ -385,30 +370,17 @@ void apply_one(SpiConnection &spi, const RetentionRule &r, std::int64_t &removed
         reason += fmt::format(" ({} left by an interrupted pass)", p.unfinished.size());
     while (!p.batches.empty()) {
         std::uint64_t n = 0;
-        in_subtransaction([&] { n = delete_chunk(r, p.models[0], p.batches); });
+        contained([&] { n = delete_chunk(r, p.models[0], p.batches); });
         removed += static_cast<std::int64_t>(n);
         if (n == 0) break;
         if (spi.nonatomic()) spi.commit();  // bounded chunks: commit after each
     }
-    in_subtransaction([&] {
+    contained([&] {
         if (!p.batches.empty()) forget_batches(r.source, p.models, p.batches);
         record_maintenance(r.source, "retention", reason, std::nullopt, std::nullopt, "",
                            "retention", removed);
     });
     if (spi.nonatomic()) spi.commit();
-}
-
-// The message of a failed pass, for the log and the WARNING.
-std::string failure_text(const std::exception_ptr &error) {
-    try {
-        std::rethrow_exception(error);
-    } catch (const PgException &e) {
-        return std::string(e.what()) + " (SQLSTATE " + unpack_sql_state(e.sqlerrcode()) + ")";
-    } catch (const UserError &e) {
-        return std::string(e.what()) + " (SQLSTATE " + unpack_sql_state(e.sqlstate()) + ")";
-    } catch (const std::exception &e) {
-        return e.what();
-    }
 }
 
 // One source's pass, contained: a failure is logged in maintenance_log and as a WARNING, and
@@ -423,9 +395,9 @@ void apply_contained(SpiConnection &spi, const RetentionRule &r) {
         return;
     } catch (const PgException &e) {
         if (e.sqlerrcode() == ERRCODE_QUERY_CANCELED) throw;  // a cancel stops the whole call
-        error = failure_text(std::current_exception());
+        error = describe_error(std::current_exception()).text();
     } catch (const UserError &) {
-        error = failure_text(std::current_exception());
+        error = describe_error(std::current_exception()).text();
     }
     const std::string src = source_name(r.source);
     const std::string msg = "incmodel: retention of " + src + " failed: " + error;
