@@ -267,57 +267,6 @@ CREATE FUNCTION incmodel.verify(name text, sample float8 DEFAULT NULL,
 COMMENT ON FUNCTION incmodel.verify IS
     'Compares a model''s target with a recomputation of every key (sample NULL) or of a random fraction of keys; records a run of kind verify.';
 
--- status: its last_* columns keep describing the runs that change the target; last_verified
--- and last_verify_result describe the last finished verify. CREATE OR REPLACE VIEW replaces the
--- view's options, so security_invoker is given again.
-CREATE OR REPLACE VIEW incmodel.status WITH (security_invoker = true) AS
-SELECT m.name AS model,
-       m.source,
-       m.target,
-       m.enabled,
-       m.batch_column,
-       m.window_column,
-       m.lookback,
-       ok.finished_at  AS last_success,
-       last.outcome    AS last_outcome,
-       last.finished_at - last.started_at AS last_duration,
-       last.failed_step AS last_failed_step,
-       last.error_message AS last_error,
-       p.pending_batches,
-       p.pending_events,
-       (SELECT count(*) FROM incmodel.manifest mf WHERE mf.model_id = m.model_id) AS manifest_batches,
-       d.dead_tuples AS dead_tuple_debt,
-       pg_stat_get_dead_tuples(m.target) AS dead_tuples,
-       pg_stat_get_live_tuples(m.target) AS live_tuples,
-       ml.started_at AS last_maintenance,
-       ml.action AS last_maintenance_action,
-       m.upper_limit,
-       CASE WHEN m.load_column IS NOT NULL THEN now() - m.upper_limit END AS lag,
-       CASE WHEN m.load_column IS NOT NULL
-            THEN (SELECT coalesce(sum(dm.skipped_events), 0) FROM incmodel.daily_manifest dm
-                  WHERE dm.model = m.name) END AS skipped_late_rows,
-       v.finished_at AS last_verified,
-       CASE v.outcome WHEN 'success' THEN 'equal'
-                      WHEN 'differs' THEN format('%s missing, %s extra, %s differ',
-                                                 v.rows_missing, v.rows_extra, v.rows_differ)
-                      ELSE 'failed: ' || v.error_message END AS last_verify_result
-FROM incmodel.models m
-LEFT JOIN LATERAL (SELECT r.finished_at FROM incmodel.runs r
-                   WHERE r.model_id = m.model_id AND r.outcome IN ('success', 'noop')
-                     AND r.kind <> 'verify'
-                   ORDER BY r.run_id DESC LIMIT 1) ok ON true
-LEFT JOIN LATERAL (SELECT r.* FROM incmodel.runs r
-                   WHERE r.model_id = m.model_id AND r.outcome <> 'skipped'
-                     AND r.kind <> 'verify'
-                   ORDER BY r.run_id DESC LIMIT 1) last ON true
-LEFT JOIN LATERAL incmodel.pending(m.name) p ON true
-LEFT JOIN incmodel.table_debt d ON d.target = m.target
-LEFT JOIN LATERAL (SELECT l.started_at, l.action FROM incmodel.maintenance_log l
-                   WHERE l.relid = m.target::oid ORDER BY l.id DESC LIMIT 1) ml ON true
-LEFT JOIN LATERAL (SELECT r.finished_at, r.outcome, r.rows_missing, r.rows_extra, r.rows_differ,
-                          r.error_message FROM incmodel.runs r
-                   WHERE r.model_id = m.model_id AND r.kind = 'verify' AND r.outcome <> 'running'
-                   ORDER BY r.run_id DESC LIMIT 1) v ON true;
 
 -- =============================================================================================
 -- maintenance_plan() covers the tables 0.2.0 added (the time-based ledgers, the key queue, a
@@ -456,7 +405,10 @@ BEGIN
 END
 $$;
 
--- status: unplaced_rows (time-based models), after the columns the verify section defined.
+-- status: its last_* columns keep describing the runs that change the target; last_verified
+-- and last_verify_result describe the last finished verify; unplaced_rows counts a time-based
+-- model's rows it could not place. CREATE OR REPLACE VIEW replaces the view's options, so
+-- security_invoker is given again.
 CREATE OR REPLACE VIEW incmodel.status WITH (security_invoker = true) AS
 SELECT m.name AS model,
        m.source,
