@@ -3,10 +3,10 @@
 # "N passed, M failed" line; exits non-zero if any failed. Works as root (each test re-runs
 # itself as `postgres`) or as postgres. Each test starts and stops its own throwaway cluster.
 #
-#   bash test/reliability/run.sh [--quick] [test ...]     tests: crash_and_kill soak scheduler
-#                                                         maintenance_worker dump_restore
-#                                                         logical_replication
-#   --quick: CI mode (under 6 minutes in all); without it the soak and scheduler run longer.
+#   bash test/reliability/run.sh [--quick] [test ...]     tests: crash_and_kill soak soak_paths
+#                                                         scheduler maintenance_worker
+#                                                         dump_restore logical_replication
+#   --quick: CI mode (about 7 minutes in all); without it the soaks and scheduler run longer.
 set -uo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 args=(); tests=()
@@ -16,7 +16,7 @@ for a in "$@"; do
         *) tests+=("$a") ;;
     esac
 done
-[ ${#tests[@]} -gt 0 ] || tests=(crash_and_kill soak scheduler maintenance_worker dump_restore logical_replication)
+[ ${#tests[@]} -gt 0 ] || tests=(crash_and_kill soak soak_paths scheduler maintenance_worker dump_restore logical_replication)
 if [ "$(id -u)" = 0 ] && ! id postgres >/dev/null 2>&1; then
     echo "run.sh: the postgres account is needed to start test clusters" >&2; exit 2
 fi
