@@ -169,6 +169,10 @@ SELECT * FROM testkit.lp_check('lp_ev_sessions');
 -- DELETE of some events (the page pings of batch 1).
 DELETE FROM atomic.lp_ev WHERE event_name = 'page_ping'
   AND etl_tstamp = (SELECT etl_tstamp FROM testkit.lp_batches WHERE b = 1);
+-- Until the rebuild, status does not say 0 pending: every event of the source is.
+SELECT pending_batches IS NULL AS batches_unknown,
+       pending_events = (SELECT count(*) FROM atomic.lp_ev) AS all_events_pending
+FROM incmodel.status WHERE model = 'lp_ev_sessions';
 SELECT * FROM testkit.lp_check('lp_ev_sessions');
 
 -- A batch deleted and reloaded, corrected, with the same row count (batch 2: new page_url and

@@ -951,6 +951,15 @@ Pending pending_of(const std::string &name) {
     if (!can_read) return {};
     core::RefreshPlanner planner = planner_for(m);
     PinnedSettings pinned(m.timezone);
+    if (source_modified_since_plan(m)) {
+        // The next refresh rebuilds (an UPDATE, DELETE, TRUNCATE ... was logged): every event
+        // of the source is pending, never 0.
+        const std::int64_t events =
+            spi_exec("SELECT count(*) FROM " + core::qualified(quote_ident, m.spec.source))
+                .scalar_int();
+        pinned.close();
+        return {std::nullopt, events};
+    }
     std::optional<std::string> cutoff = window_cutoff(m);
     PendingQuery pq = pending_query(m, planner, cutoff);
     if (pq.nothing) {
