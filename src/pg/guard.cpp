@@ -90,6 +90,16 @@ ErrorSummary describe_error(const std::exception_ptr &error) {
     return out;
 }
 
+void report(int level, const std::string &message, const std::string &detail,
+            const std::string &hint) {
+    const char *m = message.c_str();
+    const char *d = detail.empty() ? nullptr : detail.c_str();
+    const char *h = hint.empty() ? nullptr : hint.c_str();
+    pg_call([level, m, d, h] {
+        ereport(level, (errmsg("%s", m), d ? errdetail("%s", d) : 0, h ? errhint("%s", h) : 0));
+    });
+}
+
 const char *PgException::what() const noexcept {
     return edata_ && edata_->message ? edata_->message : "PostgreSQL error";
 }

@@ -112,6 +112,10 @@ ErrorSummary describe_error(const std::exception_ptr &error);
 // is being raised.
 const char *known_hint(const ErrorData *edata);
 
+// Emits a NOTICE or WARNING (level) with a detail and hint when they are not empty.
+void report(int level, const std::string &message, const std::string &detail = "",
+            const std::string &hint = "");
+
 // Where the current exception is turned into an ERROR: see entry_point().
 [[noreturn]] void raise_captured(std::exception_ptr error);
 

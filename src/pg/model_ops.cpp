@@ -170,13 +170,8 @@ bool rebuild_for_lost_rows(const ModelRecord &m, const core::RefreshPlanner &pla
         "the remaining events.",
         shrunk.rows[0][1] ? *shrunk.rows[0][1] : std::string("NULL"), *shrunk.rows[0][2],
         *shrunk.rows[0][3]);
-    const char *mc = msg.c_str();
-    const char *dc = detail.c_str();
-    pg_call([mc, dc] {
-        ereport(NOTICE, (errmsg("%s", mc), errdetail("%s", dc),
-                         errhint("Load the source with INSERT or COPY only to keep refreshes "
-                                 "incremental.")));
-    });
+    report(NOTICE, msg, detail,
+           "Load the source with INSERT or COPY only to keep refreshes incremental.");
     AsCatalogOwner owner;
     spi_exec("UPDATE incmodel.runs SET kind = 'rebuild' WHERE run_id = $1::pg_catalog.int8",
              {SqlParam::int64(run.run_id)});
@@ -199,11 +194,7 @@ void notice_log_not_used(const ModelRecord &m) {
             ? "Enable them again (ALTER TABLE ... ENABLE ALWAYS TRIGGER incmodel_...), or drop and "
               "create the model to recreate them."
             : "The next refresh reads the change log again.";
-    const char *c = msg.c_str();
-    const char *d = detail.c_str();
-    const char *h = hint.c_str();
-    pg_call(
-        [c, d, h] { ereport(NOTICE, (errmsg("%s", c), errdetail("%s", d), errhint("%s", h))); });
+    report(NOTICE, msg, detail, hint);
 }
 
 // Fills the batches scratch with the pending batches; returns the snapshot taken before, which
@@ -677,8 +668,7 @@ RefreshOutcome refresh_model(SpiConnection &spi, const std::string &name, bool s
     if (!locked.lock) {
         std::string msg =
             "incmodel: model \"" + name + "\" is being refreshed by another session; skipped";
-        const char *c = msg.c_str();
-        pg_call([c] { ereport(NOTICE, (errmsg("%s", c))); });
+        report(NOTICE, msg);
         RunRecord skipped;
         skipped.run_id = start_run(m, "refresh");
         finish_run(skipped, "skipped");
@@ -686,8 +676,7 @@ RefreshOutcome refresh_model(SpiConnection &spi, const std::string &name, bool s
     }
     if (!m.enabled) {
         std::string msg = "incmodel: model \"" + name + "\" is disabled; nothing refreshed";
-        const char *c = msg.c_str();
-        pg_call([c] { ereport(NOTICE, (errmsg("%s", c))); });
+        report(NOTICE, msg);
         return RefreshOutcome::Disabled;
     }
     if (!m.depends_on.empty()) {
@@ -716,8 +705,7 @@ RefreshOutcome refresh_model(SpiConnection &spi, const std::string &name, bool s
             name +
             "\" was changed by UPDATE, DELETE, TRUNCATE, a partition attached or detached "
             "or its triggers disabled since the last refresh; rebuilding the model";
-        const char *c = msg.c_str();
-        pg_call([c] { ereport(NOTICE, (errmsg("%s", c))); });
+        report(NOTICE, msg);
         with_run(spi, m, "rebuild", [&](RunDriver &driver) { rebuild_locked(driver, m); });
         return RefreshOutcome::Success;
     }
@@ -1033,12 +1021,8 @@ void drop_model_objects(const std::string &name) {
 void drop_dependents(const ModelRecord &m) {
     for (const std::string &dependent : dependent_model_names(m)) {
         drop_dependents(load_model(dependent, false));
-        const std::string msg = "incmodel: drop cascades to model \"" + dependent + "\"";
-        const char *c = msg.c_str();
-        pg_call([c] {
-            ereport(NOTICE, (errmsg("%s", c), errdetail("Its target table is kept; it is no "
-                                                        "longer refreshed.")));
-        });
+        report(NOTICE, "incmodel: drop cascades to model \"" + dependent + "\"",
+               "Its target table is kept; it is no longer refreshed.");
         drop_model_objects(dependent);
     }
 }

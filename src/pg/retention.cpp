@@ -280,11 +280,6 @@ void forget_batches(Oid source, const std::vector<SourceModel> &models,
                  {SqlParam::text_array(ids_of(models)), SqlParam::text_array(batches)});
 }
 
-void notice(const std::string &msg) {
-    const char *m = msg.c_str();
-    pg_call([m] { ereport(NOTICE, (errmsg("%s", m))); });
-}
-
 // The plan of one pass: the models reading the source, its name, the batches to delete (those
 // an earlier pass left unfinished, and those newly old and processed by every model).
 struct Pass {
@@ -340,19 +335,20 @@ void apply_one(SpiConnection &spi, const RetentionRule &r, std::int64_t &removed
     Pass p;
     contained([&] { p = models_pass(r); });
     if (p.models.empty()) {
-        notice("incmodel: no model reads " + p.src + "; retention deletes nothing");
+        report(NOTICE, "incmodel: no model reads " + p.src + "; retention deletes nothing");
         return;
     }
     if (p.mixed_batch_columns) {
-        notice("incmodel: models of " + p.src +
-               " use different batch columns; retention deletes nothing");
+        report(NOTICE, "incmodel: models of " + p.src +
+                           " use different batch columns; retention deletes nothing");
         return;
     }
     contained([&] { require_history_kept(r.source, r.keep, r.time_column); });
     std::vector<std::unique_ptr<ModelLock>> locks;
     if (auto busy = lock_models(p.models, locks)) {
         reason = "skipped: model \"" + *busy + "\" is being refreshed";
-        notice("incmodel: retention of " + p.src + " " + reason + "; the next pass retries");
+        report(NOTICE,
+               "incmodel: retention of " + p.src + " " + reason + "; the next pass retries");
         contained([&] {
             record_maintenance(r.source, "retention", reason, std::nullopt, std::nullopt, "",
                                "retention", 0);
@@ -504,8 +500,8 @@ Datum incmodel_apply_retention(PG_FUNCTION_ARGS) {
         if (!PG_ARGISNULL(0)) require_source_owner(PG_GETARG_OID(0));
         for (const auto &rule : rules) {
             if (!owns_source(rule.source)) {
-                notice("incmodel: retention of " + source_name(rule.source) +
-                       " skipped: only its owner may apply it");
+                report(NOTICE, "incmodel: retention of " + source_name(rule.source) +
+                                   " skipped: only its owner may apply it");
                 continue;
             }
             apply_contained(spi, rule);

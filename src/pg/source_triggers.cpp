@@ -67,17 +67,6 @@ void drop_trigger(const std::string &quoted_name, const std::string &relation) {
     if (present) spi_exec("DROP TRIGGER " + quoted_name + " ON " + relation);
 }
 
-void notice(const std::string &msg, const std::string &hint = "") {
-    const char *m = msg.c_str();
-    const char *h = hint.c_str();
-    pg_call([m, h] {
-        if (*h)
-            ereport(NOTICE, (errmsg("%s", m), errhint("%s", h)));
-        else
-            ereport(NOTICE, (errmsg("%s", m)));
-    });
-}
-
 }  // namespace
 
 bool change_trigger_active(const ModelRecord &m) {
@@ -111,7 +100,7 @@ bool ensure_change_trigger(const ModelRecord &m) {
         const std::string consequence =
             m.spec.time ? "; rows a loader commits behind the model's load limit will not be seen"
                         : "; each refresh will count the source's batches to find new ones";
-        notice("incmodel: no change-log trigger on " + src + consequence,
+        report(NOTICE, "incmodel: no change-log trigger on " + src + consequence, "",
                !table ? "The source is not a table."
                : m.spec.time
                    ? "Create the model as the source's owner or a role with TRIGGER on it."
@@ -192,8 +181,8 @@ void drop_change_trigger_if_unused(const ModelRecord &m) {
     const std::string rel = core::qualified(quote_ident, m.spec.source);
     const std::string stmt = quote_ident(change_trigger_name(m.spec.batch_column));
     if (!owner) {
-        notice("incmodel: the change-log triggers of " + rel +
-               " are no longer used; its owner may drop them");
+        report(NOTICE, "incmodel: the change-log triggers of " + rel +
+                           " are no longer used; its owner may drop them");
         return;
     }
     AsCatalogOwner as_catalog_owner;

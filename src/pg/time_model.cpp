@@ -151,16 +151,6 @@ void add_logged_ranges(std::vector<SqlParam> &params, const LoggedLoads &logged)
     params.push_back(SqlParam::text_array(logged.his));
 }
 
-void notice_or_warning(int level, const std::string &msg, const std::string &detail,
-                       const std::string &hint) {
-    const char *m = msg.c_str();
-    const char *d = detail.c_str();
-    const char *h = hint.c_str();
-    pg_call([level, m, d, h] {
-        ereport(level, (errmsg("%s", m), errdetail("%s", d), errhint("%s", h)));
-    });
-}
-
 // Counts the rows behind and the unplaced rows, and says so: a NOTICE for rows this run
 // processes late, a WARNING for rows no run can place.
 void count_catch_up(const core::RefreshPlanner &planner, const ModelRecord &m,
@@ -173,7 +163,7 @@ void count_catch_up(const core::RefreshPlanner &planner, const ModelRecord &m,
     }
     const std::string load = m.spec.time->load_column;
     if (c.behind > 0)
-        notice_or_warning(
+        report(
             NOTICE,
             fmt::format("incmodel: model \"{}\": {} row(s) were committed behind its load limit; "
                         "this run includes them",
@@ -184,7 +174,7 @@ void count_catch_up(const core::RefreshPlanner &planner, const ModelRecord &m,
             m.spec.time->append ? "Their event keys are recomputed."
                                 : "Their event days are reprocessed in full.");
     if (c.unplaced > 0)
-        notice_or_warning(
+        report(
             WARNING,
             fmt::format("incmodel: model \"{}\": {} row(s) can never be placed in a load range",
                         m.spec.name, c.unplaced),
@@ -193,7 +183,7 @@ void count_catch_up(const core::RefreshPlanner &planner, const ModelRecord &m,
                         load),
             fmt::format("Load every row with a {} at or after the start_date.", load));
     if (c.logged.modified)
-        notice_or_warning(
+        report(
             NOTICE,
             fmt::format("incmodel: source {} of model \"{}\" was changed by UPDATE, DELETE, "
                         "TRUNCATE, a partition attached or detached or its triggers disabled "
