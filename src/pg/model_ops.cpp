@@ -263,13 +263,13 @@ std::int64_t rebuild_locked(RunDriver &driver, const ModelRecord &m) {
     return run.rows_inserted;
 }
 
-// Whether a table of that qualified name exists.
-bool relation_exists(const core::QualifiedName &name) {
+// The OID of the table of that qualified name, InvalidOid when there is none.
+Oid relation_oid(const core::QualifiedName &name) {
     const char *schema = name.schema.c_str();
     const char *rel = name.name.c_str();
     return pg_call([schema, rel] {
         const Oid nsp = get_namespace_oid(schema, true);
-        return OidIsValid(nsp) && OidIsValid(get_relname_relid(rel, nsp));
+        return OidIsValid(nsp) ? get_relname_relid(rel, nsp) : InvalidOid;
     });
 }
 
@@ -279,8 +279,8 @@ bool relation_exists(const core::QualifiedName &name) {
 // in incmodel_scratch.)
 void drop_orphan_scratch(const core::RefreshPlanner &planner, bool time_based) {
     const auto &s = planner.scratch();
-    bool any = relation_exists(s.batches) || relation_exists(s.keys) || relation_exists(s.rows) ||
-               (time_based && relation_exists(s.days));
+    bool any = OidIsValid(relation_oid(s.batches)) || OidIsValid(relation_oid(s.keys)) ||
+               OidIsValid(relation_oid(s.rows)) || (time_based && OidIsValid(relation_oid(s.days)));
     if (any) exec_all(planner.drop_scratch());
 }
 
@@ -293,10 +293,7 @@ void align_scratch_owner(const ModelRecord &m) {
     std::vector<const core::QualifiedName *> tables{&s.batches, &s.keys, &s.rows};
     if (m.spec.time) tables.push_back(&s.days);
     for (const auto *t : tables) {
-        const char *schema = t->schema.c_str();
-        const char *name = t->name.c_str();
-        const Oid rel = pg_call(
-            [schema, name] { return get_relname_relid(name, get_namespace_oid(schema, false)); });
+        const Oid rel = relation_oid(*t);
         if (!OidIsValid(rel) || relation_owner(rel) == owner) continue;
         AsCatalogOwner as_catalog_owner;
         spi_exec("ALTER TABLE " + core::qualified(quote_ident, *t) + " OWNER TO " +
