@@ -2,7 +2,7 @@
 # C++17 sources under src/core (PostgreSQL-free) and src/pg (the adapter).
 
 EXTENSION = incmodel
-EXTVERSION = 0.3.0
+EXTVERSION = 0.4.0
 MODULE_big = incmodel
 
 CORE_SRCS = $(sort $(wildcard src/core/*.cpp))

@@ -2,5 +2,5 @@
 #pragma once
 
 namespace incmodel::core {
-inline constexpr const char *kVersion = "0.3.0";
+inline constexpr const char *kVersion = "0.4.0";
 }
