@@ -16,13 +16,17 @@ LANGUAGE sql AS $$
 SELECT testkit.cl_model('cl_ts', 'ts') > 0, testkit.cl_model('cl_d', 'd') > 0,
        testkit.cl_model('cl_label', 'label') > 0, testkit.cl_model('cl_amount', 'amount') > 0,
        testkit.cl_model('cl_other', 'ts', 'atomic.cl_other') > 0;
--- One pair per batch column, and one UPDATE/DELETE and one TRUNCATE trigger per source; the row
--- triggers never fire (WHEN is always false); all fire ALWAYS (in replica mode too).
+-- One pair per batch column, and one UPDATE/DELETE row trigger, one UPDATE, one DELETE and one
+-- TRUNCATE statement trigger per source; the row triggers never fire (WHEN is always false); all
+-- fire ALWAYS (in replica mode too).
 SELECT regexp_replace(tgname, '_[0-9a-f]{12}$', '') AS trigger, count(*),
        bool_and(tgenabled = 'A') AS enabled_always
 FROM pg_trigger WHERE tgrelid = 'atomic.cl'::regclass GROUP BY 1 ORDER BY 1;
-SELECT count(*) AS triggers_with_transition_tables FROM pg_trigger
-WHERE tgrelid = 'atomic.cl'::regclass AND tgnewtable IS NOT NULL;
+-- INSERT and COPY copy no row into a transition table (COPY keeps its multi-insert path); only
+-- UPDATE and DELETE statements hand their old (and new) rows to incmodel_upd / incmodel_del.
+SELECT tgname, tgoldtable IS NOT NULL AS old_rows, tgnewtable IS NOT NULL AS new_rows
+FROM pg_trigger WHERE tgrelid = 'atomic.cl'::regclass
+  AND (tgoldtable IS NOT NULL OR tgnewtable IS NOT NULL) ORDER BY 1;
 
 CREATE FUNCTION testkit.cl_check(context text) RETURNS text LANGUAGE plpgsql AS $$
 DECLARE m text;

@@ -25,7 +25,7 @@ SELECT incmodel.create_model(
   target => 'tcap.days', load_column => 'load_tstamp', start_date => :'start_date',
   day_key => 'day', reprocess_days => 1, min_rows_to_process => 1000) > 0 AS created;
 -- the capture triggers are on the source, and the model uses the log
-SELECT tgname ~ '^incmodel_(rows|changes)_' OR tgname IN ('incmodel_mods', 'incmodel_truncate') AS ours,
+SELECT tgname ~ '^incmodel_(rows|changes)_' OR tgname IN ('incmodel_mods', 'incmodel_truncate', 'incmodel_upd', 'incmodel_del') AS ours,
        count(*) FROM pg_trigger WHERE tgrelid = 'tcap.ev'::regclass GROUP BY 1;
 SELECT change_log, planned_snapshot IS NOT NULL AS snapshot_recorded FROM incmodel.models
 WHERE name = 'tc_days';

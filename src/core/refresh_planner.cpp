@@ -11,6 +11,7 @@ constexpr const char *kTargetAlias = "_incmodel_t";
 constexpr const char *kWindowAlias = "_incmodel_w";
 constexpr const char *kManifest = "incmodel.manifest";
 constexpr const char *kRetentionExpiring = "incmodel.retention_expiring";
+constexpr const char *kKeyQueue = "incmodel.key_queue";
 }  // namespace
 
 // Names the scratch tables after the model id so renames of the model never move them.
@@ -294,21 +295,106 @@ std::string RefreshPlanner::ranged_batch_counts() const {
         fmt::arg("src", source_as_alias()));
 }
 
+// $5 says rows were also updated or deleted since the last plan: a batch of the inserted ranges
+// is then pending whatever its count (deleted and reloaded with as many rows, it is unchanged by
+// count only).
 std::string RefreshPlanner::pending_batches_in_ranges() const {
     return ranged_batch_counts() +
            fmt::format(
                "SELECT p.batch_value, p.event_count, p.recorded_count FROM ({}) p WHERE "
-               "p.recorded_count IS NULL OR p.recorded_count < p.event_count",
+               "p.recorded_count IS NULL OR p.recorded_count < p.event_count OR $5::boolean",
                with_recorded_counts("c"));
 }
 
-// New, grown and shrunk batches of the logged ranges (a shrunk one makes the refresh rebuild).
+// New, grown and shrunk batches of the logged ranges (all of them when $5: see above).
 std::string RefreshPlanner::changed_batches_in_ranges() const {
     return ranged_batch_counts() +
            fmt::format(
                "SELECT p.batch_value, p.event_count, p.recorded_count FROM ({}) p WHERE "
-               "p.recorded_count IS DISTINCT FROM p.event_count",
+               "p.recorded_count IS DISTINCT FROM p.event_count OR $5::boolean",
                with_recorded_counts("c"));
+}
+
+// The batches of the ranges UPDATE and DELETE changed, recounted for the manifest only (their
+// rows' keys were queued): changed counts, and manifest batches of the ranges that no longer have
+// a row (event_count 0, forgotten by the commit). Batches the scratch holds already are left out.
+// Only when rows were changed, so the manifest probe costs nothing to a plain load.
+std::string RefreshPlanner::find_recounted_batches() const {
+    const std::string scratch = qualified(quote_, scratch_.batches);
+    return fmt::format(
+        "INSERT INTO {scratch} (batch_value, event_count, recorded_count) {counts}"
+        "SELECT p.batch_value, p.event_count, p.recorded_count FROM ({joined}) p WHERE "
+        "p.recorded_count IS DISTINCT FROM p.event_count AND NOT EXISTS (SELECT 1 FROM {scratch} "
+        "s WHERE s.batch_value IS NOT DISTINCT FROM p.batch_value) "
+        "UNION ALL SELECT m.batch_value, 0, m.event_count FROM {manifest} m WHERE m.model_id = "
+        "$1::int8 AND m.batch_value IS NOT NULL AND {not_expiring} AND EXISTS (SELECT 1 FROM d "
+        "WHERE m.batch_value::{t}{coll} >= d.lo AND m.batch_value::{t}{coll} <= d.hi) AND NOT "
+        "EXISTS (SELECT 1 FROM c WHERE c.batch_value = m.batch_value) AND NOT EXISTS (SELECT 1 "
+        "FROM {scratch} s WHERE s.batch_value = m.batch_value) "
+        "UNION ALL SELECT NULL::text, 0, m.event_count FROM {manifest} m WHERE m.model_id = "
+        "$1::int8 AND m.batch_value IS NULL AND $4::boolean AND NOT EXISTS (SELECT 1 FROM c WHERE "
+        "c.batch_value IS NULL) AND NOT EXISTS (SELECT 1 FROM {scratch} s WHERE s.batch_value IS "
+        "NULL)",
+        fmt::arg("scratch", scratch), fmt::arg("counts", ranged_batch_counts()),
+        fmt::arg("joined", with_recorded_counts("c")), fmt::arg("manifest", kManifest),
+        fmt::arg("not_expiring", not_expiring("m.batch_value")),
+        fmt::arg("t", spec_.batch_type), fmt::arg("coll", batch_collate()));
+}
+
+// The distinct keys, as text, of the rows of a transition table (the old or new rows of an
+// UPDATE or DELETE of the source or of one of its partitions), evaluated only on the rows the
+// query's own filters keep: the keys whose rows changed. No parameters.
+std::string RefreshPlanner::transition_keys(const std::string &transition) const {
+    std::vector<std::string> parts;
+    for (const auto &k : spec_.keys) parts.push_back(fmt::format("({})::pg_catalog.text", k.source_expr));
+    return fmt::format("SELECT DISTINCT {} FROM {} AS {} WHERE true{}", join(parts, ", "),
+                       quote_(transition), q(spec_.source_alias), and_source_filter());
+}
+
+// The ids of the key sets queued for this model ($1 model id), and whether each asks for a full
+// recompute (keys NULL): the plan consumes exactly these.
+std::string RefreshPlanner::queued_key_ids() const {
+    return fmt::format(
+        "SELECT id::pg_catalog.text, keys IS NULL FROM {} WHERE model_id = $1::int8 ORDER BY id",
+        kKeyQueue);
+}
+
+// Queues a full recompute of this model ($1 model id; as the catalog owner): the keys of rows a
+// statement changed could not be computed.
+std::string RefreshPlanner::queue_full_recompute() const {
+    return fmt::format("INSERT INTO {} (model_id, keys) VALUES ($1::pg_catalog.int8, NULL)",
+                       kKeyQueue);
+}
+
+// INSERT into the keys scratch the queued keys ($1 model id, $2 queue ids, int8[]) not there
+// yet, cast back from text to the key types.
+std::string RefreshPlanner::queued_keys_into_scratch() const {
+    std::vector<std::string> casts;
+    for (size_t i = 0; i < spec_.keys.size(); ++i)
+        casts.push_back(fmt::format("keys[{}]::{}", i + 1, spec_.keys[i].type));
+    const std::string keys = qualified(quote_, scratch_.keys);
+    return fmt::format(
+        "INSERT INTO {keys} ({cols}) SELECT {casts} FROM {queue} WHERE model_id = $1::int8 AND id "
+        "= ANY ($2::int8[]) AND keys IS NOT NULL EXCEPT SELECT {cols} FROM {keys}",
+        fmt::arg("keys", keys), fmt::arg("cols", key_columns(nullptr)),
+        fmt::arg("casts", join(casts, ", ")), fmt::arg("queue", kKeyQueue));
+}
+
+// DELETE the consumed key sets ($1 model id, $2 queue ids, int8[]; as the catalog owner).
+std::string RefreshPlanner::consume_queued_keys() const {
+    return fmt::format("DELETE FROM {} WHERE model_id = $1::pg_catalog.int8 AND id "
+                       "OPERATOR(pg_catalog.=) ANY ($2::pg_catalog.int8[])",
+                       kKeyQueue);
+}
+
+// DELETE the manifest rows of batches that no longer have a row ($1 model id, $2 batch values,
+// text[], a NULL element for the NULL batch; as the catalog owner).
+std::string RefreshPlanner::forget_batches() const {
+    return fmt::format(
+        "DELETE FROM {} WHERE model_id OPERATOR(pg_catalog.=) $1::pg_catalog.int8 AND (batch_value "
+        "OPERATOR(pg_catalog.=) ANY ($2::pg_catalog.text[]) OR batch_value IS NULL AND "
+        "pg_catalog.array_position($2::pg_catalog.text[], NULL) IS NOT NULL)",
+        kManifest);
 }
 
 std::string RefreshPlanner::find_batches_in_ranges() const {

@@ -56,6 +56,26 @@ class RefreshPlanner {
     std::string changed_batches_in_ranges() const;
     // INSERT of changed_batches_in_ranges() into the batches scratch table.
     std::string find_batches_in_ranges() const;
+    // The three above take $5 (boolean): rows were updated or deleted since the last plan, so
+    // every counted batch is pending (one deleted and reloaded may have its old count).
+
+    // --- rows changed by UPDATE and DELETE (their keys queued by the capture trigger) ----------
+    // SELECT the distinct keys (text, one column per part) of a transition table's rows.
+    std::string transition_keys(const std::string &transition) const;
+    // INSERT into the batches scratch the batches of the ranges UPDATE/DELETE changed whose count
+    // changed (vanished ones with event_count 0), not in the scratch yet; the same parameters
+    // as find_batches_in_ranges() without $5, the ranges being the changed rows' ones.
+    std::string find_recounted_batches() const;
+    // SELECT the queued key sets' ids (text) and whether each is a full recompute. $1 model id.
+    std::string queued_key_ids() const;
+    // INSERT a full-recompute request for this model (catalog owner). $1 model id.
+    std::string queue_full_recompute() const;
+    // INSERT the queued keys not in the keys scratch yet. $1 model id, $2 queue ids (int8[]).
+    std::string queued_keys_into_scratch() const;
+    // DELETE the consumed key sets (catalog owner). $1 model id, $2 queue ids (int8[]).
+    std::string consume_queued_keys() const;
+    // DELETE the manifest rows of vanished batches (catalog owner). $1 model id, $2 values.
+    std::string forget_batches() const;
     // SELECT (count, batch_value, recorded, now) of the scratch batches that lost rows: how many,
     // and the first of them. No parameters.
     std::string shrunk_batches() const;

@@ -5,6 +5,7 @@
 
 #include "pg/guard.hpp"
 #include "pg/security.hpp"
+#include "pg/source_triggers.hpp"
 #include "pg/spi_client.hpp"
 
 extern "C" {
@@ -29,10 +30,13 @@ namespace {
 
 bool capture_suppressed = false;
 
-// Sources updated, deleted from or truncated in the current transaction: plain C data in
-// TopTransactionContext, dropped with the transaction.
+// Sources whose rows were updated or deleted (or that were truncated) in the current
+// transaction, with the rows the capture statement triggers have not taken care of: plain C data
+// in TopTransactionContext, dropped with the transaction.
 struct ModifiedSource {
     Oid source;
+    int64 rows;      // noted by the row trigger's WHEN clause since a statement trigger ran
+    bool truncated;  // a TRUNCATE: no statement trigger can take care of it
     ModifiedSource *next;
 };
 ModifiedSource *modified_head = nullptr;
@@ -46,21 +50,39 @@ ModifiedSource *modified_list() {
     return modified_head;
 }
 
-// Notes a modified relation once per transaction. Plain C: called for every updated or deleted
-// row (from a WHEN clause), it allocates once per relation and transaction.
-void note_modified(Oid relid) {
+ModifiedSource *find_modified(Oid relid) {
     for (ModifiedSource *m = modified_list(); m != nullptr; m = m->next)
-        if (m->source == relid) return;
-    auto *m = static_cast<ModifiedSource *>(
-        MemoryContextAlloc(TopTransactionContext, sizeof(ModifiedSource)));
-    m->source = relid;
-    m->next = modified_head;
-    modified_head = m;
+        if (m->source == relid) return m;
+    return nullptr;
+}
+
+// Notes rows of a relation as modified (rows 0: truncated). Plain C: called for every updated or
+// deleted row (from a WHEN clause), it allocates once per relation and transaction.
+void note_modified(Oid relid, int64 rows) {
+    ModifiedSource *m = find_modified(relid);
+    if (m == nullptr) {
+        m = static_cast<ModifiedSource *>(
+            MemoryContextAlloc(TopTransactionContext, sizeof(ModifiedSource)));
+        m->source = relid;
+        m->rows = 0;
+        m->truncated = false;
+        m->next = modified_head;
+        modified_head = m;
+    }
+    m->rows += rows;
+    if (rows == 0) m->truncated = true;
 }
 
 bool modifications_pending() {
-    return modified_lxid == MyProc->lxid && modified_head != nullptr;
+    if (modified_lxid != MyProc->lxid) return false;
+    for (ModifiedSource *m = modified_head; m != nullptr; m = m->next)
+        if (m->rows > 0 || m->truncated) return true;
+    return false;
 }
+
+}  // namespace
+
+namespace incmodel::pg {
 
 // The relation and its partition ancestors that are sources of models with a change log.
 std::vector<Oid> logged_sources_of(Oid relid) {
@@ -80,12 +102,18 @@ std::vector<Oid> logged_sources_of(Oid relid) {
     return sources;
 }
 
-// Logs every relation noted as modified in this transaction against the logged sources it
-// belongs to.
+}  // namespace incmodel::pg
+
+namespace {
+
+// Logs every relation with modified rows no capture trigger took care of (a TRUNCATE; logical
+// replication's apply, which fires no statement trigger) against the logged sources it belongs
+// to: their models rebuild.
 void flush_modifications() {
     if (!modifications_pending()) return;
     std::vector<Oid> relids;
-    for (ModifiedSource *m = modified_head; m != nullptr; m = m->next) relids.push_back(m->source);
+    for (ModifiedSource *m = modified_head; m != nullptr; m = m->next)
+        if (m->rows > 0 || m->truncated) relids.push_back(m->source);
     modified_head = nullptr;
     for (Oid relid : relids)
         for (Oid source : logged_sources_of(relid)) log_modification(source);
@@ -134,9 +162,10 @@ bool holds_rows(Oid relid) {
     return false;
 }
 
-// Gives a new partition of a logged source the TRUNCATE trigger (its row triggers are cloned
-// by PostgreSQL itself), enabled ALWAYS as incmodel's other triggers.
-void add_truncate_trigger(Oid partition) {
+// Gives a new partition of a logged source the statement triggers of TRUNCATE, UPDATE and DELETE
+// (its row triggers are cloned by PostgreSQL itself), enabled ALWAYS as incmodel's other
+// triggers.
+void add_capture_triggers(Oid partition) {
     if (logged_sources_of(partition).empty()) return;
     AsCatalogOwner owner;
     const std::string rel =
@@ -150,9 +179,7 @@ void add_truncate_trigger(Oid partition) {
                             {SqlParam::int64(partition)})
                             .scalar() == std::optional<std::string>("t");
     if (exists) return;
-    spi_exec("CREATE TRIGGER incmodel_truncate AFTER TRUNCATE ON " + rel +
-             " FOR EACH STATEMENT EXECUTE FUNCTION incmodel.log_source_modification()");
-    spi_exec("ALTER TABLE " + rel + " ENABLE ALWAYS TRIGGER incmodel_truncate");
+    add_partition_capture_triggers(rel);
 }
 
 // The partition an ATTACH/DETACH subcommand names (the collected address does not carry it).
@@ -217,7 +244,7 @@ void inspect_command(const CollectedCommand *cmd) {
     if (cmd->in_extension) return;
     if (cmd->type == SCT_Simple && cmd->parsetree != nullptr && IsA(cmd->parsetree, CreateStmt) &&
         reinterpret_cast<const CreateStmt *>(cmd->parsetree)->partbound != nullptr) {
-        add_truncate_trigger(cmd->d.simple.address.objectId);
+        add_capture_triggers(cmd->d.simple.address.objectId);
         return;
     }
     if (cmd->type != SCT_AlterTable) return;
@@ -239,7 +266,7 @@ void inspect_command(const CollectedCommand *cmd) {
     for (Oid child : attached) {
         List *tree = pg_call([child] { return find_all_inheritors(child, NoLock, nullptr); });
         ListCell *c;
-        foreach (c, tree) add_truncate_trigger(lfirst_oid(c));
+        foreach (c, tree) add_capture_triggers(lfirst_oid(c));
     }
     if (modifies)
         for (Oid source : logged_sources_of(relid)) log_modification(source);
@@ -265,14 +292,23 @@ bool change_log_has_kinds() {
     });
 }
 
-void log_modification(Oid source) {
+void log_modification(Oid source, const std::string &column) {
     if (!change_log_has_kinds()) return;  // a catalog older than 0.3.0 has no such triggers
     AsCatalogOwner owner;
     spi_exec(
         "INSERT INTO incmodel.source_changes (source, batch_column, txid, lo, hi, rows, nulls, "
-        "kind) VALUES ($1::pg_catalog.oid, '', pg_catalog.pg_current_xact_id(), NULL, NULL, 0, "
+        "kind) VALUES ($1::pg_catalog.oid, $2, pg_catalog.pg_current_xact_id(), NULL, NULL, 0, "
         "0, 'modify')",
-        {SqlParam::int64(source)});
+        {SqlParam::int64(source), SqlParam::value(column)});
+}
+
+void release_modified_rows(Oid source) {
+    ModifiedSource *m = pg_call([source] { return find_modified(source); });
+    if (m != nullptr) m->rows = 0;
+}
+
+bool capture_suppressed_now() {
+    return capture_suppressed;
 }
 
 SuppressCapture::SuppressCapture() : saved_(capture_suppressed) {
@@ -292,7 +328,7 @@ extern "C" {
 // C, called once per updated or deleted row.
 PG_FUNCTION_INFO_V1(incmodel_note_source_modification);
 Datum incmodel_note_source_modification(PG_FUNCTION_ARGS) {
-    if (!capture_suppressed && !PG_ARGISNULL(0)) note_modified(PG_GETARG_OID(0));
+    if (!capture_suppressed && !PG_ARGISNULL(0)) note_modified(PG_GETARG_OID(0), 1);
     PG_RETURN_BOOL(false);
 }
 
@@ -304,7 +340,7 @@ Datum incmodel_log_source_modification(PG_FUNCTION_ARGS) {
         ereport(ERROR, (errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
                         errmsg("incmodel.log_source_modification() must be called as a trigger")));
     auto *td = reinterpret_cast<TriggerData *>(fcinfo->context);
-    if (!capture_suppressed) note_modified(RelationGetRelid(td->tg_relation));
+    if (!capture_suppressed) note_modified(RelationGetRelid(td->tg_relation), 0);
     return PointerGetDatum(nullptr);
 }
 

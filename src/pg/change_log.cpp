@@ -209,15 +209,15 @@ bool take_pending(Oid source, const char *column, BatchRange *out, Oid *type) {
     return true;
 }
 
-// 0.1.0 triggers: one pass over the transition table (no C++ object inside; runs under pg_call).
-void scan_range(TriggerData *td, AttrNumber att, BatchRange *range) {
-    TupleDesc desc = RelationGetDescr(td->tg_relation);
+// One pass over a transition table (0.1.0's insert triggers; the old and new rows of an UPDATE
+// or DELETE). No C++ object inside: runs under pg_call.
+void scan_range(Relation rel, Tuplestorestate *rows, AttrNumber att, BatchRange *range) {
+    TupleDesc desc = RelationGetDescr(rel);
     Form_pg_attribute attr = TupleDescAttr(desc, att - 1);
     TypeCacheEntry *tce = lookup_type_cache(attr->atttypid, TYPECACHE_CMP_PROC_FINFO);
     if (!OidIsValid(tce->cmp_proc_finfo.fn_oid))
         ereport(ERROR, (errcode(ERRCODE_UNDEFINED_FUNCTION),
                         errmsg("incmodel: the batch column's type has no btree ordering")));
-    Tuplestorestate *rows = td->tg_newtable;
     int ptr = tuplestore_alloc_read_pointer(rows, EXEC_FLAG_REWIND);
     tuplestore_select_read_pointer(rows, ptr);
     tuplestore_rescan(rows);
@@ -259,7 +259,8 @@ std::string output_text(Oid type, Datum v) {
 // Writes one range to the log. As the catalog owner: a loader needs no right on incmodel's
 // schema or log, and nobody else can write the log (only incmodel, with the loading
 // transaction's id). The bounds are rendered first, as the loader (the column type's output).
-void write_range(Oid source, const char *column, const BatchRange &range, Oid type) {
+void write_range(Oid source, const char *column, const BatchRange &range, Oid type,
+                 const char *kind = "insert") {
     std::optional<std::string> lo, hi;
     if (range.any) {
         // Canonical text whatever the loader's settings (the statement trigger's SET clauses do
@@ -285,10 +286,11 @@ void write_range(Oid source, const char *column, const BatchRange &range, Oid ty
         return;
     }
     params.push_back(SqlParam::value(std::to_string(range.nulls)));
+    params.push_back(SqlParam::value(kind));
     spi_exec(
         "INSERT INTO incmodel.source_changes (source, batch_column, txid, lo, hi, rows, nulls, "
         "kind) VALUES ($1::pg_catalog.oid, $2, pg_catalog.pg_current_xact_id(), $3, $4, "
-        "$5::pg_catalog.int8, $6::pg_catalog.int8, 'insert')",
+        "$5::pg_catalog.int8, $6::pg_catalog.int8, $7)",
         params);
 }
 
@@ -304,6 +306,19 @@ bool pending_ranges_exist() {
     for (PendingRange *p = pending_head; p != nullptr; p = p->next)
         if (p->rows > 0) return true;
     return false;
+}
+
+void log_recount_range(Oid source, Relation rel, Tuplestorestate *rows, const char *column) {
+    AttrNumber att = pg_call([rel, column] { return SPI_fnumber(RelationGetDescr(rel), column); });
+    if (att <= 0)
+        throw UserError(ERRCODE_UNDEFINED_COLUMN,
+                        std::string("incmodel: the source has no batch column \"") + column + "\"");
+    BatchRange range;
+    BatchRange *r = &range;
+    pg_call([rel, rows, att, r] { scan_range(rel, rows, att, r); });
+    if (range.rows == 0) return;
+    write_range(source, column, range, TupleDescAttr(RelationGetDescr(rel), att - 1)->atttypid,
+                "recount");
 }
 
 void flush_pending_ranges() {
@@ -377,7 +392,7 @@ Datum incmodel_log_source_change(PG_FUNCTION_ARGS) {
                 throw UserError(
                     ERRCODE_UNDEFINED_COLUMN,
                     std::string("incmodel: the source has no batch column \"") + column + "\"");
-            pg_call([td, att, r] { scan_range(td, att, r); });
+            pg_call([td, rel, att, r] { scan_range(rel, td->tg_newtable, att, r); });
             type = TupleDescAttr(RelationGetDescr(rel), att - 1)->atttypid;
         } else {
             Oid *t = &type;

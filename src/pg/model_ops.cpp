@@ -87,6 +87,10 @@ struct PendingQuery {
     bool nothing = false;
     std::string select_sql, changed_sql, insert_sql;
     std::vector<SqlParam> params;
+    // The batch ranges of rows UPDATE and DELETE changed since the last plan (their keys were
+    // queued): recounted for the manifest by recount_sql, after insert_sql. Empty: none.
+    std::string recount_sql;
+    std::vector<SqlParam> recount_params;
 };
 
 // The batch column's collation when it is not its type's default (read from the catalog at each
@@ -124,24 +128,27 @@ PendingQuery pending_query(const ModelRecord &m, const core::RefreshPlanner &pla
         // logged whose batch value was NULL (a statement may have logged nothing else).
         AsCatalogOwner owner;
         ranges = spi_exec(
-            "SELECT lo, hi, nulls OPERATOR(pg_catalog.>) 0 FROM incmodel.source_changes WHERE "
+            "SELECT lo, hi, nulls OPERATOR(pg_catalog.>) 0, kind OPERATOR(pg_catalog.=) "
+            "'recount' FROM incmodel.source_changes WHERE "
             "source = $1::pg_catalog.oid AND batch_column = $2 AND txid >= "
             "pg_catalog.pg_snapshot_xmin($3::pg_catalog.pg_snapshot) AND NOT "
             "pg_catalog.pg_visible_in_snapshot(txid, $3::pg_catalog.pg_snapshot) AND kind "
-            "OPERATOR(pg_catalog.=) 'insert' AND (lo IS NOT NULL OR nulls OPERATOR(pg_catalog.>) "
-            "0)",
+            "OPERATOR(pg_catalog.=) ANY ('{insert,recount}'::pg_catalog.text[]) AND (lo IS NOT "
+            "NULL OR nulls OPERATOR(pg_catalog.>) 0)",
             {SqlParam::value(std::to_string(m.source_oid)), SqlParam::value(m.spec.batch_column),
              SqlParam::value(*m.planned_snapshot)});
     }
-    std::vector<std::string> los, his;
-    bool nulls = false;
+    std::vector<std::string> los, his, recount_los, recount_his;
+    bool nulls = false, recount_nulls = false, recount = false;
     for (const auto &row : ranges.rows) {
-        if (row[2] == std::optional<std::string>("t")) nulls = true;
+        const bool changed = row[3] == std::optional<std::string>("t");
+        recount = recount || changed;
+        if (row[2] == std::optional<std::string>("t")) (changed ? recount_nulls : nulls) = true;
         if (!row[0]) continue;
-        los.push_back(*row[0]);
-        his.push_back(*row[1]);
+        (changed ? recount_los : los).push_back(*row[0]);
+        (changed ? recount_his : his).push_back(*row[1]);
     }
-    q.nothing = los.empty() && !nulls;
+    q.nothing = los.empty() && !nulls && !recount;
     // The ranges are merged under the batch column's collation, the order the trigger used.
     core::ModelSpec spec = m.spec;
     spec.batch_collation = batch_collation(m);
@@ -150,7 +157,14 @@ PendingQuery pending_query(const ModelRecord &m, const core::RefreshPlanner &pla
     q.changed_sql = ranged.changed_batches_in_ranges();
     q.insert_sql = ranged.find_batches_in_ranges();
     q.params = {model_id, SqlParam::text_array(los), SqlParam::text_array(his),
-                SqlParam::value(nulls ? "true" : "false")};
+                SqlParam::value(nulls ? "true" : "false"),
+                SqlParam::value(recount ? "true" : "false")};
+    if (recount) {
+        q.recount_sql = ranged.find_recounted_batches();
+        q.recount_params = {model_id, SqlParam::text_array(recount_los),
+                            SqlParam::text_array(recount_his),
+                            SqlParam::value(recount_nulls ? "true" : "false")};
+    }
     return q;
 }
 
@@ -197,25 +211,94 @@ void notice_log_not_used(const ModelRecord &m) {
     report(NOTICE, msg, detail, hint);
 }
 
-// Fills the batches scratch with the pending batches; returns the snapshot taken before, which
-// the commit records as where the next plan starts.
-std::string plan_batches(const ModelRecord &m, const core::RefreshPlanner &planner,
-                         const std::optional<std::string> &cutoff, bool &used_log) {
-    const std::string snapshot = capture_snapshot();
+// What a refresh's plan found: the batches whose keys are collected (new, grown, or every batch
+// the inserts touched when rows were also changed), with their new events, and how many batches
+// are recounted only (rows changed by UPDATE or DELETE, whose keys were queued).
+struct PlannedBatches {
+    std::string snapshot;  // taken before: the commit records it as where the next plan starts
+    bool used_log = false;
+    std::vector<std::optional<std::string>> collected;  // nullopt: the NULL batch
+    std::int64_t new_events = 0;
+    std::int64_t recounted = 0;
+};
+
+// Fills the batches scratch with the batches to process, then with the batches to recount.
+PlannedBatches plan_batches(const ModelRecord &m, const core::RefreshPlanner &planner,
+                            const std::optional<std::string> &cutoff) {
+    PlannedBatches p;
+    p.snapshot = capture_snapshot();
     PendingQuery q = pending_query(m, planner, cutoff);
-    used_log = q.used_log;
-    if (m.change_log && !used_log) notice_log_not_used(m);
-    if (!q.nothing) spi_exec(q.insert_sql, q.params);
-    return snapshot;
+    p.used_log = q.used_log;
+    if (m.change_log && !p.used_log) notice_log_not_used(m);
+    if (q.nothing) return p;
+    spi_exec(q.insert_sql, q.params);
+    for (const auto &row :
+         spi_exec("SELECT batch_value, event_count - coalesce(recorded_count, 0) FROM " +
+                  core::qualified(quote_ident, planner.scratch().batches))
+             .rows) {
+        p.collected.push_back(row[0]);
+        p.new_events += std::stoll(*row[1]);
+    }
+    if (!q.recount_sql.empty())
+        p.recounted =
+            static_cast<std::int64_t>(spi_exec(q.recount_sql, q.recount_params).processed);
+    return p;
+}
+
+// The key sets queued for the model (rows UPDATE and DELETE changed), read as its owner: the
+// run recomputes their keys (or rebuilds, when a set asks for it: its keys could not be
+// computed) and its commit consumes exactly these ids.
+struct QueuedKeys {
+    std::vector<std::string> ids;
+    bool full = false;
+};
+QueuedKeys queued_keys(const ModelRecord &m, const core::RefreshPlanner &planner) {
+    QueuedKeys q;
+    for (const auto &row :
+         spi_exec(planner.queued_key_ids(), {SqlParam::int64(m.spec.id)}).rows) {
+        q.ids.push_back(*row[0]);
+        q.full = q.full || row[1] == std::optional<std::string>("t");
+    }
+    return q;
+}
+
+std::vector<std::string> queued_key_ids(const ModelRecord &m, const core::RefreshPlanner &planner) {
+    return queued_keys(m, planner).ids;
+}
+
+// A queued full recompute turns the refresh into a rebuild, which says why.
+bool rebuild_for_uncomputed_keys(const ModelRecord &m, const QueuedKeys &queued, RunRecord &run) {
+    if (!queued.full) return false;
+    report(NOTICE,
+           "incmodel: model \"" + m.spec.name +
+               "\": the keys of rows an UPDATE or DELETE changed could not be computed; this "
+               "refresh rebuilds the model");
+    AsCatalogOwner owner;
+    spi_exec("UPDATE incmodel.runs SET kind = 'rebuild' WHERE run_id = $1::pg_catalog.int8",
+             {SqlParam::int64(run.run_id)});
+    return true;
+}
+
+void consume_queued_keys(const ModelRecord &m, const core::RefreshPlanner &planner,
+                         const std::vector<std::string> &ids) {
+    if (ids.empty()) return;
+    AsCatalogOwner owner;
+    spi_exec(planner.consume_queued_keys(),
+             {SqlParam::int64(m.spec.id), SqlParam::text_array(ids)});
 }
 
 // Records the batches scratch in the manifest: read as the model's owner (the identity a unit
-// runs as), written by the catalog owner from parameters only.
+// runs as), written by the catalog owner from parameters only. A batch recounted to no event
+// (all its rows deleted) leaves the manifest.
 void record_manifest(const core::RefreshPlanner &planner, std::int64_t model_id,
                      std::int64_t run_id) {
-    std::vector<std::optional<std::string>> values;  // nullopt: the NULL batch
+    std::vector<std::optional<std::string>> values, gone;  // nullopt: the NULL batch
     std::vector<std::string> counts;
     for (const auto &row : spi_exec(planner.scratch_batches()).rows) {
+        if (*row[1] == "0") {
+            gone.push_back(row[0]);
+            continue;
+        }
         values.push_back(row[0]);
         counts.push_back(*row[1]);
     }
@@ -223,6 +306,9 @@ void record_manifest(const core::RefreshPlanner &planner, std::int64_t model_id,
     spi_exec(planner.record_manifest(),
              {SqlParam::int64(model_id), SqlParam::int64(run_id), SqlParam::text_array(values),
               SqlParam::text_array(counts)});
+    if (!gone.empty())
+        spi_exec(planner.forget_batches(),
+                 {SqlParam::int64(model_id), SqlParam::text_array(std::move(gone))});
 }
 
 // Rebuild into the target: batches counted first, then rows computed, then swapped in.
@@ -230,8 +316,11 @@ std::int64_t rebuild_locked(RunDriver &driver, const ModelRecord &m) {
     core::RefreshPlanner planner = planner_for(m);
     RunRecord &run = driver.run();
     std::string snapshot;
+    std::vector<std::string> queued;
     driver.unit("plan", [&] {
         snapshot = capture_snapshot();
+        // Key sets queued before the rebuild's reads are subsumed by it.
+        queued = queued_key_ids(m, planner);
         spi_exec(planner.truncate_scratch());
         SqlResult r = spi_exec(planner.all_batches());
         run.batches = static_cast<std::int64_t>(r.processed);
@@ -254,6 +343,7 @@ std::int64_t rebuild_locked(RunDriver &driver, const ModelRecord &m) {
                      {SqlParam::value(std::to_string(m.spec.id))});
         }
         record_manifest(planner, m.spec.id, run.run_id);
+        consume_queued_keys(m, planner, queued);
         queue_for_dependents(m, planner, true);
         set_planned_snapshot(m, snapshot);
         run.step_timings_json = driver.timings_json();
@@ -714,47 +804,55 @@ RefreshOutcome refresh_model(SpiConnection &spi, const std::string &name, bool s
         std::vector<std::optional<std::string>> batches;  // nullopt: the NULL batch
         const SqlParam model_id = SqlParam::value(std::to_string(m.spec.id));
 
-        std::string snapshot;
-        bool used_log = false;
+        PlannedBatches planned;
+        std::vector<std::string> queued;  // ids of the key sets of rows UPDATE/DELETE changed
         bool rebuild = false;
         driver.unit("plan", [&] {
             cutoff = window_cutoff(m);
             run.window_start = cutoff;
             spi_exec(planner.truncate_scratch());
-            snapshot = plan_batches(m, planner, cutoff, used_log);
-            rebuild = rebuild_for_lost_rows(m, planner, run);
+            planned = plan_batches(m, planner, cutoff);
+            // Read after the plan's counts: every queued set's rows are visible to the recompute.
+            const QueuedKeys q = queued_keys(m, planner);
+            queued = q.ids;
+            // Counting cannot tell what a shrunk batch lost; with the log every UPDATE and DELETE
+            // queued its keys and recounts its batches.
+            rebuild = rebuild_for_uncomputed_keys(m, q, run) ||
+                      (!planned.used_log && rebuild_for_lost_rows(m, planner, run));
             if (rebuild) return;
-            SqlResult r = spi_exec(
-                "SELECT batch_value, event_count - coalesce(recorded_count, 0) "
-                "FROM " +
-                    core::qualified(quote_ident, planner.scratch().batches),
-                {});
-            for (const auto &row : r.rows) {
-                batches.push_back(row[0]);
-                run.events += std::stoll(*row[1]);
-            }
+            batches = planned.collected;
+            run.events = planned.new_events;
             run.batches = static_cast<std::int64_t>(batches.size());
-            driver.report(fmt::format("plan: {} batches, {} new events{}", run.batches, run.events,
-                                      used_log ? " (from the change log)" : ""));
+            driver.report(fmt::format(
+                "plan: {} batches, {} new events{}{}", run.batches, run.events,
+                queued.empty() ? "" : fmt::format(", {} changed keys queued", queued.size()),
+                planned.used_log ? " (from the change log)" : ""));
         });
         if (rebuild) {
             run.kind = "rebuild";
             rebuild_locked(driver, m);
             return;
         }
-        if (batches.empty()) {
+        if (batches.empty() && queued.empty() && planned.recounted == 0) {
             run.step_timings_json = driver.timings_json();
-            set_planned_snapshot(m, snapshot);
+            set_planned_snapshot(m, planned.snapshot);
             finish_run(run, "noop");
             if (spi.nonatomic()) spi.commit();
             outcome = RefreshOutcome::Noop;
             return;
         }
+        const std::string &snapshot = planned.snapshot;
         driver.unit("keys", [&] {
             std::vector<SqlParam> params{SqlParam::text_array(batches)};
             if (cutoff) params.push_back(SqlParam::value(*cutoff));
-            run.keys =
-                static_cast<std::int64_t>(spi_exec(planner.collect_keys(), params).processed);
+            if (!batches.empty())
+                run.keys =
+                    static_cast<std::int64_t>(spi_exec(planner.collect_keys(), params).processed);
+            if (!queued.empty())
+                run.keys += static_cast<std::int64_t>(
+                    spi_exec(planner.queued_keys_into_scratch(),
+                             {SqlParam::int64(m.spec.id), SqlParam::text_array(queued)})
+                        .processed);
             spi_exec(planner.analyze_keys());
             run.null_keys = spi_exec(planner.count_null_keys(), {}).scalar_int();
             driver.report(fmt::format("keys: {} keys touched", run.keys));
@@ -777,6 +875,7 @@ RefreshOutcome refresh_model(SpiConnection &spi, const std::string &name, bool s
             if (steer) use_index_lookups();
             run.rows_deleted = replace_touched_keys(planner, run.null_keys);
             record_manifest(planner, m.spec.id, run.run_id);
+            consume_queued_keys(m, planner, queued);
             queue_for_dependents(m, planner, false);
             add_dead_tuple_debt(m.target_oid, m.spec.id, run.rows_deleted);
             set_planned_snapshot(m, snapshot);
@@ -840,17 +939,19 @@ std::vector<ExplainRow> explain_model(const std::string &name) {
     for (const auto &row : changed.rows) {
         const std::int64_t now = std::stoll(*row[1]);
         const std::int64_t then = row[2] ? std::stoll(*row[2]) : 0;
-        if (row[2] && then > now) {
+        // Counting cannot tell what a shrunk batch lost; the log's UPDATE/DELETE capture can.
+        if (row[2] && then > now && !pq.used_log) {
             ++shrunk;
             continue;
         }
         batches.push_back(row[0]);
-        events += now - then;
+        events += std::max<std::int64_t>(now - then, 0);
     }
     std::vector<SqlParam> key_params{SqlParam::text_array(batches)};
     if (cutoff) key_params.push_back(SqlParam::value(*cutoff));
     std::int64_t keys =
         batches.empty() || shrunk > 0 ? 0 : spi_exec(planner.count_keys(), key_params).scalar_int();
+    const std::size_t queued = queued_key_ids(m, planner).size();
     pinned.close();
 
     std::string listed;
@@ -869,7 +970,13 @@ std::vector<ExplainRow> explain_model(const std::string &name) {
                      pq.used_log ? "; from the change log" : "",
                      listed.empty() ? "" : "; batches: " + listed),
          pq.insert_sql},
-        {2, "keys", fmt::format("{} keys touched", keys), planner.collect_keys()},
+        {2, "keys",
+         fmt::format("{} keys touched{}", keys,
+                     queued == 0 ? ""
+                                 : fmt::format(", and {} keys of rows changed by UPDATE or "
+                                               "DELETE (queued)",
+                                               queued)),
+         planner.collect_keys()},
         {3, "recompute",
          m.spec.bounded_recompute ? "touched keys recomputed from their events in the window"
                                   : "touched keys recomputed from all their events",
@@ -947,17 +1054,19 @@ Pending pending_of(const std::string &name) {
     }
     std::optional<std::string> cutoff = window_cutoff(m);
     PendingQuery pq = pending_query(m, planner, cutoff);
+    // Each key queued by an UPDATE or DELETE counts as one pending event: never 0 while one waits.
+    const std::int64_t queued = static_cast<std::int64_t>(queued_key_ids(m, planner).size());
     if (pq.nothing) {
         pinned.close();
-        return {0, 0};
+        return {0, queued};
     }
     SqlResult r = spi_exec(
-        "SELECT count(*), coalesce(sum(event_count - coalesce(recorded_count, "
-        "0)), 0) FROM (" +
+        "SELECT count(*), coalesce(sum(greatest(event_count - coalesce(recorded_count, "
+        "0), 0)), 0) FROM (" +
             pq.select_sql + ") p",
         pq.params);
     pinned.close();
-    return {std::stoll(*r.rows[0][0]), std::stoll(*r.rows[0][1])};
+    return {std::stoll(*r.rows[0][0]), std::stoll(*r.rows[0][1]) + queued};
 }
 
 void alter_model(const AlterModelArgs &args) {

@@ -39,6 +39,8 @@ std::string row_trigger_name(const std::string &batch_column) {
 }
 constexpr const char *kModsTrigger = "incmodel_mods";
 constexpr const char *kTruncateTrigger = "incmodel_truncate";
+constexpr const char *kUpdateTrigger = "incmodel_upd";
+constexpr const char *kDeleteTrigger = "incmodel_del";
 
 SqlParam oid_param(Oid oid) {
     return SqlParam::value(std::to_string(oid));
@@ -69,21 +71,40 @@ void drop_trigger(const std::string &quoted_name, const std::string &relation) {
 
 }  // namespace
 
+void add_partition_capture_triggers(const std::string &relation) {
+    spi_exec(
+        fmt::format("CREATE TRIGGER {} AFTER TRUNCATE ON {} FOR EACH STATEMENT EXECUTE "
+                    "FUNCTION incmodel.log_source_modification()",
+                    kTruncateTrigger, relation));
+    spi_exec(fmt::format(
+        "CREATE TRIGGER {} AFTER UPDATE ON {} REFERENCING OLD TABLE AS incmodel_old NEW TABLE AS "
+        "incmodel_new FOR EACH STATEMENT EXECUTE FUNCTION incmodel.queue_modified_keys()",
+        kUpdateTrigger, relation));
+    spi_exec(
+        fmt::format("CREATE TRIGGER {} AFTER DELETE ON {} REFERENCING OLD TABLE AS incmodel_old "
+                    "FOR EACH STATEMENT EXECUTE FUNCTION incmodel.queue_modified_keys()",
+                    kDeleteTrigger, relation));
+    for (const char *t : {kTruncateTrigger, kUpdateTrigger, kDeleteTrigger})
+        spi_exec(fmt::format("ALTER TABLE {} ENABLE ALWAYS TRIGGER {}", relation, t));
+}
+
 bool change_trigger_active(const ModelRecord &m) {
     // Every relation of the partition tree must carry the row triggers (clones) and the
-    // TRUNCATE trigger, the source itself the statement trigger too, all enabled ALWAYS.
+    // statement triggers of TRUNCATE, UPDATE and DELETE, the source itself the INSERT statement
+    // trigger too, all enabled ALWAYS.
     return spi_exec(
                "SELECT NOT EXISTS (SELECT 1 FROM (SELECT $1::pg_catalog.oid AS relid, 0 AS level "
                "UNION ALL SELECT relid::pg_catalog.oid, level FROM "
                "pg_catalog.pg_partition_tree($1::pg_catalog.oid) WHERE level > 0) p CROSS JOIN "
-               "(VALUES ($2), ($3), ($4), ($5)) t(name) WHERE (p.level "
+               "(VALUES ($2), ($3), ($4), ($5), ($6), ($7)) t(name) WHERE (p.level "
                "OPERATOR(pg_catalog.=) 0 OR t.name OPERATOR(pg_catalog.<>) $2) AND NOT EXISTS "
                "(SELECT 1 FROM pg_catalog.pg_trigger g WHERE g.tgrelid OPERATOR(pg_catalog.=) "
                "p.relid AND g.tgname OPERATOR(pg_catalog.=) t.name AND g.tgenabled "
                "OPERATOR(pg_catalog.=) 'A'))",
                {oid_param(m.source_oid), SqlParam::value(change_trigger_name(m.spec.batch_column)),
                 SqlParam::value(row_trigger_name(m.spec.batch_column)),
-                SqlParam::value(kModsTrigger), SqlParam::value(kTruncateTrigger)})
+                SqlParam::value(kModsTrigger), SqlParam::value(kTruncateTrigger),
+                SqlParam::value(kUpdateTrigger), SqlParam::value(kDeleteTrigger)})
                .scalar() == std::optional<std::string>("t");
 }
 
@@ -124,9 +145,11 @@ bool ensure_change_trigger(const ModelRecord &m) {
     // replaced as a whole.
     const std::string rows = quote_ident(row_trigger_name(m.spec.batch_column));
     const std::string stmt = quote_ident(change_trigger_name(m.spec.batch_column));
-    for (const auto &t : {rows, stmt, std::string(kModsTrigger), std::string(kTruncateTrigger)})
-        drop_trigger(t, src);
-    for (const auto &p : partitions) drop_trigger(kTruncateTrigger, p);
+    for (const auto &t : {rows, stmt, std::string(kModsTrigger)}) drop_trigger(t, src);
+    std::vector<std::string> relations{src};
+    relations.insert(relations.end(), partitions.begin(), partitions.end());
+    for (const auto &r : relations)
+        for (const char *t : {kTruncateTrigger, kUpdateTrigger, kDeleteTrigger}) drop_trigger(t, r);
     spi_exec(fmt::format(
         "CREATE TRIGGER {} AFTER INSERT ON {} FOR EACH ROW WHEN "
         "(incmodel.note_source_row({}::pg_catalog.regclass, {}, NEW.{})) EXECUTE FUNCTION "
@@ -141,15 +164,10 @@ bool ensure_change_trigger(const ModelRecord &m) {
                     "(incmodel.note_source_modification({}::pg_catalog.regclass)) EXECUTE "
                     "FUNCTION incmodel.log_source_modification()",
                     kModsTrigger, src, source_literal));
-    std::vector<std::string> relations{src};
-    relations.insert(relations.end(), partitions.begin(), partitions.end());
     for (const auto &r : relations) {
-        spi_exec(
-            fmt::format("CREATE TRIGGER {} AFTER TRUNCATE ON {} FOR EACH STATEMENT EXECUTE "
-                        "FUNCTION incmodel.log_source_modification()",
-                        kTruncateTrigger, r));
+        add_partition_capture_triggers(r);
         // Clones on partitions too: PostgreSQL copies the mode only to partitions made later.
-        for (const auto &t : {rows, std::string(kModsTrigger), std::string(kTruncateTrigger)})
+        for (const auto &t : {rows, std::string(kModsTrigger)})
             spi_exec("ALTER TABLE " + r + " ENABLE ALWAYS TRIGGER " + t);
     }
     spi_exec("ALTER TABLE " + src + " ENABLE ALWAYS TRIGGER " + stmt);
@@ -190,8 +208,10 @@ void drop_change_trigger_if_unused(const ModelRecord &m) {
     drop_trigger(quote_ident(row_trigger_name(m.spec.batch_column)), rel);
     if (source_used) return;
     drop_trigger(kModsTrigger, rel);
-    drop_trigger(kTruncateTrigger, rel);
-    for (const auto &p : partitions_of(source)) drop_trigger(kTruncateTrigger, p);
+    std::vector<std::string> relations{rel};
+    for (const auto &p : partitions_of(source)) relations.push_back(p);
+    for (const auto &r : relations)
+        for (const char *t : {kTruncateTrigger, kUpdateTrigger, kDeleteTrigger}) drop_trigger(t, r);
 }
 
 bool source_modified_since_plan(const ModelRecord &m) {
@@ -200,7 +220,8 @@ bool source_modified_since_plan(const ModelRecord &m) {
     return spi_exec(
                "SELECT EXISTS (SELECT 1 FROM incmodel.source_changes WHERE source "
                "OPERATOR(pg_catalog.=) $1::pg_catalog.oid AND kind OPERATOR(pg_catalog.=) "
-               "'modify' AND ($2::pg_catalog.pg_snapshot IS NULL OR (txid "
+               "'modify' AND batch_column OPERATOR(pg_catalog.=) '' AND "
+               "($2::pg_catalog.pg_snapshot IS NULL OR (txid "
                "OPERATOR(pg_catalog.>=) pg_catalog.pg_snapshot_xmin($2::pg_catalog.pg_snapshot) "
                "AND NOT pg_catalog.pg_visible_in_snapshot(txid, "
                "$2::pg_catalog.pg_snapshot))))",

@@ -5,9 +5,14 @@
 //   incmodel_rows_<col>     AFTER INSERT, row, WHEN incmodel.note_source_row(...)   (cloned to
 //   incmodel_mods           AFTER UPDATE OR DELETE, row, WHEN note_source_modification  partitions)
 //   incmodel_changes_<col>  AFTER INSERT, statement: writes the noted range
+//   incmodel_upd            AFTER UPDATE, statement, old and new rows  } on the source and on
+//   incmodel_del            AFTER DELETE, statement, old rows          } each partition: queue
+//                                                                        the changed rows' keys
 //   incmodel_truncate       AFTER TRUNCATE, statement, on the source and on each partition
 //
-// <col> is a digest of the batch column; the others serve every model of the source.
+// <col> is a digest of the batch column; the others serve every model of the source. Rows that
+// incmodel_mods noted and no incmodel_upd/_del took care of (logical replication's apply fires no
+// statement trigger) log a 'modify' row at commit.
 #pragma once
 
 #include <cstdint>
@@ -29,8 +34,13 @@ bool ensure_change_trigger(const ModelRecord &m);
 // The last model of a source (and batch column) takes its triggers and log rows with it.
 void drop_change_trigger_if_unused(const ModelRecord &m);
 
-// Whether the log holds a 'modify' row (UPDATE, DELETE, TRUNCATE, ATTACH/DETACH, triggers
-// disabled) for the source that the model's last plan did not see: its next refresh rebuilds.
+// Creates incmodel_truncate, incmodel_upd and incmodel_del on one relation of a source's tree,
+// enabled ALWAYS (as the catalog owner: the caller's DDL right was checked).
+void add_partition_capture_triggers(const std::string &relation);
+
+// Whether the log holds a 'modify' row for every model of the source (TRUNCATE, ATTACH/DETACH,
+// triggers disabled, rows changed where no capture statement trigger fired) that the model's
+// last plan did not see: its next refresh rebuilds.
 bool source_modified_since_plan(const ModelRecord &m);
 
 // What the log recorded for a time-based model's load column since the snapshot its last run
