@@ -100,6 +100,38 @@ SELECT * FROM testkit.refresh_outcome('kc_users');
 SELECT count(*) AS queue_left FROM incmodel.key_queue;
 
 -- =============================================================================================
+-- Whose rights compute the keys: the model's owner, never the loader or a superuser
+-- =============================================================================================
+CREATE ROLE kc_owner;
+CREATE ROLE kc_loader;
+GRANT USAGE ON SCHEMA kc TO kc_owner, kc_loader;
+GRANT CREATE ON SCHEMA kc TO kc_owner;
+GRANT USAGE ON SCHEMA incmodel TO kc_owner;
+SET ROLE kc_owner;
+CREATE TABLE kc.owned (id int PRIMARY KEY, uid text, b int);
+-- The owner's key function says who runs it (IMMUTABLE, as models require of keys).
+CREATE FUNCTION kc.who(v text) RETURNS text LANGUAGE plpgsql IMMUTABLE AS $$
+BEGIN
+  RAISE NOTICE 'key of % computed as %', v, current_user;
+  RETURN v;
+END $$;
+INSERT INTO kc.owned VALUES (1, 'a', 1), (2, 'b', 1);
+SELECT incmodel.create_model(name => 'kc_owned',
+  query => 'SELECT kc.who(uid) AS who, count(*) AS n FROM kc.owned GROUP BY 1',
+  target => 'kc.owned_counts', batch_column => 'b') > 0 AS created;
+GRANT SELECT, UPDATE, DELETE ON kc.owned TO kc_loader;
+RESET ROLE;
+SET client_min_messages = notice;
+-- The loader (no right on schema incmodel) and the superuser change rows.
+SET ROLE kc_loader;
+UPDATE kc.owned SET uid = 'c' WHERE id = 1;
+RESET ROLE;
+DELETE FROM kc.owned WHERE id = 2;
+SET client_min_messages = warning;
+SELECT * FROM testkit.refresh_outcome('kc_owned');
+SELECT incmodel.drop_model('kc_owned');
+
+-- =============================================================================================
 -- Partitioned source: statements on the parent, on a partition, rows moving between partitions
 -- =============================================================================================
 CREATE TABLE kc.pev (id int, uid text, amount numeric, b int, day date) PARTITION BY RANGE (day);
@@ -148,3 +180,6 @@ SELECT * FROM testkit.refresh_outcome('kc_mail');
 
 SELECT incmodel.drop_model(m) FROM unnest(ARRAY['kc_users', 'kc_logins', 'kc_part', 'kc_mail']) m;
 DROP SCHEMA kc CASCADE;
+REVOKE USAGE ON SCHEMA incmodel FROM kc_owner;
+DROP ROLE kc_owner;
+DROP ROLE kc_loader;
