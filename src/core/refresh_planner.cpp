@@ -337,8 +337,8 @@ std::string RefreshPlanner::find_recounted_batches() const {
         "NULL)",
         fmt::arg("scratch", scratch), fmt::arg("counts", ranged_batch_counts()),
         fmt::arg("joined", with_recorded_counts("c")), fmt::arg("manifest", kManifest),
-        fmt::arg("not_expiring", not_expiring("m.batch_value")),
-        fmt::arg("t", spec_.batch_type), fmt::arg("coll", batch_collate()));
+        fmt::arg("not_expiring", not_expiring("m.batch_value")), fmt::arg("t", spec_.batch_type),
+        fmt::arg("coll", batch_collate()));
 }
 
 // The distinct keys, as text, of the rows of a transition table (the old or new rows of an
@@ -346,7 +346,8 @@ std::string RefreshPlanner::find_recounted_batches() const {
 // query's own filters keep: the keys whose rows changed. No parameters.
 std::string RefreshPlanner::transition_keys(const std::string &transition) const {
     std::vector<std::string> parts;
-    for (const auto &k : spec_.keys) parts.push_back(fmt::format("({})::pg_catalog.text", k.source_expr));
+    for (const auto &k : spec_.keys)
+        parts.push_back(fmt::format("({})::pg_catalog.text", k.source_expr));
     return fmt::format("SELECT DISTINCT {} FROM {} AS {} WHERE true{}", join(parts, ", "),
                        quote_(transition), q(spec_.source_alias), and_source_filter());
 }
@@ -382,9 +383,10 @@ std::string RefreshPlanner::queued_keys_into_scratch() const {
 
 // DELETE the consumed key sets ($1 model id, $2 queue ids, int8[]; as the catalog owner).
 std::string RefreshPlanner::consume_queued_keys() const {
-    return fmt::format("DELETE FROM {} WHERE model_id = $1::pg_catalog.int8 AND id "
-                       "OPERATOR(pg_catalog.=) ANY ($2::pg_catalog.int8[])",
-                       kKeyQueue);
+    return fmt::format(
+        "DELETE FROM {} WHERE model_id = $1::pg_catalog.int8 AND id "
+        "OPERATOR(pg_catalog.=) ANY ($2::pg_catalog.int8[])",
+        kKeyQueue);
 }
 
 // DELETE the manifest rows of batches that no longer have a row ($1 model id, $2 batch values,

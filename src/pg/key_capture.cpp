@@ -55,7 +55,7 @@ struct TransitionNames {
 
 // Evaluates the model's keys on the transition tables, as its owner; one text[] per key part.
 std::vector<std::vector<std::optional<std::string>>> changed_keys(const ModelRecord &m,
-                                                                   const TransitionNames &t) {
+                                                                  const TransitionNames &t) {
     core::RefreshPlanner planner(m.spec, quote_ident);
     std::vector<std::vector<std::optional<std::string>>> parts(m.spec.keys.size());
     std::vector<std::string> tables{t.old_rows};
@@ -97,7 +97,8 @@ std::optional<std::string> capture_for_model(const std::string &name, Oid source
     const ErrorSummary error = describe_error(failed);
     report(WARNING,
            "incmodel: the keys of the rows this statement changed could not be computed for "
-           "model \"" + name + "\"; its next refresh rebuilds it",
+           "model \"" +
+               name + "\"; its next refresh rebuilds it",
            error.text(), "");
     if (m.spec.id > 0) {
         core::RefreshPlanner planner(m.spec, quote_ident);
@@ -155,8 +156,8 @@ Datum incmodel_queue_modified_keys(PG_FUNCTION_ARGS) {
                             "incmodel.queue_modified_keys() must be an AFTER UPDATE or DELETE "
                             "statement trigger referencing the old rows");
         if (capture_suppressed_now()) return PointerGetDatum(nullptr);
-        const std::int64_t rows =
-            pg_call([td] { return static_cast<std::int64_t>(tuplestore_tuple_count(td->tg_oldtable)); });
+        const std::int64_t rows = pg_call(
+            [td] { return static_cast<std::int64_t>(tuplestore_tuple_count(td->tg_oldtable)); });
         if (rows == 0) return PointerGetDatum(nullptr);
         SpiConnection spi;
         pg_call([td] {

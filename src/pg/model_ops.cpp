@@ -254,8 +254,7 @@ struct QueuedKeys {
 };
 QueuedKeys queued_keys(const ModelRecord &m, const core::RefreshPlanner &planner) {
     QueuedKeys q;
-    for (const auto &row :
-         spi_exec(planner.queued_key_ids(), {SqlParam::int64(m.spec.id)}).rows) {
+    for (const auto &row : spi_exec(planner.queued_key_ids(), {SqlParam::int64(m.spec.id)}).rows) {
         q.ids.push_back(*row[0]);
         q.full = q.full || row[1] == std::optional<std::string>("t");
     }

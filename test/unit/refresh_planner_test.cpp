@@ -308,3 +308,39 @@ TEST(RefreshPlanner, KeyExpressionsSeeOnlyTheRowsTheQueryKeeps) {
     s.time->append = true;
     EXPECT_FALSE(contains(RefreshPlanner(s, test_quote).recompute(false), "'login'"));
 }
+
+// UPDATE and DELETE: the keys of a transition table's rows, filtered as the query filters, as
+// text; the refresh reads back exactly the queued ids, never a full-recompute request as a key.
+TEST(RefreshPlanner, ChangedRowsKeysComeFromTheTransitionTableAndTheQueue) {
+    ModelSpec s = sessions_spec();
+    s.source_filter = "(events.event = 'login'::text)";
+    RefreshPlanner p(s, test_quote);
+    EXPECT_EQ(p.transition_keys("incmodel_old"),
+              "SELECT DISTINCT (events.domain_sessionid)::pg_catalog.text FROM incmodel_old AS "
+              "events WHERE true AND ((events.event = 'login'::text))");
+    const std::string into = p.queued_keys_into_scratch();
+    EXPECT_TRUE(contains(into, "id = ANY ($2::int8[]) AND keys IS NOT NULL"));
+    EXPECT_TRUE(contains(into, "EXCEPT SELECT k1 FROM incmodel_scratch.m7_keys"));
+    EXPECT_TRUE(contains(p.consume_queued_keys(), "ANY ($2::pg_catalog.int8[])"));
+    EXPECT_TRUE(contains(p.queued_key_ids(), "keys IS NULL"));
+}
+
+// The changed rows' batches are recounted for the manifest only: counted within their ranges,
+// left out when the scratch holds them already, and manifest batches of the ranges that lost
+// every row come back with event_count 0 (the commit forgets them). With a recount in the
+// period, every batch of the inserted ranges is pending whatever its count ($5).
+TEST(RefreshPlanner, ChangedRowsBatchesAreRecounted) {
+    RefreshPlanner p(sessions_spec(), test_quote);
+    const std::string sql = p.find_recounted_batches();
+    EXPECT_TRUE(contains(sql, "unnest($2::text[], $3::text[])"));
+    EXPECT_TRUE(contains(sql,
+                         "NOT EXISTS (SELECT 1 FROM incmodel_scratch.m7_batches s WHERE "
+                         "s.batch_value IS NOT DISTINCT FROM p.batch_value)"));
+    EXPECT_TRUE(contains(sql, "SELECT m.batch_value, 0, m.event_count FROM incmodel.manifest m"));
+    EXPECT_TRUE(contains(sql, "m.batch_value::timestamp without time zone >= d.lo"));
+    EXPECT_TRUE(contains(sql, "m.batch_value IS NULL AND $4::boolean"));
+    EXPECT_TRUE(contains(p.changed_batches_in_ranges(), "OR $5::boolean"));
+    EXPECT_TRUE(contains(p.pending_batches_in_ranges(), "OR $5::boolean"));
+    EXPECT_TRUE(
+        contains(p.forget_batches(), "pg_catalog.array_position($2::pg_catalog.text[], NULL)"));
+}
