@@ -6,7 +6,7 @@ EXTVERSION = 0.4.0
 MODULE_big = incmodel
 
 CORE_SRCS = $(sort $(wildcard src/core/*.cpp))
-PG_SRCS   = $(sort $(wildcard src/pg/*.cpp))
+PG_SRCS   = $(sort $(wildcard src/pg/*/*.cpp))
 OBJS = $(CORE_SRCS:.cpp=.o) $(PG_SRCS:.cpp=.o)
 
 DATA = $(sort $(wildcard sql/ext/incmodel--*.sql))

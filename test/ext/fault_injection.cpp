@@ -3,8 +3,8 @@
 // transaction ends. The library publishes fail_here() as incmodel's fault hook when it loads.
 #include <cstring>
 
-#include "pg/fault_hook.hpp"
-#include "pg/pg_headers.hpp"
+#include "pg/boundary/fault_hook.hpp"
+#include "pg/boundary/pg_headers.hpp"
 
 extern "C" {
 PG_MODULE_MAGIC;

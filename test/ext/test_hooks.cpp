@@ -6,9 +6,9 @@
 #include <new>
 #include <stdexcept>
 
-#include "pg/fmgr_args.hpp"
-#include "pg/guard.hpp"
-#include "pg/spi_client.hpp"
+#include "pg/boundary/fmgr_args.hpp"
+#include "pg/boundary/guard.hpp"
+#include "pg/boundary/spi_client.hpp"
 
 using namespace incmodel::pg;
 

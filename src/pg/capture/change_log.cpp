@@ -1,0 +1,409 @@
+// The change log's triggers on a source. incmodel adds two to every source it logs:
+//
+//   AFTER INSERT ... FOR EACH ROW WHEN (incmodel.note_source_row(source, column, NEW.column))
+//   AFTER INSERT ... FOR EACH STATEMENT EXECUTE FUNCTION incmodel.log_source_change(column)
+//
+// The WHEN function widens a backend-local range of the batch values inserted in the current
+// transaction and returns false, so no row event is ever queued and COPY keeps its multi-insert
+// path; the statement trigger writes the range to incmodel.source_changes and forgets it. This
+// costs a loader one comparison per row. (0.1.0 read an AFTER STATEMENT transition table instead,
+// which copied every inserted row into a tuplestore: 5-12% of a COPY. Those triggers still work.)
+#include <string>
+#include <vector>
+
+#include "pg/boundary/fmgr_args.hpp"
+#include "pg/capture/change_capture.hpp"
+#include "pg/boundary/guard.hpp"
+#include "pg/boundary/security.hpp"
+#include "pg/boundary/settings.hpp"
+#include "pg/boundary/spi_client.hpp"
+
+extern "C" {
+#include "catalog/pg_type_d.h"
+#include "commands/trigger.h"
+#include "executor/executor.h"
+#include "executor/tuptable.h"
+#include "storage/proc.h"
+#include "utils/datum.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/tuplestore.h"
+#include "utils/typcache.h"
+}
+
+using namespace incmodel::pg;
+
+namespace {
+
+struct BatchRange {
+    int64 rows = 0;
+    int64 nulls = 0;  // rows whose batch value is NULL
+    bool any = false;
+    Datum lo = 0, hi = 0;
+};
+
+// The range noted for one (source, column) in the current transaction, in TopTransactionContext
+// (plain C data: it lives across statements and is simply dropped with the transaction).
+struct PendingRange {
+    Oid source;
+    char column[NAMEDATALEN];
+    Oid type;
+    int16 typlen;
+    bool byval;
+    int64 rows;
+    int64 nulls;
+    bool any;
+    Datum lo, hi;
+    PendingRange *next;
+};
+
+PendingRange *pending_head = nullptr;
+LocalTransactionId pending_lxid = InvalidLocalTransactionId;
+
+// The list belongs to one transaction; a new transaction starts from an empty list.
+PendingRange *pending_list() {
+    if (pending_lxid != MyProc->lxid) {
+        pending_head = nullptr;
+        pending_lxid = MyProc->lxid;
+    }
+    return pending_head;
+}
+
+PendingRange *find_pending(Oid source, const char *column) {
+    for (PendingRange *p = pending_list(); p != nullptr; p = p->next)
+        if (p->source == source && strncmp(p->column, column, NAMEDATALEN) == 0) return p;
+    return nullptr;
+}
+
+// How the WHEN function compares values: directly for the usual batch types, else through the
+// type's btree comparison.
+enum class CompareKind { int64_values, int32_values, btree };
+
+struct NoteCache {
+    LocalTransactionId lxid;
+    PendingRange *range;
+    Oid type;
+    CompareKind kind;
+    FmgrInfo *cmp;
+    Oid collation;
+};
+
+int compare_values(const NoteCache *c, Datum a, Datum b) {
+    switch (c->kind) {
+        case CompareKind::int64_values: {
+            int64 x = DatumGetInt64(a), y = DatumGetInt64(b);
+            return x < y ? -1 : (x > y ? 1 : 0);
+        }
+        case CompareKind::int32_values: {
+            int32 x = DatumGetInt32(a), y = DatumGetInt32(b);
+            return x < y ? -1 : (x > y ? 1 : 0);
+        }
+        case CompareKind::btree:
+            break;
+    }
+    return DatumGetInt32(FunctionCall2Coll(c->cmp, c->collation, a, b));
+}
+
+// Replaces a bound with a copy of v in the transaction's memory (frees the old copy).
+void store_bound(PendingRange *r, Datum *bound, Datum v, bool had_value) {
+    MemoryContext old = MemoryContextSwitchTo(TopTransactionContext);
+    Datum copy = datumCopy(v, r->byval, r->typlen);
+    MemoryContextSwitchTo(old);
+    if (had_value && !r->byval) pfree(DatumGetPointer(*bound));
+    *bound = copy;
+}
+
+// Sets up the per-call-site cache: the value's type and how to compare it.
+NoteCache *note_cache(FunctionCallInfo fcinfo) {
+    auto *c = static_cast<NoteCache *>(fcinfo->flinfo->fn_extra);
+    if (c != nullptr) return c;
+    c = static_cast<NoteCache *>(
+        MemoryContextAllocZero(fcinfo->flinfo->fn_mcxt, sizeof(NoteCache)));
+    c->lxid = InvalidLocalTransactionId;
+    c->type = get_fn_expr_argtype(fcinfo->flinfo, 2);
+    if (!OidIsValid(c->type))
+        ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+                        errmsg("incmodel.note_source_row: cannot determine the value's type")));
+    c->collation = PG_GET_COLLATION();
+    switch (c->type) {
+        case INT8OID:
+        case TIMESTAMPOID:
+        case TIMESTAMPTZOID:
+            c->kind = CompareKind::int64_values;
+            break;
+        case INT4OID:
+        case DATEOID:
+            c->kind = CompareKind::int32_values;
+            break;
+        default: {
+            TypeCacheEntry *tce = lookup_type_cache(c->type, TYPECACHE_CMP_PROC_FINFO);
+            if (!OidIsValid(tce->cmp_proc_finfo.fn_oid))
+                ereport(ERROR, (errcode(ERRCODE_UNDEFINED_FUNCTION),
+                                errmsg("incmodel: the batch column's type %s has no btree ordering",
+                                       format_type_be(c->type))));
+            c->kind = CompareKind::btree;
+            c->cmp = &tce->cmp_proc_finfo;
+        }
+    }
+    fcinfo->flinfo->fn_extra = c;
+    return c;
+}
+
+// A value noted for a source's column must have that column's type: the statement trigger writes
+// it out with the column's output function and every plan reads it back as the column's type, so
+// a value of another type passed by hand (the function is callable by anyone) could otherwise log
+// a bound no plan can read. Checked once per (source, column) and transaction.
+void require_column_type(Oid source, const char *column, Oid type) {
+    AttrNumber att = get_attnum(source, column);
+    if (att == InvalidAttrNumber || get_atttype(source, att) != type)
+        ereport(ERROR,
+                (errcode(ERRCODE_DATATYPE_MISMATCH),
+                 errmsg("incmodel.note_source_row: the value is not of the type of column "
+                        "\"%s\" of the source",
+                        column),
+                 errhint("It is called by incmodel's change-log trigger with NEW.%s.", column)));
+}
+
+// The range of this call site's (source, column) in the current transaction, created on first use.
+PendingRange *note_range(FunctionCallInfo fcinfo, NoteCache *c) {
+    if (c->lxid == MyProc->lxid && pending_lxid == MyProc->lxid) return c->range;
+    Oid source = PG_GETARG_OID(0);
+    char *column = text_to_cstring(PG_GETARG_TEXT_PP(1));
+    PendingRange *r = find_pending(source, column);
+    if (r == nullptr) {
+        require_column_type(source, column, c->type);
+        r = static_cast<PendingRange *>(
+            MemoryContextAllocZero(TopTransactionContext, sizeof(PendingRange)));
+        r->source = source;
+        strlcpy(r->column, column, NAMEDATALEN);
+        r->type = c->type;
+        get_typlenbyval(c->type, &r->typlen, &r->byval);
+        r->next = pending_list();
+        pending_head = r;
+    } else if (r->type != c->type) {
+        ereport(ERROR,
+                (errcode(ERRCODE_DATATYPE_MISMATCH),
+                 errmsg("incmodel.note_source_row: values of two types noted for one column")));
+    }
+    pfree(column);
+    c->lxid = MyProc->lxid;
+    c->range = r;
+    return r;
+}
+
+// Takes the range noted for (source, column) in this transaction and empties it. The entry stays
+// in the list: a WHEN call site caches it, and a statement nested in another (a trigger loading
+// the same source) must not detach the outer statement's range.
+bool take_pending(Oid source, const char *column, BatchRange *out, Oid *type) {
+    PendingRange *p = find_pending(source, column);
+    if (p == nullptr || p->rows == 0) return false;
+    out->rows = p->rows;
+    out->nulls = p->nulls;
+    out->any = p->any;
+    out->lo = p->lo;
+    out->hi = p->hi;
+    *type = p->type;
+    p->rows = 0;
+    p->nulls = 0;
+    p->any = false;
+    return true;
+}
+
+// One pass over a transition table (0.1.0's insert triggers; the old and new rows of an UPDATE
+// or DELETE). No C++ object inside: runs under pg_call.
+void scan_range(Relation rel, Tuplestorestate *rows, AttrNumber att, BatchRange *range) {
+    TupleDesc desc = RelationGetDescr(rel);
+    Form_pg_attribute attr = TupleDescAttr(desc, att - 1);
+    TypeCacheEntry *tce = lookup_type_cache(attr->atttypid, TYPECACHE_CMP_PROC_FINFO);
+    if (!OidIsValid(tce->cmp_proc_finfo.fn_oid))
+        ereport(ERROR, (errcode(ERRCODE_UNDEFINED_FUNCTION),
+                        errmsg("incmodel: the batch column's type has no btree ordering")));
+    int ptr = tuplestore_alloc_read_pointer(rows, EXEC_FLAG_REWIND);
+    tuplestore_select_read_pointer(rows, ptr);
+    tuplestore_rescan(rows);
+    TupleTableSlot *slot = MakeSingleTupleTableSlot(desc, &TTSOpsMinimalTuple);
+    while (tuplestore_gettupleslot(rows, true, false, slot)) {
+        bool isnull;
+        Datum v = slot_getattr(slot, att, &isnull);
+        range->rows++;
+        if (isnull) {
+            range->nulls++;
+            continue;
+        }
+        if (!range->any) {
+            range->lo = datumCopy(v, attr->attbyval, attr->attlen);
+            range->hi = range->lo;
+            range->any = true;
+            continue;
+        }
+        if (DatumGetInt32(
+                FunctionCall2Coll(&tce->cmp_proc_finfo, attr->attcollation, v, range->lo)) < 0)
+            range->lo = datumCopy(v, attr->attbyval, attr->attlen);
+        else if (DatumGetInt32(
+                     FunctionCall2Coll(&tce->cmp_proc_finfo, attr->attcollation, v, range->hi)) > 0)
+            range->hi = datumCopy(v, attr->attbyval, attr->attlen);
+    }
+    ExecDropSingleTupleTableSlot(slot);
+    tuplestore_select_read_pointer(rows, 0);
+}
+
+std::string output_text(Oid type, Datum v) {
+    return pg_call([type, v] {
+        Oid out;
+        bool varlena;
+        getTypeOutputInfo(type, &out, &varlena);
+        return OidOutputFunctionCall(out, v);
+    });
+}
+
+// Writes one range to the log. As the catalog owner: a loader needs no right on incmodel's
+// schema or log, and nobody else can write the log (only incmodel, with the loading
+// transaction's id). The bounds are rendered first, as the loader (the column type's output).
+void write_range(Oid source, const char *column, const BatchRange &range, Oid type,
+                 const char *kind = "insert") {
+    std::optional<std::string> lo, hi;
+    if (range.any) {
+        // Canonical text whatever the loader's settings (the statement trigger's SET clauses do
+        // the same; the pre-commit flush has none): plans read it back in ISO DateStyle.
+        PinnedSettings pinned("");
+        lo = output_text(type, range.lo);
+        hi = output_text(type, range.hi);
+        pinned.close();
+    }
+    AsCatalogOwner owner;
+    std::vector<SqlParam> params{SqlParam::value(std::to_string(source)), SqlParam::value(column),
+                                 lo ? SqlParam::value(*lo) : SqlParam::null(),
+                                 hi ? SqlParam::value(*hi) : SqlParam::null(),
+                                 SqlParam::value(std::to_string(range.rows))};
+    if (!change_log_has_kinds()) {
+        // A catalog not yet updated to this library (ALTER EXTENSION incmodel UPDATE pending):
+        // loads keep being logged in its format.
+        spi_exec(
+            "INSERT INTO incmodel.source_changes (source, batch_column, txid, lo, hi, rows) VALUES "
+            "($1::pg_catalog.oid, $2, pg_catalog.pg_current_xact_id(), $3, $4, "
+            "$5::pg_catalog.int8)",
+            params);
+        return;
+    }
+    params.push_back(SqlParam::value(std::to_string(range.nulls)));
+    params.push_back(SqlParam::value(kind));
+    spi_exec(
+        "INSERT INTO incmodel.source_changes (source, batch_column, txid, lo, hi, rows, nulls, "
+        "kind) VALUES ($1::pg_catalog.oid, $2, pg_catalog.pg_current_xact_id(), $3, $4, "
+        "$5::pg_catalog.int8, $6::pg_catalog.int8, $7)",
+        params);
+}
+
+}  // namespace
+
+namespace incmodel::pg {
+
+// Values noted by the row trigger that no statement trigger wrote: an INSERT or COPY straight
+// into a partition (the statement trigger is on the partitioned source only), logical
+// replication's apply (which fires no statement triggers). Called before commit.
+bool pending_ranges_exist() {
+    if (pending_lxid != MyProc->lxid) return false;
+    for (PendingRange *p = pending_head; p != nullptr; p = p->next)
+        if (p->rows > 0) return true;
+    return false;
+}
+
+void log_recount_range(Oid source, Relation rel, Tuplestorestate *rows, const char *column) {
+    AttrNumber att = pg_call([rel, column] { return SPI_fnumber(RelationGetDescr(rel), column); });
+    if (att <= 0)
+        throw UserError(ERRCODE_UNDEFINED_COLUMN,
+                        std::string("incmodel: the source has no batch column \"") + column + "\"");
+    BatchRange range;
+    BatchRange *r = &range;
+    pg_call([rel, rows, att, r] { scan_range(rel, rows, att, r); });
+    if (range.rows == 0) return;
+    write_range(source, column, range, TupleDescAttr(RelationGetDescr(rel), att - 1)->atttypid,
+                "recount");
+}
+
+void flush_pending_ranges() {
+    if (pending_lxid != MyProc->lxid) return;
+    for (PendingRange *p = pending_head; p != nullptr; p = p->next) {
+        BatchRange range;
+        BatchRange *r = &range;
+        Oid type = InvalidOid;
+        Oid *t = &type;
+        const Oid source = p->source;
+        const char *column = p->column;
+        if (!pg_call([source, column, r, t] { return take_pending(source, column, r, t); }))
+            continue;
+        write_range(source, column, range, type);
+    }
+}
+
+}  // namespace incmodel::pg
+
+extern "C" {
+
+// The WHEN clause of the row trigger: notes one inserted value and returns false (so the row
+// trigger never fires). Called once per inserted row, so it is plain C: no C++ object, nothing
+// that throws, only ereport on misuse.
+PG_FUNCTION_INFO_V1(incmodel_note_source_row);
+Datum incmodel_note_source_row(PG_FUNCTION_ARGS) {
+    if (PG_ARGISNULL(0) || PG_ARGISNULL(1)) PG_RETURN_BOOL(false);
+    NoteCache *c = note_cache(fcinfo);
+    PendingRange *r = note_range(fcinfo, c);
+    r->rows++;
+    if (PG_ARGISNULL(2)) {
+        r->nulls++;
+        PG_RETURN_BOOL(false);
+    }
+    Datum v = PG_GETARG_DATUM(2);
+    if (!r->any) {
+        store_bound(r, &r->lo, v, false);
+        store_bound(r, &r->hi, v, false);
+        r->any = true;
+    } else if (compare_values(c, v, r->lo) < 0) {
+        store_bound(r, &r->lo, v, true);
+    } else if (compare_values(c, v, r->hi) > 0) {
+        store_bound(r, &r->hi, v, true);
+    }
+    PG_RETURN_BOOL(false);
+}
+
+// The statement trigger: writes the statement's range (noted by the row trigger's WHEN clause,
+// or read from a 0.1.0 transition table) to incmodel.source_changes with the transaction's id.
+PG_FUNCTION_INFO_V1(incmodel_log_source_change);
+Datum incmodel_log_source_change(PG_FUNCTION_ARGS) {
+    return entry_point([&]() -> Datum {
+        if (!CALLED_AS_TRIGGER(fcinfo))
+            throw UserError(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED,
+                            "incmodel.log_source_change() must be called as a trigger");
+        auto *td = reinterpret_cast<TriggerData *>(fcinfo->context);
+        if (!TRIGGER_FIRED_FOR_STATEMENT(td->tg_event) || td->tg_trigger->tgnargs != 1)
+            throw UserError(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED,
+                            "incmodel.log_source_change() must be an AFTER INSERT statement "
+                            "trigger with the batch column as argument");
+        const char *column = td->tg_trigger->tgargs[0];
+        Relation rel = td->tg_relation;
+        const Oid source = RelationGetRelid(rel);
+        BatchRange range;
+        BatchRange *r = &range;
+        Oid type = InvalidOid;
+        if (td->tg_newtable != nullptr) {
+            AttrNumber att =
+                pg_call([rel, column] { return SPI_fnumber(RelationGetDescr(rel), column); });
+            if (att <= 0)
+                throw UserError(
+                    ERRCODE_UNDEFINED_COLUMN,
+                    std::string("incmodel: the source has no batch column \"") + column + "\"");
+            pg_call([td, rel, att, r] { scan_range(rel, td->tg_newtable, att, r); });
+            type = TupleDescAttr(RelationGetDescr(rel), att - 1)->atttypid;
+        } else {
+            Oid *t = &type;
+            if (!pg_call([source, column, r, t] { return take_pending(source, column, r, t); }))
+                return PointerGetDatum(nullptr);
+        }
+        if (range.rows == 0) return PointerGetDatum(nullptr);
+        SpiConnection spi;
+        write_range(source, column, range, type);
+        return PointerGetDatum(nullptr);
+    });
+}
+
+}  // extern "C"

@@ -1,0 +1,275 @@
+#include "pg/capture/source_triggers.hpp"
+
+#include <string>
+
+#include <fmt/format.h>
+
+#include "core/sql_text.hpp"
+#include "pg/boundary/guard.hpp"
+#include "pg/analysis/query_analysis.hpp"
+#include "pg/boundary/security.hpp"
+#include "pg/boundary/spi_client.hpp"
+
+extern "C" {
+#include "common/md5.h"
+}
+
+namespace incmodel::pg {
+
+namespace {
+
+// The first 12 hex digits of md5(batch column): trigger names that stay short and distinct.
+std::string column_digest(const std::string &batch_column) {
+    char hex[33];
+    const char *data = batch_column.data();
+    const size_t len = batch_column.size();
+    char *out = hex;
+    bool ok = pg_call([data, len, out] {
+        const char *errstr = nullptr;
+        return pg_md5_hash(data, len, out, &errstr);
+    });
+    if (!ok) throw std::bad_alloc();
+    return std::string(hex, 12);
+}
+std::string change_trigger_name(const std::string &batch_column) {
+    return "incmodel_changes_" + column_digest(batch_column);
+}
+std::string row_trigger_name(const std::string &batch_column) {
+    return "incmodel_rows_" + column_digest(batch_column);
+}
+constexpr const char *kModsTrigger = "incmodel_mods";
+constexpr const char *kTruncateTrigger = "incmodel_truncate";
+constexpr const char *kUpdateTrigger = "incmodel_upd";
+constexpr const char *kDeleteTrigger = "incmodel_del";
+
+SqlParam oid_param(Oid oid) {
+    return SqlParam::value(std::to_string(oid));
+}
+
+// The partitions of a source, every level, as qualified names (none for a plain table).
+std::vector<std::string> partitions_of(Oid source) {
+    std::vector<std::string> out;
+    for (const auto &row : spi_exec("SELECT p.relid::pg_catalog.regclass::pg_catalog.text FROM "
+                                    "pg_catalog.pg_partition_tree($1::pg_catalog.oid) p WHERE "
+                                    "p.level > 0 ORDER BY p.level, 1",
+                                    {oid_param(source)})
+                               .rows)
+        out.push_back(*row[0]);
+    return out;
+}
+
+// DROP TRIGGER of a trigger that may be absent, without IF EXISTS's NOTICE.
+void drop_trigger(const std::string &quoted_name, const std::string &relation) {
+    const bool present = spi_exec(
+                             "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_trigger WHERE tgrelid "
+                             "OPERATOR(pg_catalog.=) $1::pg_catalog.regclass AND "
+                             "pg_catalog.quote_ident(tgname) OPERATOR(pg_catalog.=) $2)",
+                             {SqlParam::value(relation), SqlParam::value(quoted_name)})
+                             .scalar() == std::optional<std::string>("t");
+    if (present) spi_exec("DROP TRIGGER " + quoted_name + " ON " + relation);
+}
+
+}  // namespace
+
+void add_partition_capture_triggers(const std::string &relation) {
+    spi_exec(
+        fmt::format("CREATE TRIGGER {} AFTER TRUNCATE ON {} FOR EACH STATEMENT EXECUTE "
+                    "FUNCTION incmodel.log_source_modification()",
+                    kTruncateTrigger, relation));
+    spi_exec(fmt::format(
+        "CREATE TRIGGER {} AFTER UPDATE ON {} REFERENCING OLD TABLE AS incmodel_old NEW TABLE AS "
+        "incmodel_new FOR EACH STATEMENT EXECUTE FUNCTION incmodel.queue_modified_keys()",
+        kUpdateTrigger, relation));
+    spi_exec(
+        fmt::format("CREATE TRIGGER {} AFTER DELETE ON {} REFERENCING OLD TABLE AS incmodel_old "
+                    "FOR EACH STATEMENT EXECUTE FUNCTION incmodel.queue_modified_keys()",
+                    kDeleteTrigger, relation));
+    for (const char *t : {kTruncateTrigger, kUpdateTrigger, kDeleteTrigger})
+        spi_exec(fmt::format("ALTER TABLE {} ENABLE ALWAYS TRIGGER {}", relation, t));
+}
+
+bool change_trigger_active(const ModelRecord &m) {
+    // Every relation of the partition tree must carry the row triggers (clones) and the
+    // statement triggers of TRUNCATE, UPDATE and DELETE, the source itself the INSERT statement
+    // trigger too, all enabled ALWAYS.
+    return spi_exec(
+               "SELECT NOT EXISTS (SELECT 1 FROM (SELECT $1::pg_catalog.oid AS relid, 0 AS level "
+               "UNION ALL SELECT relid::pg_catalog.oid, level FROM "
+               "pg_catalog.pg_partition_tree($1::pg_catalog.oid) WHERE level > 0) p CROSS JOIN "
+               "(VALUES ($2), ($3), ($4), ($5), ($6), ($7)) t(name) WHERE (p.level "
+               "OPERATOR(pg_catalog.=) 0 OR t.name OPERATOR(pg_catalog.<>) $2) AND NOT EXISTS "
+               "(SELECT 1 FROM pg_catalog.pg_trigger g WHERE g.tgrelid OPERATOR(pg_catalog.=) "
+               "p.relid AND g.tgname OPERATOR(pg_catalog.=) t.name AND g.tgenabled "
+               "OPERATOR(pg_catalog.=) 'A'))",
+               {oid_param(m.source_oid), SqlParam::value(change_trigger_name(m.spec.batch_column)),
+                SqlParam::value(row_trigger_name(m.spec.batch_column)),
+                SqlParam::value(kModsTrigger), SqlParam::value(kTruncateTrigger),
+                SqlParam::value(kUpdateTrigger), SqlParam::value(kDeleteTrigger)})
+               .scalar() == std::optional<std::string>("t");
+}
+
+bool ensure_change_trigger(const ModelRecord &m) {
+    const Oid source = m.source_oid;
+    char kind = pg_call([source] { return get_rel_relkind(source); });
+    bool allowed = pg_call([source] {
+        return pg_class_ownercheck(source, GetUserId()) ||
+               pg_class_aclcheck(source, GetUserId(), ACL_TRIGGER) == ACLCHECK_OK;
+    });
+    const bool table = kind == RELKIND_RELATION || kind == RELKIND_PARTITIONED_TABLE;
+    const std::string src = core::qualified(quote_ident, m.spec.source);
+    if (!table || !allowed) {
+        const std::string consequence =
+            m.spec.time ? "; rows a loader commits behind the model's load limit will not be seen"
+                        : "; each refresh will count the source's batches to find new ones";
+        report(NOTICE, "incmodel: no change-log trigger on " + src + consequence, "",
+               !table ? "The source is not a table."
+               : m.spec.time
+                   ? "Create the model as the source's owner or a role with TRIGGER on it."
+                   : "Create the model as the source's owner or a role with TRIGGER on it to "
+                     "make refreshes cost what the new events cost.");
+        return false;
+    }
+    if (change_trigger_active(m)) return true;
+    // The caller may add triggers to the source; the DDL itself runs as the catalog owner, which
+    // may also set them ALWAYS (an owner's right) and reach partitions other roles own. No user
+    // code runs in it.
+    AsCatalogOwner owner;
+    const std::string column = quote_ident(m.spec.batch_column);
+    const std::string column_literal =
+        *spi_exec("SELECT pg_catalog.quote_literal($1)", {SqlParam::value(m.spec.batch_column)})
+             .scalar();
+    const std::string source_literal =
+        *spi_exec("SELECT pg_catalog.quote_literal($1)", {SqlParam::value(src)}).scalar();
+    const std::vector<std::string> partitions = partitions_of(source);
+    // What is there (a set left half-present, disabled by hand, or of an older release) is
+    // replaced as a whole.
+    const std::string rows = quote_ident(row_trigger_name(m.spec.batch_column));
+    const std::string stmt = quote_ident(change_trigger_name(m.spec.batch_column));
+    for (const auto &t : {rows, stmt, std::string(kModsTrigger)}) drop_trigger(t, src);
+    std::vector<std::string> relations{src};
+    relations.insert(relations.end(), partitions.begin(), partitions.end());
+    for (const auto &r : relations)
+        for (const char *t : {kTruncateTrigger, kUpdateTrigger, kDeleteTrigger}) drop_trigger(t, r);
+    spi_exec(fmt::format(
+        "CREATE TRIGGER {} AFTER INSERT ON {} FOR EACH ROW WHEN "
+        "(incmodel.note_source_row({}::pg_catalog.regclass, {}, NEW.{})) EXECUTE FUNCTION "
+        "incmodel.log_source_change({})",
+        rows, src, source_literal, column_literal, column, column_literal));
+    spi_exec(
+        fmt::format("CREATE TRIGGER {} AFTER INSERT ON {} FOR EACH STATEMENT EXECUTE "
+                    "FUNCTION incmodel.log_source_change({})",
+                    stmt, src, column_literal));
+    spi_exec(
+        fmt::format("CREATE TRIGGER {} AFTER UPDATE OR DELETE ON {} FOR EACH ROW WHEN "
+                    "(incmodel.note_source_modification({}::pg_catalog.regclass)) EXECUTE "
+                    "FUNCTION incmodel.log_source_modification()",
+                    kModsTrigger, src, source_literal));
+    for (const auto &r : relations) {
+        add_partition_capture_triggers(r);
+        // Clones on partitions too: PostgreSQL copies the mode only to partitions made later.
+        for (const auto &t : {rows, std::string(kModsTrigger)})
+            spi_exec("ALTER TABLE " + r + " ENABLE ALWAYS TRIGGER " + t);
+    }
+    spi_exec("ALTER TABLE " + src + " ENABLE ALWAYS TRIGGER " + stmt);
+    return true;
+}
+
+void drop_change_trigger_if_unused(const ModelRecord &m) {
+    const SqlParam src = oid_param(m.source_oid);
+    const SqlParam col = SqlParam::value(m.spec.batch_column);
+    bool column_used, source_used;
+    {
+        AsCatalogOwner owner;
+        SqlResult r = spi_exec(
+            "SELECT EXISTS (SELECT 1 FROM incmodel.models WHERE source::pg_catalog.oid "
+            "OPERATOR(pg_catalog.=) $1::pg_catalog.oid AND batch_column OPERATOR(pg_catalog.=) $2 "
+            "AND change_log), EXISTS (SELECT 1 FROM incmodel.models WHERE source::pg_catalog.oid "
+            "OPERATOR(pg_catalog.=) $1::pg_catalog.oid AND change_log)",
+            {src, col});
+        column_used = r.rows[0][0] == std::optional<std::string>("t");
+        source_used = r.rows[0][1] == std::optional<std::string>("t");
+        if (column_used) return;
+        spi_exec(
+            "DELETE FROM incmodel.source_changes WHERE source OPERATOR(pg_catalog.=) "
+            "$1::pg_catalog.oid AND (batch_column OPERATOR(pg_catalog.=) $2 OR NOT $3::bool)",
+            {src, col, SqlParam::value(source_used ? "true" : "false")});
+    }
+    const Oid source = m.source_oid;
+    bool owner = pg_call([source] { return pg_class_ownercheck(source, GetUserId()); });
+    const std::string rel = core::qualified(quote_ident, m.spec.source);
+    const std::string stmt = quote_ident(change_trigger_name(m.spec.batch_column));
+    if (!owner) {
+        report(NOTICE, "incmodel: the change-log triggers of " + rel +
+                           " are no longer used; its owner may drop them");
+        return;
+    }
+    AsCatalogOwner as_catalog_owner;
+    drop_trigger(stmt, rel);
+    drop_trigger(quote_ident(row_trigger_name(m.spec.batch_column)), rel);
+    if (source_used) return;
+    drop_trigger(kModsTrigger, rel);
+    std::vector<std::string> relations{rel};
+    for (const auto &p : partitions_of(source)) relations.push_back(p);
+    for (const auto &r : relations)
+        for (const char *t : {kTruncateTrigger, kUpdateTrigger, kDeleteTrigger}) drop_trigger(t, r);
+}
+
+bool source_modified_since_plan(const ModelRecord &m) {
+    if (!m.change_log) return false;
+    AsCatalogOwner owner;
+    return spi_exec(
+               "SELECT EXISTS (SELECT 1 FROM incmodel.source_changes WHERE source "
+               "OPERATOR(pg_catalog.=) $1::pg_catalog.oid AND kind OPERATOR(pg_catalog.=) "
+               "'modify' AND batch_column OPERATOR(pg_catalog.=) '' AND "
+               "($2::pg_catalog.pg_snapshot IS NULL OR (txid "
+               "OPERATOR(pg_catalog.>=) pg_catalog.pg_snapshot_xmin($2::pg_catalog.pg_snapshot) "
+               "AND NOT pg_catalog.pg_visible_in_snapshot(txid, "
+               "$2::pg_catalog.pg_snapshot))))",
+               {oid_param(m.source_oid),
+                m.planned_snapshot ? SqlParam::value(*m.planned_snapshot) : SqlParam::null()})
+               .scalar() == std::optional<std::string>("t");
+}
+
+LoggedLoads loads_since_plan(const ModelRecord &m) {
+    LoggedLoads out;
+    if (!m.change_log || !m.planned_snapshot || !change_trigger_active(m)) return out;
+    out.used = true;
+    AsCatalogOwner owner;
+    SqlResult r = spi_exec(
+        "SELECT kind, lo, hi, nulls FROM incmodel.source_changes WHERE source "
+        "OPERATOR(pg_catalog.=) $1::pg_catalog.oid AND (kind OPERATOR(pg_catalog.=) 'modify' OR "
+        "batch_column OPERATOR(pg_catalog.=) $2) AND txid OPERATOR(pg_catalog.>=) "
+        "pg_catalog.pg_snapshot_xmin($3::pg_catalog.pg_snapshot) AND NOT "
+        "pg_catalog.pg_visible_in_snapshot(txid, $3::pg_catalog.pg_snapshot)",
+        {oid_param(m.source_oid), SqlParam::value(m.spec.batch_column),
+         SqlParam::value(*m.planned_snapshot)});
+    for (const auto &row : r.rows) {
+        if (row[0] == std::optional<std::string>("modify")) {
+            out.modified = true;
+            continue;
+        }
+        if (row[3]) out.nulls += std::stoll(*row[3]);
+        if (!row[1]) continue;
+        out.los.push_back(*row[1]);
+        out.his.push_back(*row[2]);
+    }
+    return out;
+}
+
+std::string capture_snapshot() {
+    // Only an own xid below xmax needs adding: one at or above xmax is invisible already, and
+    // raising xmax would make the transactions between xmax and it (never listed in xip) look
+    // visible. Without it, a load later in the same transaction (create_model, then INSERT,
+    // then COMMIT; a refresh inside a transaction block, then a load) would look already seen
+    // whenever a newer transaction had completed.
+    return *spi_exec(
+                "SELECT CASE WHEN x IS NULL OR x >= pg_catalog.pg_snapshot_xmax(s) THEN s::text "
+                "ELSE least(pg_catalog.pg_snapshot_xmin(s), x)::text || ':' || "
+                "pg_catalog.pg_snapshot_xmax(s)::text || ':' || (SELECT string_agg(t::text, ',' "
+                "ORDER BY t::text::int8) FROM (SELECT pg_catalog.pg_snapshot_xip(s) AS t UNION "
+                "SELECT x) u) END FROM (SELECT pg_catalog.pg_current_snapshot() AS s, "
+                "pg_catalog.pg_current_xact_id_if_assigned() AS x) v")
+                .scalar();
+}
+
+}  // namespace incmodel::pg

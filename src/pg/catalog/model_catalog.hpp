@@ -1,0 +1,97 @@
+// incmodel's catalog: models, their columns, the manifest and the run log. Reads and writes go
+// through SPI as the catalog owner; nothing here touches user tables.
+#pragma once
+
+#include <cstdint>
+#include <exception>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/model_spec.hpp"
+#include "pg/boundary/pg_headers.hpp"
+
+namespace incmodel::pg {
+
+struct ModelRecord {
+    core::ModelSpec spec;  // spec.source / spec.target hold the names current at load time
+    Oid source_oid = InvalidOid;
+    Oid target_oid = InvalidOid;
+    std::string query;
+    std::string canonical_query;
+    std::optional<std::string> lookback;  // interval text, NULL = no window
+    std::string timezone;
+    bool enabled = true;
+    Oid owner_oid = InvalidOid;  // the role that created the model
+    bool change_log = false;     // the source's change-log trigger feeds this model's plan
+    // pg_snapshot before the last committed plan; unset when there is none or it was taken in
+    // another cluster, database or source relation (a restored dump): the plan then counts.
+    std::optional<std::string> planned_snapshot;
+    std::optional<std::string> upper_limit;  // daily models: load processed up to here
+    std::vector<std::string> depends_on;     // features models: the input model
+    // The analyzed query (nodeToString), empty when none was stored (a model created before
+    // 0.3.0) or it was stored in another database (a restored dump): its OIDs mean nothing here.
+    std::string query_tree;
+    // The texts rendered from query_tree differ from the stored ones (something was renamed).
+    bool texts_changed = false;
+};
+
+// Loads a model by name; raises 42704 with a hint when there is none. With require_relations
+// false, a dropped source or target leaves its name empty instead of raising 42P01.
+ModelRecord load_model(const std::string &name, bool require_relations = true);
+
+// Stores the model's analyzed query tree (taken from its canonical text when it has none) and
+// the texts rendered from it; called under the model lock when either is missing or stale.
+void store_query_tree(ModelRecord &model);
+
+// Records a failure that happened outside a run's units (loading the model, its lock, its
+// query) as a failed run of that kind at that step, so status shows it: of model model_id, or
+// (0) of the model named name. Returns false, recording nothing, when there is no such model or
+// the caller was refused (42501): not the model's failure.
+bool record_failed_run(const std::string &name, std::int64_t model_id, const char *kind,
+                       const char *step, const std::exception_ptr &error);
+
+// Which of an event's duplicates an append model keeps: the first by the load column, then by
+// dvce_created_tstamp when the source has it.
+std::vector<std::string> dedupe_order(Oid source, const std::string &load_column);
+
+// Every enabled model's name, in name order.
+std::vector<std::string> enabled_model_names();
+
+// Inserts the model and its columns; returns the new model id.
+std::int64_t insert_model(const ModelRecord &model, const std::string &canonical_query);
+
+void delete_model(std::int64_t model_id);
+
+// Records the snapshot taken before a committed plan with where it was taken (cluster, database,
+// source), and prunes change-log rows every model of the source has seen (transactions that ended
+// before all of their snapshots taken here).
+void set_planned_snapshot(const ModelRecord &model, const std::string &snapshot);
+void set_change_log(std::int64_t model_id, bool on);
+void set_features_input(std::int64_t model_id, const std::vector<std::string> &depends_on,
+                        const std::vector<int> &feature_keys);
+
+// One run's record in incmodel.runs.
+struct RunRecord {
+    std::int64_t run_id = 0;
+    std::string kind = "refresh";  // refresh | rebuild
+    std::int64_t batches = 0, events = 0, keys = 0, null_keys = 0;
+    std::int64_t rows_deleted = 0, rows_inserted = 0, keys_outside_window = 0;
+    std::optional<std::string> window_start;
+    std::optional<std::string> lower_limit, upper_limit;  // daily models: the load range
+    std::int64_t late_rows = 0, days_reprocessed = 0;
+    std::string step_timings_json = "{}";
+};
+
+std::int64_t start_run(const ModelRecord &model, const std::string &kind);
+void finish_run(const RunRecord &run, const char *outcome);
+void fail_run(std::int64_t run_id, const std::string &step, const std::string &sqlstate,
+              const std::string &message);
+// Marks runs left 'running' by a backend that died (called while holding the model lock).
+void close_abandoned_runs(std::int64_t model_id);
+
+// Adds the dead tuples a commit's DELETE left in the target to its maintenance debt.
+void add_dead_tuple_debt(Oid target, std::int64_t model_id, std::int64_t dead_tuples);
+
+}  // namespace incmodel::pg

@@ -1,0 +1,135 @@
+// incmodel.export(name, dialect): the deployable package of one model for an engine without the
+// extension (Redshift, or PostgreSQL without incmodel). The model is loaded from the catalog, the
+// package rendered by core::PackageRenderer; errors go through entry_point().
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/export_format.hpp"
+#include "core/export_package.hpp"
+#include "core/version.hpp"
+#include "pg/boundary/guard.hpp"
+#include "pg/catalog/model_catalog.hpp"
+#include "pg/analysis/query_analysis.hpp"
+#include "pg/boundary/settings.hpp"
+#include "pg/boundary/spi_client.hpp"
+
+using namespace incmodel::pg;
+namespace core = incmodel::core;
+
+namespace {
+
+std::string required_text(FunctionCallInfo fcinfo, int n, const char *name) {
+    if (PG_ARGISNULL(n))
+        throw UserError(ERRCODE_NULL_VALUE_NOT_ALLOWED,
+                        std::string("incmodel: argument \"") + name + "\" must not be NULL");
+    text *t = PG_GETARG_TEXT_PP(n);
+    return std::string(VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t));
+}
+
+Datum to_text_datum(const std::string &s) {
+    const char *c = s.c_str();
+    return pg_call([c] { return PointerGetDatum(cstring_to_text(c)); });
+}
+
+// The lookback in the pinned IntervalStyle, and split into months, days and seconds.
+core::Lookback lookback_of(const std::string &interval_text) {
+    SqlResult r = spi_exec(
+        "SELECT i::text, (extract(year FROM i) * 12 + extract(month FROM i))::int8, "
+        "extract(day FROM i)::int8, round(extract(hour FROM i) * 3600 + extract(minute FROM i) * "
+        "60 + extract(second FROM i))::int8 FROM (SELECT $1::interval AS i) s",
+        {SqlParam::value(interval_text)});
+    core::Lookback lb;
+    lb.text = *r.rows[0][0];
+    lb.months = std::stoll(*r.rows[0][1]);
+    lb.days = std::stoll(*r.rows[0][2]);
+    lb.seconds = std::stoll(*r.rows[0][3]);
+    return lb;
+}
+
+// The package rules every consumer relies on (core::validate_parts): checked here too, so that
+// incmodel.export() itself refuses a package that a file could not carry safely (a model name
+// with a line break followed by the marker prefix ends up in the registry's string literals).
+void check_package_rules(const std::string &name, const std::vector<core::PackagePart> &parts) {
+    std::vector<core::PackageStatement> statements;
+    for (const auto &p : parts) statements.push_back({p.step, p.part, p.sql});
+    try {
+        core::validate_parts(statements);
+    } catch (const core::PackageFormatError &e) {
+        throw UserError(
+            ERRCODE_INVALID_PARAMETER_VALUE,
+            "incmodel: model \"" + core::escape_header_text(name) + "\" cannot be exported safely",
+            e.what(),
+            "Create the model again under a name without line breaks, or remove the "
+            "text that starts a line with \"-- @@incmodel\" from its query.");
+    }
+}
+
+std::vector<core::PackagePart> export_model(const std::string &name, core::Dialect dialect) {
+    ModelRecord m = load_model(name);
+    if (!m.depends_on.empty())
+        throw UserError(ERRCODE_FEATURE_NOT_SUPPORTED,
+                        "incmodel: model \"" + name +
+                            "\" is a features model, which export does "
+                            "not support yet");
+    if (m.spec.time)
+        throw UserError(ERRCODE_FEATURE_NOT_SUPPORTED,
+                        "incmodel: model \"" + name +
+                            "\" is a daily model, which export does not "
+                            "support yet",
+                        "", "Export batch models (batch_column); daily models run in PostgreSQL.");
+    core::ExportOptions options;
+    options.dialect = dialect;
+    options.timezone = m.timezone;
+    options.version = core::kVersion;
+    {
+        PinnedSettings pinned(m.timezone);
+        if (m.spec.window_column && m.lookback) options.lookback = lookback_of(*m.lookback);
+        pinned.close();
+    }
+    try {
+        std::vector<core::PackagePart> parts =
+            core::PackageRenderer(m.spec, options, incmodel::pg::quote_ident).render();
+        check_package_rules(name, parts);
+        return parts;
+    } catch (const core::ExportError &e) {
+        throw UserError(e.kind() == core::ExportError::Kind::Unsupported
+                            ? ERRCODE_FEATURE_NOT_SUPPORTED
+                            : ERRCODE_INVALID_PARAMETER_VALUE,
+                        e.what(), e.detail(), e.hint());
+    }
+}
+
+}  // namespace
+
+extern "C" {
+
+PG_FUNCTION_INFO_V1(incmodel_export);
+Datum incmodel_export(PG_FUNCTION_ARGS) {
+    return entry_point([&] {
+        std::string name = required_text(fcinfo, 0, "name");
+        std::string dialect_text = required_text(fcinfo, 1, "dialect");
+        std::optional<core::Dialect> dialect = core::parse_dialect(dialect_text);
+        if (!dialect)
+            throw UserError(ERRCODE_INVALID_PARAMETER_VALUE,
+                            "incmodel: unknown dialect \"" + dialect_text + "\"", "",
+                            "Use dialect => 'redshift' or dialect => 'postgres'.");
+        std::vector<core::PackagePart> parts;
+        {
+            SpiConnection spi;
+            parts = export_model(name, *dialect);
+        }
+        pg_call([fcinfo] { InitMaterializedSRF(fcinfo, 0); });
+        auto *rsinfo = reinterpret_cast<ReturnSetInfo *>(fcinfo->resultinfo);
+        for (const auto &p : parts) {
+            Datum values[3] = {Int32GetDatum(p.step), to_text_datum(p.part), to_text_datum(p.sql)};
+            bool nulls[3] = {false, false, false};
+            pg_call([rsinfo, &values, &nulls] {
+                tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+            });
+        }
+        return (Datum)0;
+    });
+}
+
+}  // extern "C"

@@ -1,0 +1,502 @@
+#include "pg/models/time_model.hpp"
+
+#include <algorithm>
+#include <tuple>
+
+#include <fmt/format.h>
+
+#include "core/refresh_planner.hpp"
+#include "pg/models/features_model.hpp"
+#include "pg/boundary/fmgr_args.hpp"
+#include "pg/analysis/query_analysis.hpp"
+#include "pg/boundary/security.hpp"
+#include "pg/capture/source_triggers.hpp"
+
+namespace incmodel::pg {
+
+namespace {
+
+// The load limit a loader still in flight usually stays ahead of: just before the start of the
+// oldest transaction that holds (or waits for) a write lock on the source, on any of its
+// partitions (a loader may write to one directly) or on a partitioned table above it, or now()
+// when there is none. Loaders that stamp rows at or after their transaction's start keep every
+// row at or below the limit committed. This is the cheap first line only: a row stamped before
+// its lock (a long parse, another TimeZone, a hand-written stamp) can still commit behind the
+// limit, and the change log catches it at the next run (rows_behind_limit). Read as the catalog
+// owner: pg_stat_activity hides other roles' transaction starts from ordinary users.
+std::string safe_upper_limit(const ModelRecord &m) {
+    AsCatalogOwner owner;
+    spi_exec("SELECT pg_catalog.pg_stat_clear_snapshot()");
+    return *spi_exec(
+                "SELECT (least(now(), (SELECT min(a.xact_start) FROM pg_catalog.pg_locks l JOIN "
+                "pg_catalog.pg_stat_activity a ON a.pid = l.pid WHERE l.locktype = 'relation' "
+                "AND (l.relation = $1::oid OR l.relation IN (SELECT relid FROM "
+                "pg_catalog.pg_partition_tree($1::oid) UNION ALL SELECT relid FROM "
+                "pg_catalog.pg_partition_ancestors($1::oid))) AND l.database = (SELECT oid FROM "
+                "pg_catalog.pg_database WHERE datname = pg_catalog.current_database()) AND "
+                "l.mode IN ('RowExclusiveLock', 'ShareRowExclusiveLock', 'ExclusiveLock', "
+                "'AccessExclusiveLock') AND l.pid <> pg_catalog.pg_backend_pid())) - interval "
+                "'1 microsecond')::text",
+                {SqlParam::int64(m.source_oid)})
+                .scalar();
+}
+
+// Where the next run's range starts: the upper limit, or just before start_date (ranges are
+// (lower, upper], the first one includes start_date). $1 upper limit or NULL, $2 start_date.
+constexpr const char *kNextLower =
+    "coalesce($1::timestamptz, $2::timestamptz - interval '1 microsecond')";
+
+std::vector<SqlParam> lower_params(const ModelRecord &m) {
+    return {m.upper_limit ? SqlParam::value(*m.upper_limit) : SqlParam::null(),
+            SqlParam::value(m.spec.time->start_date)};
+}
+
+// The load range the next run covers: from kNextLower up to at most backfill_limit further, and
+// never past the in-flight limit.
+std::pair<std::string, std::string> next_range(const ModelRecord &m) {
+    std::vector<SqlParam> params = lower_params(m);
+    params.push_back(SqlParam::value(m.spec.time->backfill_limit));
+    params.push_back(SqlParam::value(safe_upper_limit(m)));
+    SqlResult r = spi_exec(
+        fmt::format("SELECT l::text, greatest(l, least(l + $3::interval, $4::timestamptz))::text "
+                    "FROM (SELECT {} AS l) x",
+                    kNextLower),
+        params);
+    return {*r.rows[0][0], *r.rows[0][1]};
+}
+
+// A backfill's range as timestamptz text, and for a daily model the event days in it.
+struct BackfillRange {
+    std::string from, to;
+    std::vector<std::string> days;
+};
+BackfillRange backfill_range(const ModelRecord &m, const std::string &from_micros,
+                             const std::string &to_micros) {
+    BackfillRange b;
+    SqlResult r = spi_exec(
+        fmt::format("SELECT {}::text, {}::text", fmt::format(kMicrosToTimestamptz, "$1::int8"),
+                    fmt::format(kMicrosToTimestamptz, "$2::int8")),
+        {SqlParam::value(from_micros), SqlParam::value(to_micros)});
+    b.from = *r.rows[0][0];
+    b.to = *r.rows[0][1];
+    if (!m.spec.time->append)
+        for (const auto &row :
+             spi_exec("SELECT g::date::text FROM pg_catalog.generate_series($1::timestamptz::date, "
+                      "($2::timestamptz::date - 1)::timestamp, interval '1 day') g",
+                      {SqlParam::value(b.from), SqlParam::value(b.to)})
+                 .rows)
+            b.days.push_back(*row[0]);
+    return b;
+}
+
+// The parameter vector every daily/append statement takes (see RefreshPlanner).
+std::vector<SqlParam> step_params(const ModelRecord &m, const std::string &lower,
+                                  const std::string &upper, std::int64_t reprocess_days,
+                                  const std::vector<std::string> &full_days, std::int64_t min_rows,
+                                  const BackfillRange *backfill) {
+    return {SqlParam::value(lower),
+            SqlParam::value(upper),
+            SqlParam::int64(reprocess_days),
+            SqlParam::text_array(full_days),
+            SqlParam::value(m.spec.time->start_date),
+            SqlParam::int64(m.spec.id),
+            SqlParam::value(m.spec.name),
+            SqlParam::int64(min_rows),
+            backfill && m.spec.time->append ? SqlParam::value(backfill->from) : SqlParam::null(),
+            backfill && m.spec.time->append ? SqlParam::value(backfill->to) : SqlParam::null()};
+}
+
+// A later statement must see rows committed after this one's limit was read: READ COMMITTED.
+void require_read_committed() {
+    if (pg_call([] { return IsolationUsesXactSnapshot(); }))
+        throw UserError(
+            ERRCODE_FEATURE_NOT_SUPPORTED,
+            "incmodel: a daily model cannot run in a REPEATABLE READ or SERIALIZABLE transaction",
+            "Its load limit is read from the transactions in flight and needs fresh snapshots.",
+            "Run it in READ COMMITTED (the default), or outside a transaction block.");
+}
+
+std::string sum_days(const core::RefreshPlanner &planner, const char *column) {
+    return fmt::format("SELECT coalesce(sum({}), 0) FROM {}", column,
+                       core::qualified(quote_ident, planner.scratch().days));
+}
+
+// The daily ledger's new values: read as the model's owner from its days scratch, upserted by
+// the catalog owner from parameters only.
+void record_ledger(const core::RefreshPlanner &planner, const ModelRecord &m,
+                   const std::string &upper, const std::vector<std::string> &full_days) {
+    std::vector<std::optional<std::string>> columns[5];
+    for (const auto &row :
+         spi_exec(planner.daily_ledger_rows(), {SqlParam::text_array(full_days)}).rows)
+        for (int c = 0; c < 5; ++c) columns[c].push_back(row[c]);
+    if (columns[0].empty()) return;
+    std::vector<SqlParam> params{SqlParam::value(m.spec.name), SqlParam::value(upper)};
+    for (auto &column : columns) params.push_back(SqlParam::text_array(std::move(column)));
+    AsCatalogOwner owner;
+    spi_exec(planner.daily_record_ledger(), params);
+}
+
+// What this run does about the loads its previous run's snapshot could not see (the change log,
+// src/pg/source_triggers.hpp): rows committed behind the limit, rows no range can place, and a
+// change the log cannot describe by ranges.
+struct CatchUp {
+    LoggedLoads logged;
+    std::int64_t behind = 0;    // rows in the logged ranges, loaded in [start_date, lower]
+    std::int64_t unplaced = 0;  // NULL load values, and logged rows loaded before start_date
+};
+
+// The step parameters with the logged ranges as $11 and $12.
+void add_logged_ranges(std::vector<SqlParam> &params, const LoggedLoads &logged) {
+    params.push_back(SqlParam::text_array(logged.los));
+    params.push_back(SqlParam::text_array(logged.his));
+}
+
+// Counts the rows behind and the unplaced rows, and says so: a NOTICE for rows this run
+// processes late, a WARNING for rows no run can place.
+void count_catch_up(const core::RefreshPlanner &planner, const ModelRecord &m,
+                    const std::vector<SqlParam> &params, CatchUp &c) {
+    c.unplaced = c.logged.nulls;
+    if (!c.logged.los.empty()) {
+        SqlResult r = spi_exec(planner.time_rows_behind(), params);
+        c.behind = std::stoll(*r.rows[0][0]);
+        c.unplaced += std::stoll(*r.rows[0][1]);
+    }
+    const std::string load = m.spec.time->load_column;
+    if (c.behind > 0)
+        report(
+            NOTICE,
+            fmt::format("incmodel: model \"{}\": {} row(s) were committed behind its load limit; "
+                        "this run includes them",
+                        m.spec.name, c.behind),
+            fmt::format("Their transactions committed after the previous run's snapshot with {} "
+                        "at or below that run's upper limit.",
+                        load),
+            m.spec.time->append ? "Their event keys are recomputed."
+                                : "Their event days are reprocessed in full.");
+    if (c.unplaced > 0)
+        report(
+            WARNING,
+            fmt::format("incmodel: model \"{}\": {} row(s) can never be placed in a load range",
+                        m.spec.name, c.unplaced),
+            fmt::format("Their {} is NULL or before the model's start_date; status.unplaced_rows "
+                        "counts them.",
+                        load),
+            fmt::format("Load every row with a {} at or after the start_date.", load));
+    if (c.logged.modified)
+        report(
+            NOTICE,
+            fmt::format("incmodel: source {} of model \"{}\" was changed by UPDATE, DELETE, "
+                        "TRUNCATE, a partition attached or detached or its triggers disabled "
+                        "since the last refresh; reprocessing every {}",
+                        core::qualified(quote_ident, m.spec.source), m.spec.name,
+                        m.spec.time->append ? "event key" : "day"),
+            "The change log cannot say which rows changed.",
+            fmt::format("Load the source with INSERT or COPY only to keep refreshes incremental."));
+}
+
+// Whether incmodel.runs has the columns of the change-log catch-up (a catalog not yet updated to
+// this library has not).
+bool runs_have_catch_up_columns() {
+    return pg_call([] {
+        const Oid nsp = get_namespace_oid("incmodel", true);
+        const Oid runs = OidIsValid(nsp) ? get_relname_relid("runs", nsp) : InvalidOid;
+        return OidIsValid(runs) && get_attnum(runs, "rows_behind_limit") != InvalidAttrNumber;
+    });
+}
+
+// Records what the catch-up found: on the run, and the unplaced rows on the model (status).
+void record_catch_up(const ModelRecord &m, const RunRecord &run, const CatchUp &c) {
+    if (c.behind == 0 && c.unplaced == 0) return;
+    if (!runs_have_catch_up_columns()) return;
+    AsCatalogOwner owner;
+    spi_exec(
+        "UPDATE incmodel.runs SET rows_behind_limit = $2::int8, rows_unplaced = $3::int8 WHERE "
+        "run_id = $1::int8",
+        {SqlParam::int64(run.run_id), SqlParam::int64(c.behind), SqlParam::int64(c.unplaced)});
+    spi_exec(
+        "UPDATE incmodel.models SET unplaced_rows = unplaced_rows + $2::int8 WHERE model_id = "
+        "$1::int8",
+        {SqlParam::int64(m.spec.id), SqlParam::int64(c.unplaced)});
+}
+
+// The days a daily run reprocesses in full because of the log: the event days of the rows
+// behind, or every day after a change the log cannot describe. Merged into days (sorted).
+void add_catch_up_days(const core::RefreshPlanner &planner, const std::vector<SqlParam> &params,
+                       const CatchUp &c, std::vector<std::string> &days) {
+    std::vector<std::string> more;
+    if (c.logged.modified)
+        for (const auto &row : spi_exec(planner.daily_all_days(), params).rows)
+            more.push_back(*row[0]);
+    else if (c.behind > 0)
+        for (const auto &row : spi_exec(planner.daily_days_behind(), params).rows)
+            more.push_back(*row[0]);
+    days.insert(days.end(), more.begin(), more.end());
+    std::sort(days.begin(), days.end());
+    days.erase(std::unique(days.begin(), days.end()), days.end());
+}
+
+}  // namespace
+
+bool run_time_model(RunDriver &driver, const ModelRecord &m, const TimeRunArgs &args) {
+    const core::TimeSpec &d = *m.spec.time;
+    core::RefreshPlanner planner(m.spec, quote_ident);
+    RunRecord &run = driver.run();
+    const std::int64_t reprocess_days = args.reprocess_days.value_or(d.reprocess_days);
+    const std::int64_t min_rows = args.min_rows_to_process.value_or(d.min_rows_to_process);
+    if (reprocess_days < 0 || min_rows < 1)
+        throw UserError(ERRCODE_INVALID_PARAMETER_VALUE,
+                        "incmodel: reprocess_days must be >= 0 and min_rows_to_process >= 1",
+                        fmt::format("reprocess_days is {}, min_rows_to_process is {}.",
+                                    reprocess_days, min_rows));
+    std::string lower, upper;
+    std::optional<BackfillRange> backfill;
+    std::vector<std::string> full_days;
+    std::vector<SqlParam> params;
+    std::optional<std::string> snapshot;  // recorded at commit (not by a backfill)
+    CatchUp catch_up;
+
+    driver.unit("plan", [&] {
+        require_read_committed();
+        spi_exec(planner.truncate_scratch());
+        // Before anything reads the source: a transaction this snapshot cannot see is read
+        // from the log by the next run.
+        if (!args.backfill && m.change_log) snapshot = capture_snapshot();
+        if (args.backfill) {
+            if (!m.upper_limit)
+                throw UserError(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
+                                "incmodel: model \"" + m.spec.name + "\" has not run yet",
+                                "A backfill rebuilds days up to the model's upper limit.",
+                                "Refresh the model first.");
+            lower = upper = *m.upper_limit;
+            backfill = backfill_range(m, args.backfill->first, args.backfill->second);
+            full_days = backfill->days;
+        } else {
+            std::tie(lower, upper) = next_range(m);
+        }
+        params = step_params(m, lower, upper, reprocess_days, {}, min_rows,
+                             backfill ? &*backfill : nullptr);
+        if (!args.backfill) catch_up.logged = loads_since_plan(m);
+        add_logged_ranges(params, catch_up.logged);
+        count_catch_up(planner, m, params, catch_up);
+        run.lower_limit = lower;
+        run.upper_limit = upper;
+        if (d.append) {
+            if (lower != upper)
+                run.events = spi_exec(planner.time_range_rows(), params).scalar_int();
+            driver.report(fmt::format("plan: load range ({}, {}], {} new rows, {} behind the limit",
+                                      lower, upper, run.events, catch_up.behind));
+            return;
+        }
+        if (lower != upper) spi_exec(planner.daily_day_stats(), params);
+        if (!args.backfill)
+            for (const auto &row : spi_exec(planner.daily_full_days(), params).rows)
+                full_days.push_back(*row[0]);
+        add_catch_up_days(planner, params, catch_up, full_days);
+        params[3] = SqlParam::text_array(full_days);
+        if (!full_days.empty()) spi_exec(planner.daily_full_day_counts(), params);
+        if (catch_up.logged.modified) spi_exec(planner.daily_empty_full_days(), params);
+        run.events = spi_exec(sum_days(planner, "new_rows")).scalar_int();
+        run.late_rows = spi_exec(sum_days(planner, "late_rows")).scalar_int();
+        run.days_reprocessed = static_cast<std::int64_t>(full_days.size());
+        driver.report(
+            fmt::format("plan: load range ({}, {}], {} new rows ({} late), {} days "
+                        "reprocessed in full",
+                        lower, upper, run.events, run.late_rows, full_days.size()));
+    });
+    const bool changes = run.events > run.late_rows || !full_days.empty() ||
+                         (d.append && args.backfill) || catch_up.behind > 0 ||
+                         catch_up.logged.modified;
+    if (changes) {
+        driver.unit("keys", [&] {
+            const std::string sql = !d.append       ? planner.daily_collect_keys()
+                                    : args.backfill ? planner.append_backfill_keys()
+                                                    : planner.append_collect_keys();
+            run.keys = static_cast<std::int64_t>(spi_exec(sql, params).processed);
+            // Keys the log makes this run recompute: after a change it cannot describe, every
+            // key (the target's too: their rows may be gone); else those of the rows behind.
+            std::string more;
+            if (catch_up.logged.modified)
+                more = d.append ? planner.append_all_keys() : planner.daily_target_keys_of_days();
+            else if (d.append && catch_up.behind > 0)
+                more = planner.append_keys_behind();
+            if (!more.empty())
+                run.keys += static_cast<std::int64_t>(spi_exec(more, params).processed);
+            spi_exec(planner.analyze_keys());
+            run.null_keys = spi_exec(planner.count_null_keys()).scalar_int();
+            driver.report(fmt::format("keys: {} keys touched", run.keys));
+        });
+        driver.unit("recompute", [&] {
+            const std::string sql = d.append ? planner.append_recompute(run.null_keys > 0)
+                                             : planner.daily_recompute(run.null_keys > 0);
+            run.rows_inserted = static_cast<std::int64_t>(spi_exec(sql, params).processed);
+            driver.report(fmt::format("recompute: {} rows", run.rows_inserted));
+        });
+    }
+    driver.unit("commit", [&] {
+        if (changes) {
+            run.rows_deleted = replace_touched_keys(planner, run.null_keys);
+        }
+        if (!d.append) record_ledger(planner, m, upper, full_days);
+        if (changes) queue_for_dependents(m, planner, false);
+        {
+            AsCatalogOwner owner;
+            if (lower != upper) {
+                spi_exec(
+                    "INSERT INTO incmodel.range_manifest (model_id, run_id, lower_limit, "
+                    "upper_limit, reprocess_days, rows_processed, rows_late, days_reprocessed) "
+                    "VALUES ($1::int8, $2::int8, $3::timestamptz, $4::timestamptz, $5::int, "
+                    "$6::int8, $7::int8, $8::int)",
+                    {SqlParam::int64(m.spec.id), SqlParam::int64(run.run_id),
+                     SqlParam::value(lower), SqlParam::value(upper),
+                     SqlParam::int64(reprocess_days), SqlParam::int64(run.events - run.late_rows),
+                     SqlParam::int64(run.late_rows), SqlParam::int64(run.days_reprocessed)});
+                spi_exec(
+                    "UPDATE incmodel.models SET upper_limit = $2::timestamptz WHERE "
+                    "model_id = $1::int8",
+                    {SqlParam::int64(m.spec.id), SqlParam::value(upper)});
+            }
+        }
+        if (snapshot) set_planned_snapshot(m, *snapshot);
+        add_dead_tuple_debt(m.target_oid, m.spec.id, run.rows_deleted);
+        run.step_timings_json = driver.timings_json();
+        finish_run(run, changes ? "success" : "noop");
+        record_catch_up(m, run, catch_up);
+        driver.report(fmt::format("commit: {} rows deleted, {} inserted", run.rows_deleted,
+                                  run.rows_inserted));
+    });
+    return changes;
+}
+
+std::vector<ExplainRow> explain_time_model(const ModelRecord &m) {
+    const core::TimeSpec &d = *m.spec.time;
+    core::RefreshPlanner planner(m.spec, quote_ident);
+    PinnedSettings pinned(m.timezone);
+    auto [lower, upper] = next_range(m);
+    std::vector<SqlParam> params =
+        step_params(m, lower, upper, d.reprocess_days, {}, d.min_rows_to_process, nullptr);
+    std::string plan;
+    if (d.append) {
+        plan = fmt::format("load range ({}, {}]: {} new rows", lower, upper,
+                           spi_exec(planner.time_range_rows(), params).scalar_int());
+    } else {
+        const std::string stats = "(" + planner.daily_day_stats_select() + ")";
+        SqlResult totals = spi_exec(
+            "SELECT coalesce(sum(new_rows), 0), coalesce(sum(late_rows), 0), count(*), "
+            "coalesce(string_agg(event_date::text || ': ' || new_rows || ' rows' || CASE WHEN "
+            "late_rows > 0 THEN ' (' || late_rows || ' late)' ELSE '' END, ', ' ORDER BY "
+            "event_date), '') FROM " +
+                stats + " AS d",
+            params);
+        std::vector<std::string> full;
+        for (const auto &row : spi_exec(planner.daily_full_days(stats), params).rows)
+            full.push_back(*row[0]);
+        std::string listed;
+        for (size_t i = 0; i < full.size(); ++i) listed += (i ? ", " : "") + full[i];
+        plan = fmt::format(
+            "load range ({}, {}]: {} new rows, {} late; days touched: {}; days reprocessed in "
+            "full: {}",
+            lower, upper, *totals.rows[0][0], *totals.rows[0][1],
+            totals.rows[0][3]->empty() ? "none" : *totals.rows[0][3],
+            listed.empty() ? "none" : listed);
+    }
+    pinned.close();
+    return {
+        {1, "plan", plan, d.append ? planner.time_range_rows() : planner.daily_day_stats()},
+        {2, "keys",
+         d.append ? "event keys first seen in the load range"
+                  : "keys of new rows that are not late, and every key of a day reprocessed in "
+                    "full",
+         d.append ? planner.append_collect_keys() : planner.daily_collect_keys()},
+        {3, "recompute",
+         d.append ? "the first duplicate of each new event key, through the query"
+                  : "touched keys recomputed from the rows the manifests include",
+         d.append ? planner.append_recompute(false) : planner.daily_recompute(false)},
+        {4, "commit",
+         d.append ? "one transaction: insert the new events, record the range"
+                  : "one transaction: delete touched keys, insert recomputed rows, update the "
+                    "daily ledger, record the range",
+         planner.delete_target_keys() + ";\n" + planner.insert_target_rows() +
+             (d.append ? "" : ";\n" + planner.daily_record_ledger())},
+    };
+}
+
+std::vector<ExplainRow> explain_time_backfill(const ModelRecord &m, const std::string &from_micros,
+                                              const std::string &to_micros) {
+    const core::TimeSpec &d = *m.spec.time;
+    if (!m.upper_limit)
+        throw UserError(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
+                        "incmodel: model \"" + m.spec.name + "\" has not run yet");
+    core::RefreshPlanner planner(m.spec, quote_ident);
+    PinnedSettings pinned(m.timezone);
+    const BackfillRange range = backfill_range(m, from_micros, to_micros);
+    const std::vector<std::string> &days = range.days;
+    std::vector<SqlParam> params = step_params(m, *m.upper_limit, *m.upper_limit, d.reprocess_days,
+                                               days, d.min_rows_to_process, &range);
+    std::string plan;
+    if (d.append) {
+        SqlResult r = spi_exec(planner.append_backfill_rows(), params);
+        plan = fmt::format(
+            "backfill of the load range [{}, {}): {} rows of {} events, up to the "
+            "upper limit {}",
+            range.from, range.to, *r.rows[0][0], *r.rows[0][1], *m.upper_limit);
+    } else {
+        SqlResult r = spi_exec(
+            "SELECT coalesce(sum(full_rows), 0), count(*), coalesce(string_agg(event_date::text "
+            "|| ': ' || full_rows || ' rows', ', ' ORDER BY event_date), '') FROM (" +
+                planner.daily_full_day_counts_select() + ") d",
+            params);
+        plan = fmt::format(
+            "backfill of the days [{}, {}): {} rows on {} days with rows, loaded "
+            "up to the upper limit {}{}",
+            days.empty() ? "-" : days.front(), days.empty() ? "-" : days.back() + " + 1",
+            *r.rows[0][0], *r.rows[0][1], *m.upper_limit,
+            r.rows[0][2]->empty() ? "" : "; " + *r.rows[0][2]);
+    }
+    pinned.close();
+    return {
+        {1, "plan", plan,
+         d.append ? planner.append_backfill_rows() : planner.daily_full_day_counts()},
+        {2, "keys",
+         d.append ? "every event key loaded in the range" : "every key of the backfilled days",
+         d.append ? planner.append_backfill_keys() : planner.daily_collect_keys()},
+        {3, "recompute", "the keys recomputed from every row loaded up to the upper limit",
+         d.append ? planner.append_recompute(false) : planner.daily_recompute(false)},
+        {4, "commit",
+         "one transaction: delete the keys, insert the recomputed rows" +
+             std::string(d.append ? "" : ", reset the days in the daily ledger"),
+         planner.delete_target_keys() + ";\n" + planner.insert_target_rows()},
+    };
+}
+
+Pending pending_time_rows(const ModelRecord &m) {
+    const Oid source = m.source_oid;
+    bool can_read = pg_call(
+        [source] { return pg_class_aclcheck(source, GetUserId(), ACL_SELECT) == ACLCHECK_OK; });
+    if (!can_read) return {};
+    core::RefreshPlanner planner(m.spec, quote_ident);
+    PinnedSettings pinned(m.timezone);
+    std::string lower =
+        *spi_exec(fmt::format("SELECT ({})::text", kNextLower), lower_params(m)).scalar();
+    std::int64_t rows =
+        spi_exec(planner.time_range_rows(), {SqlParam::value(lower), SqlParam::value("infinity")})
+            .scalar_int();
+    pinned.close();
+    return {std::nullopt, rows};
+}
+
+void reset_time_model(const ModelRecord &m) {
+    core::RefreshPlanner planner(m.spec, quote_ident);
+    spi_exec(planner.truncate_target());
+    AsCatalogOwner owner;
+    spi_exec("DELETE FROM incmodel.range_manifest WHERE model_id = $1::int8",
+             {SqlParam::int64(m.spec.id)});
+    spi_exec("DELETE FROM incmodel.daily_manifest WHERE model = $1",
+             {SqlParam::value(m.spec.name)});
+    spi_exec("UPDATE incmodel.models SET upper_limit = NULL WHERE model_id = $1::int8",
+             {SqlParam::int64(m.spec.id)});
+    queue_for_dependents(m, planner, true);
+    spi_exec("DELETE FROM incmodel.table_debt WHERE model_id = $1::int8",
+             {SqlParam::int64(m.spec.id)});
+}
+
+}  // namespace incmodel::pg
