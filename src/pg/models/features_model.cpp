@@ -1,3 +1,4 @@
+#include "pg/models/model_runs.hpp"
 #include "pg/models/features_model.hpp"
 
 #include <fmt/format.h>

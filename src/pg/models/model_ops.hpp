@@ -75,18 +75,4 @@ void alter_model(const AlterModelArgs &args);
 // its target first, else 2BP01 while there are any.
 void drop_model(const std::string &name, bool drop_target, bool cascade);
 
-// The commit's change to a target: DELETE the touched keys (and, when some have a NULL part,
-// those too), INSERT the recomputed rows. Returns the rows deleted.
-std::int64_t replace_touched_keys(const core::RefreshPlanner &planner, std::int64_t null_keys);
-
-// For operations in other files (verify.cpp): the model loaded and checked as refresh does
-// (target owner's rights, its lock, loaded again under it), and a body run as a recorded run.
-struct ModelRecord;
-class ModelLock;
-class RunDriver;
-std::unique_ptr<ModelLock> lock_model_for(const std::string &name, const char *action, bool session,
-                                          ModelRecord &model);
-void run_recorded(SpiConnection &spi, const ModelRecord &m, const char *kind,
-                  const std::function<void(RunDriver &)> &body);
-
 }  // namespace incmodel::pg

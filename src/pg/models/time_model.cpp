@@ -1,3 +1,4 @@
+#include "pg/models/model_runs.hpp"
 #include "pg/models/time_model.hpp"
 
 #include <algorithm>

@@ -5,6 +5,7 @@
 #include "core/refresh_planner.hpp"
 #include "pg/catalog/model_catalog.hpp"
 #include "pg/models/model_ops.hpp"
+#include "pg/models/model_runs.hpp"
 #include "pg/analysis/query_analysis.hpp"
 #include "pg/models/run_driver.hpp"
 #include "pg/boundary/security.hpp"

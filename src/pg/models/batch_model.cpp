@@ -1,0 +1,540 @@
+// Batch models: the manifest of processed batches, the change log's ranges (or a count of the
+// source's batches), the keys UPDATE and DELETE queued, and a refresh that recomputes the
+// touched keys. A peer of time_model.cpp and features_model.cpp behind model_ops.cpp's dispatch.
+#include "pg/models/batch_model.hpp"
+
+#include <algorithm>
+#include <memory>
+
+#include <fmt/format.h>
+
+#include "core/refresh_planner.hpp"
+#include "pg/analysis/query_analysis.hpp"
+#include "pg/boundary/fmgr_args.hpp"
+#include "pg/boundary/guard.hpp"
+#include "pg/boundary/security.hpp"
+#include "pg/boundary/settings.hpp"
+#include "pg/boundary/subtransaction.hpp"
+#include "pg/capture/source_triggers.hpp"
+#include "pg/catalog/model_catalog.hpp"
+#include "pg/models/features_model.hpp"
+#include "pg/models/run_driver.hpp"
+#include "pg/models/time_model.hpp"
+#include "pg/models/model_runs.hpp"
+
+namespace incmodel::pg {
+
+namespace {
+
+// The planner is not left to chance for the per-key steps: when few keys are touched (fewer
+// than a twentieth of the source's rows) and the source has an index led by the key's column,
+// hash and merge joins are switched off for the recompute and delete, so they look keys up
+// through the indexes instead of scanning whole tables on a misjudged estimate.
+bool steer_to_index_lookups(const ModelRecord &m, std::int64_t keys) {
+    if (keys <= 0) return false;
+    const std::string prefix = quote_ident(m.spec.source_alias) + ".";
+    const std::string &expr = m.spec.keys[0].source_expr;
+    if (expr.rfind(prefix, 0) != 0) return false;
+    SqlResult r = spi_exec(
+        "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_index i JOIN pg_catalog.pg_attribute a ON "
+        "a.attrelid = i.indrelid AND a.attnum = i.indkey[0] WHERE i.indrelid = $1::oid AND "
+        "pg_catalog.quote_ident(a.attname) = $2), (SELECT reltuples FROM pg_catalog.pg_class WHERE "
+        "oid = $1::oid) > 20 * $3::float8",
+        {SqlParam::value(std::to_string(m.source_oid)), SqlParam::value(expr.substr(prefix.size())),
+         SqlParam::value(std::to_string(keys))});
+    return r.rows[0][0] == std::optional<std::string>("t") &&
+           r.rows[0][1] == std::optional<std::string>("t");
+}
+
+void use_index_lookups() {
+    set_local_setting("enable_hashjoin", "off");
+    set_local_setting("enable_mergejoin", "off");
+}
+
+// Where the next plan's pending batches come from: the change log when the model has one and
+// a committed plan to start from (only the batches in the logged ranges are counted, and the
+// NULL batch when the log saw NULL batch values), else a count of the source's batches. nothing
+// is set when the log shows no change at all. select_sql gives the new or grown batches
+// (status); changed_sql and insert_sql every batch whose count changed, shrunk ones included.
+struct PendingQuery {
+    bool used_log = false;
+    bool nothing = false;
+    std::string select_sql, changed_sql, insert_sql;
+    std::vector<SqlParam> params;
+    // The batch ranges of rows UPDATE and DELETE changed since the last plan (their keys were
+    // queued): recounted for the manifest by recount_sql, after insert_sql. Empty: none.
+    std::string recount_sql;
+    std::vector<SqlParam> recount_params;
+};
+
+// The batch column's collation when it is not its type's default (read from the catalog at each
+// plan, so it follows ALTER COLUMN ... COLLATE): the change log's ranges were ordered by it.
+std::optional<core::QualifiedName> batch_collation(const ModelRecord &m) {
+    SqlResult r = spi_exec(
+        "SELECT n.nspname::pg_catalog.text, c.collname::pg_catalog.text FROM "
+        "pg_catalog.pg_attribute a JOIN pg_catalog.pg_type t ON t.oid OPERATOR(pg_catalog.=) "
+        "a.atttypid JOIN pg_catalog.pg_collation c ON c.oid OPERATOR(pg_catalog.=) a.attcollation "
+        "JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) c.collnamespace WHERE "
+        "a.attrelid OPERATOR(pg_catalog.=) $1::pg_catalog.oid AND a.attname OPERATOR(pg_catalog.=) "
+        "$2::pg_catalog.name AND a.attcollation OPERATOR(pg_catalog.<>) t.typcollation",
+        {SqlParam::value(std::to_string(m.source_oid)), SqlParam::value(m.spec.batch_column)});
+    if (r.rows.empty()) return std::nullopt;
+    return core::QualifiedName{*r.rows[0][0], *r.rows[0][1]};
+}
+
+PendingQuery pending_query(const ModelRecord &m, const core::RefreshPlanner &planner,
+                           const std::optional<std::string> &cutoff) {
+    PendingQuery q;
+    const SqlParam model_id = SqlParam::value(std::to_string(m.spec.id));
+    q.used_log = m.change_log && m.planned_snapshot && change_trigger_active(m);
+    if (!q.used_log) {
+        q.select_sql = planner.pending_batches();
+        q.changed_sql = planner.changed_batches();
+        q.insert_sql = planner.find_batches();
+        q.params = {model_id};
+        if (cutoff) q.params.push_back(SqlParam::value(*cutoff));
+        return q;
+    }
+    SqlResult ranges;
+    {
+        // The log is catalog: read as its owner, its values go on to the model's SQL as
+        // parameters. Only 'insert' rows carry batch ranges; a row's nulls counts the rows it
+        // logged whose batch value was NULL (a statement may have logged nothing else).
+        AsCatalogOwner owner;
+        ranges = spi_exec(
+            "SELECT lo, hi, nulls OPERATOR(pg_catalog.>) 0, kind OPERATOR(pg_catalog.=) "
+            "'recount' FROM incmodel.source_changes WHERE "
+            "source = $1::pg_catalog.oid AND batch_column = $2 AND txid >= "
+            "pg_catalog.pg_snapshot_xmin($3::pg_catalog.pg_snapshot) AND NOT "
+            "pg_catalog.pg_visible_in_snapshot(txid, $3::pg_catalog.pg_snapshot) AND kind "
+            "OPERATOR(pg_catalog.=) ANY ('{insert,recount}'::pg_catalog.text[]) AND (lo IS NOT "
+            "NULL OR nulls OPERATOR(pg_catalog.>) 0)",
+            {SqlParam::value(std::to_string(m.source_oid)), SqlParam::value(m.spec.batch_column),
+             SqlParam::value(*m.planned_snapshot)});
+    }
+    std::vector<std::string> los, his, recount_los, recount_his;
+    bool nulls = false, recount_nulls = false, recount = false;
+    for (const auto &row : ranges.rows) {
+        const bool changed = row[3] == std::optional<std::string>("t");
+        recount = recount || changed;
+        if (row[2] == std::optional<std::string>("t")) (changed ? recount_nulls : nulls) = true;
+        if (!row[0]) continue;
+        (changed ? recount_los : los).push_back(*row[0]);
+        (changed ? recount_his : his).push_back(*row[1]);
+    }
+    q.nothing = los.empty() && !nulls && !recount;
+    // The ranges are merged under the batch column's collation, the order the trigger used.
+    core::ModelSpec spec = m.spec;
+    spec.batch_collation = batch_collation(m);
+    core::RefreshPlanner ranged(spec, quote_ident);
+    q.select_sql = ranged.pending_batches_in_ranges();
+    q.changed_sql = ranged.changed_batches_in_ranges();
+    q.insert_sql = ranged.find_batches_in_ranges();
+    q.params = {model_id, SqlParam::text_array(los), SqlParam::text_array(his),
+                SqlParam::value(nulls ? "true" : "false"),
+                SqlParam::value(recount ? "true" : "false")};
+    if (recount) {
+        q.recount_sql = ranged.find_recounted_batches();
+        q.recount_params = {model_id, SqlParam::text_array(recount_los),
+                            SqlParam::text_array(recount_his),
+                            SqlParam::value(recount_nulls ? "true" : "false")};
+    }
+    return q;
+}
+
+// A batch that lost rows since the manifest recorded it (shrunk, or gone from the source) cannot
+// be refreshed by keys: the deleted rows' keys are not among the remaining events. The plan then
+// turns the run into a rebuild: a NOTICE says why, and the run is recorded as kind 'rebuild'.
+bool rebuild_for_lost_rows(const ModelRecord &m, const core::RefreshPlanner &planner,
+                           RunRecord &run) {
+    SqlResult shrunk = spi_exec(planner.shrunk_batches());
+    if (shrunk.rows.empty()) return false;
+    const std::string msg = fmt::format(
+        "incmodel: model \"{}\": {} batch(es) lost rows since they were processed; this refresh "
+        "rebuilds the model",
+        m.spec.name, *shrunk.rows[0][0]);
+    const std::string detail = fmt::format(
+        "Batch {} had {} events and now has {}. The keys of deleted rows cannot be found from "
+        "the remaining events.",
+        shrunk.rows[0][1] ? *shrunk.rows[0][1] : std::string("NULL"), *shrunk.rows[0][2],
+        *shrunk.rows[0][3]);
+    report(NOTICE, msg, detail,
+           "Load the source with INSERT or COPY only to keep refreshes incremental.");
+    AsCatalogOwner owner;
+    spi_exec("UPDATE incmodel.runs SET kind = 'rebuild' WHERE run_id = $1::pg_catalog.int8",
+             {SqlParam::int64(run.run_id)});
+    return true;
+}
+
+// A model with a change log that plans by counting says why: its recorded snapshot was taken
+// elsewhere (a restore) or is missing, or its capture triggers are missing or not enabled ALWAYS
+// (the log may lack loads, so the source's batches are counted).
+void notice_log_not_used(const ModelRecord &m) {
+    const std::string msg = "incmodel: model \"" + m.spec.name + "\" counts the batches of " +
+                            core::qualified(quote_ident, m.spec.source) +
+                            " instead of reading the change log";
+    const std::string detail =
+        m.planned_snapshot
+            ? "Its capture triggers are missing, disabled or not enabled ALWAYS."
+            : "It has no plan snapshot of this database yet (first plan after a restore).";
+    const std::string hint =
+        m.planned_snapshot
+            ? "Enable them again (ALTER TABLE ... ENABLE ALWAYS TRIGGER incmodel_...), or drop and "
+              "create the model to recreate them."
+            : "The next refresh reads the change log again.";
+    report(NOTICE, msg, detail, hint);
+}
+
+// What a refresh's plan found: the batches whose keys are collected (new, grown, or every batch
+// the inserts touched when rows were also changed), with their new events, and how many batches
+// are recounted only (rows changed by UPDATE or DELETE, whose keys were queued).
+struct PlannedBatches {
+    std::string snapshot;  // taken before: the commit records it as where the next plan starts
+    bool used_log = false;
+    std::vector<std::optional<std::string>> collected;  // nullopt: the NULL batch
+    std::int64_t new_events = 0;
+    std::int64_t recounted = 0;
+};
+
+// Fills the batches scratch with the batches to process, then with the batches to recount.
+PlannedBatches plan_batches(const ModelRecord &m, const core::RefreshPlanner &planner,
+                            const std::optional<std::string> &cutoff) {
+    PlannedBatches p;
+    p.snapshot = capture_snapshot();
+    PendingQuery q = pending_query(m, planner, cutoff);
+    p.used_log = q.used_log;
+    if (m.change_log && !p.used_log) notice_log_not_used(m);
+    if (q.nothing) return p;
+    spi_exec(q.insert_sql, q.params);
+    for (const auto &row :
+         spi_exec("SELECT batch_value, event_count - coalesce(recorded_count, 0) FROM " +
+                  core::qualified(quote_ident, planner.scratch().batches))
+             .rows) {
+        p.collected.push_back(row[0]);
+        p.new_events += std::stoll(*row[1]);
+    }
+    if (!q.recount_sql.empty())
+        p.recounted =
+            static_cast<std::int64_t>(spi_exec(q.recount_sql, q.recount_params).processed);
+    return p;
+}
+
+// The key sets queued for the model (rows UPDATE and DELETE changed), read as its owner: the
+// run recomputes their keys (or rebuilds, when a set asks for it: its keys could not be
+// computed) and its commit consumes exactly these ids.
+struct QueuedKeys {
+    std::vector<std::string> ids;
+    bool full = false;
+};
+QueuedKeys queued_keys(const ModelRecord &m, const core::RefreshPlanner &planner) {
+    QueuedKeys q;
+    for (const auto &row : spi_exec(planner.queued_key_ids(), {SqlParam::int64(m.spec.id)}).rows) {
+        q.ids.push_back(*row[0]);
+        q.full = q.full || row[1] == std::optional<std::string>("t");
+    }
+    return q;
+}
+
+std::vector<std::string> queued_key_ids(const ModelRecord &m, const core::RefreshPlanner &planner) {
+    return queued_keys(m, planner).ids;
+}
+
+// A queued full recompute turns the refresh into a rebuild, which says why.
+bool rebuild_for_uncomputed_keys(const ModelRecord &m, const QueuedKeys &queued, RunRecord &run) {
+    if (!queued.full) return false;
+    report(NOTICE,
+           "incmodel: model \"" + m.spec.name +
+               "\": the keys of rows an UPDATE or DELETE changed could not be computed; this "
+               "refresh rebuilds the model");
+    AsCatalogOwner owner;
+    spi_exec("UPDATE incmodel.runs SET kind = 'rebuild' WHERE run_id = $1::pg_catalog.int8",
+             {SqlParam::int64(run.run_id)});
+    return true;
+}
+
+void consume_queued_keys(const ModelRecord &m, const core::RefreshPlanner &planner,
+                         const std::vector<std::string> &ids) {
+    if (ids.empty()) return;
+    AsCatalogOwner owner;
+    spi_exec(planner.consume_queued_keys(),
+             {SqlParam::int64(m.spec.id), SqlParam::text_array(ids)});
+}
+
+// Records the batches scratch in the manifest: read as the model's owner (the identity a unit
+// runs as), written by the catalog owner from parameters only. A batch recounted to no event
+// (all its rows deleted) leaves the manifest.
+void record_manifest(const core::RefreshPlanner &planner, std::int64_t model_id,
+                     std::int64_t run_id) {
+    std::vector<std::optional<std::string>> values, gone;  // nullopt: the NULL batch
+    std::vector<std::string> counts;
+    for (const auto &row : spi_exec(planner.scratch_batches()).rows) {
+        if (*row[1] == "0") {
+            gone.push_back(row[0]);
+            continue;
+        }
+        values.push_back(row[0]);
+        counts.push_back(*row[1]);
+    }
+    AsCatalogOwner owner;
+    spi_exec(planner.record_manifest(),
+             {SqlParam::int64(model_id), SqlParam::int64(run_id), SqlParam::text_array(values),
+              SqlParam::text_array(counts)});
+    if (!gone.empty())
+        spi_exec(planner.forget_batches(),
+                 {SqlParam::int64(model_id), SqlParam::text_array(std::move(gone))});
+}
+
+}  // namespace
+
+// Rebuild into the target: batches counted first, then rows computed, then swapped in.
+std::int64_t rebuild_batch_model(RunDriver &driver, const ModelRecord &m) {
+    core::RefreshPlanner planner = planner_for(m);
+    RunRecord &run = driver.run();
+    std::string snapshot;
+    std::vector<std::string> queued;
+    driver.unit("plan", [&] {
+        snapshot = capture_snapshot();
+        // Key sets queued before the rebuild's reads are subsumed by it.
+        queued = queued_key_ids(m, planner);
+        spi_exec(planner.truncate_scratch());
+        SqlResult r = spi_exec(planner.all_batches());
+        run.batches = static_cast<std::int64_t>(r.processed);
+        run.events = spi_exec("SELECT coalesce(sum(event_count), 0) FROM " +
+                              quote_ident(planner.scratch().batches.schema) + "." +
+                              quote_ident(planner.scratch().batches.name))
+                         .scalar_int();
+    });
+    driver.unit("recompute", [&] {
+        run.rows_inserted = static_cast<std::int64_t>(spi_exec(planner.recompute_all()).processed);
+        driver.report(fmt::format("recompute: {} rows", run.rows_inserted));
+    });
+    driver.unit("commit", [&] {
+        spi_exec(planner.truncate_target());
+        spi_exec(planner.insert_target_rows());
+        {
+            AsCatalogOwner owner;
+            spi_exec(planner.clear_manifest(), {SqlParam::value(std::to_string(m.spec.id))});
+            spi_exec("DELETE FROM incmodel.table_debt WHERE model_id = $1::int8",
+                     {SqlParam::value(std::to_string(m.spec.id))});
+        }
+        record_manifest(planner, m.spec.id, run.run_id);
+        consume_queued_keys(m, planner, queued);
+        queue_for_dependents(m, planner, true);
+        set_planned_snapshot(m, snapshot);
+        run.step_timings_json = driver.timings_json();
+        finish_run(run, "success");
+        driver.report(fmt::format("commit: {} rows", run.rows_inserted));
+    });
+    return run.rows_inserted;
+}
+
+RefreshOutcome refresh_batch_model(SpiConnection &spi, const ModelRecord &m) {
+    const std::string &name = m.spec.name;
+    if (source_modified_since_plan(m)) {
+        // A TRUNCATE, a partition attached or detached, the triggers disabled, or rows changed
+        // where no capture statement trigger fired: the log cannot describe the change, so the
+        // model is rebuilt, and says so.
+        const std::string msg =
+            "incmodel: source " + core::qualified(quote_ident, m.spec.source) + " of model \"" +
+            name +
+            "\" was changed in a way the change log cannot describe (TRUNCATE, a partition "
+            "attached or detached, its triggers disabled, rows changed where no statement "
+            "trigger fired) since the last refresh; rebuilding the model";
+        report(NOTICE, msg);
+        with_run(spi, m, "rebuild", [&](RunDriver &driver) { rebuild_batch_model(driver, m); });
+        return RefreshOutcome::Success;
+    }
+    core::RefreshPlanner planner = planner_for(m);
+    RefreshOutcome outcome = RefreshOutcome::Success;
+    with_run(spi, m, "refresh", [&](RunDriver &driver) {
+        RunRecord &run = driver.run();
+        std::optional<std::string> cutoff;
+        std::vector<std::optional<std::string>> batches;  // nullopt: the NULL batch
+        const SqlParam model_id = SqlParam::value(std::to_string(m.spec.id));
+
+        PlannedBatches planned;
+        std::vector<std::string> queued;  // ids of the key sets of rows UPDATE/DELETE changed
+        bool rebuild = false;
+        driver.unit("plan", [&] {
+            cutoff = window_cutoff(m);
+            run.window_start = cutoff;
+            spi_exec(planner.truncate_scratch());
+            planned = plan_batches(m, planner, cutoff);
+            // Read after the plan's counts: every queued set's rows are visible to the recompute.
+            const QueuedKeys q = queued_keys(m, planner);
+            queued = q.ids;
+            // Counting cannot tell what a shrunk batch lost; with the log every UPDATE and DELETE
+            // queued its keys and recounts its batches.
+            rebuild = rebuild_for_uncomputed_keys(m, q, run) ||
+                      (!planned.used_log && rebuild_for_lost_rows(m, planner, run));
+            if (rebuild) return;
+            batches = planned.collected;
+            run.events = planned.new_events;
+            run.batches = static_cast<std::int64_t>(batches.size());
+            driver.report(fmt::format(
+                "plan: {} batches, {} new events{}{}", run.batches, run.events,
+                queued.empty() ? "" : fmt::format(", {} changed keys queued", queued.size()),
+                planned.used_log ? " (from the change log)" : ""));
+        });
+        if (rebuild) {
+            run.kind = "rebuild";
+            rebuild_batch_model(driver, m);
+            return;
+        }
+        if (batches.empty() && queued.empty() && planned.recounted == 0) {
+            run.step_timings_json = driver.timings_json();
+            set_planned_snapshot(m, planned.snapshot);
+            finish_run(run, "noop");
+            if (spi.nonatomic()) spi.commit();
+            outcome = RefreshOutcome::Noop;
+            return;
+        }
+        const std::string &snapshot = planned.snapshot;
+        driver.unit("keys", [&] {
+            std::vector<SqlParam> params{SqlParam::text_array(batches)};
+            if (cutoff) params.push_back(SqlParam::value(*cutoff));
+            if (!batches.empty())
+                run.keys =
+                    static_cast<std::int64_t>(spi_exec(planner.collect_keys(), params).processed);
+            if (!queued.empty())
+                run.keys += static_cast<std::int64_t>(
+                    spi_exec(planner.queued_keys_into_scratch(),
+                             {SqlParam::int64(m.spec.id), SqlParam::text_array(queued)})
+                        .processed);
+            spi_exec(planner.analyze_keys());
+            run.null_keys = spi_exec(planner.count_null_keys(), {}).scalar_int();
+            driver.report(fmt::format("keys: {} keys touched", run.keys));
+        });
+        bool steer = false;
+        driver.unit("recompute", [&] {
+            steer = steer_to_index_lookups(m, run.keys);
+            if (steer) use_index_lookups();
+            const bool bounded = m.spec.bounded_recompute && cutoff.has_value();
+            std::vector<SqlParam> params =
+                bounded ? cutoff_params(cutoff) : std::vector<SqlParam>{};
+            run.rows_inserted = static_cast<std::int64_t>(
+                spi_exec(planner.recompute(run.null_keys > 0), params).processed);
+            if (bounded)
+                run.keys_outside_window =
+                    spi_exec(planner.keys_outside_window(), cutoff_params(cutoff)).scalar_int();
+            driver.report(fmt::format("recompute: {} rows", run.rows_inserted));
+        });
+        driver.unit("commit", [&] {
+            if (steer) use_index_lookups();
+            run.rows_deleted = replace_touched_keys(planner, run.null_keys);
+            record_manifest(planner, m.spec.id, run.run_id);
+            consume_queued_keys(m, planner, queued);
+            queue_for_dependents(m, planner, false);
+            add_dead_tuple_debt(m.target_oid, m.spec.id, run.rows_deleted);
+            set_planned_snapshot(m, snapshot);
+            run.step_timings_json = driver.timings_json();
+            finish_run(run, "success");
+            driver.report(fmt::format("commit: {} rows deleted, {} inserted", run.rows_deleted,
+                                      run.rows_inserted));
+        });
+    });
+    return outcome;
+}
+
+std::vector<ExplainRow> explain_batch_model(const ModelRecord &m) {
+    if (source_modified_since_plan(m))
+        return {{1, "rebuild",
+                 "the source was changed in a way the change log cannot describe (TRUNCATE, a "
+                 "partition attached or detached, its triggers disabled, rows changed where no "
+                 "statement trigger fired) since the last refresh: the next refresh rebuilds "
+                 "the model",
+                 ""}};
+    core::RefreshPlanner planner = planner_for(m);
+    PinnedSettings pinned(m.timezone);
+    std::optional<std::string> cutoff = window_cutoff(m);
+    PendingQuery pq = pending_query(m, planner, cutoff);
+    // One count: the changed batches split into the pending (new or grown) and the shrunk.
+    SqlResult changed = pq.nothing ? SqlResult{} : spi_exec(pq.changed_sql, pq.params);
+    std::vector<std::optional<std::string>> batches;  // nullopt: the NULL batch
+    std::int64_t events = 0, shrunk = 0;
+    for (const auto &row : changed.rows) {
+        const std::int64_t now = std::stoll(*row[1]);
+        const std::int64_t then = row[2] ? std::stoll(*row[2]) : 0;
+        // Counting cannot tell what a shrunk batch lost; the log's UPDATE/DELETE capture can.
+        if (row[2] && then > now && !pq.used_log) {
+            ++shrunk;
+            continue;
+        }
+        batches.push_back(row[0]);
+        events += std::max<std::int64_t>(now - then, 0);
+    }
+    std::vector<SqlParam> key_params{SqlParam::text_array(batches)};
+    if (cutoff) key_params.push_back(SqlParam::value(*cutoff));
+    std::int64_t keys =
+        batches.empty() || shrunk > 0 ? 0 : spi_exec(planner.count_keys(), key_params).scalar_int();
+    const std::size_t queued = queued_key_ids(m, planner).size();
+    pinned.close();
+
+    std::string listed;
+    for (size_t i = 0; i < batches.size() && i < 10; ++i)
+        listed += (i ? ", " : "") + batches[i].value_or("NULL");
+    if (batches.size() > 10) listed += fmt::format(", ... ({} more)", batches.size() - 10);
+    std::string window =
+        cutoff ? fmt::format("window: {} >= {}", *m.spec.window_column, *cutoff) : "no window";
+    if (shrunk > 0)
+        window += fmt::format(
+            "; {} batch(es) lost rows since they were processed: the refresh rebuilds the model",
+            shrunk);
+    return {
+        {1, "plan",
+         fmt::format("{} pending batches, {} new events; {}{}{}", batches.size(), events, window,
+                     pq.used_log ? "; from the change log" : "",
+                     listed.empty() ? "" : "; batches: " + listed),
+         pq.insert_sql},
+        {2, "keys",
+         fmt::format("{} keys touched{}", keys,
+                     queued == 0 ? ""
+                                 : fmt::format(", and {} keys of rows changed by UPDATE or "
+                                               "DELETE (queued)",
+                                               queued)),
+         planner.collect_keys()},
+        {3, "recompute",
+         m.spec.bounded_recompute ? "touched keys recomputed from their events in the window"
+                                  : "touched keys recomputed from all their events",
+         planner.recompute(false)},
+        {4, "commit",
+         "one transaction: delete touched keys, insert recomputed rows, record batches",
+         planner.delete_target_keys() + ";\n" + planner.insert_target_rows() + ";\n" +
+             planner.record_manifest()},
+    };
+}
+
+Pending pending_batch_model(const ModelRecord &m) {
+    const Oid source = m.source_oid;
+    bool can_read = pg_call(
+        [source] { return pg_class_aclcheck(source, GetUserId(), ACL_SELECT) == ACLCHECK_OK; });
+    if (!can_read) return {};
+    core::RefreshPlanner planner = planner_for(m);
+    PinnedSettings pinned(m.timezone);
+    if (source_modified_since_plan(m)) {
+        // The next refresh rebuilds (a TRUNCATE, ATTACH ... was logged): every event
+        // of the source is pending, never 0.
+        const std::int64_t events =
+            spi_exec("SELECT count(*) FROM " + core::qualified(quote_ident, m.spec.source))
+                .scalar_int();
+        pinned.close();
+        return {std::nullopt, events};
+    }
+    std::optional<std::string> cutoff = window_cutoff(m);
+    PendingQuery pq = pending_query(m, planner, cutoff);
+    // Each key queued by an UPDATE or DELETE counts as one pending event: never 0 while one waits.
+    const std::int64_t queued = static_cast<std::int64_t>(queued_key_ids(m, planner).size());
+    if (pq.nothing) {
+        pinned.close();
+        return {0, queued};
+    }
+    SqlResult r = spi_exec(
+        "SELECT count(*), coalesce(sum(greatest(event_count - coalesce(recorded_count, "
+        "0), 0)), 0) FROM (" +
+            pq.select_sql + ") p",
+        pq.params);
+    pinned.close();
+    return {std::stoll(*r.rows[0][0]), std::stoll(*r.rows[0][1]) + queued};
+}
+
+}  // namespace incmodel::pg
