@@ -100,6 +100,8 @@ SqlResult spi_exec(const std::string &sql, const std::vector<SqlParam> &params, 
     if (SPI_tuptable != nullptr) {
         SPITupleTable *table = SPI_tuptable;
         const int natts = table->tupdesc->natts;
+        for (int c = 0; c < natts; ++c)
+            result.columns.emplace_back(NameStr(TupleDescAttr(table->tupdesc, c)->attname));
         result.rows.reserve(SPI_processed);
         for (uint64 r = 0; r < SPI_processed; ++r) {
             SqlRow row;
@@ -118,6 +120,24 @@ SqlResult spi_exec(const std::string &sql, const std::vector<SqlParam> &params, 
         pg_call([table] { SPI_freetuptable(table); });
     }
     return result;
+}
+
+const std::optional<std::string> &NamedRow::operator[](std::string_view column) const {
+    for (std::size_t c = 0; c < result_.columns.size(); ++c)
+        if (result_.columns[c] == column) return result_.rows.at(row_).at(c);
+    throw std::logic_error("incmodel: no column \"" + std::string(column) + "\" in the result");
+}
+
+std::string NamedRow::text(std::string_view column) const {
+    return (*this)[column].value_or("");
+}
+
+bool NamedRow::boolean(std::string_view column) const {
+    return (*this)[column] == std::optional<std::string>("t");
+}
+
+std::int64_t NamedRow::int64(std::string_view column) const {
+    return std::stoll((*this)[column].value());
 }
 
 }  // namespace incmodel::pg

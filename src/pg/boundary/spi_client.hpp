@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "pg/boundary/guard.hpp"
@@ -34,10 +35,27 @@ using SqlRow = std::vector<std::optional<std::string>>;
 struct SqlResult {
     std::uint64_t processed = 0;
     std::vector<SqlRow> rows;
+    std::vector<std::string> columns;  // the result's column names, in order
 
     // The first column of the first row, or nullopt.
     std::optional<std::string> scalar() const;
     std::int64_t scalar_int(std::int64_t if_null = 0) const;
+};
+
+// One row of a result read by column name, as catalog rows are (pg_ivm's named attributes): a
+// column added to or moved in a SELECT list cannot shift what another field reads. Naming a
+// column the result lacks is a programming error (std::logic_error, reported as XX000).
+class NamedRow {
+  public:
+    NamedRow(const SqlResult &result, std::size_t row) : result_(result), row_(row) {}
+    const std::optional<std::string> &operator[](std::string_view column) const;
+    std::string text(std::string_view column) const;  // "" for NULL
+    bool boolean(std::string_view column) const;      // NULL is false
+    std::int64_t int64(std::string_view column) const;
+
+  private:
+    const SqlResult &result_;
+    std::size_t row_;
 };
 
 // An SPI connection for the life of the object. On unwinding from an error it leaves the
