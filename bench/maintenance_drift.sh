@@ -7,32 +7,28 @@
 #
 #   bash bench/maintenance_drift.sh            200 refreshes, worker on and off
 #   bash bench/maintenance_drift.sh --quick    40 refreshes (CI keeps it working)
+#   DRIFT_PORT=P (the first port to try)  DRIFT_KEEP=1 (leave the cluster running in its dir)
 set -euo pipefail
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+source "$repo/test/lib/cluster.sh"
 refreshes=200
 [ "${1:-}" = "--quick" ] && refreshes=40
-bindir=$(pg_config --bindir)
 out=${BENCH_OUT:-$repo/bench/out}
 mkdir -p "$out"
-dir=$(mktemp -d /tmp/incmodel-drift.XXXXXX)
-port=${DRIFT_PORT:-5533}
-as_pg() { if [ "$(id -u)" = 0 ]; then su postgres -s /bin/bash -c "$*"; else bash -c "$*"; fi; }
-[ "$(id -u)" = 0 ] && chown postgres:postgres "$dir"
-cleanup() { as_pg "'$bindir/pg_ctl' -D '$dir/data' -m immediate stop" >/dev/null 2>&1 || true; rm -rf "$dir"; }
+dir=$(cluster_dir drift)
+cleanup() { cluster_stop "$dir" immediate; rm -rf "$dir"; }
 trap cleanup EXIT
 [ -n "${DRIFT_KEEP:-}" ] && trap - EXIT
-as_pg "'$bindir/initdb' -D '$dir/data' -A trust --no-locale -E UTF8" >/dev/null
-cat >> "$dir/data/postgresql.conf" <<CONF
-shared_preload_libraries = 'incmodel'
-incmodel.maintenance_database = 'postgres'
-incmodel.maintenance_naptime = 0
-incmodel.vacuum_dead_min = 200
-incmodel.vacuum_dead_ratio = 0.05
-autovacuum_naptime = 5
-fsync = off
-CONF
-as_pg "'$bindir/pg_ctl' -D '$dir/data' -o '-p $port -k $dir' -l '$dir/log' -w start" >/dev/null
-psql_q() { as_pg "psql -X -q -At -v ON_ERROR_STOP=1 -h '$dir' -p $port -d postgres $*"; }
+CLUSTER_PORT=${DRIFT_PORT:-5533} cluster_init "$dir" \
+    "shared_preload_libraries = 'incmodel'" \
+    "incmodel.maintenance_database = 'postgres'" \
+    "incmodel.maintenance_naptime = 0" \
+    "incmodel.vacuum_dead_min = 200" \
+    "incmodel.vacuum_dead_ratio = 0.05" \
+    "autovacuum_naptime = 5" \
+    "fsync = off"
+cluster_start "$dir"
+psql_q() { cluster_psql "$dir" -q -At -v ON_ERROR_STOP=1 "$@"; }
 
 "$repo/tools/eventgen/incmodel-eventgen" --seed 5 --events $((500 * (refreshes + 1) * 2)) \
     --batches $((refreshes * 2 + 2)) --days 20 > "$dir/events.tsv"
@@ -56,7 +52,7 @@ SQL
 # One run: the two halves of the batches; worker on (naptime 1 s) or off.
 run() {
     local label=$1 first=$2 naptime=$3
-    psql_q -c "\"ALTER SYSTEM SET incmodel.maintenance_naptime = $naptime\"" -c "'SELECT pg_reload_conf()'" >/dev/null
+    psql_q -c "ALTER SYSTEM SET incmodel.maintenance_naptime = $naptime" -c 'SELECT pg_reload_conf()' >/dev/null
     psql_q <<SQL >/dev/null
 SET client_min_messages = warning;
 DROP TABLE IF EXISTS sessions_$label;
@@ -70,26 +66,26 @@ SELECT incmodel.create_model('s_$label', \$\$ SELECT domain_sessionid AS session
 ALTER TABLE sessions_$label SET (autovacuum_enabled = off);
 SQL
     for i in $(seq 1 "$refreshes"); do
-        psql_q -c "\"INSERT INTO events SELECT s.* FROM staging s JOIN batches b USING (etl_tstamp) WHERE b.n = $((first + i))\"" \
-               -c "\"SET incmodel.progress_notices = off\"" -c "\"CALL incmodel.refresh('s_$label')\"" >/dev/null
+        psql_q -c "INSERT INTO events SELECT s.* FROM staging s JOIN batches b USING (etl_tstamp) WHERE b.n = $((first + i))" \
+               -c "SET incmodel.progress_notices = off" -c "CALL incmodel.refresh('s_$label')" >/dev/null
         if [ $((i % 10)) -eq 0 ]; then
-            psql_q -c "\"SELECT '$label', $i, pg_relation_size('sessions_$label'), pg_stat_get_dead_tuples('sessions_$label'::regclass),
+            psql_q -c "SELECT '$label', $i, pg_relation_size('sessions_$label'), pg_stat_get_dead_tuples('sessions_$label'::regclass),
                 (SELECT round(extract(epoch FROM finished_at - started_at) * 1000, 1) FROM incmodel.runs WHERE model_name = 's_$label' ORDER BY run_id DESC LIMIT 1),
-                (SELECT count(*) FROM incmodel.maintenance_log WHERE relid = 'sessions_$label'::regclass)\"" | tr '|' ','
+                (SELECT count(*) FROM incmodel.maintenance_log WHERE relid = 'sessions_$label'::regclass)" | tr '|' ','
         fi
     done
     # With the worker on, wait (bounded) for its first logged action on the target instead of
     # assuming its naptime fit into the refreshes: the summary then reads an observed event.
     if [ "$naptime" -gt 0 ]; then
         for _ in $(seq 1 120); do
-            [ "$(psql_q -c "\"SELECT count(*) FROM incmodel.maintenance_log WHERE relid = 'sessions_$label'::regclass\"")" != 0 ] && break
+            [ "$(psql_q -c "SELECT count(*) FROM incmodel.maintenance_log WHERE relid = 'sessions_$label'::regclass")" != 0 ] && break
             sleep 0.5
         done
-        psql_q -c "\"SELECT '$label', $refreshes, pg_relation_size('sessions_$label'), pg_stat_get_dead_tuples('sessions_$label'::regclass),
+        psql_q -c "SELECT '$label', $refreshes, pg_relation_size('sessions_$label'), pg_stat_get_dead_tuples('sessions_$label'::regclass),
             (SELECT round(extract(epoch FROM finished_at - started_at) * 1000, 1) FROM incmodel.runs WHERE model_name = 's_$label' ORDER BY run_id DESC LIMIT 1),
-            (SELECT count(*) FROM incmodel.maintenance_log WHERE relid = 'sessions_$label'::regclass)\"" | tr '|' ','
+            (SELECT count(*) FROM incmodel.maintenance_log WHERE relid = 'sessions_$label'::regclass)" | tr '|' ','
     fi
-    psql_q -c "\"SELECT incmodel.drop_model('s_$label', true)\"" >/dev/null
+    psql_q -c "SELECT incmodel.drop_model('s_$label', true)" >/dev/null
 }
 {
     echo "run,refreshes,target_bytes,dead_tuples,refresh_ms,worker_actions"

@@ -52,7 +52,7 @@ ZONES=(UTC Asia/Tokyo America/Los_Angeles Pacific/Pago_Pago Pacific/Kiritimati A
 RANDOM=$SEED
 MODEL_TZ=${ZONES[RANDOM % 3]}   # UTC, Asia/Tokyo or America/Los_Angeles
 
-start_cluster 5544 "timezone = 'UTC'" "max_locks_per_transaction = 256"
+start_cluster "timezone = 'UTC'" "max_locks_per_transaction = 256"
 log "seed $SEED (re-run with --seed $SEED); models created in TimeZone $MODEL_TZ; ${DURATION}s of load"
 install_testkit >/dev/null
 q "ALTER DATABASE postgres SET DateStyle = 'ISO'" >/dev/null
