@@ -2,7 +2,13 @@
 # C++17 sources under src/core (PostgreSQL-free) and src/pg (the adapter).
 
 EXTENSION = incmodel
-EXTVERSION = 0.4.0
+# The version is written once, as incmodel.control's default_version: the C++ gets it as
+# INCMODEL_VERSION (src/core/version.hpp), CMakeLists.txt reads the same line, and test/run-all
+# checks that META.json agrees (test/check-version).
+EXTVERSION := $(shell sed -n "s/^default_version *= *'\([^']*\)'.*/\1/p" incmodel.control)
+ifeq ($(EXTVERSION),)
+$(error incmodel.control has no default_version)
+endif
 MODULE_big = incmodel
 
 CORE_SRCS = $(sort $(wildcard src/core/*.cpp))
@@ -23,7 +29,8 @@ ISOLATION_OPTS = --temp-instance=tmp_check_iso --inputdir=test/isolation --outpu
                  --temp-config=test/isolation.conf
 
 PG_CONFIG ?= pg_config
-PG_CPPFLAGS = -isystem $(shell $(PG_CONFIG) --includedir-server) -Isrc
+PG_CPPFLAGS = -isystem $(shell $(PG_CONFIG) --includedir-server) -Isrc \
+              -DINCMODEL_VERSION='"$(EXTVERSION)"'
 PG_CXXFLAGS = -std=c++17 -MMD -MP -Wall -Wextra -Wno-unused-parameter \
               -Wno-missing-field-initializers -Wno-cast-function-type -Wno-implicit-fallthrough
 SHLIB_LINK = -lfmt -lstdc++
@@ -35,8 +42,10 @@ override with_llvm = no
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
 
-# Header dependencies (-MMD): a changed header rebuilds every object that includes it.
+# Header dependencies (-MMD): a changed header rebuilds every object that includes it; a new
+# version in incmodel.control rebuilds every object (INCMODEL_VERSION is on their command line).
 -include $(OBJS:.o=.d)
+$(OBJS): incmodel.control
 EXTRA_CLEAN += $(OBJS:.o=.d)
 
 # The synthetic event generator used by the demo, tests and benchmarks (not part of the extension).
