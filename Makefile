@@ -13,7 +13,9 @@ MODULE_big = incmodel
 
 CORE_SRCS = $(sort $(wildcard src/core/*.cpp))
 PG_SRCS   = $(sort $(wildcard src/pg/*.cpp))
-OBJS = $(CORE_SRCS:.cpp=.o) $(PG_SRCS:.cpp=.o)
+CORE_OBJS = $(CORE_SRCS:.cpp=.o)
+PG_OBJS   = $(PG_SRCS:.cpp=.o)
+OBJS = $(CORE_OBJS) $(PG_OBJS)
 
 DATA = $(sort $(wildcard sql/ext/incmodel--*.sql))
 
@@ -31,8 +33,16 @@ ISOLATION_OPTS = --temp-instance=tmp_check_iso --inputdir=test/isolation --outpu
 PG_CONFIG ?= pg_config
 PG_CPPFLAGS = -isystem $(shell $(PG_CONFIG) --includedir-server) -Isrc \
               -DINCMODEL_VERSION='"$(EXTVERSION)"'
-PG_CXXFLAGS = -std=c++17 -MMD -MP -Wall -Wextra -Wno-unused-parameter \
-              -Wno-missing-field-initializers -Wno-cast-function-type -Wno-implicit-fallthrough
+PG_CXXFLAGS = -std=c++17 -MMD -MP
+# Warnings. The core's are listed once, in src/core/warning_flags, which CMakeLists.txt reads too:
+# the core compiles with the same warnings in both builds. The adapter (src/pg) uses them less
+# what PostgreSQL's headers and fmgr conventions trip (unused fcinfo, partly initialized structs,
+# casts of function pointers, fall-through in its macros).
+CORE_WARNINGS := $(shell sed -e 's/\#.*//' src/core/warning_flags)
+ADAPTER_WARNINGS := $(CORE_WARNINGS) -Wno-unused-parameter -Wno-missing-field-initializers \
+                    -Wno-cast-function-type -Wno-implicit-fallthrough
+$(CORE_OBJS): override CXXFLAGS += $(CORE_WARNINGS)
+$(PG_OBJS): override CXXFLAGS += $(ADAPTER_WARNINGS)
 SHLIB_LINK = -lfmt -lstdc++
 EXTRA_CLEAN = build output_iso results regression.diffs regression.out tmp_check tmp_check_iso log
 
@@ -43,9 +53,10 @@ PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
 
 # Header dependencies (-MMD): a changed header rebuilds every object that includes it; a new
-# version in incmodel.control rebuilds every object (INCMODEL_VERSION is on their command line).
+# version in incmodel.control or a new warning list rebuilds every object (both are on their
+# command lines).
 -include $(OBJS:.o=.d)
-$(OBJS): incmodel.control
+$(OBJS): incmodel.control src/core/warning_flags
 EXTRA_CLEAN += $(OBJS:.o=.d)
 
 # The synthetic event generator used by the demo, tests and benchmarks (not part of the extension).
