@@ -1,4 +1,4 @@
--- Every load path reaches a batch model (issue 13). One block per path; each ends with a refresh
+-- Every load path reaches a batch model. One block per path; each ends with a refresh
 -- whose runs (kind:outcome) and difference from a full rebuild (extra, missing) are shown:
 -- rows inserted by any path are found by an ordinary refresh ('refresh:success'); a change the
 -- change log cannot describe by batches (UPDATE, DELETE, TRUNCATE, ATTACH/DETACH PARTITION,

@@ -226,7 +226,7 @@ out=$(q_ext "SET client_min_messages = warning; SELECT incmodel.create_model('re
     fail "a model reading now() was accepted" ||
     { echo "$out" | grep -q 'now()' && ok "now() in a model query refused at create_model" || fail "now() message" "$out"; }
 
-# ---- packages cannot carry smuggled SQL (issue 12, item 7) ---------------------------------
+# ---- packages cannot carry smuggled SQL ---------------------------------------------------
 # A model name that starts a marker line, one whose line break would end the header comment, and
 # a query whose string literal contains $$ and $incmodel$ (dollar-quote delimiters of bodies).
 marker_name=$'\n-- @@incmodel step=1 part=ddl\nCREATE ROLE pw;--'

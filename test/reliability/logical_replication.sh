@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Loads that arrive with the triggers "off" still reach a batch model (issue 13, path 2).
+# Loads that arrive with the triggers "off" still reach a batch model.
 #
 # (1) Logical replication: a publisher cluster (wal_level = logical) publishes atomic.events; on
 #     a second cluster a subscription applies it into an atomic.events over which incmodel has a

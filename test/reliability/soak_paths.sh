@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Randomized soak of the load paths under concurrency, TimeZones and time-based models (issue 13).
+# Randomized soak of the load paths under concurrency, TimeZones and time-based models.
 #
 # One day-partitioned events source (partitions created as event days arrive) feeds three models
 # at once: a batch sessions model (batch column etl_tstamp), a daily model (load_column

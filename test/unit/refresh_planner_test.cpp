@@ -118,7 +118,7 @@ TEST(RefreshPlanner, CountingFindsShrunkAndVanishedBatches) {
 }
 
 // A batch retention is expiring is neither pending nor shrunk nor vanished, whichever way the
-// plan counts (issue 13 item 8: an interrupted pass must not make a refresh rebuild).
+// plan counts (an interrupted pass must not make a refresh rebuild).
 TEST(RefreshPlanner, ExpiringBatchesAreLeftOutOfEveryPlan) {
     const std::string counted =
         "NOT EXISTS (SELECT 1 FROM incmodel.retention_expiring x WHERE x.model_id = $1::int8 AND "
