@@ -2,12 +2,20 @@
 # C++17 sources under src/core (PostgreSQL-free) and src/pg (the adapter).
 
 EXTENSION = incmodel
-EXTVERSION = 0.4.0
+# The version is written once, as incmodel.control's default_version: the C++ gets it as
+# INCMODEL_VERSION (src/core/version.hpp), CMakeLists.txt reads the same line, and test/run-all
+# checks that META.json agrees (test/check-version).
+EXTVERSION := $(shell sed -n "s/^default_version *= *'\([^']*\)'.*/\1/p" incmodel.control)
+ifeq ($(EXTVERSION),)
+$(error incmodel.control has no default_version)
+endif
 MODULE_big = incmodel
 
 CORE_SRCS = $(sort $(wildcard src/core/*.cpp))
 PG_SRCS   = $(sort $(wildcard src/pg/*/*.cpp))
-OBJS = $(CORE_SRCS:.cpp=.o) $(PG_SRCS:.cpp=.o)
+CORE_OBJS = $(CORE_SRCS:.cpp=.o)
+PG_OBJS   = $(PG_SRCS:.cpp=.o)
+OBJS = $(CORE_OBJS) $(PG_OBJS)
 
 DATA = $(sort $(wildcard sql/ext/incmodel--*.sql))
 
@@ -23,9 +31,18 @@ ISOLATION_OPTS = --temp-instance=tmp_check_iso --inputdir=test/isolation --outpu
                  --temp-config=test/isolation.conf
 
 PG_CONFIG ?= pg_config
-PG_CPPFLAGS = -isystem $(shell $(PG_CONFIG) --includedir-server) -Isrc
-PG_CXXFLAGS = -std=c++17 -MMD -MP -Wall -Wextra -Wno-unused-parameter \
-              -Wno-missing-field-initializers -Wno-cast-function-type -Wno-implicit-fallthrough
+PG_CPPFLAGS = -isystem $(shell $(PG_CONFIG) --includedir-server) -Isrc \
+              -DINCMODEL_VERSION='"$(EXTVERSION)"'
+PG_CXXFLAGS = -std=c++17 -MMD -MP
+# Warnings. The core's are listed once, in src/core/warning_flags, which CMakeLists.txt reads too:
+# the core compiles with the same warnings in both builds. The adapter (src/pg) uses them less
+# what PostgreSQL's headers and fmgr conventions trip (unused fcinfo, partly initialized structs,
+# casts of function pointers, fall-through in its macros).
+CORE_WARNINGS := $(shell sed -e 's/\#.*//' src/core/warning_flags)
+ADAPTER_WARNINGS := $(CORE_WARNINGS) -Wno-unused-parameter -Wno-missing-field-initializers \
+                    -Wno-cast-function-type -Wno-implicit-fallthrough
+$(CORE_OBJS): override CXXFLAGS += $(CORE_WARNINGS)
+$(PG_OBJS): override CXXFLAGS += $(ADAPTER_WARNINGS)
 SHLIB_LINK = -lfmt -lstdc++
 EXTRA_CLEAN = build output_iso results regression.diffs regression.out tmp_check tmp_check_iso log
 
@@ -35,8 +52,11 @@ override with_llvm = no
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
 
-# Header dependencies (-MMD): a changed header rebuilds every object that includes it.
+# Header dependencies (-MMD): a changed header rebuilds every object that includes it; a new
+# version in incmodel.control or a new warning list rebuilds every object (both are on their
+# command lines).
 -include $(OBJS:.o=.d)
+$(OBJS): incmodel.control src/core/warning_flags
 EXTRA_CLEAN += $(OBJS:.o=.d)
 
 # The synthetic event generator used by the demo, tests and benchmarks (not part of the extension).

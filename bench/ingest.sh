@@ -5,13 +5,13 @@
 # partition, which the pre-commit flush logs). Prints the median milliseconds and the ratios.
 #
 #   bash bench/ingest.sh                 100k events, 9 rounds
-#   bash bench/ingest.sh --events N --rounds R --port P
+#   bash bench/ingest.sh --events N --rounds R --port P (the first port to try)
 #
-# Started as root it runs its throwaway cluster as `postgres`; the cluster listens only on a
-# Unix socket in its temp dir and is stopped at exit.
+# Started as root it runs its throwaway cluster (test/lib/cluster.sh) as `postgres`; the cluster
+# listens only on a Unix socket in its temp dir and is stopped at exit.
 set -euo pipefail
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-pgbin=${PGBIN:-$(pg_config --bindir)}
+source "$repo/test/lib/cluster.sh"
 events=100000 rounds=9 port=5537
 while [ $# -gt 0 ]; do
     case $1 in
@@ -23,25 +23,13 @@ while [ $# -gt 0 ]; do
     esac
     shift
 done
-tmp=$(mktemp -d /tmp/incmodel-ingest.XXXXXX)
-chmod 755 "$tmp"
-asdb() { if [ "$(id -u)" = 0 ]; then su postgres -s /bin/bash -c "$*"; else bash -c "$*"; fi; }
-[ "$(id -u)" = 0 ] && chown postgres: "$tmp"
-cleanup() { asdb "'$pgbin/pg_ctl' -D '$tmp/data' -m immediate stop" >/dev/null 2>&1 || true; rm -rf "$tmp"; }
+tmp=$(cluster_dir ingest)
+cleanup() { cluster_stop "$tmp" immediate; rm -rf "$tmp"; }
 trap cleanup EXIT
-asdb "'$pgbin/initdb' -D '$tmp/data' -U postgres --auth=trust -E UTF8 --locale=C >/dev/null"
-cat >> "$tmp/data/postgresql.conf" <<EOF
-listen_addresses = ''
-port = $port
-unix_socket_directories = '$tmp'
-incmodel.progress_notices = off
-autovacuum = off
-shared_buffers = 1GB
-jit = off
-EOF
-[ "$(id -u)" = 0 ] && chown postgres: "$tmp/data/postgresql.conf"
-asdb "'$pgbin/pg_ctl' -D '$tmp/data' -l '$tmp/server.log' -w start >/dev/null"
-sql() { psql -X -q -At -h "$tmp" -p "$port" -U postgres -d postgres -v ON_ERROR_STOP=1 "$@"; }
+CLUSTER_PORT=$port cluster_init "$tmp" "incmodel.progress_notices = off" "autovacuum = off" \
+    "shared_buffers = 1GB" "jit = off"
+cluster_start "$tmp"
+sql() { cluster_psql "$tmp" -q -At -v ON_ERROR_STOP=1 "$@"; }
 
 "$repo/tools/eventgen/incmodel-eventgen" --seed 7 --events "$events" --batches 1 --days 1 \
     --start '2026-01-01' > "$tmp/events.tsv"

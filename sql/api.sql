@@ -114,10 +114,21 @@ SELECT incmodel.create_model('adopted',
 SELECT * FROM testkit.diff('adopted');
 SELECT incmodel.drop_model('adopted', true);
 
--- DROP EXTENSION leaves nothing of incmodel behind (it is created again for later tests). The
--- test suite's extension incmodel_test requires incmodel: it goes first and comes back after.
+-- DROP EXTENSION leaves nothing of incmodel behind but the schema named in its control file,
+-- empty (it is created again for later tests). PostgreSQL creates that schema before the install
+-- script runs and never makes it a member of the extension (ALTER EXTENSION ADD SCHEMA refuses the
+-- schema that contains the extension, and pg_dump relies on it not being one: it writes
+-- CREATE SCHEMA incmodel before CREATE EXTENSION ... WITH SCHEMA incmodel). DROP SCHEMA (RESTRICT)
+-- then succeeds, which proves it empty, and nothing is left. The test suite's extension
+-- incmodel_test requires incmodel: it goes first and comes back after.
 DROP EXTENSION incmodel_test;
 DROP EXTENSION incmodel;
+SELECT n.nspname AS leftover_schema,
+       (SELECT count(*) FROM pg_class WHERE relnamespace = n.oid)
+     + (SELECT count(*) FROM pg_proc WHERE pronamespace = n.oid)
+     + (SELECT count(*) FROM pg_type WHERE typnamespace = n.oid) AS objects_in_it
+FROM pg_namespace n WHERE n.nspname LIKE 'incmodel%';
+DROP SCHEMA incmodel;
 SELECT count(*) AS leftover_schemas FROM pg_namespace WHERE nspname LIKE 'incmodel%';
 CREATE EXTENSION incmodel;
 CREATE EXTENSION incmodel_test;

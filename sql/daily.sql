@@ -54,6 +54,9 @@ FROM incmodel.status WHERE model = 'user_days';
 -- Nothing new: a no-op run still moves the upper limit and records its range.
 CALL incmodel.refresh('user_days');
 SELECT outcome, events FROM incmodel.runs WHERE model_name = 'user_days' ORDER BY run_id DESC LIMIT 1;
+-- The maintenance plan covers a daily model's four scratch tables, its days scratch included.
+SELECT kind, count(*), count(*) FILTER (WHERE relation::text LIKE 'incmodel\_scratch.m%\_days') AS days
+FROM incmodel.maintenance_plan() WHERE model = 'user_days' GROUP BY kind ORDER BY kind;
 
 -- Per-run overrides: reprocess_days 3650 makes no row late; min_rows_to_process 1 reprocesses
 -- every day with skipped rows in full, so the whole model equals the rebuild afterwards.

@@ -1,4 +1,4 @@
--- Randomized differential test of the load paths (issue 13): per seed, a generated event stream
+-- Randomized differential test of the load paths: per seed, a generated event stream
 -- is loaded into a source partitioned by day (partitions created as days arrive) through a
 -- random mix of paths: INSERT through the parent, INSERT straight into partitions, COPY,
 -- loads in session_replication_role = replica, a load while the triggers are disabled, NULL

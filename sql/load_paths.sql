@@ -1,4 +1,4 @@
--- Every load path reaches a batch model (issue 13). One block per path; each ends with a refresh
+-- Every load path reaches a batch model. One block per path; each ends with a refresh
 -- whose runs (kind:outcome) and difference from a full rebuild (extra, missing) are shown:
 -- rows inserted by any path, and rows changed by UPDATE, DELETE or an upsert (their keys were
 -- queued), are found by an ordinary refresh ('refresh:success'); a change the change log cannot

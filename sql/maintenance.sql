@@ -29,6 +29,12 @@ SET incmodel.vacuum_dead_ratio = 0.01;
 SET incmodel.analyze_mod_min = 1000000;
 SELECT kind, count(*) FROM incmodel.maintenance_plan() WHERE model = 'maint' OR model IS NULL
 GROUP BY kind ORDER BY kind;
+-- The catalog tables are every table of incmodel's own: none of them is left out of the plan.
+SELECT relation AS catalog_table FROM incmodel.maintenance_plan() WHERE kind = 'catalog'
+ORDER BY relation::text;
+SELECT c.relname AS catalog_table_not_planned FROM pg_class c
+WHERE c.relnamespace = 'incmodel'::regnamespace AND c.relkind = 'r'
+  AND c.oid NOT IN (SELECT relation FROM incmodel.maintenance_plan() WHERE kind = 'catalog');
 SELECT relation, needs_vacuum, needs_analyze, reason IS NOT NULL AS has_reason
 FROM incmodel.maintenance_plan() WHERE model = 'maint' AND kind = 'target';
 -- Exactly the tables over threshold: a per-model override above the target's ratio takes it out.

@@ -1,4 +1,4 @@
--- Query shapes (issue 14): every model create_model accepts refreshes equal to a full rebuild
+-- Query shapes: every model create_model accepts refreshes equal to a full rebuild
 -- after several loads; what it cannot keep equal it refuses with a SQLSTATE, detail and hint.
 -- One block per shape; the oracle is testkit.diff (0 extra, 0 missing = equal to a rebuild).
 SET client_min_messages = warning;

@@ -1,4 +1,4 @@
--- Query shapes, part 2 (issue 14 leftovers): batch columns of types without min/max (uuid,
+-- Query shapes, part 2: batch columns of types without min/max (uuid,
 -- bytea), keys longer than a btree index can hold, helper functions under the pinned
 -- search_path. The oracle is testkit.diff (0 extra, 0 missing = equal to a rebuild).
 SET client_min_messages = warning;

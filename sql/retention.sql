@@ -1,6 +1,6 @@
 -- Retention deletes old events only after every model reading the source processed them.
--- Retention refuses a source read by a model that could recompute a key from events it deleted
--- (issue 13), so these models are bounded: a touched key is recomputed from the events of its
+-- Retention refuses a source read by a model that could recompute a key from events it deleted,
+-- so these models are bounded: a touched key is recomputed from the events of its
 -- window on ts only. They are built under a 60-day window (so they process the 40-day-old
 -- batch), then narrowed to 30 days, no longer than keep.
 CREATE TABLE atomic.ret (sid text, ts timestamp NOT NULL, etl timestamp NOT NULL);
@@ -186,7 +186,7 @@ SELECT incmodel.set_retention('atomic.ret_days', NULL);
 SELECT incmodel.drop_model('ret_day', true);
 DROP TABLE atomic.ret_days;
 
--- An interrupted pass (issue 13 item 8). atomic.ret_int's events are copied, as they are
+-- An interrupted pass. atomic.ret_int's events are copied, as they are
 -- inserted, to atomic.ret_twin, which has no retention: the oracle is the same model over the
 -- twin (retention must change no target). A BEFORE DELETE trigger on ret_int (a fuse) fails the
 -- 13th deletion: with chunks of 4 rows the pass commits three chunks (batch A gone, 2 events of

@@ -1,4 +1,4 @@
--- Time-based models never lose a row silently (issue 13, items 9-12). The source carries the
+-- Time-based models never lose a row silently. The source carries the
 -- change-log triggers on the load column; each run records its snapshot, and the next run reads
 -- the log rows of the transactions that snapshot could not see:
 --   * rows committed behind the limit (stamped in another TimeZone, or by hand at or below the

@@ -49,4 +49,75 @@ BEGIN
         END IF;
     END LOOP;
 END
+
+-- =============================================================================================
+-- maintenance_plan() covers every catalog table of incmodel
+-- =============================================================================================
+-- 0.3.0's plan named the catalog tables it covered; the tables left out (models, model_columns,
+-- retention, retention_expiring) were never vacuumed or analyzed by incmodel, though refreshes
+-- update models (planned_snapshot, unplaced_rows) and retention passes fill and empty
+-- retention_expiring. The plan now takes every ordinary table of the incmodel schema that
+-- belongs to the extension, so a table a later version adds is covered without a new list.
+-- Scratch tables: each model's batches, keys, rows and (time-based models) days, the names
+-- RefreshPlanner gives them (m<model_id>_<name> in incmodel_scratch).
+CREATE OR REPLACE FUNCTION incmodel.maintenance_plan()
+RETURNS TABLE (model text, relation regclass, kind text, live_tuples bigint, dead_tuples bigint,
+               dead_ratio float8, modified_since_analyze bigint, modified_ratio float8,
+               last_vacuum timestamptz, last_analyze timestamptz,
+               needs_vacuum boolean, needs_analyze boolean, reason text)
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+WITH settings AS (SELECT * FROM incmodel.maintenance_settings()),
+owned AS (
+    SELECT m.name AS model, m.target::oid AS relid, 'target' AS kind,
+           m.vacuum_dead_ratio AS vr, m.analyze_mod_ratio AS ar
+      FROM incmodel.models m
+    UNION ALL
+    SELECT m.name, c.oid, 'scratch', m.vacuum_dead_ratio, m.analyze_mod_ratio
+      FROM incmodel.models m
+      JOIN pg_class c ON c.relnamespace = 'incmodel_scratch'::regnamespace
+                     AND c.relname IN (format('m%s_batches', m.model_id), format('m%s_keys', m.model_id),
+                                       format('m%s_rows', m.model_id), format('m%s_days', m.model_id))
+    UNION ALL
+    SELECT NULL, c.oid, 'catalog', NULL, NULL
+      FROM pg_class c
+      JOIN pg_depend d ON d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.deptype = 'e'
+      JOIN pg_extension e ON e.oid = d.refobjid AND e.extname = 'incmodel'
+     WHERE c.relnamespace = 'incmodel'::regnamespace AND c.relkind = 'r'
+),
+measured AS (
+    SELECT o.model, o.relid, o.kind, s.n_live_tup AS live,
+           greatest(s.n_dead_tup, coalesce(d.dead_tuples, 0)) AS dead,
+           s.n_mod_since_analyze AS modified,
+           greatest(s.last_vacuum, s.last_autovacuum) AS last_vacuum,
+           greatest(s.last_analyze, s.last_autoanalyze) AS last_analyze,
+           coalesce(o.vr, st.vacuum_dead_ratio) AS vr, st.vacuum_dead_min AS vmin,
+           coalesce(o.ar, st.analyze_mod_ratio) AS ar, st.analyze_mod_min AS amin
+      FROM owned o
+      JOIN pg_stat_all_tables s ON s.relid = o.relid
+      LEFT JOIN incmodel.table_debt d ON d.target = o.relid
+      CROSS JOIN settings st
+),
+judged AS (
+    SELECT m.*,
+           m.dead::float8 / greatest(m.live + m.dead, 1) AS dratio,
+           m.modified::float8 / greatest(m.live, 1) AS mratio
+      FROM measured m
+)
+SELECT j.model, j.relid::regclass, j.kind, j.live, j.dead, round(j.dratio::numeric, 4)::float8,
+       j.modified, round(j.mratio::numeric, 4)::float8, j.last_vacuum, j.last_analyze,
+       j.kind <> 'scratch' AND j.dead >= j.vmin AND j.dratio >= j.vr,
+       j.kind <> 'scratch' AND j.modified >= j.amin AND j.mratio >= j.ar,
+       CASE WHEN j.kind = 'scratch' THEN 'truncated and analyzed by every refresh' ELSE
+       nullif(concat_ws('; ',
+         CASE WHEN j.dead >= j.vmin AND j.dratio >= j.vr THEN
+           format('%s dead tuples (%s%% of the table) >= %s and >= %s%%', j.dead,
+                  round((100 * j.dratio)::numeric, 1), j.vmin, round((100 * j.vr)::numeric, 1)) END,
+         CASE WHEN j.modified >= j.amin AND j.mratio >= j.ar THEN
+           format('%s rows modified since the last analyze (%s%%) >= %s and >= %s%%', j.modified,
+                  round((100 * j.mratio)::numeric, 1), j.amin, round((100 * j.ar)::numeric, 1)) END), '')
+       END
+  FROM judged j
+ ORDER BY j.dead DESC, j.relid
 $$;

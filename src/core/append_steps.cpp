@@ -3,7 +3,7 @@
 // (then dvce_created_tstamp when the source has it), among the rows loaded in
 // [start_date, upper limit]. A run adds the keys first seen in its load range; reloading an
 // event adds nothing. A backfill recomputes the keys loaded in a load range.
-// Parameters: the daily vector ($1 lower, $2 upper, $5 start_date), plus $9 and $10, a
+// Parameters: the time-based vector ($1 lower, $2 upper, $5 start_date), plus $9 and $10, a
 // backfill's load range [from, to) (timestamptz).
 #include <fmt/format.h>
 

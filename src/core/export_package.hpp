@@ -4,8 +4,9 @@
 //
 // A package is an ordered list of parts, one statement each:
 //   ddl          schemas, the registry, the run log, the model's manifest, scratch and target
-//   tables procedure    the model's refresh procedure (one transaction: plan, keys, recompute,
-//   commit) dispatcher   incmodel.refresh(name): looks the model's procedure up in the registry
+//                tables
+//   procedure    the model's refresh procedure (one transaction: plan, keys, recompute, commit)
+//   dispatcher   incmodel.refresh(name): looks the model's procedure up in the registry
 //   post_commit  a SELECT listing the statements to run after a successful refresh, outside any
 //                transaction (ANALYZE when statistics are stale)
 //   maintenance  a SELECT listing the VACUUM / ANALYZE statements the thresholds call for

@@ -3,9 +3,10 @@
 #
 #   bash test/redshift/run.sh                  after `make && make install`; as root or as a user
 #                                              who may run initdb (PostgreSQL refuses root: the
-#                                              server runs as the `postgres` account then)
+#                                              server runs as the `postgres` account then;
+#                                              test/lib/cluster.sh)
 #   INCMODEL_UPDATE_GOLDEN=1 bash ...          rewrite test/redshift/expected/*.sql
-#   INCMODEL_RS_PORT=5561 INCMODEL_RS_SEED=42  port of the throwaway cluster; data seed
+#   INCMODEL_RS_PORT=5561 INCMODEL_RS_SEED=42  first port to try for the throwaway cluster; data seed
 #   INCMODEL_SKIP_NODE=1                       skip the node-sql-parser checks
 #
 # It starts a throwaway cluster, creates one database WITH the extension and one WITHOUT it,
@@ -20,12 +21,11 @@
 set -uo pipefail
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 here=$repo/test/redshift
-pgbin=$(pg_config --bindir 2>/dev/null || echo /usr/lib/postgresql/15/bin)
-[ -x "$pgbin/initdb" ] || pgbin=/usr/lib/postgresql/15/bin
-cli=$pgbin/incmodel
+source "$repo/test/lib/cluster.sh"
+export PATH="$PGBIN:$PATH"  # psql of the same PostgreSQL as the cluster
+cli=$PGBIN/incmodel
 [ -x "$cli" ] || cli=$repo/cli/incmodel
 eventgen=$repo/tools/eventgen/incmodel-eventgen
-port=${INCMODEL_RS_PORT:-5561}
 seed=${INCMODEL_RS_SEED:-$(( $(date +%s) % 100000 ))}
 start_ts=$(date +%s)
 
@@ -39,7 +39,7 @@ finish() {
     exit $?
 }
 
-for f in "$cli" "$eventgen" "$pgbin/initdb" "$pgbin/pg_ctl"; do
+for f in "$cli" "$eventgen" "$PGBIN/initdb" "$PGBIN/pg_ctl"; do
     if [ ! -x "$f" ]; then
         echo "missing $f (run make && make install first)"
         failed=1
@@ -47,27 +47,21 @@ for f in "$cli" "$eventgen" "$pgbin/initdb" "$pgbin/pg_ctl"; do
     fi
 done
 
-tmp=$(mktemp -d /tmp/incmodel-redshift.XXXXXX)
-chmod 755 "$tmp"
-runas=()
-if [ "$(id -u)" = 0 ]; then
-    chown postgres:postgres "$tmp"
-    runas=(su postgres -s /bin/bash -c)
-fi
-as_server() { if [ ${#runas[@]} -gt 0 ]; then "${runas[@]}" "$*"; else bash -c "$*"; fi; }
+tmp=$(cluster_dir redshift)
 stop() {
-    as_server "'$pgbin/pg_ctl' -D '$tmp/data' -m immediate stop" >/dev/null 2>&1 || true
+    cluster_stop "$tmp" immediate
     [ -n "${lock_pid:-}" ] && kill "$lock_pid" 2>/dev/null
     rm -rf "$tmp"
 }
 trap stop EXIT
 
-echo "cluster in $tmp, port $port, seed $seed"
-as_server "'$pgbin/initdb' -D '$tmp/data' -A trust -U postgres --no-locale -E UTF8 >'$tmp/initdb.log' 2>&1" ||
-    { cat "$tmp/initdb.log"; fail "initdb"; finish; }
 # incmodel is preloaded (its maintenance worker registers at preload; naptime 0 keeps it idle).
-as_server "'$pgbin/pg_ctl' -D '$tmp/data' -w -l '$tmp/server.log' -o \"-p $port -k '$tmp' -c listen_addresses= -c shared_preload_libraries=incmodel -c incmodel.maintenance_naptime=0 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c TimeZone=UTC\" start" >/dev/null ||
-    { tail -30 "$tmp/server.log"; fail "server start"; finish; }
+CLUSTER_PORT=${INCMODEL_RS_PORT:-5561} cluster_init "$tmp" "shared_preload_libraries = 'incmodel'" \
+    "incmodel.maintenance_naptime = 0" "fsync = off" "synchronous_commit = off" \
+    "full_page_writes = off" "TimeZone = 'UTC'" || { fail "initdb"; finish; }
+port=$(cluster_port "$tmp")
+echo "cluster in $tmp, port $port, seed $seed"
+cluster_start "$tmp" || { fail "server start"; finish; }
 
 export PGHOST=$tmp PGPORT=$port PGUSER=postgres
 ext_dsn="host=$tmp port=$port user=postgres dbname=with_ext"
@@ -232,7 +226,7 @@ out=$(q_ext "SET client_min_messages = warning; SELECT incmodel.create_model('re
     fail "a model reading now() was accepted" ||
     { echo "$out" | grep -q 'now()' && ok "now() in a model query refused at create_model" || fail "now() message" "$out"; }
 
-# ---- packages cannot carry smuggled SQL (issue 12, item 7) ---------------------------------
+# ---- packages cannot carry smuggled SQL ---------------------------------------------------
 # A model name that starts a marker line, one whose line break would end the header comment, and
 # a query whose string literal contains $$ and $incmodel$ (dollar-quote delimiters of bodies).
 marker_name=$'\n-- @@incmodel step=1 part=ddl\nCREATE ROLE pw;--'

@@ -26,7 +26,7 @@ EVENTS=$([ $QUICK = 1 ] && echo 4000 || echo 20000)
 
 # synchronous_commit = on: an immediate stop must not lose commits the test already saw (with
 # fsync = off the WAL still reaches the OS at commit, which survives a server crash).
-start_cluster 5541 "synchronous_commit = on"
+start_cluster "synchronous_commit = on"
 install_testkit >/dev/null
 qf >/dev/null 2>"$CLUSTER_DIR/setup.err" <<SQL || { cat "$CLUSTER_DIR/setup.err"; fail "setup failed"; finish; }
 SELECT testkit.make_events('atomic.ck');
@@ -105,7 +105,7 @@ run_case() {  # run_case STEP kill|crash
         q "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'rel_holder'" >/dev/null
         wait "$holder_client" 2>/dev/null || true
     else
-        "$PGBIN/pg_ctl" -D "$PGDATA" -m immediate -w stop >/dev/null
+        cluster_stop "$CLUSTER_DIR" immediate
         wait "$refresher_client" 2>/dev/null || true
         wait "$holder_client" 2>/dev/null || true
         pg_start

@@ -28,15 +28,13 @@ DAILY=$([ $QUICK = 1 ] && echo 300 || echo 3000)
 XIDS=$([ $QUICK = 1 ] && echo 3000 || echo 20000)
 BATCHES=12
 
-start_cluster 5544
+start_cluster
 FIRST_DIR=$CLUSTER_DIR FIRST_PORT=$PGPORT
-SECOND_DIR=$CLUSTER_DIR/second SECOND_PORT=5545
+SECOND_DIR=$CLUSTER_DIR/second
 # Both clusters are stopped on exit, whatever happens (the second lives inside the first's
 # directory, which stop_cluster removes).
 stop_both() {
-    if [ -f "$SECOND_DIR/data/postmaster.pid" ]; then
-        "$PGBIN/pg_ctl" -D "$SECOND_DIR/data" -m immediate -w stop >/dev/null 2>&1 || true
-    fi
+    cluster_stop "$SECOND_DIR" immediate
     export PGDATA=$FIRST_DIR/data PGHOST=$FIRST_DIR PGPORT=$FIRST_PORT CLUSTER_DIR=$FIRST_DIR
     stop_cluster
 }
@@ -171,12 +169,8 @@ fi
 
 # (b) a second cluster, initdb'd separately: its xids are far below the recorded snapshots.
 log "(b) restore into a second cluster"
-"$PGBIN/initdb" -D "$SECOND_DIR/data" -U postgres --no-locale -E UTF8 -A trust >"$SECOND_DIR.initdb.log" 2>&1
-sed -e "s|^unix_socket_directories = .*|unix_socket_directories = '$SECOND_DIR'|" \
-    -e "s|^port = .*|port = $SECOND_PORT|" \
-    <(grep -E "^(listen_addresses|unix_socket_directories|port|fsync|synchronous_commit|full_page_writes|incmodel|log_)" "$FIRST_DIR/data/postgresql.conf") \
-    >>"$SECOND_DIR/data/postgresql.conf"
-"$PGBIN/pg_ctl" -D "$SECOND_DIR/data" -l "$SECOND_DIR/server.log" -w -t 60 start >/dev/null
+second_cluster "$SECOND_DIR"
+SECOND_PORT=$(cluster_port "$SECOND_DIR")
 SECOND_XID=$(PGHOST=$SECOND_DIR PGPORT=$SECOND_PORT q "SELECT pg_current_xact_id()")
 check "the second cluster's xids are below the first's" t \
     "$([ "$SECOND_XID" -lt $((FIRST_XID - XIDS / 2)) ] && echo t || echo f)"

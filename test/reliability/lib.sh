@@ -1,23 +1,19 @@
 # Shared helpers of the reliability tests (sourced by crash_and_kill.sh, soak.sh, scheduler.sh).
 #
-# Each test starts its own throwaway cluster in a temporary directory, as the unprivileged
-# `postgres` account (PostgreSQL refuses root), listening only on a Unix socket in that directory
-# (listen_addresses = ''), so tests never collide with another cluster on the same port.
+# Each test starts its own throwaway cluster (test/lib/cluster.sh) in a temporary directory, as
+# the unprivileged `postgres` account (PostgreSQL refuses root), listening only on a Unix socket
+# in that directory (listen_addresses = ''), so tests never collide with another cluster.
 # The cluster is always stopped on exit (trap), whatever happens.
 
 set -euo pipefail
 
 REL_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO=$(cd "$REL_DIR/../.." && pwd)
-PGBIN=${PGBIN:-/usr/lib/postgresql/15/bin}
+source "$REPO/test/lib/cluster.sh"
 EVENTGEN=${EVENTGEN:-$REPO/tools/eventgen/incmodel-eventgen}
 
 # Re-runs the calling script as `postgres` when started as root: as_postgres "$@".
-as_postgres() {
-    if [ "$(id -u)" = 0 ]; then
-        exec su postgres -s /bin/bash -c "$(printf '%q ' bash "$0" "$@")"
-    fi
-}
+as_postgres() { rerun_as_server "$@"; }
 
 log() { printf '[%s %s] %s\n' "$(date +%H:%M:%S)" "${TEST_NAME:-reliability}" "$*"; }
 
@@ -28,48 +24,56 @@ check() {
     if [ "$2" = "$3" ]; then log "ok: $1"; else fail "$1: expected [$2], got [$3]"; fi
 }
 
-# start_cluster PORT [extra postgresql.conf lines...]: initdb + start; sets PGDATA, PGHOST, PGPORT.
+# start_cluster [extra postgresql.conf lines...]: initdb + start on a free port; sets CLUSTER_DIR,
+# PGDATA, PGHOST, PGPORT.
 start_cluster() {
-    local port=$1; shift
-    CLUSTER_DIR=$(mktemp -d "/tmp/incmodel-rel-${TEST_NAME:-x}.XXXXXX")
-    export PGDATA=$CLUSTER_DIR/data PGHOST=$CLUSTER_DIR PGPORT=$port PGDATABASE=postgres
-    "$PGBIN/initdb" -D "$PGDATA" -U postgres --no-locale -E UTF8 -A trust >"$CLUSTER_DIR/initdb.log" 2>&1
-    {
-        echo "listen_addresses = ''"
-        echo "unix_socket_directories = '$CLUSTER_DIR'"
-        echo "port = $port"
-        echo "max_connections = 60"
-        echo "shared_buffers = 128MB"
-        echo "fsync = off"
-        echo "synchronous_commit = off"
-        echo "full_page_writes = off"
-        echo "log_min_messages = warning"
-        echo "log_line_prefix = '%m [%p] %q%a '"
-        echo "incmodel.progress_notices = off"
-        echo "incmodel_test.eventgen = '$EVENTGEN'"
-        for line in "$@"; do echo "$line"; done
-        # Libraries to preload: the test's own (PRELOAD) and any the caller adds (RELIABILITY_PRELOAD).
-        local preload="${PRELOAD:-}${PRELOAD:+${RELIABILITY_PRELOAD:+,}}${RELIABILITY_PRELOAD:-}"
-        if [ -n "$preload" ]; then echo "shared_preload_libraries = '$preload'"; fi
-        # Extra settings for every test cluster, e.g. RELIABILITY_EXTRA_CONF="log_min_messages = debug1".
-        if [ -n "${RELIABILITY_EXTRA_CONF:-}" ]; then printf '%s\n' "$RELIABILITY_EXTRA_CONF"; fi
-    } >>"$PGDATA/postgresql.conf"
+    CLUSTER_DIR=$(cluster_dir "rel-${TEST_NAME:-x}")
+    # Libraries to preload: the test's own (PRELOAD) and any the caller adds (RELIABILITY_PRELOAD).
+    local preload="${PRELOAD:-}${PRELOAD:+${RELIABILITY_PRELOAD:+,}}${RELIABILITY_PRELOAD:-}"
     trap stop_cluster EXIT
+    cluster_init "$CLUSTER_DIR" \
+        "max_connections = 60" \
+        "shared_buffers = 128MB" \
+        "fsync = off" \
+        "synchronous_commit = off" \
+        "full_page_writes = off" \
+        "log_min_messages = warning" \
+        "log_line_prefix = '%m [%p] %q%a '" \
+        "incmodel.progress_notices = off" \
+        "incmodel_test.eventgen = '$EVENTGEN'" \
+        "$@" \
+        ${preload:+"shared_preload_libraries = '$preload'"} \
+        ${RELIABILITY_EXTRA_CONF:+"$RELIABILITY_EXTRA_CONF"}
+    # Extra settings for every test cluster come last, e.g.
+    # RELIABILITY_EXTRA_CONF="log_min_messages = debug1".
+    export PGDATA=$CLUSTER_DIR/data PGHOST=$CLUSTER_DIR PGPORT=$(cluster_port "$CLUSTER_DIR")
+    export PGDATABASE=postgres
     pg_start
 }
 
-pg_start() { "$PGBIN/pg_ctl" -D "$PGDATA" -l "$CLUSTER_DIR/server.log" -w -t 60 start >/dev/null; }
+# (Re)starts the test's cluster, e.g. after a crash or a settings change that needs a restart.
+pg_start() { cluster_start "$CLUSTER_DIR"; }
 
+# Stops the test's cluster and removes its directory (unless KEEP_CLUSTER is set); the end of the
+# server log is shown first when the test failed.
 stop_cluster() {
-    if [ -n "${CLUSTER_DIR:-}" ] && [ -f "$PGDATA/postmaster.pid" ]; then
-        "$PGBIN/pg_ctl" -D "$PGDATA" -m immediate -w stop >/dev/null 2>&1 || true
-    fi
+    if [ -n "${CLUSTER_DIR:-}" ]; then cluster_stop "$CLUSTER_DIR" immediate; fi
     if [ -n "${CLUSTER_DIR:-}" ] && [ -z "${KEEP_CLUSTER:-}" ]; then
         if [ "${FAILURES:-0}" -gt 0 ] && [ -f "$CLUSTER_DIR/server.log" ]; then
             echo "----- last lines of the server log"; tail -n 40 "$CLUSTER_DIR/server.log"
         fi
         rm -rf "$CLUSTER_DIR"
     fi
+}
+
+# second_cluster DIR: another cluster for the test in DIR (under CLUSTER_DIR, so stop_cluster's
+# removal covers it) with the first one's server settings, started; stop it with cluster_stop.
+second_cluster() {
+    local dir=$1
+    mkdir -p "$dir"
+    cluster_init "$dir" "$(grep -E "^(fsync|synchronous_commit|full_page_writes|incmodel|log_)" \
+        "$CLUSTER_DIR/data/postgresql.conf")"
+    cluster_start "$dir"
 }
 
 # q SQL: one value (unaligned, tuples only), stops on error.

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Loads that arrive with the triggers "off" still reach a batch model (issue 13, path 2).
+# Loads that arrive with the triggers "off" still reach a batch model.
 #
 # (1) Logical replication: a publisher cluster (wal_level = logical) publishes atomic.events; on
 #     a second cluster a subscription applies it into an atomic.events over which incmodel has a
@@ -24,16 +24,14 @@ BATCHES=8
 GEN="--seed 21 --events $EVENTS --users $((EVENTS / 40)) --batches $BATCHES --days 4 --dup-fraction 0"
 APPLY_TIMEOUT=60
 
-start_cluster 5546 "wal_level = logical" "max_wal_senders = 10" "max_replication_slots = 10"
+start_cluster "wal_level = logical" "max_wal_senders = 10" "max_replication_slots = 10"
 PUB_DIR=$CLUSTER_DIR PUB_PORT=$PGPORT
-SUB_DIR=$CLUSTER_DIR/sub SUB_PORT=5547
+SUB_DIR=$CLUSTER_DIR/sub SUB_PORT=
 # Both clusters are stopped on exit, whatever happens (the subscriber lives inside the
 # publisher's directory, which stop_cluster removes). The subscriber goes first: its apply worker
 # would otherwise retry the publisher.
 stop_both() {
-    if [ -f "$SUB_DIR/data/postmaster.pid" ]; then
-        "$PGBIN/pg_ctl" -D "$SUB_DIR/data" -m immediate -w stop >/dev/null 2>&1 || true
-    fi
+    cluster_stop "$SUB_DIR" immediate
     export PGDATA=$PUB_DIR/data PGHOST=$PUB_DIR PGPORT=$PUB_PORT CLUSTER_DIR=$PUB_DIR
     stop_cluster
 }
@@ -93,12 +91,8 @@ CREATE PUBLICATION events_pub FOR TABLE atomic.events;
 SQL
 
 log "subscriber: a second cluster with incmodel and a sessions model over atomic.events"
-"$PGBIN/initdb" -D "$SUB_DIR/data" -U postgres --no-locale -E UTF8 -A trust >"$SUB_DIR.initdb.log" 2>&1
-sed -e "s|^unix_socket_directories = .*|unix_socket_directories = '$SUB_DIR'|" \
-    -e "s|^port = .*|port = $SUB_PORT|" \
-    <(grep -E "^(listen_addresses|unix_socket_directories|port|fsync|synchronous_commit|full_page_writes|incmodel|log_)" "$PUB_DIR/data/postgresql.conf") \
-    >>"$SUB_DIR/data/postgresql.conf"
-"$PGBIN/pg_ctl" -D "$SUB_DIR/data" -l "$SUB_DIR/server.log" -w -t 60 start >/dev/null
+second_cluster "$SUB_DIR"
+SUB_PORT=$(cluster_port "$SUB_DIR")
 sub install_testkit >/dev/null
 sub qf >/dev/null <<SQL
 $EVENTS_DDL

@@ -17,7 +17,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 as_postgres "$@"
 
 PRELOAD=incmodel
-start_cluster 5544 "autovacuum = off" "incmodel.maintenance_database = 'postgres'" \
+start_cluster "autovacuum = off" "incmodel.maintenance_database = 'postgres'" \
     "incmodel.maintenance_naptime = 0"
 install_testkit >/dev/null
 qf >/dev/null 2>"$CLUSTER_DIR/setup.err" <<'SQL' || { cat "$CLUSTER_DIR/setup.err"; fail "setup failed"; finish; }

@@ -22,10 +22,10 @@ QUICK=0; [ "${1:-}" = --quick ] && QUICK=1
 SLOW_SECONDS=${SLOW_SECONDS:-4}
 
 PRELOAD=pg_cron
-start_cluster 5543 "cron.database_name = 'postgres'" "cron.host = '$(mktemp -u)'" "max_worker_processes = 16"
+start_cluster "cron.database_name = 'postgres'" "cron.host = '$(mktemp -u)'" "max_worker_processes = 16"
 # pg_cron connects over libpq: point it at this cluster's socket directory.
 q "ALTER SYSTEM SET cron.host = '$CLUSTER_DIR'" >/dev/null
-"$PGBIN/pg_ctl" -D "$PGDATA" -m fast -w stop >/dev/null; pg_start
+cluster_stop "$CLUSTER_DIR"; pg_start
 install_testkit >/dev/null
 qf >/dev/null 2>"$CLUSTER_DIR/setup.err" <<SQL || { cat "$CLUSTER_DIR/setup.err"; fail "setup failed"; finish; }
 CREATE EXTENSION pg_cron;

@@ -21,7 +21,7 @@ CLIENTS=4
 RATE=$([ $QUICK = 1 ] && echo 8 || echo 6)    # load transactions per second, all clients together
 MODELS="soak_sessions soak_countries soak_pages"
 
-start_cluster 5542
+start_cluster
 install_testkit >/dev/null
 qf >/dev/null 2>"$CLUSTER_DIR/setup.err" <<'SQL' || { cat "$CLUSTER_DIR/setup.err"; fail "setup failed"; finish; }
 SELECT testkit.make_events('atomic.soak');

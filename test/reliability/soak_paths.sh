@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Randomized soak of the load paths under concurrency, TimeZones and time-based models (issue 13).
+# Randomized soak of the load paths under concurrency, TimeZones and time-based models.
 #
 # One day-partitioned events source (partitions created as event days arrive) feeds three models
 # at once: a batch sessions model (batch column etl_tstamp), a daily model (load_column
@@ -52,7 +52,7 @@ ZONES=(UTC Asia/Tokyo America/Los_Angeles Pacific/Pago_Pago Pacific/Kiritimati A
 RANDOM=$SEED
 MODEL_TZ=${ZONES[RANDOM % 3]}   # UTC, Asia/Tokyo or America/Los_Angeles
 
-start_cluster 5544 "timezone = 'UTC'" "max_locks_per_transaction = 256"
+start_cluster "timezone = 'UTC'" "max_locks_per_transaction = 256"
 log "seed $SEED (re-run with --seed $SEED); models created in TimeZone $MODEL_TZ; ${DURATION}s of load"
 install_testkit >/dev/null
 q "ALTER DATABASE postgres SET DateStyle = 'ISO'" >/dev/null

@@ -19,8 +19,8 @@ ModelSpec daily_spec() {
         "SELECT domain_userid AS user_id, derived_tstamp::date AS day, count(*) AS "
         "events FROM ";
     s.query_tail = "GROUP BY domain_userid, derived_tstamp::date";
-    s.keys = {{"user_id", "events.domain_userid", "text"},
-              {"day", "(events.derived_tstamp)::date", "date"}};
+    s.keys = {{"user_id", "events.domain_userid", "text", std::nullopt},
+              {"day", "(events.derived_tstamp)::date", "date", std::nullopt}};
     s.outputs = {{"user_id", "text"}, {"day", "date"}, {"events", "bigint"}};
     s.unique_columns = {"user_id", "day"};
     TimeSpec d;
@@ -165,7 +165,7 @@ ModelSpec append_spec() {
     ModelSpec s = test_support::sessions_spec();
     s.query_head = "SELECT event_id, page_url FROM ";
     s.query_tail = "WHERE event = 'page_view'";
-    s.keys = {{"event_id", "events.event_id", "text"}};
+    s.keys = {{"event_id", "events.event_id", "text", std::nullopt}};
     s.outputs = {{"event_id", "text"}, {"page_url", "text"}};
     s.unique_columns = {"event_id"};
     TimeSpec t;

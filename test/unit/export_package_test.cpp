@@ -184,7 +184,7 @@ TEST(ExportRenderer, QuotesEveryIdentifierThroughTheQuoter) {
     ModelSpec s = sessions();
     s.name = "Quoted Model";
     s.target = {"Reporting", "Country Stats"};
-    s.keys = {{"select", "ev.br_family", "text"}};
+    s.keys = {{"select", "ev.br_family", "text", std::nullopt}};
     s.outputs = {{"select", "text"}, {"Event Count", "bigint"}};
     s.unique_columns = {"select"};
     PackageRenderer r(s, options(Dialect::Redshift), quote);

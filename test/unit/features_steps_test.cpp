@@ -10,7 +10,7 @@ namespace {
 
 TEST(FeaturesSteps, InputQueuesItsKeysThroughParameters) {
     ModelSpec input = test_support::sessions_spec();
-    input.keys.push_back({"day", "(events.derived_tstamp)::date", "date"});
+    input.keys.push_back({"day", "(events.derived_tstamp)::date", "date", std::nullopt});
     RefreshPlanner p(input, test_support::test_quote);
     // the owner reads its keys as text; the catalog owner never reads the scratch table
     EXPECT_EQ(p.scratch_keys_as_text(),

@@ -1,4 +1,4 @@
-// Issue 12, item 7: a package cannot carry smuggled SQL. These tests use only the API that
+// A package cannot carry smuggled SQL. These tests use only the API that
 // incmodel 0.2.0 already had (write_package, read_package, PackageRenderer), so that they can be
 // run against it: there, each of them fails.
 #include <gtest/gtest.h>

@@ -118,7 +118,7 @@ TEST(RefreshPlanner, CountingFindsShrunkAndVanishedBatches) {
 }
 
 // A batch retention is expiring is neither pending nor shrunk nor vanished, whichever way the
-// plan counts (issue 13 item 8: an interrupted pass must not make a refresh rebuild).
+// plan counts (an interrupted pass must not make a refresh rebuild).
 TEST(RefreshPlanner, ExpiringBatchesAreLeftOutOfEveryPlan) {
     const std::string counted =
         "NOT EXISTS (SELECT 1 FROM incmodel.retention_expiring x WHERE x.model_id = $1::int8 AND "
@@ -157,14 +157,17 @@ TEST(RefreshPlanner, ListedBatchesIncludeTheNullBatch) {
     EXPECT_TRUE(contains(p.collect_keys(), listed));
     EXPECT_TRUE(contains(p.count_keys(), listed));
     EXPECT_FALSE(contains(p.all_batches(), "IS NOT NULL"));
-    for (const auto &ddl : p.create_scratch())
-        if (contains(ddl, "m7_batches")) EXPECT_TRUE(contains(ddl, "(batch_value text, "));
+    for (const auto &ddl : p.create_scratch()) {
+        if (contains(ddl, "m7_batches")) {
+            EXPECT_TRUE(contains(ddl, "(batch_value text, "));
+        }
+    }
 }
 
 TEST(RefreshPlanner, MultiColumnKeys) {
     ModelSpec s = sessions_spec();
-    s.keys = {{"user_id", "events.domain_userid", "text"},
-              {"day", "date_trunc('day'::text, events.derived_tstamp)", "timestamp"}};
+    s.keys = {{"user_id", "events.domain_userid", "text", std::nullopt},
+              {"day", "date_trunc('day'::text, events.derived_tstamp)", "timestamp", std::nullopt}};
     s.unique_columns = {"user_id", "day"};
     RefreshPlanner p(s, test_quote);
     EXPECT_TRUE(contains(p.collect_keys(),
@@ -183,7 +186,7 @@ TEST(RefreshPlanner, IdentifiersGoThroughTheQuoter) {
     ModelSpec s = sessions_spec();
     s.target = {"Derived Data", "Sessions\"; DROP TABLE x; --"};
     s.outputs = {{"Session Id", "text"}, {"user", "bigint"}};
-    s.keys = {{"Session Id", "events.domain_sessionid", "text"}};
+    s.keys = {{"Session Id", "events.domain_sessionid", "text", std::nullopt}};
     s.unique_columns = {"Session Id"};
     RefreshPlanner p(s, test_quote);
     EXPECT_EQ(

@@ -35,7 +35,7 @@ inline ModelSpec sessions_spec() {
     s.batch_type = "timestamp without time zone";
     s.query_head = "SELECT domain_sessionid AS session_id, count(*) AS events FROM ";
     s.query_tail = "GROUP BY domain_sessionid";
-    s.keys = {{"session_id", "events.domain_sessionid", "text"}};
+    s.keys = {{"session_id", "events.domain_sessionid", "text", std::nullopt}};
     s.outputs = {{"session_id", "text"}, {"events", "bigint"}};
     s.unique_columns = {"session_id"};
     s.target = {"derived", "sessions"};

@@ -1,5 +1,9 @@
-// The SQL-callable entry points. Each one converts its arguments, runs through entry_point()
-// (no C++ exception escapes) and calls into model_ops.
+// _PG_init and the SQL-callable entry points of the model lifecycle (version, create_model,
+// refresh, backfill, refresh_all, rebuild, explain, pending, alter_model, drop_model). Each one
+// converts its arguments, runs through entry_point() (no C++ exception escapes) and calls into
+// model_ops. The other entry points live beside the code they call: export_api.cpp,
+// verify_api.cpp, maintenance.cpp, retention.cpp, scheduling.cpp, change_capture.cpp,
+// change_log.cpp and moved_test_functions.cpp.
 #include <optional>
 #include <string>
 #include <vector>

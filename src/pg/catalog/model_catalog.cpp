@@ -222,7 +222,7 @@ std::int64_t insert_model(const ModelRecord &m, const std::string &canonical_que
     AsCatalogOwner owner;
     require_catalog_version();
     const core::ModelSpec &s = m.spec;
-    const std::optional<core::TimeSpec> &daily = s.time;
+    const std::optional<core::TimeSpec> &time_spec = s.time;  // daily or append
     auto opt = [](const std::optional<std::string> &v) {
         return v ? SqlParam::value(*v) : SqlParam::null();
     };
@@ -256,14 +256,16 @@ std::int64_t insert_model(const ModelRecord &m, const std::string &canonical_que
          SqlParam::value(m.timezone),
          SqlParam::value(m.enabled ? "true" : "false"),
          SqlParam::value(std::to_string(pg_call([] { return GetUserId(); }))),
-         daily ? SqlParam::value(daily->load_column) : SqlParam::null(),
-         daily ? SqlParam::value(daily->start_date) : SqlParam::null(),
-         daily ? SqlParam::value(daily->backfill_limit) : SqlParam::null(),
-         daily && !daily->append ? SqlParam::value(daily->day_column) : SqlParam::null(),
-         daily ? SqlParam::value(std::to_string(daily->reprocess_days)) : SqlParam::null(),
-         daily ? SqlParam::value(std::to_string(daily->min_rows_to_process)) : SqlParam::null(),
-         SqlParam::value(daily && daily->append ? "append" : "recompute"),
-         daily && daily->append ? SqlParam::value(daily->event_key) : SqlParam::null(),
+         time_spec ? SqlParam::value(time_spec->load_column) : SqlParam::null(),
+         time_spec ? SqlParam::value(time_spec->start_date) : SqlParam::null(),
+         time_spec ? SqlParam::value(time_spec->backfill_limit) : SqlParam::null(),
+         time_spec && !time_spec->append ? SqlParam::value(time_spec->day_column)
+                                         : SqlParam::null(),
+         time_spec ? SqlParam::value(std::to_string(time_spec->reprocess_days)) : SqlParam::null(),
+         time_spec ? SqlParam::value(std::to_string(time_spec->min_rows_to_process))
+                   : SqlParam::null(),
+         SqlParam::value(time_spec && time_spec->append ? "append" : "recompute"),
+         time_spec && time_spec->append ? SqlParam::value(time_spec->event_key) : SqlParam::null(),
          SqlParam::value(tree),
          SqlParam::value(tree_origin())});
     const std::int64_t id = r.scalar_int();

@@ -28,7 +28,7 @@ struct ModelRecord {
     // pg_snapshot before the last committed plan; unset when there is none or it was taken in
     // another cluster, database or source relation (a restored dump): the plan then counts.
     std::optional<std::string> planned_snapshot;
-    std::optional<std::string> upper_limit;  // daily models: load processed up to here
+    std::optional<std::string> upper_limit;  // time-based models: load processed up to here
     std::vector<std::string> depends_on;     // features models: the input model
     // The analyzed query (nodeToString), empty when none was stored (a model created before
     // 0.3.0) or it was stored in another database (a restored dump): its OIDs mean nothing here.
@@ -79,7 +79,7 @@ struct RunRecord {
     std::int64_t batches = 0, events = 0, keys = 0, null_keys = 0;
     std::int64_t rows_deleted = 0, rows_inserted = 0, keys_outside_window = 0;
     std::optional<std::string> window_start;
-    std::optional<std::string> lower_limit, upper_limit;  // daily models: the load range
+    std::optional<std::string> lower_limit, upper_limit;  // time-based models: the load range
     std::int64_t late_rows = 0, days_reprocessed = 0;
     std::string step_timings_json = "{}";
 };

@@ -1,4 +1,4 @@
-// Retention (seed 002's data expiration): events older than a source's retention interval are
+// Retention (data expiration): events older than a source's retention interval are
 // deleted in bounded chunks, one whole batch at a time, and only once every model reading the
 // source has processed the whole batch (its manifest count covers every event of the batch).
 // A pass holds the lock of every model reading the source, marks the batches it expires before

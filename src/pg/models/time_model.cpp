@@ -195,20 +195,11 @@ void count_catch_up(const core::RefreshPlanner &planner, const ModelRecord &m,
             fmt::format("Load the source with INSERT or COPY only to keep refreshes incremental."));
 }
 
-// Whether incmodel.runs has the columns of the change-log catch-up (a catalog not yet updated to
-// this library has not).
-bool runs_have_catch_up_columns() {
-    return pg_call([] {
-        const Oid nsp = get_namespace_oid("incmodel", true);
-        const Oid runs = OidIsValid(nsp) ? get_relname_relid("runs", nsp) : InvalidOid;
-        return OidIsValid(runs) && get_attnum(runs, "rows_behind_limit") != InvalidAttrNumber;
-    });
-}
-
 // Records what the catch-up found: on the run, and the unplaced rows on the model (status).
+// The catalog has the columns: a run's model was loaded (or created) only after
+// require_catalog_version() found the installed extension at this library's version.
 void record_catch_up(const ModelRecord &m, const RunRecord &run, const CatchUp &c) {
     if (c.behind == 0 && c.unplaced == 0) return;
-    if (!runs_have_catch_up_columns()) return;
     AsCatalogOwner owner;
     spi_exec(
         "UPDATE incmodel.runs SET rows_behind_limit = $2::int8, rows_unplaced = $3::int8 WHERE "

@@ -20,7 +20,8 @@ struct TimeRunArgs {
     std::optional<std::pair<std::string, std::string>> backfill;
 };
 
-// Runs one daily run as units of driver; returns true when it changed anything.
+// Runs one run of a time-based model (daily or append) as units of driver; returns true when it
+// changed anything.
 bool run_time_model(RunDriver &driver, const ModelRecord &m, const TimeRunArgs &args);
 
 // What the next run of a time-based model would cover (range, rows, late rows, days touched
@@ -33,8 +34,8 @@ std::vector<ExplainRow> explain_time_backfill(const ModelRecord &m, const std::s
 // Rows loaded after the model's upper limit (pending_events in status); no batches.
 Pending pending_time_rows(const ModelRecord &m);
 
-// Forgets what a daily model processed (target emptied, ledger and range manifest cleared), so
-// that its next run starts again at start_date.
+// Forgets what a time-based model processed (target emptied, range manifest and, for a daily
+// model, ledger cleared), so that its next run starts again at start_date.
 void reset_time_model(const ModelRecord &m);
 
 }  // namespace incmodel::pg

@@ -46,7 +46,7 @@ void notice_expected_differences(const std::string &name, const ModelRecord &m) 
     });
 }
 
-// The daily parameter vector of a time-based model with no new range and no full days: its
+// The parameter vector of a time-based model with no new range and no full days: its
 // upper limit ($1 = $2), or just before start_date when it has not run yet (nothing included).
 std::vector<SqlParam> time_params(const ModelRecord &m, RunRecord &run) {
     const core::TimeSpec &d = *m.spec.time;
