@@ -16,7 +16,8 @@ constexpr const char *kKeyQueue = "incmodel.key_queue";
 // The models that depend on this one, with the positions of their key parts among this
 // model's key parts (read by the catalog owner). $1 this model's name.
 std::string RefreshPlanner::dependents() const {
-    return "SELECT d.model_id::pg_catalog.text, d.feature_keys::pg_catalog.text FROM "
+    return "SELECT d.model_id::pg_catalog.text AS model_id, d.feature_keys::pg_catalog.text AS "
+           "feature_keys FROM "
            "incmodel.models d WHERE d.depends_on OPERATOR(pg_catalog.@>) "
            "ARRAY[$1::pg_catalog.text] ORDER BY d.model_id";
 }
@@ -57,8 +58,8 @@ std::string RefreshPlanner::features_queued_keys() const {
     for (size_t i = 0; i < spec_.keys.size(); ++i)
         casts.push_back(fmt::format("keys[{}]::{}", i + 1, spec_.keys[i].type));
     return fmt::format(
-        "INSERT INTO {} ({}) SELECT DISTINCT {} FROM {} WHERE model_id = $1::int8 AND id <= "
-        "$2::int8",
+        "INSERT INTO {} ({}) SELECT DISTINCT {} FROM {} WHERE model_id = $1::int8 AND id = ANY "
+        "($2::int8[])",
         qualified(quote_, scratch_.keys), key_columns(nullptr), join(casts, ", "), kKeyQueue);
 }
 

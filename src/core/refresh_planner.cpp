@@ -356,7 +356,8 @@ std::string RefreshPlanner::transition_keys(const std::string &transition) const
 // recompute (keys NULL): the plan consumes exactly these.
 std::string RefreshPlanner::queued_key_ids() const {
     return fmt::format(
-        "SELECT id::pg_catalog.text, keys IS NULL FROM {} WHERE model_id = $1::int8 ORDER BY id",
+        "SELECT id::pg_catalog.text AS id, keys IS NULL AS full_recompute FROM {} WHERE model_id "
+        "= $1::int8 ORDER BY id",
         kKeyQueue);
 }
 

@@ -33,7 +33,7 @@ TEST(FeaturesSteps, QueuedKeysAreCastBackToTheKeyTypes) {
     RefreshPlanner p(test_support::sessions_spec(), test_support::test_quote);
     EXPECT_EQ(p.features_queued_keys(),
               "INSERT INTO incmodel_scratch.m7_keys (k1) SELECT DISTINCT keys[1]::text FROM "
-              "incmodel.key_queue WHERE model_id = $1::int8 AND id <= $2::int8");
+              "incmodel.key_queue WHERE model_id = $1::int8 AND id = ANY ($2::int8[])");
 }
 
 }  // namespace

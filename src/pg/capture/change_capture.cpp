@@ -6,6 +6,7 @@
 #include "pg/boundary/guard.hpp"
 #include "pg/boundary/security.hpp"
 #include "pg/capture/source_triggers.hpp"
+#include "pg/catalog/change_log_rows.hpp"
 #include "pg/boundary/spi_client.hpp"
 
 extern "C" {
@@ -87,19 +88,10 @@ namespace incmodel::pg {
 // The relation and its partition ancestors that are sources of models with a change log.
 std::vector<Oid> logged_sources_of(Oid relid) {
     List *ancestors = pg_call([relid] { return get_partition_ancestors(relid); });
-    std::vector<std::string> oids{std::to_string(relid)};
+    std::vector<Oid> relids{relid};
     ListCell *lc;
-    foreach (lc, ancestors) oids.push_back(std::to_string(lfirst_oid(lc)));
-    AsCatalogOwner owner;
-    std::vector<Oid> sources;
-    for (const auto &row :
-         spi_exec("SELECT DISTINCT source::pg_catalog.oid::pg_catalog.text FROM incmodel.models "
-                  "WHERE change_log AND source::pg_catalog.oid OPERATOR(pg_catalog.=) ANY "
-                  "($1::pg_catalog.text[]::pg_catalog.oid[])",
-                  {SqlParam::text_array(oids)})
-             .rows)
-        sources.push_back(static_cast<Oid>(std::stoul(*row[0])));
-    return sources;
+    foreach (lc, ancestors) relids.push_back(lfirst_oid(lc));
+    return logged_sources_among(relids);
 }
 
 }  // namespace incmodel::pg
@@ -282,24 +274,6 @@ void register_change_capture() {
     if (registered) return;
     RegisterXactCallback(at_xact_event, nullptr);
     registered = true;
-}
-
-bool change_log_has_kinds() {
-    return pg_call([] {
-        const Oid nsp = get_namespace_oid("incmodel", true);
-        const Oid log = OidIsValid(nsp) ? get_relname_relid("source_changes", nsp) : InvalidOid;
-        return OidIsValid(log) && get_attnum(log, "kind") != InvalidAttrNumber;
-    });
-}
-
-void log_modification(Oid source, const std::string &column) {
-    if (!change_log_has_kinds()) return;  // a catalog older than 0.3.0 has no such triggers
-    AsCatalogOwner owner;
-    spi_exec(
-        "INSERT INTO incmodel.source_changes (source, batch_column, txid, lo, hi, rows, nulls, "
-        "kind) VALUES ($1::pg_catalog.oid, $2, pg_catalog.pg_current_xact_id(), NULL, NULL, 0, "
-        "0, 'modify')",
-        {SqlParam::int64(source), SqlParam::value(column)});
 }
 
 void release_modified_rows(Oid source) {

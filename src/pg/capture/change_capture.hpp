@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "pg/boundary/pg_headers.hpp"
+#include "pg/catalog/change_log_rows.hpp"
 
 extern "C" {
 #include "utils/tuplestore.h"
@@ -25,15 +26,6 @@ void register_change_capture();
 // change_log.cpp: the rows noted in this transaction that no statement trigger wrote yet.
 bool pending_ranges_exist();
 void flush_pending_ranges();
-
-// Whether incmodel.source_changes has the 0.3.0 columns (kind, nulls): a library newer than the
-// installed catalog keeps logging loads in the old format until ALTER EXTENSION UPDATE.
-bool change_log_has_kinds();
-
-// Writes a 'modify' row for the source (as the catalog owner, in the current transaction). An
-// empty column concerns every model of the source (they rebuild); a load column, the time-based
-// models only (batch models had the changed rows' keys queued instead).
-void log_modification(Oid source, const std::string &column = "");
 
 // The relation and its partition ancestors that are sources of models with a change log.
 std::vector<Oid> logged_sources_of(Oid relid);

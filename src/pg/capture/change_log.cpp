@@ -256,9 +256,8 @@ std::string output_text(Oid type, Datum v) {
     });
 }
 
-// Writes one range to the log. As the catalog owner: a loader needs no right on incmodel's
-// schema or log, and nobody else can write the log (only incmodel, with the loading
-// transaction's id). The bounds are rendered first, as the loader (the column type's output).
+// Writes one range to the log (as the catalog owner: a loader needs no right on incmodel's schema
+// or log). The bounds are rendered first, as the loader (the column type's output).
 void write_range(Oid source, const char *column, const BatchRange &range, Oid type,
                  const char *kind = "insert") {
     std::optional<std::string> lo, hi;
@@ -270,28 +269,7 @@ void write_range(Oid source, const char *column, const BatchRange &range, Oid ty
         hi = output_text(type, range.hi);
         pinned.close();
     }
-    AsCatalogOwner owner;
-    std::vector<SqlParam> params{SqlParam::value(std::to_string(source)), SqlParam::value(column),
-                                 lo ? SqlParam::value(*lo) : SqlParam::null(),
-                                 hi ? SqlParam::value(*hi) : SqlParam::null(),
-                                 SqlParam::value(std::to_string(range.rows))};
-    if (!change_log_has_kinds()) {
-        // A catalog not yet updated to this library (ALTER EXTENSION incmodel UPDATE pending):
-        // loads keep being logged in its format.
-        spi_exec(
-            "INSERT INTO incmodel.source_changes (source, batch_column, txid, lo, hi, rows) VALUES "
-            "($1::pg_catalog.oid, $2, pg_catalog.pg_current_xact_id(), $3, $4, "
-            "$5::pg_catalog.int8)",
-            params);
-        return;
-    }
-    params.push_back(SqlParam::value(std::to_string(range.nulls)));
-    params.push_back(SqlParam::value(kind));
-    spi_exec(
-        "INSERT INTO incmodel.source_changes (source, batch_column, txid, lo, hi, rows, nulls, "
-        "kind) VALUES ($1::pg_catalog.oid, $2, pg_catalog.pg_current_xact_id(), $3, $4, "
-        "$5::pg_catalog.int8, $6::pg_catalog.int8, $7)",
-        params);
+    log_range(source, column, {lo, hi, range.rows, range.nulls}, kind);
 }
 
 }  // namespace

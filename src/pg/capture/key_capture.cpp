@@ -16,6 +16,7 @@
 
 #include "core/refresh_planner.hpp"
 #include "pg/capture/change_capture.hpp"
+#include "pg/catalog/key_queue.hpp"
 #include "pg/boundary/guard.hpp"
 #include "pg/catalog/model_catalog.hpp"
 #include "pg/analysis/query_analysis.hpp"
@@ -34,19 +35,6 @@ namespace incmodel::pg {
 
 namespace {
 
-// The models with a change log on a source, by name (as the catalog owner).
-std::vector<std::string> logged_models_of(Oid source) {
-    AsCatalogOwner owner;
-    std::vector<std::string> names;
-    for (const auto &row :
-         spi_exec("SELECT name FROM incmodel.models WHERE change_log AND source::pg_catalog.oid "
-                  "OPERATOR(pg_catalog.=) $1::pg_catalog.oid ORDER BY name",
-                  {SqlParam::int64(source)})
-             .rows)
-        names.push_back(*row[0]);
-    return names;
-}
-
 // The transition tables of the firing trigger, by the names its REFERENCING clause gave them.
 struct TransitionNames {
     std::string old_rows;
@@ -54,8 +42,7 @@ struct TransitionNames {
 };
 
 // Evaluates the model's keys on the transition tables, as its owner; one text[] per key part.
-std::vector<std::vector<std::optional<std::string>>> changed_keys(const ModelRecord &m,
-                                                                  const TransitionNames &t) {
+KeyColumns changed_keys(const ModelRecord &m, const TransitionNames &t) {
     core::RefreshPlanner planner(m.spec, quote_ident);
     std::vector<std::vector<std::optional<std::string>>> parts(m.spec.keys.size());
     std::vector<std::string> tables{t.old_rows};
@@ -69,16 +56,6 @@ std::vector<std::vector<std::optional<std::string>>> changed_keys(const ModelRec
     return parts;
 }
 
-// Queues the keys of one model (as the catalog owner, from parameters).
-void queue_keys(const ModelRecord &m, std::vector<std::vector<std::optional<std::string>>> parts) {
-    if (parts.empty() || parts[0].empty()) return;
-    core::RefreshPlanner planner(m.spec, quote_ident);
-    std::vector<SqlParam> params{SqlParam::int64(m.spec.id)};
-    for (auto &part : parts) params.push_back(SqlParam::text_array(std::move(part)));
-    AsCatalogOwner owner;
-    spi_exec(planner.queue_keys(m.spec.keys.size()), params);
-}
-
 // What one model of the source needs for the changed rows: its keys queued (returns its batch
 // column, whose ranges are then recounted), or a 'modify' row (returns nothing).
 std::optional<std::string> capture_for_model(const std::string &name, Oid source,
@@ -87,7 +64,7 @@ std::optional<std::string> capture_for_model(const std::string &name, Oid source
     std::exception_ptr failed = in_subtransaction([&] {
         m = load_model(name);
         if (m.spec.time || !m.depends_on.empty()) return;
-        queue_keys(m, changed_keys(m, t));
+        queue_key_sets(core::RefreshPlanner(m.spec, quote_ident), m.spec.id, changed_keys(m, t));
     });
     if (!failed && m.spec.time) {
         log_modification(source, m.spec.batch_column);
@@ -101,9 +78,7 @@ std::optional<std::string> capture_for_model(const std::string &name, Oid source
                name + "\"; its next refresh rebuilds it",
            error.text(), "");
     if (m.spec.id > 0) {
-        core::RefreshPlanner planner(m.spec, quote_ident);
-        AsCatalogOwner owner;
-        spi_exec(planner.queue_full_recompute(), {SqlParam::int64(m.spec.id)});
+        queue_full_recompute(core::RefreshPlanner(m.spec, quote_ident), m.spec.id);
     } else {
         log_modification(source, "");  // the model could not even be loaded
     }
@@ -120,7 +95,7 @@ void capture_changed_rows(TriggerData *td) {
     for (Oid source : logged_sources_of(relid)) {
         release_modified_rows(source);
         std::vector<std::string> recount_columns;
-        for (const std::string &name : logged_models_of(source)) {
+        for (const std::string &name : logged_model_names(source)) {
             std::optional<std::string> column = capture_for_model(name, source, t);
             if (!column) continue;
             bool seen = false;

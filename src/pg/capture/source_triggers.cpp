@@ -9,6 +9,7 @@
 #include "pg/analysis/query_analysis.hpp"
 #include "pg/boundary/security.hpp"
 #include "pg/boundary/spi_client.hpp"
+#include "pg/catalog/change_log_rows.hpp"
 
 extern "C" {
 #include "common/md5.h"
@@ -175,25 +176,10 @@ bool ensure_change_trigger(const ModelRecord &m) {
 }
 
 void drop_change_trigger_if_unused(const ModelRecord &m) {
-    const SqlParam src = oid_param(m.source_oid);
-    const SqlParam col = SqlParam::value(m.spec.batch_column);
-    bool column_used, source_used;
-    {
-        AsCatalogOwner owner;
-        SqlResult r = spi_exec(
-            "SELECT EXISTS (SELECT 1 FROM incmodel.models WHERE source::pg_catalog.oid "
-            "OPERATOR(pg_catalog.=) $1::pg_catalog.oid AND batch_column OPERATOR(pg_catalog.=) $2 "
-            "AND change_log), EXISTS (SELECT 1 FROM incmodel.models WHERE source::pg_catalog.oid "
-            "OPERATOR(pg_catalog.=) $1::pg_catalog.oid AND change_log)",
-            {src, col});
-        column_used = r.rows[0][0] == std::optional<std::string>("t");
-        source_used = r.rows[0][1] == std::optional<std::string>("t");
-        if (column_used) return;
-        spi_exec(
-            "DELETE FROM incmodel.source_changes WHERE source OPERATOR(pg_catalog.=) "
-            "$1::pg_catalog.oid AND (batch_column OPERATOR(pg_catalog.=) $2 OR NOT $3::bool)",
-            {src, col, SqlParam::value(source_used ? "true" : "false")});
-    }
+    const ChangeLogUse use = change_log_use(m.source_oid, m.spec.batch_column);
+    if (use.column) return;
+    forget_log_rows(m.source_oid, m.spec.batch_column, use.source);
+    const bool source_used = use.source;
     const Oid source = m.source_oid;
     bool owner = pg_call([source] { return pg_class_ownercheck(source, GetUserId()); });
     const std::string rel = core::qualified(quote_ident, m.spec.source);
@@ -215,43 +201,23 @@ void drop_change_trigger_if_unused(const ModelRecord &m) {
 }
 
 bool source_modified_since_plan(const ModelRecord &m) {
-    if (!m.change_log) return false;
-    AsCatalogOwner owner;
-    return spi_exec(
-               "SELECT EXISTS (SELECT 1 FROM incmodel.source_changes WHERE source "
-               "OPERATOR(pg_catalog.=) $1::pg_catalog.oid AND kind OPERATOR(pg_catalog.=) "
-               "'modify' AND batch_column OPERATOR(pg_catalog.=) '' AND "
-               "($2::pg_catalog.pg_snapshot IS NULL OR (txid "
-               "OPERATOR(pg_catalog.>=) pg_catalog.pg_snapshot_xmin($2::pg_catalog.pg_snapshot) "
-               "AND NOT pg_catalog.pg_visible_in_snapshot(txid, "
-               "$2::pg_catalog.pg_snapshot))))",
-               {oid_param(m.source_oid),
-                m.planned_snapshot ? SqlParam::value(*m.planned_snapshot) : SqlParam::null()})
-               .scalar() == std::optional<std::string>("t");
+    return m.change_log && modification_logged_since(m.source_oid, m.planned_snapshot);
 }
 
 LoggedLoads loads_since_plan(const ModelRecord &m) {
     LoggedLoads out;
     if (!m.change_log || !m.planned_snapshot || !change_trigger_active(m)) return out;
     out.used = true;
-    AsCatalogOwner owner;
-    SqlResult r = spi_exec(
-        "SELECT kind, lo, hi, nulls FROM incmodel.source_changes WHERE source "
-        "OPERATOR(pg_catalog.=) $1::pg_catalog.oid AND (kind OPERATOR(pg_catalog.=) 'modify' OR "
-        "batch_column OPERATOR(pg_catalog.=) $2) AND txid OPERATOR(pg_catalog.>=) "
-        "pg_catalog.pg_snapshot_xmin($3::pg_catalog.pg_snapshot) AND NOT "
-        "pg_catalog.pg_visible_in_snapshot(txid, $3::pg_catalog.pg_snapshot)",
-        {oid_param(m.source_oid), SqlParam::value(m.spec.batch_column),
-         SqlParam::value(*m.planned_snapshot)});
-    for (const auto &row : r.rows) {
-        if (row[0] == std::optional<std::string>("modify")) {
+    for (const LogRow &row :
+         log_rows_since(m.source_oid, m.spec.batch_column, *m.planned_snapshot)) {
+        if (row.kind == "modify") {
             out.modified = true;
             continue;
         }
-        if (row[3]) out.nulls += std::stoll(*row[3]);
-        if (!row[1]) continue;
-        out.los.push_back(*row[1]);
-        out.his.push_back(*row[2]);
+        out.nulls += row.range.nulls;
+        if (!row.range.lo) continue;
+        out.los.push_back(*row.range.lo);
+        out.his.push_back(*row.range.hi);
     }
     return out;
 }

@@ -5,6 +5,7 @@
 #include "pg/analysis/query_analysis.hpp"
 #include "pg/boundary/security.hpp"
 #include "pg/boundary/spi_client.hpp"
+#include "pg/catalog/change_log_rows.hpp"
 
 extern "C" {
 #include "access/xlog.h"
@@ -13,13 +14,6 @@ extern "C" {
 namespace incmodel::pg {
 
 namespace {
-
-std::string str(const std::optional<std::string> &v) {
-    return v.value_or("");
-}
-bool boolean(const std::optional<std::string> &v) {
-    return v && *v == "t";
-}
 
 // The current schema and name of a relation, or 42P01 when it was dropped behind our back.
 core::QualifiedName relation_name(Oid relid, const std::string &model, const char *role) {
@@ -109,76 +103,79 @@ ModelRecord load_model(const std::string &name, bool require_relations) {
     AsCatalogOwner owner;
     require_catalog_version();
     SqlResult r = spi_exec(
-        "SELECT model_id, query, query_head, query_tail, alias_in_query, source::oid, "
-        "source_alias, source_only, batch_column, batch_type, window_column, lookback::text, "
-        "target::oid, bounded_recompute, timezone, enabled, owner::oid, canonical_query, "
-        "change_log, planned_snapshot::text, load_column, start_date::text, backfill_limit::text, "
-        "day_key, reprocess_days, min_rows_to_process, upper_limit::text, strategy, event_key, "
-        "depends_on[1], planned_origin, query_tree, query_origin FROM "
-        "incmodel.models WHERE name = $1",
+        "SELECT model_id, query, query_head, query_tail, alias_in_query, source::oid AS source, "
+        "source_alias, source_only, batch_column, batch_type, window_column, lookback::text AS "
+        "lookback, target::oid AS target, bounded_recompute, timezone, enabled, owner::oid AS "
+        "owner, canonical_query, change_log, planned_snapshot::text AS planned_snapshot, "
+        "load_column, start_date::text AS start_date, backfill_limit::text AS backfill_limit, "
+        "day_key, reprocess_days, min_rows_to_process, upper_limit::text AS upper_limit, "
+        "strategy, event_key, depends_on[1] AS input_model, planned_origin, query_tree, "
+        "query_origin FROM incmodel.models WHERE name = $1",
         {SqlParam::value(name)});
     if (r.rows.empty())
         throw UserError(ERRCODE_UNDEFINED_OBJECT, "incmodel: model \"" + name + "\" does not exist",
                         "", "SELECT name FROM incmodel.models lists the models.");
-    const SqlRow &row = r.rows[0];
+    const NamedRow row(r, 0);
     ModelRecord m;
     core::ModelSpec &s = m.spec;
-    s.id = std::stoll(str(row[0]));
+    s.id = row.int64("model_id");
     s.name = name;
-    m.query = str(row[1]);
-    s.query_head = str(row[2]);
-    s.query_tail = str(row[3]);
-    s.alias_in_query = boolean(row[4]);
-    m.source_oid = static_cast<Oid>(std::stoul(str(row[5])));
-    s.source_alias = str(row[6]);
-    s.source_only = boolean(row[7]);
-    s.batch_column = str(row[8]);
-    s.batch_type = str(row[9]);
-    s.window_column = row[10];
-    m.lookback = row[11];
+    m.query = row.text("query");
+    s.query_head = row.text("query_head");
+    s.query_tail = row.text("query_tail");
+    s.alias_in_query = row.boolean("alias_in_query");
+    m.source_oid = static_cast<Oid>(std::stoul(row.text("source")));
+    s.source_alias = row.text("source_alias");
+    s.source_only = row.boolean("source_only");
+    s.batch_column = row.text("batch_column");
+    s.batch_type = row.text("batch_type");
+    s.window_column = row["window_column"];
+    m.lookback = row["lookback"];
     if (!m.lookback) s.window_column.reset();
-    m.target_oid = static_cast<Oid>(std::stoul(str(row[12])));
-    s.bounded_recompute = boolean(row[13]) && s.window_column.has_value();
-    m.timezone = str(row[14]);
-    m.enabled = boolean(row[15]);
-    m.owner_oid = static_cast<Oid>(std::stoul(str(row[16])));
-    m.canonical_query = str(row[17]);
-    m.change_log = boolean(row[18]);
-    m.planned_snapshot = row[19];
-    m.upper_limit = row[26];
+    m.target_oid = static_cast<Oid>(std::stoul(row.text("target")));
+    s.bounded_recompute = row.boolean("bounded_recompute") && s.window_column.has_value();
+    m.timezone = row.text("timezone");
+    m.enabled = row.boolean("enabled");
+    m.owner_oid = static_cast<Oid>(std::stoul(row.text("owner")));
+    m.canonical_query = row.text("canonical_query");
+    m.change_log = row.boolean("change_log");
+    m.planned_snapshot = row["planned_snapshot"];
+    m.upper_limit = row["upper_limit"];
 
     SqlResult cols = spi_exec(
         "SELECT kind, name, type, source_expr FROM incmodel.model_columns WHERE model_id = "
         "$1::int8 "
         "ORDER BY kind, ord",
         {SqlParam::int64(s.id)});
-    for (const SqlRow &c : cols.rows) {
-        const std::string kind = str(c[0]);
+    for (std::size_t i = 0; i < cols.rows.size(); ++i) {
+        const NamedRow c(cols, i);
+        const std::string kind = c.text("kind");
         if (kind == "output")
-            s.outputs.push_back({str(c[1]), str(c[2])});
+            s.outputs.push_back({c.text("name"), c.text("type")});
         else if (kind == "key")
-            s.keys.push_back({str(c[1]), str(c[3]), str(c[2])});
+            s.keys.push_back({c.text("name"), c.text("source_expr"), c.text("type")});
         else
-            s.unique_columns.push_back(str(c[1]));
+            s.unique_columns.push_back(c.text("name"));
     }
-    if (row[31] && row[32] == std::optional<std::string>(tree_origin())) m.query_tree = *row[31];
+    if (row["query_tree"] && row["query_origin"] == std::optional<std::string>(tree_origin()))
+        m.query_tree = *row["query_tree"];
     auto exists = [](Oid rel) { return pg_call([rel] { return get_rel_name(rel); }) != nullptr; };
     if (require_relations && exists(m.source_oid) && exists(m.target_oid)) render_from_tree(m);
-    if (row[29]) m.depends_on = {*row[29]};  // one input model (create_model accepts one)
-    if (row[20]) {
+    if (row["input_model"]) m.depends_on = {*row["input_model"]};  // create_model accepts one
+    if (row["load_column"]) {
         core::TimeSpec d;
-        d.load_column = str(row[20]);
+        d.load_column = row.text("load_column");
         d.load_type = s.batch_type;
-        d.start_date = str(row[21]);
-        d.backfill_limit = str(row[22]);
-        d.day_column = str(row[23]);
-        d.reprocess_days = std::stoi(str(row[24]));
-        d.min_rows_to_process = std::stoll(str(row[25]));
+        d.start_date = row.text("start_date");
+        d.backfill_limit = row.text("backfill_limit");
+        d.day_column = row.text("day_key");
+        d.reprocess_days = static_cast<int>(row.int64("reprocess_days"));
+        d.min_rows_to_process = row.int64("min_rows_to_process");
         for (const auto &k : s.keys)
             if (k.column == d.day_column) d.day_expr = k.source_expr;
-        d.append = str(row[27]) == "append";
+        d.append = row.text("strategy") == "append";
         if (d.append) {
-            d.event_key = str(row[28]);
+            d.event_key = row.text("event_key");
             d.dedupe_order = dedupe_order(m.source_oid, d.load_column);
         }
         s.time = d;
@@ -192,7 +189,8 @@ ModelRecord load_model(const std::string &name, bool require_relations) {
     else
         m.target_oid = InvalidOid;
     // A snapshot taken elsewhere is as good as none: the plan counts the source's batches once.
-    if (m.planned_snapshot && row[30] != std::optional<std::string>(snapshot_origin(m.source_oid)))
+    if (m.planned_snapshot &&
+        row["planned_origin"] != std::optional<std::string>(snapshot_origin(m.source_oid)))
         m.planned_snapshot.reset();
     return m;
 }
@@ -211,7 +209,7 @@ std::vector<std::string> enabled_model_names() {
         "0), m.name",
         {});
     std::vector<std::string> names;
-    for (const SqlRow &row : r.rows) names.push_back(str(row[0]));
+    for (std::size_t i = 0; i < r.rows.size(); ++i) names.push_back(NamedRow(r, i).text("name"));
     return names;
 }
 
@@ -316,24 +314,6 @@ void store_query_tree(ModelRecord &m) {
     m.texts_changed = false;
 }
 
-bool record_failed_run(const std::string &name, std::int64_t model_id, const char *kind,
-                       const char *step, const std::exception_ptr &error) {
-    const ErrorSummary e = describe_error(error);
-    const std::string &sqlstate = e.sqlstate;
-    const std::string &message = e.message;
-    if (sqlstate == "42501") return false;
-    AsCatalogOwner owner;
-    SqlResult r = spi_exec(
-        "INSERT INTO incmodel.runs (model_id, model_name, kind, finished_at, outcome, "
-        "failed_step, error_sqlstate, error_message) SELECT model_id, name, $2, "
-        "clock_timestamp(), 'failed', $3, $4, $5 FROM incmodel.models WHERE name = $1 AND $6::int8 "
-        "= 0 UNION ALL SELECT $6::int8, $1, $2, clock_timestamp(), 'failed', $3, $4, $5 WHERE "
-        "$6::int8 <> 0",
-        {SqlParam::value(name), SqlParam::value(kind), SqlParam::value(step),
-         SqlParam::value(sqlstate), SqlParam::value(message), SqlParam::int64(model_id)});
-    return r.processed > 0;
-}
-
 void set_planned_snapshot(const ModelRecord &m, const std::string &snapshot) {
     AsCatalogOwner owner;
     const std::string origin = snapshot_origin(m.source_oid);
@@ -342,21 +322,7 @@ void set_planned_snapshot(const ModelRecord &m, const std::string &snapshot) {
         "model_id = $1::int8",
         {SqlParam::int64(m.spec.id), SqlParam::value(snapshot), SqlParam::value(origin)});
     if (!m.change_log) return;
-    // Snapshots recorded elsewhere do not hold rows back: their models count their batches.
-    spi_exec(
-        "DELETE FROM incmodel.source_changes c WHERE c.source = $1::oid AND c.batch_column = $2 "
-        "AND "
-        "c.txid < (SELECT min(pg_catalog.pg_snapshot_xmin(planned_snapshot)) FROM incmodel.models "
-        "WHERE source = $1::oid::regclass AND batch_column = $2 AND change_log AND planned_origin "
-        "= $3)",
-        {SqlParam::value(std::to_string(m.source_oid)), SqlParam::value(m.spec.batch_column),
-         SqlParam::value(origin)});
-    // 'modify' rows concern every model of the source, whatever its batch column.
-    spi_exec(
-        "DELETE FROM incmodel.source_changes c WHERE c.source = $1::oid AND c.kind = 'modify' AND "
-        "c.txid < (SELECT min(pg_catalog.pg_snapshot_xmin(planned_snapshot)) FROM incmodel.models "
-        "WHERE source = $1::oid::regclass AND change_log AND planned_origin = $2)",
-        {SqlParam::value(std::to_string(m.source_oid)), SqlParam::value(origin)});
+    prune_seen_log_rows(m.source_oid, m.spec.batch_column, origin);
 }
 
 void set_features_input(std::int64_t model_id, const std::vector<std::string> &depends_on,
@@ -383,55 +349,6 @@ void delete_model(std::int64_t model_id) {
     spi_exec("DELETE FROM incmodel.models WHERE model_id = $1::int8", {SqlParam::int64(model_id)});
 }
 
-std::int64_t start_run(const ModelRecord &m, const std::string &kind) {
-    AsCatalogOwner owner;
-    return spi_exec(
-               "INSERT INTO incmodel.runs (model_id, model_name, kind) VALUES ($1::int8, $2, $3) "
-               "RETURNING run_id",
-               {SqlParam::int64(m.spec.id), SqlParam::value(m.spec.name), SqlParam::value(kind)})
-        .scalar_int();
-}
-
-void finish_run(const RunRecord &run, const char *outcome) {
-    AsCatalogOwner owner;
-    spi_exec(
-        "UPDATE incmodel.runs SET finished_at = clock_timestamp(), outcome = $2, batches = "
-        "$3::int, events = $4::int8, keys = $5::int8, null_keys = $6::int8, rows_deleted = "
-        "$7::int8, rows_inserted = $8::int8, keys_outside_window = $9::int8, window_start = "
-        "$10::timestamptz, step_ms = $11::jsonb, lower_limit = $12::timestamptz, upper_limit = "
-        "$13::timestamptz, late_rows = $14::int8, days_reprocessed = $15::int WHERE run_id = "
-        "$1::int8",
-        {SqlParam::int64(run.run_id), SqlParam::value(outcome), SqlParam::int64(run.batches),
-         SqlParam::int64(run.events), SqlParam::int64(run.keys), SqlParam::int64(run.null_keys),
-         SqlParam::int64(run.rows_deleted), SqlParam::int64(run.rows_inserted),
-         SqlParam::int64(run.keys_outside_window),
-         run.window_start ? SqlParam::value(*run.window_start) : SqlParam::null(),
-         SqlParam::value(run.step_timings_json),
-         run.lower_limit ? SqlParam::value(*run.lower_limit) : SqlParam::null(),
-         run.upper_limit ? SqlParam::value(*run.upper_limit) : SqlParam::null(),
-         run.upper_limit ? SqlParam::int64(run.late_rows) : SqlParam::null(),
-         run.upper_limit ? SqlParam::int64(run.days_reprocessed) : SqlParam::null()});
-}
-
-void fail_run(std::int64_t run_id, const std::string &step, const std::string &sqlstate,
-              const std::string &message) {
-    AsCatalogOwner owner;
-    spi_exec(
-        "UPDATE incmodel.runs SET finished_at = clock_timestamp(), outcome = 'failed', "
-        "failed_step = $2, error_sqlstate = $3, error_message = $4 WHERE run_id = $1::int8",
-        {SqlParam::int64(run_id), SqlParam::value(step), SqlParam::value(sqlstate),
-         SqlParam::value(message)});
-}
-
-void close_abandoned_runs(std::int64_t model_id) {
-    AsCatalogOwner owner;
-    spi_exec(
-        "UPDATE incmodel.runs SET finished_at = clock_timestamp(), outcome = 'failed', "
-        "error_message = 'the run ended without finishing (its backend exited or the server "
-        "restarted)' WHERE model_id = $1::int8 AND outcome = 'running'",
-        {SqlParam::int64(model_id)});
-}
-
 void add_dead_tuple_debt(Oid target, std::int64_t model_id, std::int64_t dead_tuples) {
     if (dead_tuples <= 0) return;
     AsCatalogOwner owner;
@@ -441,6 +358,12 @@ void add_dead_tuple_debt(Oid target, std::int64_t model_id, std::int64_t dead_tu
         "d.dead_tuples + EXCLUDED.dead_tuples, updated_at = now()",
         {SqlParam::value(std::to_string(target)), SqlParam::int64(model_id),
          SqlParam::value(std::to_string(dead_tuples))});
+}
+
+void clear_dead_tuple_debt(std::int64_t model_id) {
+    AsCatalogOwner owner;
+    spi_exec("DELETE FROM incmodel.table_debt WHERE model_id = $1::int8",
+             {SqlParam::int64(model_id)});
 }
 
 }  // namespace incmodel::pg

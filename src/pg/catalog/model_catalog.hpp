@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "core/model_spec.hpp"
+#include "pg/catalog/run_log.hpp"
 #include "pg/boundary/pg_headers.hpp"
 
 namespace incmodel::pg {
@@ -45,13 +46,6 @@ ModelRecord load_model(const std::string &name, bool require_relations = true);
 // the texts rendered from it; called under the model lock when either is missing or stale.
 void store_query_tree(ModelRecord &model);
 
-// Records a failure that happened outside a run's units (loading the model, its lock, its
-// query) as a failed run of that kind at that step, so status shows it: of model model_id, or
-// (0) of the model named name. Returns false, recording nothing, when there is no such model or
-// the caller was refused (42501): not the model's failure.
-bool record_failed_run(const std::string &name, std::int64_t model_id, const char *kind,
-                       const char *step, const std::exception_ptr &error);
-
 // Which of an event's duplicates an append model keeps: the first by the load column, then by
 // dvce_created_tstamp when the source has it.
 std::vector<std::string> dedupe_order(Oid source, const std::string &load_column);
@@ -72,26 +66,9 @@ void set_change_log(std::int64_t model_id, bool on);
 void set_features_input(std::int64_t model_id, const std::vector<std::string> &depends_on,
                         const std::vector<int> &feature_keys);
 
-// One run's record in incmodel.runs.
-struct RunRecord {
-    std::int64_t run_id = 0;
-    std::string kind = "refresh";  // refresh | rebuild
-    std::int64_t batches = 0, events = 0, keys = 0, null_keys = 0;
-    std::int64_t rows_deleted = 0, rows_inserted = 0, keys_outside_window = 0;
-    std::optional<std::string> window_start;
-    std::optional<std::string> lower_limit, upper_limit;  // time-based models: the load range
-    std::int64_t late_rows = 0, days_reprocessed = 0;
-    std::string step_timings_json = "{}";
-};
-
-std::int64_t start_run(const ModelRecord &model, const std::string &kind);
-void finish_run(const RunRecord &run, const char *outcome);
-void fail_run(std::int64_t run_id, const std::string &step, const std::string &sqlstate,
-              const std::string &message);
-// Marks runs left 'running' by a backend that died (called while holding the model lock).
-void close_abandoned_runs(std::int64_t model_id);
-
 // Adds the dead tuples a commit's DELETE left in the target to its maintenance debt.
 void add_dead_tuple_debt(Oid target, std::int64_t model_id, std::int64_t dead_tuples);
+// A rebuild rewrote the target (TRUNCATE): its debt is gone.
+void clear_dead_tuple_debt(std::int64_t model_id);
 
 }  // namespace incmodel::pg

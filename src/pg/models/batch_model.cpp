@@ -16,6 +16,8 @@
 #include "pg/boundary/settings.hpp"
 #include "pg/boundary/subtransaction.hpp"
 #include "pg/capture/source_triggers.hpp"
+#include "pg/catalog/change_log_rows.hpp"
+#include "pg/catalog/key_queue.hpp"
 #include "pg/catalog/model_catalog.hpp"
 #include "pg/models/features_model.hpp"
 #include "pg/models/run_driver.hpp"
@@ -95,32 +97,21 @@ PendingQuery pending_query(const ModelRecord &m, const core::RefreshPlanner &pla
         if (cutoff) q.params.push_back(SqlParam::value(*cutoff));
         return q;
     }
-    SqlResult ranges;
-    {
-        // The log is catalog: read as its owner, its values go on to the model's SQL as
-        // parameters. Only 'insert' rows carry batch ranges; a row's nulls counts the rows it
-        // logged whose batch value was NULL (a statement may have logged nothing else).
-        AsCatalogOwner owner;
-        ranges = spi_exec(
-            "SELECT lo, hi, nulls OPERATOR(pg_catalog.>) 0, kind OPERATOR(pg_catalog.=) "
-            "'recount' FROM incmodel.source_changes WHERE "
-            "source = $1::pg_catalog.oid AND batch_column = $2 AND txid >= "
-            "pg_catalog.pg_snapshot_xmin($3::pg_catalog.pg_snapshot) AND NOT "
-            "pg_catalog.pg_visible_in_snapshot(txid, $3::pg_catalog.pg_snapshot) AND kind "
-            "OPERATOR(pg_catalog.=) ANY ('{insert,recount}'::pg_catalog.text[]) AND (lo IS NOT "
-            "NULL OR nulls OPERATOR(pg_catalog.>) 0)",
-            {SqlParam::value(std::to_string(m.source_oid)), SqlParam::value(m.spec.batch_column),
-             SqlParam::value(*m.planned_snapshot)});
-    }
+    // The log is catalog, read as its owner; its values go on to the model's SQL as parameters.
+    // 'insert' rows carry the ranges of loads, 'recount' rows those of rows UPDATE or DELETE
+    // changed; a row's nulls counts its rows whose batch value was NULL.
     std::vector<std::string> los, his, recount_los, recount_his;
     bool nulls = false, recount_nulls = false, recount = false;
-    for (const auto &row : ranges.rows) {
-        const bool changed = row[3] == std::optional<std::string>("t");
+    for (const LogRow &row :
+         log_rows_since(m.source_oid, m.spec.batch_column, *m.planned_snapshot)) {
+        const bool changed = row.kind == "recount";
+        if (!changed && row.kind != "insert") continue;
+        if (!row.range.lo && row.range.nulls == 0) continue;
         recount = recount || changed;
-        if (row[2] == std::optional<std::string>("t")) (changed ? recount_nulls : nulls) = true;
-        if (!row[0]) continue;
-        (changed ? recount_los : los).push_back(*row[0]);
-        (changed ? recount_his : his).push_back(*row[1]);
+        if (row.range.nulls > 0) (changed ? recount_nulls : nulls) = true;
+        if (!row.range.lo) continue;
+        (changed ? recount_los : los).push_back(*row.range.lo);
+        (changed ? recount_his : his).push_back(*row.range.hi);
     }
     q.nothing = los.empty() && !nulls && !recount;
     // The ranges are merged under the batch column's collation, the order the trigger used.
@@ -160,9 +151,7 @@ bool rebuild_for_lost_rows(const ModelRecord &m, const core::RefreshPlanner &pla
         *shrunk.rows[0][3]);
     report(NOTICE, msg, detail,
            "Load the source with INSERT or COPY only to keep refreshes incremental.");
-    AsCatalogOwner owner;
-    spi_exec("UPDATE incmodel.runs SET kind = 'rebuild' WHERE run_id = $1::pg_catalog.int8",
-             {SqlParam::int64(run.run_id)});
+    mark_run_rebuild(run.run_id);
     return true;
 }
 
@@ -219,45 +208,20 @@ PlannedBatches plan_batches(const ModelRecord &m, const core::RefreshPlanner &pl
     return p;
 }
 
-// The key sets queued for the model (rows UPDATE and DELETE changed), read as its owner: the
-// run recomputes their keys (or rebuilds, when a set asks for it: its keys could not be
-// computed) and its commit consumes exactly these ids.
-struct QueuedKeys {
-    std::vector<std::string> ids;
-    bool full = false;
-};
-QueuedKeys queued_keys(const ModelRecord &m, const core::RefreshPlanner &planner) {
-    QueuedKeys q;
-    for (const auto &row : spi_exec(planner.queued_key_ids(), {SqlParam::int64(m.spec.id)}).rows) {
-        q.ids.push_back(*row[0]);
-        q.full = q.full || row[1] == std::optional<std::string>("t");
-    }
-    return q;
-}
-
 std::vector<std::string> queued_key_ids(const ModelRecord &m, const core::RefreshPlanner &planner) {
-    return queued_keys(m, planner).ids;
+    return queued_key_sets(planner, m.spec.id).ids;
 }
 
 // A queued full recompute turns the refresh into a rebuild, which says why.
-bool rebuild_for_uncomputed_keys(const ModelRecord &m, const QueuedKeys &queued, RunRecord &run) {
+bool rebuild_for_uncomputed_keys(const ModelRecord &m, const QueuedKeySets &queued,
+                                 RunRecord &run) {
     if (!queued.full) return false;
     report(NOTICE,
            "incmodel: model \"" + m.spec.name +
                "\": the keys of rows an UPDATE or DELETE changed could not be computed; this "
                "refresh rebuilds the model");
-    AsCatalogOwner owner;
-    spi_exec("UPDATE incmodel.runs SET kind = 'rebuild' WHERE run_id = $1::pg_catalog.int8",
-             {SqlParam::int64(run.run_id)});
+    mark_run_rebuild(run.run_id);
     return true;
-}
-
-void consume_queued_keys(const ModelRecord &m, const core::RefreshPlanner &planner,
-                         const std::vector<std::string> &ids) {
-    if (ids.empty()) return;
-    AsCatalogOwner owner;
-    spi_exec(planner.consume_queued_keys(),
-             {SqlParam::int64(m.spec.id), SqlParam::text_array(ids)});
 }
 
 // Records the batches scratch in the manifest: read as the model's owner (the identity a unit
@@ -314,11 +278,10 @@ std::int64_t rebuild_batch_model(RunDriver &driver, const ModelRecord &m) {
         {
             AsCatalogOwner owner;
             spi_exec(planner.clear_manifest(), {SqlParam::value(std::to_string(m.spec.id))});
-            spi_exec("DELETE FROM incmodel.table_debt WHERE model_id = $1::int8",
-                     {SqlParam::value(std::to_string(m.spec.id))});
         }
+        clear_dead_tuple_debt(m.spec.id);
         record_manifest(planner, m.spec.id, run.run_id);
-        consume_queued_keys(m, planner, queued);
+        consume_key_sets(planner, m.spec.id, queued);
         queue_for_dependents(m, planner, true);
         set_planned_snapshot(m, snapshot);
         run.step_timings_json = driver.timings_json();
@@ -361,7 +324,7 @@ RefreshOutcome refresh_batch_model(SpiConnection &spi, const ModelRecord &m) {
             spi_exec(planner.truncate_scratch());
             planned = plan_batches(m, planner, cutoff);
             // Read after the plan's counts: every queued set's rows are visible to the recompute.
-            const QueuedKeys q = queued_keys(m, planner);
+            const QueuedKeySets q = queued_key_sets(planner, m.spec.id);
             queued = q.ids;
             // Counting cannot tell what a shrunk batch lost; with the log every UPDATE and DELETE
             // queued its keys and recounts its batches.
@@ -423,7 +386,7 @@ RefreshOutcome refresh_batch_model(SpiConnection &spi, const ModelRecord &m) {
             if (steer) use_index_lookups();
             run.rows_deleted = replace_touched_keys(planner, run.null_keys);
             record_manifest(planner, m.spec.id, run.run_id);
-            consume_queued_keys(m, planner, queued);
+            consume_key_sets(planner, m.spec.id, queued);
             queue_for_dependents(m, planner, false);
             add_dead_tuple_debt(m.target_oid, m.spec.id, run.rows_deleted);
             set_planned_snapshot(m, snapshot);

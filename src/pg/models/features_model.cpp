@@ -5,50 +5,25 @@
 
 #include "pg/analysis/query_analysis.hpp"
 #include "pg/boundary/security.hpp"
+#include "pg/catalog/key_queue.hpp"
 
 namespace incmodel::pg {
 
-namespace {
-
-// The queue's extent for m: its highest id and whether a full recompute is queued.
-struct QueueState {
-    std::optional<std::int64_t> max_id;
-    bool full = false;
-    std::int64_t rows = 0;
-};
-QueueState queue_state(const ModelRecord &m) {
-    SqlResult r = spi_exec(
-        "SELECT max(id), coalesce(bool_or(keys IS NULL), false), count(*) FROM "
-        "incmodel.key_queue WHERE model_id = $1::int8",
-        {SqlParam::int64(m.spec.id)});
-    QueueState q;
-    if (r.rows[0][0]) q.max_id = std::stoll(*r.rows[0][0]);
-    q.full = *r.rows[0][1] == "t";
-    q.rows = std::stoll(*r.rows[0][2]);
-    return q;
-}
-
-void consume_queue(const ModelRecord &m, std::int64_t max_id) {
-    AsCatalogOwner owner;
-    spi_exec("DELETE FROM incmodel.key_queue WHERE model_id = $1::int8 AND id <= $2::int8",
-             {SqlParam::int64(m.spec.id), SqlParam::int64(max_id)});
-}
-
-}  // namespace
+namespace {}  // namespace
 
 bool run_features(RunDriver &driver, const ModelRecord &m, bool full) {
     core::RefreshPlanner planner(m.spec, quote_ident);
     RunRecord &run = driver.run();
-    QueueState q;
+    QueuedKeySets q;
     driver.unit("plan", [&] {
         spi_exec(planner.truncate_scratch());
-        q = queue_state(m);
-        run.events = q.rows;
-        driver.report(fmt::format("plan: {} queued key sets{}", q.rows,
+        q = queued_key_sets(planner, m.spec.id);
+        run.events = static_cast<std::int64_t>(q.ids.size());
+        driver.report(fmt::format("plan: {} queued key sets{}", q.ids.size(),
                                   q.full ? " (the input was rebuilt: full recompute)" : ""));
     });
     full = full || q.full;
-    if (!full && !q.max_id) {
+    if (!full && q.ids.empty()) {
         driver.unit("commit", [&] {
             run.step_timings_json = driver.timings_json();
             finish_run(run, "noop");
@@ -63,13 +38,9 @@ bool run_features(RunDriver &driver, const ModelRecord &m, bool full) {
         driver.unit("commit", [&] {
             spi_exec(planner.truncate_target());
             spi_exec(planner.insert_target_rows());
-            if (q.max_id) consume_queue(m, *q.max_id);
+            consume_key_sets(planner, m.spec.id, q.ids);
             queue_for_dependents(m, planner, true);  // a features model over this one
-            {
-                AsCatalogOwner owner;
-                spi_exec("DELETE FROM incmodel.table_debt WHERE model_id = $1::int8",
-                         {SqlParam::int64(m.spec.id)});
-            }
+            clear_dead_tuple_debt(m.spec.id);
             run.step_timings_json = driver.timings_json();
             finish_run(run, "success");
         });
@@ -78,7 +49,7 @@ bool run_features(RunDriver &driver, const ModelRecord &m, bool full) {
     driver.unit("keys", [&] {
         run.keys = static_cast<std::int64_t>(
             spi_exec(planner.features_queued_keys(),
-                     {SqlParam::int64(m.spec.id), SqlParam::int64(*q.max_id)})
+                     {SqlParam::int64(m.spec.id), SqlParam::text_array(q.ids)})
                 .processed);
         spi_exec(planner.analyze_keys());
         run.null_keys = spi_exec(planner.count_null_keys()).scalar_int();
@@ -91,7 +62,7 @@ bool run_features(RunDriver &driver, const ModelRecord &m, bool full) {
     });
     driver.unit("commit", [&] {
         run.rows_deleted = replace_touched_keys(planner, run.null_keys);
-        consume_queue(m, *q.max_id);
+        consume_key_sets(planner, m.spec.id, q.ids);
         queue_for_dependents(m, planner, false);  // the next level recomputes these keys
         add_dead_tuple_debt(m.target_oid, m.spec.id, run.rows_deleted);
         run.step_timings_json = driver.timings_json();
@@ -102,64 +73,30 @@ bool run_features(RunDriver &driver, const ModelRecord &m, bool full) {
     return true;
 }
 
-namespace {
-
-// feature_keys as text ("{2,1}") to the 1-based key positions it lists.
-std::vector<int> parse_positions(const std::string &text) {
-    std::vector<int> out;
-    std::string digits;
-    for (char ch : text) {
-        if (ch >= '0' && ch <= '9') {
-            digits += ch;
-        } else if (!digits.empty()) {
-            out.push_back(std::stoi(digits));
-            digits.clear();
-        }
-    }
-    return out;
-}
-
-}  // namespace
-
 void queue_for_dependents(const ModelRecord &input, const core::RefreshPlanner &planner, bool all) {
-    const SqlParam name = SqlParam::value(input.spec.name);
-    std::vector<std::pair<std::int64_t, std::vector<int>>> dependents;
-    {
-        AsCatalogOwner owner;
-        if (all) {
-            spi_exec(planner.queue_full_recompute_for_dependents(), {name});
-            return;
-        }
-        for (const auto &row : spi_exec(planner.dependents(), {name}).rows)
-            dependents.emplace_back(std::stoll(*row[0]), parse_positions(*row[1]));
+    if (all) {
+        queue_full_recompute_of_dependents(planner, input.spec.name);
+        return;
     }
+    const std::vector<Dependent> dependents = dependents_of(planner, input.spec.name);
     if (dependents.empty()) return;
     // Read as the input's owner (the unit's identity): the keys scratch is the owner's table.
     const SqlResult keys = spi_exec(planner.scratch_keys_as_text());
     if (keys.rows.empty()) return;
-    for (const auto &[model_id, positions] : dependents) {
-        std::vector<SqlParam> params{SqlParam::int64(model_id)};
-        for (int position : positions) {
+    for (const Dependent &d : dependents) {
+        KeyColumns parts;
+        for (int position : d.positions) {
             std::vector<std::optional<std::string>> part;
             part.reserve(keys.rows.size());
             for (const SqlRow &row : keys.rows) part.push_back(row.at(position - 1));
-            params.push_back(SqlParam::text_array(std::move(part)));
+            parts.push_back(std::move(part));
         }
-        AsCatalogOwner owner;
-        spi_exec(planner.queue_keys(positions.size()), params);
+        queue_key_sets(planner, d.model_id, std::move(parts));
     }
 }
 
 std::vector<std::string> dependent_model_names(const ModelRecord &m) {
-    AsCatalogOwner owner;
-    std::vector<std::string> names;
-    for (const auto &row : spi_exec("SELECT name FROM incmodel.models WHERE depends_on "
-                                    "OPERATOR(pg_catalog.@>) ARRAY[$1::pg_catalog.text] ORDER BY "
-                                    "name",
-                                    {SqlParam::value(m.spec.name)})
-                               .rows)
-        names.push_back(*row[0]);
-    return names;
+    return dependent_names(m.spec.name);
 }
 
 void require_no_dependents(const ModelRecord &m) {
@@ -198,12 +135,12 @@ std::vector<int> map_feature_keys(const core::ModelSpec &features, const ModelRe
 
 std::vector<ExplainRow> explain_features(const ModelRecord &m) {
     core::RefreshPlanner planner(m.spec, quote_ident);
-    QueueState q = queue_state(m);
+    const QueuedKeySets q = queued_key_sets(planner, m.spec.id);
     return {
         {1, "plan",
-         fmt::format("{} queued key sets from model {}{}", q.rows, m.depends_on.at(0),
+         fmt::format("{} queued key sets from model {}{}", q.ids.size(), m.depends_on.at(0),
                      q.full ? " (the input was rebuilt: full recompute)" : ""),
-         "SELECT max(id) FROM incmodel.key_queue WHERE model_id = $1"},
+         planner.queued_key_ids()},
         {2, "keys", "the distinct queued keys", planner.features_queued_keys()},
         {3, "recompute", "touched keys recomputed from the input's target",
          planner.recompute(false)},
@@ -214,7 +151,9 @@ std::vector<ExplainRow> explain_features(const ModelRecord &m) {
 }
 
 Pending pending_features(const ModelRecord &m) {
-    return {std::nullopt, queue_state(m).rows};
+    core::RefreshPlanner planner(m.spec, quote_ident);
+    return {std::nullopt,
+            static_cast<std::int64_t>(queued_key_sets(planner, m.spec.id).ids.size())};
 }
 
 }  // namespace incmodel::pg

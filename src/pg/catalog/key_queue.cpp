@@ -1,0 +1,89 @@
+#include "pg/catalog/key_queue.hpp"
+
+#include "pg/boundary/security.hpp"
+#include "pg/boundary/spi_client.hpp"
+
+namespace incmodel::pg {
+
+namespace {
+
+// "{1,3}" (an int[] as text) -> 1, 3.
+std::vector<int> parse_positions(const std::string &text) {
+    std::vector<int> out;
+    std::string digits;
+    for (char ch : text) {
+        if (ch >= '0' && ch <= '9') {
+            digits += ch;
+        } else if (!digits.empty()) {
+            out.push_back(std::stoi(digits));
+            digits.clear();
+        }
+    }
+    return out;
+}
+
+}  // namespace
+
+QueuedKeySets queued_key_sets(const core::RefreshPlanner &planner, std::int64_t model_id) {
+    QueuedKeySets q;
+    SqlResult r = spi_exec(planner.queued_key_ids(), {SqlParam::int64(model_id)});
+    for (std::size_t i = 0; i < r.rows.size(); ++i) {
+        const NamedRow row(r, i);
+        q.ids.push_back(row.text("id"));
+        q.full = q.full || row.boolean("full_recompute");
+        q.max_id = std::max(q.max_id.value_or(0), row.int64("id"));
+    }
+    return q;
+}
+
+void consume_key_sets(const core::RefreshPlanner &planner, std::int64_t model_id,
+                      const std::vector<std::string> &ids) {
+    if (ids.empty()) return;
+    AsCatalogOwner owner;
+    spi_exec(planner.consume_queued_keys(), {SqlParam::int64(model_id), SqlParam::text_array(ids)});
+}
+
+void queue_key_sets(const core::RefreshPlanner &planner, std::int64_t model_id, KeyColumns keys) {
+    if (keys.empty() || keys[0].empty()) return;
+    std::vector<SqlParam> params{SqlParam::int64(model_id)};
+    const std::size_t parts = keys.size();
+    for (auto &part : keys) params.push_back(SqlParam::text_array(std::move(part)));
+    AsCatalogOwner owner;
+    spi_exec(planner.queue_keys(parts), params);
+}
+
+void queue_full_recompute(const core::RefreshPlanner &planner, std::int64_t model_id) {
+    AsCatalogOwner owner;
+    spi_exec(planner.queue_full_recompute(), {SqlParam::int64(model_id)});
+}
+
+std::vector<Dependent> dependents_of(const core::RefreshPlanner &planner,
+                                     const std::string &input) {
+    AsCatalogOwner owner;
+    SqlResult r = spi_exec(planner.dependents(), {SqlParam::value(input)});
+    std::vector<Dependent> out;
+    for (std::size_t i = 0; i < r.rows.size(); ++i) {
+        const NamedRow row(r, i);
+        out.push_back({row.int64("model_id"), parse_positions(row.text("feature_keys"))});
+    }
+    return out;
+}
+
+void queue_full_recompute_of_dependents(const core::RefreshPlanner &planner,
+                                        const std::string &input) {
+    AsCatalogOwner owner;
+    spi_exec(planner.queue_full_recompute_for_dependents(), {SqlParam::value(input)});
+}
+
+std::vector<std::string> dependent_names(const std::string &input) {
+    AsCatalogOwner owner;
+    SqlResult r = spi_exec(
+        "SELECT name FROM incmodel.models WHERE depends_on OPERATOR(pg_catalog.@>) "
+        "ARRAY[$1::pg_catalog.text] ORDER BY name",
+        {SqlParam::value(input)});
+    std::vector<std::string> names;
+    for (std::size_t i = 0; i < r.rows.size(); ++i) names.push_back(NamedRow(r, i).text("name"));
+    return names;
+}
+
+}  // namespace incmodel::pg

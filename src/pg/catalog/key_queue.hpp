@@ -1,0 +1,55 @@
+// The key queue (incmodel.key_queue): key sets waiting for a model's next refresh. Batch models
+// get the keys of rows an UPDATE or DELETE changed (capture/key_capture.cpp); features models the
+// keys their input model touched, projected on their own key. A set with keys NULL asks for a
+// full recompute. Written by the catalog owner from parameters; read by the model's owner (row
+// security shows a model's sets to roles with its target owner's privileges). The statements
+// are rendered by core::RefreshPlanner (features_steps.cpp, refresh_planner.cpp).
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/refresh_planner.hpp"
+
+namespace incmodel::pg {
+
+// One key part's values (text, NULL allowed), one array per part of the key, row-aligned.
+using KeyColumns = std::vector<std::vector<std::optional<std::string>>>;
+
+// The sets queued for a model: their ids (a run consumes exactly these), whether one asks for a
+// full recompute, and the highest id.
+struct QueuedKeySets {
+    std::vector<std::string> ids;
+    bool full = false;
+    std::optional<std::int64_t> max_id;
+};
+QueuedKeySets queued_key_sets(const core::RefreshPlanner &planner, std::int64_t model_id);
+
+// Deletes the sets a run processed (catalog owner).
+void consume_key_sets(const core::RefreshPlanner &planner, std::int64_t model_id,
+                      const std::vector<std::string> &ids);
+
+// Queues one set per row of keys (catalog owner).
+void queue_key_sets(const core::RefreshPlanner &planner, std::int64_t model_id, KeyColumns keys);
+
+// Queues a full recompute of the model (catalog owner).
+void queue_full_recompute(const core::RefreshPlanner &planner, std::int64_t model_id);
+
+// The features models that read a model's target, with the positions of their key parts among
+// its key parts.
+struct Dependent {
+    std::int64_t model_id;
+    std::vector<int> positions;
+};
+std::vector<Dependent> dependents_of(const core::RefreshPlanner &planner, const std::string &input);
+
+// Queues a full recompute for every model that reads the input's target (it was rebuilt).
+void queue_full_recompute_of_dependents(const core::RefreshPlanner &planner,
+                                        const std::string &input);
+
+// The names of the models that read a model's target, in name order.
+std::vector<std::string> dependent_names(const std::string &input);
+
+}  // namespace incmodel::pg

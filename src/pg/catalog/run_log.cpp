@@ -1,0 +1,83 @@
+#include "pg/catalog/run_log.hpp"
+
+#include "pg/boundary/guard.hpp"
+#include "pg/boundary/security.hpp"
+#include "pg/boundary/spi_client.hpp"
+#include "pg/catalog/model_catalog.hpp"
+
+namespace incmodel::pg {
+
+std::int64_t start_run(const ModelRecord &m, const std::string &kind) {
+    AsCatalogOwner owner;
+    return spi_exec(
+               "INSERT INTO incmodel.runs (model_id, model_name, kind) VALUES ($1::int8, $2, $3) "
+               "RETURNING run_id",
+               {SqlParam::int64(m.spec.id), SqlParam::value(m.spec.name), SqlParam::value(kind)})
+        .scalar_int();
+}
+
+void finish_run(const RunRecord &run, const char *outcome) {
+    AsCatalogOwner owner;
+    spi_exec(
+        "UPDATE incmodel.runs SET finished_at = clock_timestamp(), outcome = $2, batches = "
+        "$3::int, events = $4::int8, keys = $5::int8, null_keys = $6::int8, rows_deleted = "
+        "$7::int8, rows_inserted = $8::int8, keys_outside_window = $9::int8, window_start = "
+        "$10::timestamptz, step_ms = $11::jsonb, lower_limit = $12::timestamptz, upper_limit = "
+        "$13::timestamptz, late_rows = $14::int8, days_reprocessed = $15::int WHERE run_id = "
+        "$1::int8",
+        {SqlParam::int64(run.run_id), SqlParam::value(outcome), SqlParam::int64(run.batches),
+         SqlParam::int64(run.events), SqlParam::int64(run.keys), SqlParam::int64(run.null_keys),
+         SqlParam::int64(run.rows_deleted), SqlParam::int64(run.rows_inserted),
+         SqlParam::int64(run.keys_outside_window),
+         run.window_start ? SqlParam::value(*run.window_start) : SqlParam::null(),
+         SqlParam::value(run.step_timings_json),
+         run.lower_limit ? SqlParam::value(*run.lower_limit) : SqlParam::null(),
+         run.upper_limit ? SqlParam::value(*run.upper_limit) : SqlParam::null(),
+         run.upper_limit ? SqlParam::int64(run.late_rows) : SqlParam::null(),
+         run.upper_limit ? SqlParam::int64(run.days_reprocessed) : SqlParam::null()});
+}
+
+void fail_run(std::int64_t run_id, const std::string &step, const std::string &sqlstate,
+              const std::string &message) {
+    AsCatalogOwner owner;
+    spi_exec(
+        "UPDATE incmodel.runs SET finished_at = clock_timestamp(), outcome = 'failed', "
+        "failed_step = $2, error_sqlstate = $3, error_message = $4 WHERE run_id = $1::int8",
+        {SqlParam::int64(run_id), SqlParam::value(step), SqlParam::value(sqlstate),
+         SqlParam::value(message)});
+}
+
+void close_abandoned_runs(std::int64_t model_id) {
+    AsCatalogOwner owner;
+    spi_exec(
+        "UPDATE incmodel.runs SET finished_at = clock_timestamp(), outcome = 'failed', "
+        "error_message = 'the run ended without finishing (its backend exited or the server "
+        "restarted)' WHERE model_id = $1::int8 AND outcome = 'running'",
+        {SqlParam::int64(model_id)});
+}
+
+void mark_run_rebuild(std::int64_t run_id) {
+    AsCatalogOwner owner;
+    spi_exec("UPDATE incmodel.runs SET kind = 'rebuild' WHERE run_id = $1::pg_catalog.int8",
+             {SqlParam::int64(run_id)});
+}
+
+bool record_failed_run(const std::string &name, std::int64_t model_id, const char *kind,
+                       const char *step, const std::exception_ptr &error) {
+    const ErrorSummary e = describe_error(error);
+    const std::string &sqlstate = e.sqlstate;
+    const std::string &message = e.message;
+    if (sqlstate == "42501") return false;
+    AsCatalogOwner owner;
+    SqlResult r = spi_exec(
+        "INSERT INTO incmodel.runs (model_id, model_name, kind, finished_at, outcome, "
+        "failed_step, error_sqlstate, error_message) SELECT model_id, name, $2, "
+        "clock_timestamp(), 'failed', $3, $4, $5 FROM incmodel.models WHERE name = $1 AND $6::int8 "
+        "= 0 UNION ALL SELECT $6::int8, $1, $2, clock_timestamp(), 'failed', $3, $4, $5 WHERE "
+        "$6::int8 <> 0",
+        {SqlParam::value(name), SqlParam::value(kind), SqlParam::value(step),
+         SqlParam::value(sqlstate), SqlParam::value(message), SqlParam::int64(model_id)});
+    return r.processed > 0;
+}
+
+}  // namespace incmodel::pg
