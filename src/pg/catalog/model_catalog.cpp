@@ -1,5 +1,7 @@
 #include "pg/catalog/model_catalog.hpp"
 
+#include <fmt/format.h>
+
 #include "core/version.hpp"
 #include "pg/boundary/guard.hpp"
 #include "pg/analysis/query_analysis.hpp"
@@ -364,6 +366,31 @@ void clear_dead_tuple_debt(std::int64_t model_id) {
     AsCatalogOwner owner;
     spi_exec("DELETE FROM incmodel.table_debt WHERE model_id = $1::int8",
              {SqlParam::int64(model_id)});
+}
+
+bool model_exists(const std::string &name) {
+    AsCatalogOwner owner;
+    return spi_exec("SELECT EXISTS (SELECT 1 FROM incmodel.models WHERE name = $1)",
+                    {SqlParam::value(name)})
+               .scalar() == std::optional<std::string>("t");
+}
+
+void set_model_settings(std::int64_t model_id, const ModelSettings &settings) {
+    auto text = [](const auto &v, auto render) {
+        return v ? SqlParam::value(render(*v)) : SqlParam::null();
+    };
+    auto boolean = [](bool b) { return std::string(b ? "true" : "false"); };
+    auto number = [](double d) { return fmt::format("{}", d); };
+    AsCatalogOwner owner;
+    spi_exec(
+        "UPDATE incmodel.models SET lookback = CASE WHEN $2::bool THEN $3::interval ELSE lookback "
+        "END, enabled = coalesce($4::boolean, enabled), bounded_recompute = coalesce($5::boolean, "
+        "bounded_recompute), vacuum_dead_ratio = coalesce($6::float8, vacuum_dead_ratio), "
+        "analyze_mod_ratio = coalesce($7::float8, analyze_mod_ratio) WHERE model_id = $1::int8",
+        {SqlParam::int64(model_id), SqlParam::value(boolean(settings.lookback.has_value())),
+         text(settings.lookback, [](const std::string &v) { return v; }),
+         text(settings.enabled, boolean), text(settings.bounded_recompute, boolean),
+         text(settings.vacuum_dead_ratio, number), text(settings.analyze_mod_ratio, number)});
 }
 
 }  // namespace incmodel::pg

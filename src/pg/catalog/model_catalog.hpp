@@ -53,6 +53,17 @@ std::vector<std::string> dedupe_order(Oid source, const std::string &load_column
 // Every enabled model's name, in name order.
 std::vector<std::string> enabled_model_names();
 
+// Whether a model of that name exists.
+bool model_exists(const std::string &name);
+
+// The settings alter_model() changes; unset ones are left as they are.
+struct ModelSettings {
+    std::optional<std::string> lookback;  // interval text
+    std::optional<bool> enabled, bounded_recompute;
+    std::optional<double> vacuum_dead_ratio, analyze_mod_ratio;
+};
+void set_model_settings(std::int64_t model_id, const ModelSettings &settings);
+
 // Inserts the model and its columns; returns the new model id.
 std::int64_t insert_model(const ModelRecord &model, const std::string &canonical_query);
 

@@ -1,5 +1,7 @@
 #include "pg/catalog/run_log.hpp"
 
+#include <fmt/format.h>
+
 #include "pg/boundary/guard.hpp"
 #include "pg/boundary/security.hpp"
 #include "pg/boundary/spi_client.hpp"
@@ -54,6 +56,22 @@ void close_abandoned_runs(std::int64_t model_id) {
         "error_message = 'the run ended without finishing (its backend exited or the server "
         "restarted)' WHERE model_id = $1::int8 AND outcome = 'running'",
         {SqlParam::int64(model_id)});
+}
+
+void record_verify_counts(std::int64_t run_id, const VerifyCounts &c,
+                          const std::optional<double> &sample) {
+    AsCatalogOwner owner;
+    spi_exec(
+        "UPDATE incmodel.runs SET rows_missing = $2::pg_catalog.int8, rows_extra = "
+        "$3::pg_catalog.int8, rows_differ = $4::pg_catalog.int8, verify_examples = "
+        "pg_catalog.jsonb_build_object('sample', $5::pg_catalog.float8, 'missing', "
+        "$6::pg_catalog.text[], 'extra', $7::pg_catalog.text[], 'differ', $8::pg_catalog.text[]) "
+        "WHERE run_id = $1::pg_catalog.int8",
+        {SqlParam::int64(run_id), SqlParam::int64(c.missing), SqlParam::int64(c.extra),
+         SqlParam::int64(c.differ),
+         sample ? SqlParam::value(fmt::format("{}", *sample)) : SqlParam::null(),
+         SqlParam::value(c.missing_keys), SqlParam::value(c.extra_keys),
+         SqlParam::value(c.differ_keys)});
 }
 
 void mark_run_rebuild(std::int64_t run_id) {

@@ -33,6 +33,15 @@ void fail_run(std::int64_t run_id, const std::string &step, const std::string &s
 // Marks runs left 'running' by a backend that died (called while holding the model lock).
 void close_abandoned_runs(std::int64_t model_id);
 
+// A verify's comparison: rows missing from, extra in and differing in the target, with up to a
+// few example keys of each (PostgreSQL text[] literals); sample is the fraction of keys checked.
+struct VerifyCounts {
+    std::int64_t missing = 0, extra = 0, differ = 0;
+    std::string missing_keys = "{}", extra_keys = "{}", differ_keys = "{}";
+};
+void record_verify_counts(std::int64_t run_id, const VerifyCounts &counts,
+                          const std::optional<double> &sample);
+
 // A refresh whose plan found it must rebuild is recorded as kind 'rebuild'.
 void mark_run_rebuild(std::int64_t run_id);
 

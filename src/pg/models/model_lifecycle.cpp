@@ -119,10 +119,7 @@ std::int64_t create_model(SpiConnection &spi, const CreateModelArgs &args) {
     if (args.name.empty())
         throw UserError(ERRCODE_INVALID_PARAMETER_VALUE, "incmodel: model name must not be empty");
     require_interval_not_negative(args.lookback);
-    bool exists = spi_exec("SELECT EXISTS (SELECT 1 FROM incmodel.models WHERE name = $1)",
-                           {SqlParam::value(args.name)})
-                      .scalar() == std::optional<std::string>("t");
-    if (exists)
+    if (model_exists(args.name))
         throw UserError(ERRCODE_DUPLICATE_OBJECT,
                         "incmodel: model \"" + args.name + "\" already exists", "",
                         "Choose another name, or drop the model with incmodel.drop_model().");
@@ -346,29 +343,18 @@ std::int64_t create_model(SpiConnection &spi, const CreateModelArgs &args) {
 void alter_model(const AlterModelArgs &args) {
     LockedModel locked = lock_and_load(args.name, "alter", false, false);
     require_interval_not_negative(args.lookback);
-    AsCatalogOwner owner;
-    const SqlParam id = SqlParam::value(std::to_string(locked.model.spec.id));
-    if (args.lookback)
-        spi_exec("UPDATE incmodel.models SET lookback = $2::interval WHERE model_id = $1::int8",
-                 {id, SqlParam::value(*args.lookback)});
-    if (args.enabled)
-        spi_exec("UPDATE incmodel.models SET enabled = $2::boolean WHERE model_id = $1::int8",
-                 {id, SqlParam::value(*args.enabled ? "true" : "false")});
-    if (args.bounded_recompute)
-        spi_exec(
-            "UPDATE incmodel.models SET bounded_recompute = $2::boolean WHERE model_id = $1::int8",
-            {id, SqlParam::value(*args.bounded_recompute ? "true" : "false")});
-    auto ratio = [&](const char *column, const std::optional<double> &value) {
-        if (!value) return;
-        if (*value < 0)
+    for (const auto &[column, value] : {std::pair{"vacuum_dead_ratio", args.vacuum_dead_ratio},
+                                        std::pair{"analyze_mod_ratio", args.analyze_mod_ratio}})
+        if (value && *value < 0)
             throw UserError(ERRCODE_INVALID_PARAMETER_VALUE,
                             std::string("incmodel: ") + column + " must not be negative");
-        spi_exec(std::string("UPDATE incmodel.models SET ") + column +
-                     " = $2::float8 WHERE model_id = $1::int8",
-                 {id, SqlParam::value(fmt::format("{}", *value))});
-    };
-    ratio("vacuum_dead_ratio", args.vacuum_dead_ratio);
-    ratio("analyze_mod_ratio", args.analyze_mod_ratio);
+    ModelSettings settings;
+    settings.lookback = args.lookback;
+    settings.enabled = args.enabled;
+    settings.bounded_recompute = args.bounded_recompute;
+    settings.vacuum_dead_ratio = args.vacuum_dead_ratio;
+    settings.analyze_mod_ratio = args.analyze_mod_ratio;
+    set_model_settings(locked.model.spec.id, settings);
 }
 
 void drop_model(const std::string &name, bool drop_target, bool cascade) {

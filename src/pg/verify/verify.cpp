@@ -73,20 +73,10 @@ std::string summary_of(const VerifyResult &r) {
     return fmt::format("{} missing, {} extra, {} differ", r.missing, r.extra, r.differ);
 }
 
-// The comparison's counts and examples on the run (catalog owner, values as parameters).
+// The comparison's counts and examples on the run.
 void record_verify(const VerifyResult &r, const std::optional<double> &sample) {
-    AsCatalogOwner owner;
-    spi_exec(
-        "UPDATE incmodel.runs SET rows_missing = $2::pg_catalog.int8, rows_extra = "
-        "$3::pg_catalog.int8, rows_differ = $4::pg_catalog.int8, verify_examples = "
-        "pg_catalog.jsonb_build_object('sample', $5::pg_catalog.float8, 'missing', "
-        "$6::pg_catalog.text[], 'extra', $7::pg_catalog.text[], 'differ', $8::pg_catalog.text[]) "
-        "WHERE run_id = $1::pg_catalog.int8",
-        {SqlParam::int64(r.run_id), SqlParam::int64(r.missing), SqlParam::int64(r.extra),
-         SqlParam::int64(r.differ),
-         sample ? SqlParam::value(fmt::format("{}", *sample)) : SqlParam::null(),
-         SqlParam::value(r.missing_keys), SqlParam::value(r.extra_keys),
-         SqlParam::value(r.differ_keys)});
+    VerifyCounts counts{r.missing, r.extra, r.differ, r.missing_keys, r.extra_keys, r.differ_keys};
+    record_verify_counts(r.run_id, counts, sample);
 }
 
 }  // namespace
