@@ -75,36 +75,15 @@ std::exception_ptr refresh_contained(SpiConnection &spi, const std::string &name
 
 // refresh_all()'s WARNING for a model whose refresh failed; the others go on.
 void warn_failed_refresh(const std::string &name, const std::exception_ptr &error) {
-    std::string msg = "incmodel: refresh of model \"" + name + "\" failed";
-    std::string detail;
-    std::exception_ptr inner = error;
-    bool contained = false;
-    try {
-        std::rethrow_exception(error);
-    } catch (const ContainedError &e) {
-        inner = e.inner();
-        contained = true;
-    } catch (...) {
-    }
-    try {
-        std::rethrow_exception(inner);
-    } catch (const UserError &e) {
-        if (contained)
-            detail = e.what();
-        else
-            msg += std::string(": ") + e.what();  // a refusal (permission): no run recorded
-    } catch (const std::exception &e) {
-        detail = e.what();
-    } catch (...) {
-        detail = "unknown error";
-    }
-    const char *m = msg.c_str();
-    const char *d = detail.c_str();
-    const bool has_detail = !detail.empty();
-    pg_call([m, d, has_detail] {
-        ereport(WARNING, (errmsg("%s", m), has_detail ? errdetail("%s", d) : 0));
-    });
+    const ErrorSummary e = describe_error(error);
+    const std::string msg = "incmodel: refresh of model \"" + name + "\" failed";
+    // A refusal (permission) raised before any run: no run recorded, the reason in the message.
+    if (e.user_error && !e.contained)
+        report(WARNING, msg + ": " + e.message);
+    else
+        report(WARNING, msg, e.message);
 }
+
 }  // namespace
 
 extern "C" {

@@ -72,6 +72,7 @@ ErrorSummary describe_error(const std::exception_ptr &error) {
         std::rethrow_exception(error);
     } catch (const ContainedError &e) {
         inner = e.inner();
+        out.contained = true;
     } catch (...) {
     }
     try {
@@ -83,6 +84,7 @@ ErrorSummary describe_error(const std::exception_ptr &error) {
     } catch (const UserError &e) {
         out.sqlstate = unpack_sql_state(e.sqlstate());
         out.message = e.what();
+        out.user_error = true;
     } catch (const std::exception &e) {
         out.message = e.what();
     } catch (...) {

@@ -100,6 +100,8 @@ struct ErrorSummary {
     std::string sqlstate = "XX000";
     std::string message = "unknown error";
     std::string hint;  // incmodel's own hint for a PostgreSQL error (see known_hint), or empty
+    bool contained = false;   // it came wrapped in a ContainedError: already recorded in a run
+    bool user_error = false;  // incmodel raised it (a UserError), e.g. a refusal
     // "message (SQLSTATE xxxxx)"
     std::string text() const { return message + " (SQLSTATE " + sqlstate + ")"; }
 };

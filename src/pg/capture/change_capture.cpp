@@ -6,6 +6,7 @@
 #include "pg/boundary/guard.hpp"
 #include "pg/boundary/security.hpp"
 #include "pg/capture/source_triggers.hpp"
+#include "pg/capture/transaction_list.hpp"
 #include "pg/catalog/change_log_rows.hpp"
 #include "pg/boundary/spi_client.hpp"
 
@@ -40,19 +41,10 @@ struct ModifiedSource {
     bool truncated;  // a TRUNCATE: no statement trigger can take care of it
     ModifiedSource *next;
 };
-ModifiedSource *modified_head = nullptr;
-LocalTransactionId modified_lxid = InvalidLocalTransactionId;
-
-ModifiedSource *modified_list() {
-    if (modified_lxid != MyProc->lxid) {
-        modified_head = nullptr;
-        modified_lxid = MyProc->lxid;
-    }
-    return modified_head;
-}
+TransactionList<ModifiedSource> modified;
 
 ModifiedSource *find_modified(Oid relid) {
-    for (ModifiedSource *m = modified_list(); m != nullptr; m = m->next)
+    for (ModifiedSource *m = modified.head(); m != nullptr; m = m->next)
         if (m->source == relid) return m;
     return nullptr;
 }
@@ -62,21 +54,16 @@ ModifiedSource *find_modified(Oid relid) {
 void note_modified(Oid relid, int64 rows) {
     ModifiedSource *m = find_modified(relid);
     if (m == nullptr) {
-        m = static_cast<ModifiedSource *>(
-            MemoryContextAlloc(TopTransactionContext, sizeof(ModifiedSource)));
+        m = modified.add();
         m->source = relid;
-        m->rows = 0;
-        m->truncated = false;
-        m->next = modified_head;
-        modified_head = m;
     }
     m->rows += rows;
     if (rows == 0) m->truncated = true;
 }
 
 bool modifications_pending() {
-    if (modified_lxid != MyProc->lxid) return false;
-    for (ModifiedSource *m = modified_head; m != nullptr; m = m->next)
+    if (!modified.current()) return false;
+    for (ModifiedSource *m = modified.head(); m != nullptr; m = m->next)
         if (m->rows > 0 || m->truncated) return true;
     return false;
 }
@@ -104,9 +91,9 @@ namespace {
 void flush_modifications() {
     if (!modifications_pending()) return;
     std::vector<Oid> relids;
-    for (ModifiedSource *m = modified_head; m != nullptr; m = m->next)
+    for (ModifiedSource *m = modified.head(); m != nullptr; m = m->next)
         if (m->rows > 0 || m->truncated) relids.push_back(m->source);
-    modified_head = nullptr;
+    modified.clear();
     for (Oid relid : relids)
         for (Oid source : logged_sources_of(relid)) log_modification(source);
 }

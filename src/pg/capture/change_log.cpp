@@ -13,6 +13,7 @@
 
 #include "pg/boundary/fmgr_args.hpp"
 #include "pg/capture/change_capture.hpp"
+#include "pg/capture/transaction_list.hpp"
 #include "pg/boundary/guard.hpp"
 #include "pg/boundary/security.hpp"
 #include "pg/boundary/settings.hpp"
@@ -57,20 +58,10 @@ struct PendingRange {
     PendingRange *next;
 };
 
-PendingRange *pending_head = nullptr;
-LocalTransactionId pending_lxid = InvalidLocalTransactionId;
-
-// The list belongs to one transaction; a new transaction starts from an empty list.
-PendingRange *pending_list() {
-    if (pending_lxid != MyProc->lxid) {
-        pending_head = nullptr;
-        pending_lxid = MyProc->lxid;
-    }
-    return pending_head;
-}
+TransactionList<PendingRange> pending;
 
 PendingRange *find_pending(Oid source, const char *column) {
-    for (PendingRange *p = pending_list(); p != nullptr; p = p->next)
+    for (PendingRange *p = pending.head(); p != nullptr; p = p->next)
         if (p->source == source && strncmp(p->column, column, NAMEDATALEN) == 0) return p;
     return nullptr;
 }
@@ -166,20 +157,17 @@ void require_column_type(Oid source, const char *column, Oid type) {
 
 // The range of this call site's (source, column) in the current transaction, created on first use.
 PendingRange *note_range(FunctionCallInfo fcinfo, NoteCache *c) {
-    if (c->lxid == MyProc->lxid && pending_lxid == MyProc->lxid) return c->range;
+    if (c->lxid == MyProc->lxid && pending.current()) return c->range;
     Oid source = PG_GETARG_OID(0);
     char *column = text_to_cstring(PG_GETARG_TEXT_PP(1));
     PendingRange *r = find_pending(source, column);
     if (r == nullptr) {
         require_column_type(source, column, c->type);
-        r = static_cast<PendingRange *>(
-            MemoryContextAllocZero(TopTransactionContext, sizeof(PendingRange)));
+        r = pending.add();
         r->source = source;
         strlcpy(r->column, column, NAMEDATALEN);
         r->type = c->type;
         get_typlenbyval(c->type, &r->typlen, &r->byval);
-        r->next = pending_list();
-        pending_head = r;
     } else if (r->type != c->type) {
         ereport(ERROR,
                 (errcode(ERRCODE_DATATYPE_MISMATCH),
@@ -280,8 +268,8 @@ namespace incmodel::pg {
 // into a partition (the statement trigger is on the partitioned source only), logical
 // replication's apply (which fires no statement triggers). Called before commit.
 bool pending_ranges_exist() {
-    if (pending_lxid != MyProc->lxid) return false;
-    for (PendingRange *p = pending_head; p != nullptr; p = p->next)
+    if (!pending.current()) return false;
+    for (PendingRange *p = pending.head(); p != nullptr; p = p->next)
         if (p->rows > 0) return true;
     return false;
 }
@@ -300,8 +288,8 @@ void log_recount_range(Oid source, Relation rel, Tuplestorestate *rows, const ch
 }
 
 void flush_pending_ranges() {
-    if (pending_lxid != MyProc->lxid) return;
-    for (PendingRange *p = pending_head; p != nullptr; p = p->next) {
+    if (!pending.current()) return;
+    for (PendingRange *p = pending.head(); p != nullptr; p = p->next) {
         BatchRange range;
         BatchRange *r = &range;
         Oid type = InvalidOid;

@@ -133,26 +133,50 @@ PendingQuery pending_query(const ModelRecord &m, const core::RefreshPlanner &pla
     return q;
 }
 
-// A batch that lost rows since the manifest recorded it (shrunk, or gone from the source) cannot
-// be refreshed by keys: the deleted rows' keys are not among the remaining events. The plan then
-// turns the run into a rebuild: a NOTICE says why, and the run is recorded as kind 'rebuild'.
-bool rebuild_for_lost_rows(const ModelRecord &m, const core::RefreshPlanner &planner,
-                           RunRecord &run) {
+// Why a refresh rebuilds instead of recomputing touched keys. The one decision is taken in the
+// plan unit (refresh_batch_model) from three facts, each a reason of its own with its NOTICE.
+struct RebuildReason {
+    std::string message, detail, hint;
+};
+
+// The log holds a change it cannot describe (TRUNCATE, a partition attached or detached, the
+// triggers disabled, rows changed where no capture statement trigger fired).
+std::optional<RebuildReason> modified_source_reason(const ModelRecord &m) {
+    if (!source_modified_since_plan(m)) return std::nullopt;
+    return RebuildReason{
+        "incmodel: source " + core::qualified(quote_ident, m.spec.source) + " of model \"" +
+            m.spec.name +
+            "\" was changed in a way the change log cannot describe (TRUNCATE, a partition "
+            "attached or detached, its triggers disabled, rows changed where no statement "
+            "trigger fired) since the last refresh; rebuilding the model",
+        "", ""};
+}
+
+// A batch that lost rows since the manifest recorded it (shrunk, or gone from the source), found
+// by counting: the deleted rows' keys are not among the remaining events.
+std::optional<RebuildReason> lost_rows_reason(const ModelRecord &m,
+                                              const core::RefreshPlanner &planner) {
     SqlResult shrunk = spi_exec(planner.shrunk_batches());
-    if (shrunk.rows.empty()) return false;
-    const std::string msg = fmt::format(
-        "incmodel: model \"{}\": {} batch(es) lost rows since they were processed; this refresh "
-        "rebuilds the model",
-        m.spec.name, *shrunk.rows[0][0]);
-    const std::string detail = fmt::format(
-        "Batch {} had {} events and now has {}. The keys of deleted rows cannot be found from "
-        "the remaining events.",
-        shrunk.rows[0][1] ? *shrunk.rows[0][1] : std::string("NULL"), *shrunk.rows[0][2],
-        *shrunk.rows[0][3]);
-    report(NOTICE, msg, detail,
-           "Load the source with INSERT or COPY only to keep refreshes incremental.");
-    mark_run_rebuild(run.run_id);
-    return true;
+    if (shrunk.rows.empty()) return std::nullopt;
+    return RebuildReason{
+        fmt::format("incmodel: model \"{}\": {} batch(es) lost rows since they were processed; "
+                    "this refresh rebuilds the model",
+                    m.spec.name, *shrunk.rows[0][0]),
+        fmt::format("Batch {} had {} events and now has {}. The keys of deleted rows cannot be "
+                    "found from the remaining events.",
+                    shrunk.rows[0][1] ? *shrunk.rows[0][1] : std::string("NULL"),
+                    *shrunk.rows[0][2], *shrunk.rows[0][3]),
+        "Load the source with INSERT or COPY only to keep refreshes incremental."};
+}
+
+// An UPDATE or DELETE queued a full recompute: the keys of rows it changed could not be computed.
+std::optional<RebuildReason> uncomputed_keys_reason(const ModelRecord &m,
+                                                    const QueuedKeySets &queued) {
+    if (!queued.full) return std::nullopt;
+    return RebuildReason{"incmodel: model \"" + m.spec.name +
+                             "\": the keys of rows an UPDATE or DELETE changed could not be "
+                             "computed; this refresh rebuilds the model",
+                         "", ""};
 }
 
 // A model with a change log that plans by counting says why: its recorded snapshot was taken
@@ -210,18 +234,6 @@ PlannedBatches plan_batches(const ModelRecord &m, const core::RefreshPlanner &pl
 
 std::vector<std::string> queued_key_ids(const ModelRecord &m, const core::RefreshPlanner &planner) {
     return queued_key_sets(planner, m.spec.id).ids;
-}
-
-// A queued full recompute turns the refresh into a rebuild, which says why.
-bool rebuild_for_uncomputed_keys(const ModelRecord &m, const QueuedKeySets &queued,
-                                 RunRecord &run) {
-    if (!queued.full) return false;
-    report(NOTICE,
-           "incmodel: model \"" + m.spec.name +
-               "\": the keys of rows an UPDATE or DELETE changed could not be computed; this "
-               "refresh rebuilds the model");
-    mark_run_rebuild(run.run_id);
-    return true;
 }
 
 // Records the batches scratch in the manifest: read as the model's owner (the identity a unit
@@ -292,45 +304,38 @@ std::int64_t rebuild_batch_model(RunDriver &driver, const ModelRecord &m) {
 }
 
 RefreshOutcome refresh_batch_model(SpiConnection &spi, const ModelRecord &m) {
-    const std::string &name = m.spec.name;
-    if (source_modified_since_plan(m)) {
-        // A TRUNCATE, a partition attached or detached, the triggers disabled, or rows changed
-        // where no capture statement trigger fired: the log cannot describe the change, so the
-        // model is rebuilt, and says so.
-        const std::string msg =
-            "incmodel: source " + core::qualified(quote_ident, m.spec.source) + " of model \"" +
-            name +
-            "\" was changed in a way the change log cannot describe (TRUNCATE, a partition "
-            "attached or detached, its triggers disabled, rows changed where no statement "
-            "trigger fired) since the last refresh; rebuilding the model";
-        report(NOTICE, msg);
-        with_run(spi, m, "rebuild", [&](RunDriver &driver) { rebuild_batch_model(driver, m); });
-        return RefreshOutcome::Success;
-    }
     core::RefreshPlanner planner = planner_for(m);
     RefreshOutcome outcome = RefreshOutcome::Success;
     with_run(spi, m, "refresh", [&](RunDriver &driver) {
         RunRecord &run = driver.run();
         std::optional<std::string> cutoff;
         std::vector<std::optional<std::string>> batches;  // nullopt: the NULL batch
-        const SqlParam model_id = SqlParam::value(std::to_string(m.spec.id));
 
         PlannedBatches planned;
         std::vector<std::string> queued;  // ids of the key sets of rows UPDATE/DELETE changed
         bool rebuild = false;
         driver.unit("plan", [&] {
-            cutoff = window_cutoff(m);
-            run.window_start = cutoff;
-            spi_exec(planner.truncate_scratch());
-            planned = plan_batches(m, planner, cutoff);
-            // Read after the plan's counts: every queued set's rows are visible to the recompute.
-            const QueuedKeySets q = queued_key_sets(planner, m.spec.id);
-            queued = q.ids;
-            // Counting cannot tell what a shrunk batch lost; with the log every UPDATE and DELETE
-            // queued its keys and recounts its batches.
-            rebuild = rebuild_for_uncomputed_keys(m, q, run) ||
-                      (!planned.used_log && rebuild_for_lost_rows(m, planner, run));
-            if (rebuild) return;
+            std::optional<RebuildReason> why = modified_source_reason(m);
+            if (!why) {
+                cutoff = window_cutoff(m);
+                run.window_start = cutoff;
+                spi_exec(planner.truncate_scratch());
+                planned = plan_batches(m, planner, cutoff);
+                // Read after the plan's counts: every queued set's rows are visible to the
+                // recompute.
+                const QueuedKeySets q = queued_key_sets(planner, m.spec.id);
+                queued = q.ids;
+                why = uncomputed_keys_reason(m, q);
+                // Counting cannot tell what a shrunk batch lost; with the log every UPDATE and
+                // DELETE queued its keys and recounts its batches.
+                if (!why && !planned.used_log) why = lost_rows_reason(m, planner);
+            }
+            if (why) {
+                report(NOTICE, why->message, why->detail, why->hint);
+                mark_run_rebuild(run.run_id);
+                rebuild = true;
+                return;
+            }
             batches = planned.collected;
             run.events = planned.new_events;
             run.batches = static_cast<std::int64_t>(batches.size());
