@@ -49,6 +49,7 @@ BEGIN
         END IF;
     END LOOP;
 END
+$$;
 
 -- =============================================================================================
 -- maintenance_plan() covers every catalog table of incmodel
