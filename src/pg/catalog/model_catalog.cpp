@@ -345,27 +345,9 @@ void set_change_log(std::int64_t model_id, bool on) {
 }
 
 void delete_model(std::int64_t model_id) {
+    forget_model_debt(model_id);
     AsCatalogOwner owner;
-    spi_exec("DELETE FROM incmodel.table_debt WHERE model_id = $1::int8",
-             {SqlParam::int64(model_id)});
     spi_exec("DELETE FROM incmodel.models WHERE model_id = $1::int8", {SqlParam::int64(model_id)});
-}
-
-void add_dead_tuple_debt(Oid target, std::int64_t model_id, std::int64_t dead_tuples) {
-    if (dead_tuples <= 0) return;
-    AsCatalogOwner owner;
-    spi_exec(
-        "INSERT INTO incmodel.table_debt AS d (target, model_id, dead_tuples) VALUES "
-        "($1::oid::regclass, $2::int8, $3::int8) ON CONFLICT (target) DO UPDATE SET dead_tuples = "
-        "d.dead_tuples + EXCLUDED.dead_tuples, updated_at = now()",
-        {SqlParam::value(std::to_string(target)), SqlParam::int64(model_id),
-         SqlParam::value(std::to_string(dead_tuples))});
-}
-
-void clear_dead_tuple_debt(std::int64_t model_id) {
-    AsCatalogOwner owner;
-    spi_exec("DELETE FROM incmodel.table_debt WHERE model_id = $1::int8",
-             {SqlParam::int64(model_id)});
 }
 
 bool model_exists(const std::string &name) {

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "core/model_spec.hpp"
+#include "pg/catalog/maintenance_catalog.hpp"
 #include "pg/catalog/run_log.hpp"
 #include "pg/boundary/pg_headers.hpp"
 
@@ -76,10 +77,5 @@ void set_planned_snapshot(const ModelRecord &model, const std::string &snapshot)
 void set_change_log(std::int64_t model_id, bool on);
 void set_features_input(std::int64_t model_id, const std::vector<std::string> &depends_on,
                         const std::vector<int> &feature_keys);
-
-// Adds the dead tuples a commit's DELETE left in the target to its maintenance debt.
-void add_dead_tuple_debt(Oid target, std::int64_t model_id, std::int64_t dead_tuples);
-// A rebuild rewrote the target (TRUNCATE): its debt is gone.
-void clear_dead_tuple_debt(std::int64_t model_id);
 
 }  // namespace incmodel::pg

@@ -3,13 +3,12 @@
 #include <chrono>
 #include <vector>
 
-#include <fmt/format.h>
-
 #include "pg/boundary/fmgr_args.hpp"
 #include "pg/boundary/guard.hpp"
 #include "pg/boundary/security.hpp"
 #include "pg/boundary/settings.hpp"
 #include "pg/boundary/spi_client.hpp"
+#include "pg/catalog/maintenance_catalog.hpp"
 
 extern "C" {
 #include "commands/vacuum.h"
@@ -23,51 +22,26 @@ extern "C" {
 
 namespace incmodel::pg {
 
-namespace {
-
-std::optional<std::string> opt(const std::optional<std::int64_t> &v) {
-    if (!v) return std::nullopt;
-    return std::to_string(*v);
-}
-
-}  // namespace
-
 void record_maintenance(Oid relid, const std::string &action, const std::string &reason,
                         std::optional<std::int64_t> dead_before, std::optional<double> duration_ms,
                         const std::string &error, const std::string &runner,
                         std::optional<std::int64_t> rows_removed) {
-    pg_call([] { pgstat_clear_snapshot(); });
-    AsCatalogOwner owner;
-    auto param = [](const std::optional<std::string> &v) {
-        return v ? SqlParam::value(*v) : SqlParam::null();
-    };
-    const std::string rel = std::to_string(relid);
-    spi_exec(
-        "INSERT INTO incmodel.maintenance_log (finished_at, relation, relid, action, reason, "
-        "runner, duration_ms, dead_before, dead_after, rows_removed, error) VALUES "
-        "(clock_timestamp(), coalesce($1::oid::regclass::text, $1), $1::oid, $2, $3, $4, "
-        "$5::float8, $6::int8, pg_catalog.pg_stat_get_dead_tuples($1::oid), $7::int8, $8)",
-        {SqlParam::value(rel), SqlParam::value(action),
-         reason.empty() ? SqlParam::null() : SqlParam::value(reason), SqlParam::value(runner),
-         duration_ms ? SqlParam::value(fmt::format("{:.3f}", *duration_ms)) : SqlParam::null(),
-         param(opt(dead_before)), param(opt(rows_removed)),
-         error.empty() ? SqlParam::null() : SqlParam::value(error)});
-    if (error.empty() && action.rfind("VACUUM", 0) == 0)
-        spi_exec("DELETE FROM incmodel.table_debt WHERE target = $1::oid", {SqlParam::value(rel)});
+    MaintenanceLogEntry entry;
+    entry.relid = relid;
+    entry.action = action;
+    if (!reason.empty()) entry.reason = reason;
+    entry.runner = runner;
+    entry.duration_ms = duration_ms;
+    entry.dead_before = dead_before;
+    entry.rows_removed = rows_removed;
+    if (!error.empty()) entry.error = error;
+    insert_maintenance_log(entry);
+    if (error.empty() && action.rfind("VACUUM", 0) == 0) clear_target_debt(relid);
 }
 
 namespace {
 
 // --- the worker ------------------------------------------------------------------------------
-
-struct PlannedAction {
-    Oid relid;
-    std::string relation;  // regclass text, quoted as needed
-    std::optional<std::int64_t> model_id;
-    bool vacuum, analyze;
-    std::string reason;
-    std::int64_t dead;
-};
 
 // Runs fn in its own transaction with a snapshot; on an error the transaction is aborted and
 // the error rethrown.
@@ -94,10 +68,10 @@ void in_transaction(Fn &&fn) {
     });
 }
 
-// The plan, read as the catalog owner under a pinned search_path: the worker's own statements
-// evaluate nothing a table owner wrote.
-std::vector<PlannedAction> read_plan() {
-    std::vector<PlannedAction> actions;
+// The plan, read by the catalog (as its owner under a pinned search_path: the worker's own
+// statements evaluate nothing a table owner wrote), in a database where incmodel is installed.
+std::vector<PlannedMaintenance> read_plan() {
+    std::vector<PlannedMaintenance> actions;
     in_transaction([&] {
         SpiConnection spi;
         bool installed = spi_exec(
@@ -105,17 +79,7 @@ std::vector<PlannedAction> read_plan() {
                              "OPERATOR(pg_catalog.=) 'incmodel')")
                              .scalar() == std::optional<std::string>("t");
         if (!installed) return;
-        AsCatalogOwner owner;
-        SqlResult r = spi_exec(
-            "SELECT p.relation::oid, p.relation::text, (SELECT m.model_id FROM incmodel.models m "
-            "WHERE m.name OPERATOR(pg_catalog.=) p.model), p.needs_vacuum, p.needs_analyze, "
-            "p.reason, p.dead_tuples FROM incmodel.maintenance_plan() p "
-            "WHERE p.needs_vacuum OR p.needs_analyze");
-        for (const auto &row : r.rows)
-            actions.push_back(
-                {static_cast<Oid>(std::stoul(*row[0])), *row[1],
-                 row[2] ? std::optional<std::int64_t>(std::stoll(*row[2])) : std::nullopt,
-                 *row[3] == "t", *row[4] == "t", row[5].value_or(""), std::stoll(*row[6])});
+        actions = planned_maintenance();
     });
     return actions;
 }
@@ -188,17 +152,17 @@ void run_top_level(Oid relid, bool vacuum, bool analyze) {
 
 // One action: run, then logged with its outcome. A failure (an owner's index function that
 // raises, a dropped table, ...) is logged here and in the server log and ends nothing else.
-void run_action(const PlannedAction &a) {
-    const std::string action = a.vacuum && a.analyze ? "VACUUM ANALYZE"
-                               : a.vacuum            ? "VACUUM"
-                                                     : "ANALYZE";
+void run_action(const PlannedMaintenance &a) {
+    const std::string action = a.needs_vacuum && a.needs_analyze ? "VACUUM ANALYZE"
+                               : a.needs_vacuum                  ? "VACUUM"
+                                                                 : "ANALYZE";
     const std::string activity = "incmodel maintenance: " + action + " " + a.relation;
     const char *act = activity.c_str();
     pg_call([act] { pgstat_report_activity(STATE_RUNNING, act); });
     std::string error;
     const auto start = std::chrono::steady_clock::now();
     try {
-        run_top_level(a.relid, a.vacuum, a.analyze);
+        run_top_level(a.relid, a.needs_vacuum, a.needs_analyze);
     } catch (...) {
         error = describe_error(std::current_exception()).text();
         const char *msg = error.c_str();
@@ -208,14 +172,14 @@ void run_action(const PlannedAction &a) {
         std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
     in_transaction([&] {
         SpiConnection spi;
-        record_maintenance(a.relid, action, a.reason, a.dead, ms, error, "worker");
+        record_maintenance(a.relid, action, a.reason, a.dead_tuples, ms, error, "worker");
     });
     pg_call([] { pgstat_report_activity(STATE_IDLE, nullptr); });
 }
 
 // Contains whatever escapes an action (its log row could not be written, say): the server log
 // has it, and the cycle goes on with the next table.
-void run_action_contained(const PlannedAction &a) {
+void run_action_contained(const PlannedMaintenance &a) {
     try {
         run_action(a);
     } catch (...) {
@@ -235,7 +199,7 @@ void run_action_contained(const PlannedAction &a) {
 // budget is spent; tables whose model is being refreshed wait for the next cycle. One table's
 // failure never stops the others.
 void maintenance_cycle() {
-    std::vector<PlannedAction> actions = read_plan();
+    std::vector<PlannedMaintenance> actions = read_plan();
     const auto start = std::chrono::steady_clock::now();
     for (const auto &a : actions) {
         pg_call([] { CHECK_FOR_INTERRUPTS(); });

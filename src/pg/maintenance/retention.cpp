@@ -24,21 +24,11 @@
 #include "pg/boundary/settings.hpp"
 #include "pg/boundary/spi_client.hpp"
 #include "pg/boundary/subtransaction.hpp"
+#include "pg/catalog/retention_catalog.hpp"
 
 using namespace incmodel::pg;
 
 namespace {
-
-struct RetentionRule {
-    Oid source;
-    std::string keep, time_column;
-    int chunk_rows;
-};
-
-struct SourceModel {
-    std::int64_t id;
-    std::string name, batch_column, batch_type;
-};
 
 // Setting or applying a source's retention takes its owner's rights (a superuser has them).
 bool owns_source(Oid source) {
@@ -82,22 +72,9 @@ void contained(Fn &&fn) {
     if (std::exception_ptr error = in_subtransaction(fn)) std::rethrow_exception(error);
 }
 
-// The models reading the source (catalog rows, read as the catalog owner).
-std::vector<SourceModel> models_of(Oid source) {
-    AsCatalogOwner owner;
-    SqlResult res = spi_exec(
-        "SELECT model_id, name, batch_column, batch_type FROM incmodel.models WHERE source "
-        "OPERATOR(pg_catalog.=) $1::oid::regclass ORDER BY model_id",
-        {SqlParam::int64(source)});
-    std::vector<SourceModel> models;
-    for (const auto &row : res.rows)
-        models.push_back({std::stoll(*row[0]), *row[1], *row[2], *row[3]});
-    return models;
-}
-
-std::vector<std::string> ids_of(const std::vector<SourceModel> &models) {
-    std::vector<std::string> ids;
-    for (const auto &m : models) ids.push_back(std::to_string(m.id));
+std::vector<std::int64_t> ids_of(const std::vector<SourceModel> &models) {
+    std::vector<std::int64_t> ids;
+    for (const auto &m : models) ids.push_back(m.id);
     return ids;
 }
 
@@ -107,34 +84,16 @@ std::vector<std::string> ids_of(const std::vector<SourceModel> &models) {
 // bounded_recompute), or from a window on another column than retention's or longer than keep;
 // a daily model whose late rows reprocess whole event days further back than keep. Append
 // models insert new keys only, and features models read their input's target: never refused.
-// Read as the catalog owner; the first offending model, if any, with why.
+// The catalog finds the first offending model, if any, with why (model_losing_history).
 void require_history_kept(Oid source, const std::string &keep, const std::string &time_column) {
-    AsCatalogOwner owner;
-    SqlResult r = spi_exec(
-        "SELECT name, why FROM (SELECT model_id, name, CASE "
-        "WHEN depends_on IS NOT NULL OR strategy OPERATOR(pg_catalog.=) 'append' THEN NULL "
-        "WHEN load_column IS NOT NULL THEN CASE WHEN pg_catalog.make_interval(days => "
-        "reprocess_days OPERATOR(pg_catalog.+) 1) OPERATOR(pg_catalog.>) $2::pg_catalog.interval "
-        "THEN pg_catalog.format('it is a daily model whose late rows reprocess whole event days "
-        "up to %s day(s) back (reprocess_days %s), further back than keep', reprocess_days "
-        "OPERATOR(pg_catalog.+) 1, reprocess_days) END "
-        "WHEN NOT bounded_recompute OR window_column IS NULL OR lookback IS NULL THEN 'it "
-        "recomputes a touched key from all its events (it has no bounded_recompute window)' "
-        "WHEN window_column OPERATOR(pg_catalog.<>) $3 THEN pg_catalog.format('its window "
-        "column %s is not retention''s time column %s', pg_catalog.quote_ident(window_column), "
-        "pg_catalog.quote_ident($3)) "
-        "WHEN lookback OPERATOR(pg_catalog.>) $2::pg_catalog.interval THEN "
-        "pg_catalog.format('its lookback %s is longer than keep', lookback) END AS why "
-        "FROM incmodel.models WHERE source OPERATOR(pg_catalog.=) $1::pg_catalog.oid::"
-        "pg_catalog.regclass) m WHERE why IS NOT NULL ORDER BY model_id LIMIT 1",
-        {SqlParam::int64(source), SqlParam::value(keep), SqlParam::value(time_column)});
-    if (r.rows.empty()) return;
-    const std::string model = *r.rows[0][0];
+    const std::optional<HistoryAtRisk> risk = model_losing_history(source, keep, time_column);
+    if (!risk) return;
+    const std::string &model = risk->model;
     throw UserError(
         ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
-        "incmodel: retention of " + relation_text(source) + " would lose history of model \"" +
+        "incmodel: retention of " + source_name(source) + " would lose history of model \"" +
             model + "\"",
-        "Model \"" + model + "\" reads the source and " + *r.rows[0][1] + " (keep is " + keep +
+        "Model \"" + model + "\" reads the source and " + risk->why + " (keep is " + keep +
             "): a key it recomputes after retention deleted some of its events would lose "
             "their contribution.",
         "Give the model window_column => '" + time_column +
@@ -143,15 +102,10 @@ void require_history_kept(Oid source, const std::string &keep, const std::string
             "source.");
 }
 
-struct OldBatch {
-    std::string value;
-    std::string events;
-};
-
 // As the source's owner: the whole batches of the source all of whose events are older than
 // keep, with their event counts.
-std::vector<OldBatch> old_batches(const RetentionRule &r, const std::string &src,
-                                  const std::string &batch_column) {
+std::vector<BatchEvents> old_batches(const RetentionRule &r, const std::string &src,
+                                     const std::string &batch_column) {
     const std::string b = quote_ident(batch_column);
     const std::string t = quote_ident(r.time_column);
     SqlResult res = spi_exec(
@@ -160,30 +114,8 @@ std::vector<OldBatch> old_batches(const RetentionRule &r, const std::string &src
                     "HAVING max(s.{t}) < now() - $1::interval ORDER BY 1",
                     fmt::arg("b", b), fmt::arg("t", t), fmt::arg("src", src)),
         {SqlParam::value(r.keep)});
-    std::vector<OldBatch> out;
-    for (const auto &row : res.rows) out.push_back({*row[0], *row[1]});
-    return out;
-}
-
-// As the catalog owner: those old batches every model reading the source has processed whole
-// (its manifest count covers every event of the batch).
-std::vector<std::string> processed_by_all(const std::vector<OldBatch> &old,
-                                          const std::vector<SourceModel> &models) {
-    if (old.empty()) return {};
-    std::vector<std::string> values, counts, ids;
-    for (const auto &o : old) values.push_back(o.value), counts.push_back(o.events);
-    for (const auto &m : models) ids.push_back(std::to_string(m.id));
-    AsCatalogOwner owner;
-    SqlResult res = spi_exec(
-        "SELECT c.v FROM ROWS FROM (pg_catalog.unnest($1::text[]), "
-        "pg_catalog.unnest($2::text[]::int8[])) c(v, n) WHERE NOT "
-        "EXISTS (SELECT 1 FROM pg_catalog.unnest($3::text[]::int8[]) m(id) WHERE NOT EXISTS "
-        "(SELECT 1 FROM incmodel.manifest mf WHERE mf.model_id OPERATOR(pg_catalog.=) m.id AND "
-        "mf.batch_value OPERATOR(pg_catalog.=) c.v AND mf.event_count OPERATOR(pg_catalog.>=) "
-        "c.n)) ORDER BY 1",
-        {SqlParam::text_array(values), SqlParam::text_array(counts), SqlParam::text_array(ids)});
-    std::vector<std::string> out;
-    for (const auto &row : res.rows) out.push_back(*row[0]);
+    std::vector<BatchEvents> out;
+    for (const auto &row : res.rows) out.push_back({*row[0], std::stoll(*row[1])});
     return out;
 }
 
@@ -228,58 +160,6 @@ std::uint64_t delete_chunk(const RetentionRule &r, const SourceModel &m,
         .processed;
 }
 
-// As the catalog owner: the batches an earlier pass marked expiring and did not finish (it
-// failed, was cancelled or its backend died between chunk commits). This pass finishes them.
-std::vector<std::string> unfinished_batches(const std::vector<SourceModel> &models) {
-    AsCatalogOwner owner;
-    SqlResult res = spi_exec(
-        "SELECT DISTINCT batch_value FROM incmodel.retention_expiring WHERE model_id "
-        "OPERATOR(pg_catalog.=) ANY ($1::text[]::int8[]) ORDER BY 1",
-        {SqlParam::text_array(ids_of(models))});
-    std::vector<std::string> out;
-    for (const auto &row : res.rows) out.push_back(*row[0]);
-    return out;
-}
-
-// As the catalog owner, before the first DELETE (and committed with it when nonatomic): the
-// batches this pass expires, for every model reading the source. Until the pass is done a
-// refresh treats them as neither new nor shrunk, and a pass that ends early leaves them for the
-// next one.
-void mark_expiring(const std::vector<SourceModel> &models,
-                   const std::vector<std::string> &batches) {
-    AsCatalogOwner owner;
-    spi_exec(
-        "INSERT INTO incmodel.retention_expiring (model_id, batch_value) SELECT m.id, b.v FROM "
-        "pg_catalog.unnest($1::text[]::int8[]) m(id) CROSS JOIN pg_catalog.unnest($2::text[]) "
-        "b(v) ON CONFLICT DO NOTHING",
-        {SqlParam::text_array(ids_of(models)), SqlParam::text_array(batches)});
-}
-
-// A batch that is gone from the source leaves the manifests (and the expiring marks) too: should
-// an event with its batch value arrive later, it is then a new batch and gets processed. An
-// event that arrived while the batch was expiring was left out of the plans then, and a plan
-// that reads the change log has gone past its insert: each expired batch is logged again (an
-// 'insert' range of that one value, in this transaction; only when a model uses the log, whose
-// refreshes prune it), so the next plan counts it.
-void forget_batches(Oid source, const std::vector<SourceModel> &models,
-                    const std::vector<std::string> &batches) {
-    AsCatalogOwner owner;
-    spi_exec(
-        "INSERT INTO incmodel.source_changes (source, batch_column, txid, lo, hi, rows, nulls, "
-        "kind) SELECT $1::pg_catalog.oid, $2, pg_catalog.pg_current_xact_id(), b.v, b.v, 0, 0, "
-        "'insert' FROM pg_catalog.unnest($3::text[]) b(v) WHERE EXISTS (SELECT 1 FROM "
-        "incmodel.models m WHERE m.model_id OPERATOR(pg_catalog.=) ANY ($4::text[]::int8[]) AND "
-        "m.change_log)",
-        {SqlParam::int64(source), SqlParam::value(models[0].batch_column),
-         SqlParam::text_array(batches), SqlParam::text_array(ids_of(models))});
-    for (const char *table : {"incmodel.manifest", "incmodel.retention_expiring"})
-        spi_exec(fmt::format("DELETE FROM {} WHERE model_id OPERATOR(pg_catalog.=) ANY "
-                             "($1::text[]::int8[]) AND batch_value OPERATOR(pg_catalog.=) ANY "
-                             "($2::text[])",
-                             table),
-                 {SqlParam::text_array(ids_of(models)), SqlParam::text_array(batches)});
-}
-
 // The plan of one pass: the models reading the source, its name, the batches to delete (those
 // an earlier pass left unfinished, and those newly old and processed by every model).
 struct Pass {
@@ -292,7 +172,7 @@ struct Pass {
 // The models and the source's name, before the models are locked.
 Pass models_pass(const RetentionRule &r) {
     Pass p;
-    p.models = models_of(r.source);
+    p.models = models_reading(r.source);
     AsSourceOwner owner(r.source);
     p.src = relation_text(r.source);
     for (const auto &m : p.models)
@@ -302,13 +182,16 @@ Pass models_pass(const RetentionRule &r) {
 
 // The batches, once the models are locked (the manifests no longer move).
 void plan_batches(const RetentionRule &r, Pass &p) {
-    p.unfinished = unfinished_batches(p.models);
-    std::vector<OldBatch> old;
+    // Batches an earlier pass marked expiring and did not finish (it failed, was cancelled or its
+    // backend died between chunk commits): this pass finishes them.
+    p.unfinished = expiring_batches(ids_of(p.models));
+    std::vector<BatchEvents> old;
     {
         AsSourceOwner owner(r.source);
         old = old_batches(r, p.src, p.models[0].batch_column);
     }
-    for (auto &b : processed_by_all(old, p.models))
+    // Of the old batches, those every model reading the source has processed whole.
+    for (auto &b : batches_processed_by_all(old, ids_of(p.models)))
         if (std::find(p.unfinished.begin(), p.unfinished.end(), b) == p.unfinished.end())
             p.fresh.push_back(b);
     p.batches = p.unfinished;
@@ -356,9 +239,12 @@ void apply_one(SpiConnection &spi, const RetentionRule &r, std::int64_t &removed
         if (spi.nonatomic()) spi.commit();
         return;
     }
+    // Before the first DELETE (and committed with it when nonatomic), the batches this pass
+    // expires are marked for every model reading the source. Until the pass is done a refresh
+    // treats them as neither new nor shrunk, and a pass that ends early leaves them for the next.
     contained([&] {
         plan_batches(r, p);
-        if (!p.fresh.empty()) mark_expiring(p.models, p.fresh);
+        if (!p.fresh.empty()) mark_batches_expiring(ids_of(p.models), p.fresh);
     });
     if (spi.nonatomic()) spi.commit();  // the marks are durable before the first DELETE
     reason = fmt::format("{} batches older than {} by {}", p.batches.size(), r.keep, r.time_column);
@@ -371,8 +257,15 @@ void apply_one(SpiConnection &spi, const RetentionRule &r, std::int64_t &removed
         if (n == 0) break;
         if (spi.nonatomic()) spi.commit();  // bounded chunks: commit after each
     }
+    // A batch that is gone from the source leaves the manifests (and the expiring marks) too:
+    // should an event with its batch value arrive later, it is then a new batch and gets
+    // processed. An event that arrived while the batch was expiring was left out of the plans
+    // then, and a plan that reads the change log has gone past its insert: each expired batch is
+    // logged again (an 'insert' range of that one value, in this transaction; only when a model
+    // uses the log, whose refreshes prune it), so the next plan counts it.
     contained([&] {
-        if (!p.batches.empty()) forget_batches(r.source, p.models, p.batches);
+        if (!p.batches.empty())
+            forget_expired_batches(r.source, p.models[0].batch_column, ids_of(p.models), p.batches);
         record_maintenance(r.source, "retention", reason, std::nullopt, std::nullopt, "",
                            "retention", removed);
     });
@@ -424,8 +317,7 @@ Datum incmodel_set_retention(PG_FUNCTION_ARGS) {
         SpiConnection spi;
         const SqlParam src = SqlParam::value(std::to_string(source));
         if (PG_ARGISNULL(1)) {
-            AsCatalogOwner owner;
-            spi_exec("DELETE FROM incmodel.retention WHERE source = $1::oid::regclass", {src});
+            delete_retention_rule(source);
             return (Datum)0;
         }
         Datum keep_datum = PG_GETARG_DATUM(1);
@@ -444,14 +336,11 @@ Datum incmodel_set_retention(PG_FUNCTION_ARGS) {
             column = *opt_text_arg(fcinfo, 2);
         } else {
             // The window column of a model of this source, else its batch column.
-            auto r = spi_exec(
-                "SELECT coalesce(window_column, batch_column) FROM incmodel.models WHERE source = "
-                "$1::oid::regclass ORDER BY window_column IS NULL, model_id LIMIT 1",
-                {src});
-            if (!r.scalar())
+            std::optional<std::string> fallback = default_retention_column(source);
+            if (!fallback)
                 throw UserError(ERRCODE_INVALID_PARAMETER_VALUE,
                                 "incmodel: time_column is required for a source no model reads");
-            column = *r.scalar();
+            column = *fallback;
         }
         const int chunk = PG_ARGISNULL(3) ? 10000 : PG_GETARG_INT32(3);
         SqlResult type = spi_exec(
@@ -466,14 +355,12 @@ Datum incmodel_set_retention(PG_FUNCTION_ARGS) {
             throw UserError(ERRCODE_DATATYPE_MISMATCH,
                             "incmodel: retention's time column must be a timestamp or date");
         require_history_kept(source, keep, column);
-        AsCatalogOwner owner;
-        spi_exec(
-            "INSERT INTO incmodel.retention (source, keep, time_column, chunk_rows) VALUES "
-            "($1::oid::regclass, $2::interval, $3, $4::int) ON CONFLICT (source) DO UPDATE SET "
-            "keep = EXCLUDED.keep, time_column = EXCLUDED.time_column, chunk_rows = "
-            "EXCLUDED.chunk_rows",
-            {src, SqlParam::value(keep), SqlParam::value(column),
-             SqlParam::value(std::to_string(chunk))});
+        RetentionRule rule;
+        rule.source = source;
+        rule.keep = keep;
+        rule.time_column = column;
+        rule.chunk_rows = chunk;
+        store_retention_rule(rule);
         return (Datum)0;
     });
 }
@@ -482,19 +369,8 @@ PG_FUNCTION_INFO_V1(incmodel_apply_retention);
 Datum incmodel_apply_retention(PG_FUNCTION_ARGS) {
     return entry_point([&] {
         SpiConnection spi(is_nonatomic_call(fcinfo));
-        std::vector<RetentionRule> rules;
-        {
-            AsCatalogOwner owner;
-            SqlResult r = spi_exec(
-                "SELECT source::oid, keep::text, time_column, chunk_rows FROM incmodel.retention "
-                "WHERE $1::oid IS NULL OR source OPERATOR(pg_catalog.=) $1::oid::regclass ORDER BY "
-                "source::text",
-                {PG_ARGISNULL(0) ? SqlParam::null()
-                                 : SqlParam::value(std::to_string(PG_GETARG_OID(0)))});
-            for (const auto &row : r.rows)
-                rules.push_back(
-                    {static_cast<Oid>(std::stoul(*row[0])), *row[1], *row[2], std::stoi(*row[3])});
-        }
+        const std::vector<RetentionRule> rules =
+            retention_rules(PG_ARGISNULL(0) ? std::nullopt : std::optional<Oid>(PG_GETARG_OID(0)));
         // A source named by the caller must be the caller's; applying every rule covers the
         // sources the caller owns (a superuser: all of them).
         if (!PG_ARGISNULL(0)) require_source_owner(PG_GETARG_OID(0));

@@ -291,7 +291,7 @@ std::int64_t rebuild_batch_model(RunDriver &driver, const ModelRecord &m) {
             AsCatalogOwner owner;
             spi_exec(planner.clear_manifest(), {SqlParam::value(std::to_string(m.spec.id))});
         }
-        clear_dead_tuple_debt(m.spec.id);
+        forget_model_debt(m.spec.id);
         record_manifest(planner, m.spec.id, run.run_id);
         consume_key_sets(planner, m.spec.id, queued);
         queue_for_dependents(m, planner, true);

@@ -40,7 +40,7 @@ bool run_features(RunDriver &driver, const ModelRecord &m, bool full) {
             spi_exec(planner.insert_target_rows());
             consume_key_sets(planner, m.spec.id, q.ids);
             queue_for_dependents(m, planner, true);  // a features model over this one
-            clear_dead_tuple_debt(m.spec.id);
+            forget_model_debt(m.spec.id);
             run.step_timings_json = driver.timings_json();
             finish_run(run, "success");
         });

@@ -12,6 +12,8 @@
 #include "pg/analysis/query_analysis.hpp"
 #include "pg/boundary/security.hpp"
 #include "pg/capture/source_triggers.hpp"
+#include "pg/catalog/maintenance_catalog.hpp"
+#include "pg/catalog/time_ledger.hpp"
 
 namespace incmodel::pg {
 
@@ -122,19 +124,23 @@ std::string sum_days(const core::RefreshPlanner &planner, const char *column) {
                        core::qualified(quote_ident, planner.scratch().days));
 }
 
-// The daily ledger's new values: read as the model's owner from its days scratch, upserted by
-// the catalog owner from parameters only.
+// The daily ledger's new values: read as the model's owner from its days scratch (in the column
+// order of daily_ledger_rows(); the scratch is the model's, not the catalog), recorded by the
+// catalog (time_ledger.hpp) from parameters only.
 void record_ledger(const core::RefreshPlanner &planner, const ModelRecord &m,
                    const std::string &upper, const std::vector<std::string> &full_days) {
-    std::vector<std::optional<std::string>> columns[5];
+    std::vector<DailyLedgerDay> days;
     for (const auto &row :
-         spi_exec(planner.daily_ledger_rows(), {SqlParam::text_array(full_days)}).rows)
-        for (int c = 0; c < 5; ++c) columns[c].push_back(row[c]);
-    if (columns[0].empty()) return;
-    std::vector<SqlParam> params{SqlParam::value(m.spec.name), SqlParam::value(upper)};
-    for (auto &column : columns) params.push_back(SqlParam::text_array(std::move(column)));
-    AsCatalogOwner owner;
-    spi_exec(planner.daily_record_ledger(), params);
+         spi_exec(planner.daily_ledger_rows(), {SqlParam::text_array(full_days)}).rows) {
+        DailyLedgerDay day;
+        day.event_date = row[0];
+        day.full_day = row[1];
+        day.processed_events = row[2];
+        day.skipped_events = row[3];
+        day.max_load = row[4];
+        days.push_back(std::move(day));
+    }
+    record_daily_ledger(planner, m.spec.name, upper, days);
 }
 
 // What this run does about the loads its previous run's snapshot could not see (the change log,
@@ -200,15 +206,12 @@ void count_catch_up(const core::RefreshPlanner &planner, const ModelRecord &m,
 // require_catalog_version() found the installed extension at this library's version.
 void record_catch_up(const ModelRecord &m, const RunRecord &run, const CatchUp &c) {
     if (c.behind == 0 && c.unplaced == 0) return;
-    AsCatalogOwner owner;
-    spi_exec(
-        "UPDATE incmodel.runs SET rows_behind_limit = $2::int8, rows_unplaced = $3::int8 WHERE "
-        "run_id = $1::int8",
-        {SqlParam::int64(run.run_id), SqlParam::int64(c.behind), SqlParam::int64(c.unplaced)});
-    spi_exec(
-        "UPDATE incmodel.models SET unplaced_rows = unplaced_rows + $2::int8 WHERE model_id = "
-        "$1::int8",
-        {SqlParam::int64(m.spec.id), SqlParam::int64(c.unplaced)});
+    RowsBehindLimit counts;
+    counts.model_id = m.spec.id;
+    counts.run_id = run.run_id;
+    counts.rows_behind_limit = c.behind;
+    counts.rows_unplaced = c.unplaced;
+    record_rows_behind_limit(counts);
 }
 
 // The days a daily run reprocesses in full because of the log: the event days of the rows
@@ -330,23 +333,17 @@ bool run_time_model(RunDriver &driver, const ModelRecord &m, const TimeRunArgs &
         }
         if (!d.append) record_ledger(planner, m, upper, full_days);
         if (changes) queue_for_dependents(m, planner, false);
-        {
-            AsCatalogOwner owner;
-            if (lower != upper) {
-                spi_exec(
-                    "INSERT INTO incmodel.range_manifest (model_id, run_id, lower_limit, "
-                    "upper_limit, reprocess_days, rows_processed, rows_late, days_reprocessed) "
-                    "VALUES ($1::int8, $2::int8, $3::timestamptz, $4::timestamptz, $5::int, "
-                    "$6::int8, $7::int8, $8::int)",
-                    {SqlParam::int64(m.spec.id), SqlParam::int64(run.run_id),
-                     SqlParam::value(lower), SqlParam::value(upper),
-                     SqlParam::int64(reprocess_days), SqlParam::int64(run.events - run.late_rows),
-                     SqlParam::int64(run.late_rows), SqlParam::int64(run.days_reprocessed)});
-                spi_exec(
-                    "UPDATE incmodel.models SET upper_limit = $2::timestamptz WHERE "
-                    "model_id = $1::int8",
-                    {SqlParam::int64(m.spec.id), SqlParam::value(upper)});
-            }
+        if (lower != upper) {
+            LoadRange range;
+            range.model_id = m.spec.id;
+            range.run_id = run.run_id;
+            range.lower_limit = lower;
+            range.upper_limit = upper;
+            range.reprocess_days = reprocess_days;
+            range.rows_processed = run.events - run.late_rows;
+            range.rows_late = run.late_rows;
+            range.days_reprocessed = run.days_reprocessed;
+            record_load_range(range);
         }
         if (snapshot) set_planned_snapshot(m, *snapshot);
         add_dead_tuple_debt(m.target_oid, m.spec.id, run.rows_deleted);
@@ -479,16 +476,9 @@ Pending pending_time_rows(const ModelRecord &m) {
 void reset_time_model(const ModelRecord &m) {
     core::RefreshPlanner planner(m.spec, quote_ident);
     spi_exec(planner.truncate_target());
-    AsCatalogOwner owner;
-    spi_exec("DELETE FROM incmodel.range_manifest WHERE model_id = $1::int8",
-             {SqlParam::int64(m.spec.id)});
-    spi_exec("DELETE FROM incmodel.daily_manifest WHERE model = $1",
-             {SqlParam::value(m.spec.name)});
-    spi_exec("UPDATE incmodel.models SET upper_limit = NULL WHERE model_id = $1::int8",
-             {SqlParam::int64(m.spec.id)});
+    forget_time_ledger(m.spec.id, m.spec.name);
     queue_for_dependents(m, planner, true);
-    spi_exec("DELETE FROM incmodel.table_debt WHERE model_id = $1::int8",
-             {SqlParam::int64(m.spec.id)});
+    forget_model_debt(m.spec.id);
 }
 
 }  // namespace incmodel::pg
