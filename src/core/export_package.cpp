@@ -33,12 +33,6 @@ std::string trim(std::string_view s) {
     return std::string(s.substr(b, e - b));
 }
 
-// "type COLLATE x" -> "type"
-std::string without_collation(const std::string &type) {
-    auto pos = type.find(" COLLATE ");
-    return pos == std::string::npos ? type : type.substr(0, pos);
-}
-
 }  // namespace
 
 std::optional<Dialect> parse_dialect(std::string_view text) {

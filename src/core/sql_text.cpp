@@ -17,4 +17,9 @@ std::string join(const std::vector<std::string> &items, std::string_view sep) {
     return out;
 }
 
+std::string without_collation(const std::string &type) {
+    auto pos = type.find(" COLLATE ");
+    return pos == std::string::npos ? type : type.substr(0, pos);
+}
+
 }  // namespace incmodel::core

@@ -16,6 +16,9 @@ using IdentQuoter = std::function<std::string(std::string_view)>;
 // Renders schema.name with both parts quoted.
 std::string qualified(const IdentQuoter &quote, const QualifiedName &name);
 
+// "type COLLATE x" -> "type": types are compared without the collation a column may carry.
+std::string without_collation(const std::string &type);
+
 // Joins the items with a separator.
 std::string join(const std::vector<std::string> &items, std::string_view sep);
 

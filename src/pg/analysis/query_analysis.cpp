@@ -882,7 +882,7 @@ void verify_output_types(const std::string &model, const std::string &canonical_
         if (typ == UNKNOWNOID) typ = TEXTOID;
         std::string now = type_name(typ, typmod, InvalidOid);
         if (i < outputs.size()) {
-            std::string was = outputs[i].type.substr(0, outputs[i].type.find(" COLLATE "));
+            std::string was = core::without_collation(outputs[i].type);
             if (was != now)
                 changed.push_back("column \"" + outputs[i].name + "\" was " + was + ", is now " +
                                   now);

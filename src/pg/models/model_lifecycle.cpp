@@ -37,12 +37,6 @@ void require_interval_not_negative(const std::optional<std::string> &lookback) {
                         "Use a positive interval such as '7 days', or NULL for no window.");
 }
 
-// Types compare without collation; the target may carry its own.
-std::string base_type(const std::string &type) {
-    auto pos = type.find(" COLLATE ");
-    return pos == std::string::npos ? type : type.substr(0, pos);
-}
-
 // An existing target must have exactly the model's columns with the same types.
 void check_existing_target(Oid target, const core::ModelSpec &spec) {
     SqlResult cols = spi_exec(
@@ -56,7 +50,7 @@ void check_existing_target(Oid target, const core::ModelSpec &spec) {
                                [&](const SqlRow &r) { return r[0] == o.name; });
         if (it == cols.rows.end())
             problems.push_back("column \"" + o.name + "\" (" + o.type + ") is missing");
-        else if (base_type(*(*it)[1]) != base_type(o.type))
+        else if (core::without_collation(*(*it)[1]) != core::without_collation(o.type))
             problems.push_back("column \"" + o.name + "\" is " + *(*it)[1] + ", the query gives " +
                                o.type);
     }

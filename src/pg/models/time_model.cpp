@@ -92,21 +92,56 @@ BackfillRange backfill_range(const ModelRecord &m, const std::string &from_micro
     return b;
 }
 
-// The parameter vector every daily/append statement takes (see RefreshPlanner).
-std::vector<SqlParam> step_params(const ModelRecord &m, const std::string &lower,
-                                  const std::string &upper, std::int64_t reprocess_days,
-                                  const std::vector<std::string> &full_days, std::int64_t min_rows,
-                                  const BackfillRange *backfill) {
-    return {SqlParam::value(lower),
-            SqlParam::value(upper),
-            SqlParam::int64(reprocess_days),
-            SqlParam::text_array(full_days),
-            SqlParam::value(m.spec.time->start_date),
-            SqlParam::int64(m.spec.id),
-            SqlParam::value(m.spec.name),
-            SqlParam::int64(min_rows),
-            backfill && m.spec.time->append ? SqlParam::value(backfill->from) : SqlParam::null(),
-            backfill && m.spec.time->append ? SqlParam::value(backfill->to) : SqlParam::null()};
+// The parameters every daily/append statement takes, by name; params() puts them at the
+// positions RefreshPlanner documents (refresh_planner.hpp: $1 .. $12).
+struct TimeStepParams {
+    std::string lower, upper;                  // $1, $2: the run's load range (lower, upper]
+    std::int64_t reprocess_days = 0;           // $3
+    std::vector<std::string> full_days;        // $4: days reprocessed in full
+    std::string start_date;                    // $5
+    std::int64_t model_id = 0;                 // $6
+    std::string model_name;                    // $7
+    std::int64_t min_rows = 1;                 // $8: min_rows_to_process
+    std::optional<std::string> backfill_from;  // $9, $10: an append model's backfill range
+    std::optional<std::string> backfill_to;
+    std::vector<std::string> logged_los;  // $11, $12: the log's ranges behind the limit
+    std::vector<std::string> logged_his;
+
+    std::vector<SqlParam> params() const {
+        auto opt = [](const std::optional<std::string> &v) {
+            return v ? SqlParam::value(*v) : SqlParam::null();
+        };
+        return {SqlParam::value(lower),
+                SqlParam::value(upper),
+                SqlParam::int64(reprocess_days),
+                SqlParam::text_array(full_days),
+                SqlParam::value(start_date),
+                SqlParam::int64(model_id),
+                SqlParam::value(model_name),
+                SqlParam::int64(min_rows),
+                opt(backfill_from),
+                opt(backfill_to),
+                SqlParam::text_array(logged_los),
+                SqlParam::text_array(logged_his)};
+    }
+};
+
+TimeStepParams step_params(const ModelRecord &m, const std::string &lower, const std::string &upper,
+                           std::int64_t reprocess_days, std::int64_t min_rows,
+                           const BackfillRange *backfill) {
+    TimeStepParams p;
+    p.lower = lower;
+    p.upper = upper;
+    p.reprocess_days = reprocess_days;
+    p.start_date = m.spec.time->start_date;
+    p.model_id = m.spec.id;
+    p.model_name = m.spec.name;
+    p.min_rows = min_rows;
+    if (backfill && m.spec.time->append) {
+        p.backfill_from = backfill->from;
+        p.backfill_to = backfill->to;
+    }
+    return p;
 }
 
 // A later statement must see rows committed after this one's limit was read: READ COMMITTED.
@@ -152,16 +187,11 @@ struct CatchUp {
     std::int64_t unplaced = 0;  // NULL load values, and logged rows loaded before start_date
 };
 
-// The step parameters with the logged ranges as $11 and $12.
-void add_logged_ranges(std::vector<SqlParam> &params, const LoggedLoads &logged) {
-    params.push_back(SqlParam::text_array(logged.los));
-    params.push_back(SqlParam::text_array(logged.his));
-}
-
 // Counts the rows behind and the unplaced rows, and says so: a NOTICE for rows this run
 // processes late, a WARNING for rows no run can place.
 void count_catch_up(const core::RefreshPlanner &planner, const ModelRecord &m,
-                    const std::vector<SqlParam> &params, CatchUp &c) {
+                    const TimeStepParams &step, CatchUp &c) {
+    const std::vector<SqlParam> params = step.params();
     c.unplaced = c.logged.nulls;
     if (!c.logged.los.empty()) {
         SqlResult r = spi_exec(planner.time_rows_behind(), params);
@@ -216,8 +246,9 @@ void record_catch_up(const ModelRecord &m, const RunRecord &run, const CatchUp &
 
 // The days a daily run reprocesses in full because of the log: the event days of the rows
 // behind, or every day after a change the log cannot describe. Merged into days (sorted).
-void add_catch_up_days(const core::RefreshPlanner &planner, const std::vector<SqlParam> &params,
+void add_catch_up_days(const core::RefreshPlanner &planner, const TimeStepParams &step,
                        const CatchUp &c, std::vector<std::string> &days) {
+    const std::vector<SqlParam> params = step.params();
     std::vector<std::string> more;
     if (c.logged.modified)
         for (const auto &row : spi_exec(planner.daily_all_days(), params).rows)
@@ -246,7 +277,8 @@ bool run_time_model(RunDriver &driver, const ModelRecord &m, const TimeRunArgs &
     std::string lower, upper;
     std::optional<BackfillRange> backfill;
     std::vector<std::string> full_days;
-    std::vector<SqlParam> params;
+    TimeStepParams step;
+    std::vector<SqlParam> params;         // step's, refreshed whenever step changes
     std::optional<std::string> snapshot;  // recorded at commit (not by a backfill)
     CatchUp catch_up;
 
@@ -268,11 +300,13 @@ bool run_time_model(RunDriver &driver, const ModelRecord &m, const TimeRunArgs &
         } else {
             std::tie(lower, upper) = next_range(m);
         }
-        params = step_params(m, lower, upper, reprocess_days, {}, min_rows,
-                             backfill ? &*backfill : nullptr);
+        step =
+            step_params(m, lower, upper, reprocess_days, min_rows, backfill ? &*backfill : nullptr);
         if (!args.backfill) catch_up.logged = loads_since_plan(m);
-        add_logged_ranges(params, catch_up.logged);
-        count_catch_up(planner, m, params, catch_up);
+        step.logged_los = catch_up.logged.los;
+        step.logged_his = catch_up.logged.his;
+        params = step.params();
+        count_catch_up(planner, m, step, catch_up);
         run.lower_limit = lower;
         run.upper_limit = upper;
         if (d.append) {
@@ -286,8 +320,9 @@ bool run_time_model(RunDriver &driver, const ModelRecord &m, const TimeRunArgs &
         if (!args.backfill)
             for (const auto &row : spi_exec(planner.daily_full_days(), params).rows)
                 full_days.push_back(*row[0]);
-        add_catch_up_days(planner, params, catch_up, full_days);
-        params[3] = SqlParam::text_array(full_days);
+        add_catch_up_days(planner, step, catch_up, full_days);
+        step.full_days = full_days;
+        params = step.params();
         if (!full_days.empty()) spi_exec(planner.daily_full_day_counts(), params);
         if (catch_up.logged.modified) spi_exec(planner.daily_empty_full_days(), params);
         run.events = spi_exec(sum_days(planner, "new_rows")).scalar_int();
@@ -361,8 +396,8 @@ std::vector<ExplainRow> explain_time_model(const ModelRecord &m) {
     core::RefreshPlanner planner(m.spec, quote_ident);
     PinnedSettings pinned(m.timezone);
     auto [lower, upper] = next_range(m);
-    std::vector<SqlParam> params =
-        step_params(m, lower, upper, d.reprocess_days, {}, d.min_rows_to_process, nullptr);
+    const std::vector<SqlParam> params =
+        step_params(m, lower, upper, d.reprocess_days, d.min_rows_to_process, nullptr).params();
     std::string plan;
     if (d.append) {
         plan = fmt::format("load range ({}, {}]: {} new rows", lower, upper,
@@ -419,8 +454,10 @@ std::vector<ExplainRow> explain_time_backfill(const ModelRecord &m, const std::s
     PinnedSettings pinned(m.timezone);
     const BackfillRange range = backfill_range(m, from_micros, to_micros);
     const std::vector<std::string> &days = range.days;
-    std::vector<SqlParam> params = step_params(m, *m.upper_limit, *m.upper_limit, d.reprocess_days,
-                                               days, d.min_rows_to_process, &range);
+    TimeStepParams step = step_params(m, *m.upper_limit, *m.upper_limit, d.reprocess_days,
+                                      d.min_rows_to_process, &range);
+    step.full_days = days;
+    const std::vector<SqlParam> params = step.params();
     std::string plan;
     if (d.append) {
         SqlResult r = spi_exec(planner.append_backfill_rows(), params);
