@@ -55,8 +55,21 @@ void collect_quals(Node *node, bool nullable, std::vector<Qual> &out) {
     }
 }
 
-// alias.column for a plain column, for messages.
+// An expression as SQL, for messages: deparsed when it reads one table of the query, alias.column
+// for a column of a subquery or CTE, else a description.
 std::string describe(Query *query, Node *expr) {
+    for (int rti = 1; rti <= list_length(query->rtable) && rti < 64; ++rti) {
+        auto *rte = static_cast<RangeTblEntry *>(list_nth(query->rtable, rti - 1));
+        if (rte->rtekind != RTE_RELATION || !reads_only(expr, rti)) continue;
+        const char *alias = rte->eref->aliasname;
+        const Oid relid = rte->relid;
+        const char *sql = pg_call([expr, alias, relid, rti] {
+            Node *copy = static_cast<Node *>(copyObjectImpl(expr));
+            ChangeVarNodes(copy, rti, 1, 0);
+            return deparse_expression(copy, deparse_context_for(alias, relid), true, false);
+        });
+        return sql;
+    }
     if (!IsA(expr, Var)) return "the expression";
     auto *v = reinterpret_cast<Var *>(expr);
     if (v->varlevelsup != 0 || v->varno < 1 || v->varno > list_length(query->rtable))
@@ -117,8 +130,8 @@ KeyEquivalence source_equivalent(const SourceScope &s, Node *group_expr, Oid eqo
                              " (or under another operator or collation than GROUP BY uses), so "
                              "equal values of the source could fall in different groups.";
                 out.hint = "Make both sides of the join condition the key's type, e.g. ON " +
-                           describe(query, group) + " = " + describe(query, other) +
-                           "::" + type_of(group) + ".";
+                           describe(query, group) + " = (" + describe(query, other) +
+                           ")::" + type_of(group) + ".";
                 continue;
             }
             out.source_side = other;

@@ -81,6 +81,14 @@ std::string sql_list(const SourceScope &s, const std::vector<Node *> &exprs) {
     return core::join(parts, ", ");
 }
 
+// The keys, then the other expressions of a PARTITION BY or DISTINCT ON: the supported form.
+std::string with_keys_first(const SourceScope &s, const std::vector<Node *> &keys,
+                            const std::vector<Node *> &parts) {
+    std::vector<Node *> all = keys;
+    for (Node *p : missing_keys(parts, keys)) all.push_back(p);
+    return sql_list(s, all);
+}
+
 }  // namespace
 
 RangeTblEntry *SourceScope::source_rte() const {
@@ -190,7 +198,6 @@ void require_row_wise_scope(const SourceScope &s) {
 // one key: the touched keys' events, all of them, give their rows exactly.
 void require_within_keys(const SourceScope &s, const std::vector<Node *> &keys) {
     if (!s.nested()) return;
-    const std::string key_sql = sql_list(s, keys);
     ListCell *lc;
     foreach (lc, s.reader->windowClause) {
         auto *wc = static_cast<WindowClause *>(lfirst(lc));
@@ -198,16 +205,15 @@ void require_within_keys(const SourceScope &s, const std::vector<Node *> &keys) 
         std::vector<Node *> missing = missing_keys(keys, parts);
         if (missing.empty()) continue;
         const std::string partition =
-            parts.empty() ? "no PARTITION BY" : "PARTITION BY " + sql_list(s, parts);
+            parts.empty() ? "Without PARTITION BY it" : "Its PARTITION BY " + sql_list(s, parts);
         throw UserError(
             ERRCODE_FEATURE_NOT_SUPPORTED,
             "incmodel: the window in \"" + s.container +
                 "\", the subquery over the source, is not partitioned by the refresh key",
-            "Its " + partition + " compares events of different values of " + sql_list(s, missing) +
+            partition + " compares events of different values of " + sql_list(s, missing) +
                 ": a refresh reads only the touched keys' events, so its window would see fewer "
                 "rows than a rebuild's.",
-            "Partition by the key as well: PARTITION BY " + key_sql +
-                (parts.empty() ? "" : ", " + sql_list(s, parts)) +
+            "Partition by the key as well: PARTITION BY " + with_keys_first(s, keys, parts) +
                 " (a dedupe within the key, e.g. ROW_NUMBER() OVER (PARTITION BY "
                 "domain_sessionid, event_id ORDER BY collector_tstamp)).");
     }
@@ -217,6 +223,7 @@ void require_within_keys(const SourceScope &s, const std::vector<Node *> &keys) 
     if (missing.empty()) return;
     const bool on = s.reader->hasDistinctOn;
     const std::string what = on ? "DISTINCT ON (" + sql_list(s, parts) + ")" : "DISTINCT";
+    const std::string on_list = on ? with_keys_first(s, keys, parts) : sql_list(s, keys);
     throw UserError(
         ERRCODE_FEATURE_NOT_SUPPORTED,
         "incmodel: " + std::string(on ? "DISTINCT ON" : "DISTINCT") + " in \"" + s.container +
@@ -224,9 +231,8 @@ void require_within_keys(const SourceScope &s, const std::vector<Node *> &keys) 
         what + " compares events of different values of " + sql_list(s, missing) +
             ": a refresh reads only the touched keys' events, so it could keep another row than "
             "a rebuild.",
-        "Deduplicate within the key: DISTINCT ON (" + key_sql +
-            (parts.empty() || !on ? "" : ", " + sql_list(s, parts)) + ") ... ORDER BY " + key_sql +
-            (parts.empty() || !on ? "" : ", " + sql_list(s, parts)) + ", collector_tstamp.");
+        "Deduplicate within the key: DISTINCT ON (" + on_list + ") ... ORDER BY " + on_list +
+            ", collector_tstamp.");
 }
 
 Node *to_source(const SourceScope &s, Node *expr) {
