@@ -196,6 +196,11 @@ SELECT state, message, detail, hint FROM testkit.error_of($q$
     SELECT d.event_id, d.page FROM (SELECT * FROM qs3.ev WHERE event = 'page_view') d $$,
     target => 'qs3.bad', load_column => 'ts', start_date => '2026-01-01', strategy => 'append',
     event_key => 'event_id') $q$);
+-- Refused: a features model reading its input's target in a subquery.
+SELECT state, message, detail, hint FROM testkit.error_of($q$
+  SELECT incmodel.create_model(name => 'qs3_bad', query => $$
+    SELECT r.sid, max(r.events) AS events FROM (SELECT * FROM qs3.rownum) r GROUP BY r.sid $$,
+    target => 'qs3.bad', depends_on => ARRAY['qs3_rownum']) $q$);
 SELECT count(*) AS refused_models FROM incmodel.models WHERE name = 'qs3_bad';
 
 SELECT incmodel.drop_model(name) FROM incmodel.models WHERE name LIKE 'qs3\_%' ORDER BY name;
