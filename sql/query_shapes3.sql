@@ -174,6 +174,17 @@ SELECT state, message, detail, hint FROM testkit.error_of($q$
     WITH d AS (SELECT DISTINCT ON (sid, event_id) * FROM qs3.ev ORDER BY sid, event_id, ts),
          v AS (SELECT * FROM d WHERE event = 'page_view')
     SELECT v.sid, count(*) AS views FROM v GROUP BY v.sid $$, 'qs3.bad', 'batch') $q$);
+-- the source on the nullable side of an outer join inside the subquery; a LATERAL subquery
+SELECT state, message, detail, hint FROM testkit.error_of($q$
+  SELECT incmodel.create_model('qs3_bad', $$
+    SELECT d.sid, count(*) AS events
+    FROM (SELECT e.* FROM qs3.users u LEFT JOIN qs3.ev e ON e.uid = u.user_id) d GROUP BY d.sid $$,
+    'qs3.bad', 'batch') $q$);
+SELECT state, message, detail, hint FROM testkit.error_of($q$
+  SELECT incmodel.create_model('qs3_bad', $$
+    SELECT d.sid, count(*) AS events
+    FROM qs3.users u, LATERAL (SELECT * FROM qs3.ev e WHERE e.uid = u.user_id) d GROUP BY d.sid $$,
+    'qs3.bad', 'batch') $q$);
 -- Refused: a dimension's column equated to the source only by a LEFT JOIN (events of users
 -- without a row all group under NULL), or by a comparison across types.
 SELECT state, message, detail, hint FROM testkit.error_of($q$

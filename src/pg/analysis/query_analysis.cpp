@@ -599,10 +599,16 @@ AnalyzedQuery analyze_model_query(const ModelQueryInput &input) {
                         "in a view.");
     const SourceScope scope = found.front();
     if (scope.nested() && OidIsValid(input.source_relid))
-        unsupported("a features model reads its input model's target in a subquery", "",
+        unsupported("a features model reads its input model's target in a subquery",
+                    "\"" + scope.container +
+                        "\" reads the input's target; a features model's keys are the input's "
+                        "key columns as its top-level FROM reads them.",
                     "Select FROM the input model's target table in the top-level FROM clause.");
     if (scope.nested() && input.event_key)
-        unsupported("an append model reads its source in a subquery", "",
+        unsupported("an append model reads its source in a subquery",
+                    "\"" + scope.container +
+                        "\" reads the source; an append model keeps the first copy of each "
+                        "event_key among the source's rows itself.",
                     "An append model deduplicates on event_key itself: select FROM the source "
                     "in the top-level FROM clause.");
     if (scope.nested() && input.daily)

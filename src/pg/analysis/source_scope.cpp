@@ -161,7 +161,9 @@ void require_row_wise_scope(const SourceScope &s) {
         "within the refresh key (ROW_NUMBER() OVER (PARTITION BY key, event_id ...), DISTINCT "
         "ON (key, event_id)); aggregate in the outer query.";
     if (outer->lateral)
-        unsupported("a LATERAL subquery over the source is not supported", "",
+        unsupported("a LATERAL subquery over the source is not supported",
+                    "\"" + s.container +
+                        "\" reads the source once per row of another relation of the FROM clause.",
                     "Read the source in a plain subquery or CTE of the FROM clause.");
     if (CommonTableExpr *cte = cte_of(s.top, outer)) {
         if (cte->cterecursive)
@@ -185,13 +187,18 @@ void require_row_wise_scope(const SourceScope &s) {
                         "\" would have to be recomputed by its own key.",
                     row_wise);
     if (r->hasTargetSRFs)
-        unsupported("set-returning functions" + in + " are not supported", "", row_wise);
+        unsupported("set-returning functions" + in + " are not supported",
+                    "Its select list turns an event into several rows.", row_wise);
     if (r->rowMarks || r->hasModifyingCTE)
-        unsupported("FOR UPDATE/SHARE and data-modifying WITH" + in + " are not supported", "",
-                    row_wise);
+        unsupported("FOR UPDATE/SHARE and data-modifying WITH" + in + " are not supported",
+                    "A refresh only reads the source.", row_wise);
     if (on_nullable_side(reinterpret_cast<Node *>(r->jointree), s.source_rti, false))
-        unsupported("the source is on the nullable side of an outer join" + in, "",
-                    "Make the source the preserved side (FROM source LEFT JOIN dimension).");
+        unsupported(
+            "the source is on the nullable side of an outer join in \"" + s.container +
+                "\", the subquery over it",
+            "Rows of the other side without a matching event give NULL source columns, which no "
+            "event's key accounts for.",
+            "Make the source the preserved side (FROM source LEFT JOIN dimension).");
 }
 
 // A window partition or DISTINCT [ON] that includes every key expression compares only rows of
