@@ -132,6 +132,38 @@ SELECT testkit.fingerprint('qs3.rownum') AS before_rebuild \gset
 SELECT incmodel.rebuild('qs3_rownum') AS rebuilt_rows;
 SELECT testkit.fingerprint('qs3.rownum') = :'before_rebuild' AS rebuild_unchanged;
 
+-- Renames are followed: the base table and the column the dedupe partitions by renamed, the
+-- models refresh (the stored query is rendered with the new names, inside the subquery too)
+-- and equal their queries written with the new names.
+CREATE FUNCTION qs3.diff_query(t regclass, q text, OUT extra bigint, OUT missing bigint)
+LANGUAGE plpgsql AS $$
+BEGIN
+  EXECUTE format('SELECT count(*) FROM (SELECT * FROM %s EXCEPT ALL (%s)) x', t, q) INTO extra;
+  EXECUTE format('SELECT count(*) FROM ((%s) EXCEPT ALL SELECT * FROM %s) x', q, t) INTO missing;
+END $$;
+ALTER TABLE qs3.ev RENAME COLUMN sid TO session_id;
+ALTER TABLE qs3.ev RENAME TO events;
+INSERT INTO qs3.events VALUES ('e12', 's1', 'u1', 'page_view', '2026-03-01 09:59:00', '/first', 5),
+  ('e12', 's1', 'u1', 'page_view', '2026-03-01 09:59:01', '/first-retry', 5);
+CALL incmodel.refresh('qs3_rownum');
+CALL incmodel.refresh('qs3_distinct_on');
+SELECT * FROM qs3.diff_query('qs3.rownum', $$
+  SELECT d.session_id AS sid, count(*) AS events, min(d.ts) AS first_ts, max(d.ts) AS last_ts,
+         string_agg(d.page, ',' ORDER BY d.ts) AS pages, max(d.gap) AS longest_gap
+  FROM (SELECT e.*, row_number() OVER (PARTITION BY e.session_id, e.event_id ORDER BY e.ts) AS n,
+               e.ts - lag(e.ts) OVER (PARTITION BY e.session_id ORDER BY e.ts) AS gap
+        FROM qs3.events e WHERE e.event <> 'ping') d
+  WHERE d.n = 1 GROUP BY d.session_id $$);
+SELECT * FROM qs3.diff_query('qs3.distinct_on', $$
+  WITH deduped AS (
+    SELECT DISTINCT ON (session_id, event_id) session_id, event_id, ts, page FROM qs3.events
+    ORDER BY session_id, event_id, ts)
+  SELECT session_id AS sid, count(*) AS events, string_agg(page, ',' ORDER BY ts) AS pages
+  FROM deduped GROUP BY session_id $$);
+SELECT sid, events, pages FROM qs3.rownum WHERE sid = 's1';
+ALTER TABLE qs3.events RENAME TO ev;
+ALTER TABLE qs3.ev RENAME COLUMN session_id TO sid;
+
 -- 5. Refused: a dedupe that compares events of several keys. PARTITION BY event_id alone puts
 -- copies of an event from two sessions in one partition: recomputing one session would see
 -- fewer copies than a rebuild (so another copy could win). The hint shows the supported form.
