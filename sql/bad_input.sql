@@ -35,14 +35,14 @@ SELECT * FROM testkit.error_of($sql$SELECT incmodel.create_model('bad', $$ SELEC
   FROM atomic.events GROUP BY 1 $$, 'derived.bad', 'etl_tstamp')$sql$);
 SELECT * FROM testkit.error_of($sql$SELECT incmodel.create_model('bad', $$ SELECT domain_sessionid AS s, count(*) AS n
   FROM atomic.events GROUP BY ROLLUP (1) $$, 'derived.bad', 'etl_tstamp')$sql$);
--- the source in a subquery, on the nullable side of an outer join, or GROUP BY not selected
+-- the source two subqueries deep, on the nullable side of an outer join, or GROUP BY not selected
 SELECT * FROM testkit.error_of($sql$SELECT incmodel.create_model('bad', $$ SELECT c.code, count(*) AS n FROM testkit.countries c
   LEFT JOIN atomic.events e ON e.geo_country = c.code GROUP BY e.domain_sessionid, c.code $$,
   'derived.bad', 'etl_tstamp')$sql$);
 SELECT * FROM testkit.error_of($sql$SELECT incmodel.create_model('bad', $$ SELECT count(*) AS n FROM atomic.events GROUP BY domain_sessionid $$,
   'derived.bad', 'etl_tstamp')$sql$);
 SELECT * FROM testkit.error_of($sql$SELECT incmodel.create_model('bad', $$ SELECT s, count(*) AS n
-  FROM (SELECT domain_sessionid AS s FROM atomic.events) x GROUP BY 1 $$, 'derived.bad', 'etl_tstamp')$sql$);
+  FROM (SELECT s FROM (SELECT domain_sessionid AS s FROM atomic.events) y) x GROUP BY 1 $$, 'derived.bad', 'etl_tstamp')$sql$);
 SELECT * FROM testkit.error_of($sql$SELECT incmodel.create_model('bad', $$ SELECT domain_sessionid AS s, count(*) AS n
   FROM atomic.events WHERE event_id IN (SELECT event_id FROM atomic.events WHERE event = 'page_view')
   GROUP BY 1 $$, 'derived.bad', 'etl_tstamp')$sql$);

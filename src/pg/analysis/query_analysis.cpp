@@ -5,8 +5,11 @@
 #include <set>
 #include <stdexcept>
 
-#include "pg/boundary/guard.hpp"
 #include "core/sql_text.hpp"
+#include "pg/analysis/key_equivalence.hpp"
+#include "pg/analysis/source_scope.hpp"
+#include "pg/analysis/tree_util.hpp"
+#include "pg/boundary/guard.hpp"
 #include "pg/boundary/spi_client.hpp"
 
 extern "C" {
@@ -19,18 +22,6 @@ extern "C" {
 namespace incmodel::pg {
 
 namespace {
-
-// PostgreSQL 15 declares tree walkers as bool (*)(); ours take (Node *, void *).
-template <typename Fn>
-auto as_walker(Fn fn) {
-    return reinterpret_cast<bool (*)()>(fn);
-}
-
-[[noreturn]] void unsupported(const std::string &what, const std::string &hint) {
-    throw UserError(ERRCODE_FEATURE_NOT_SUPPORTED, "incmodel: " + what, "", hint);
-}
-
-// --- walkers (called from C: they never throw) ------------------------------------------------
 
 struct RelidCount {
     Oid relid;
@@ -52,68 +43,27 @@ bool count_relid_walker(Node *node, void *ctx) {
     return expression_tree_walker(node, as_walker(count_relid_walker), ctx);
 }
 
-struct VarUse {
-    uint64 varnos;  // bit per range table index < 64
-    bool far;       // a Var of an outer query level or a range table index >= 64
-    bool complex;   // sublinks or aggregates
+struct RangeVarSearch {
+    const char *schema;
+    const char *relname;
+    RangeVar *found;
 };
 
-// Collects which range table entries an expression reads.
-bool var_use_walker(Node *node, void *ctx) {
-    auto *u = static_cast<VarUse *>(ctx);
+// Finds the RangeVar of a relation anywhere in a raw parse tree: in the top-level FROM (JOIN
+// trees included), or in a subquery's or CTE's that reads the source (called from C).
+bool find_rangevar_walker(Node *node, void *ctx) {
+    auto *s = static_cast<RangeVarSearch *>(ctx);
     if (node == nullptr) return false;
-    if (IsA(node, Var)) {
-        Var *v = reinterpret_cast<Var *>(node);
-        if (v->varlevelsup != 0 || v->varno >= 64)
-            u->far = true;
-        else
-            u->varnos |= (uint64)1 << v->varno;
-        return false;
-    }
-    if (IsA(node, SubLink) || IsA(node, Aggref) || IsA(node, GroupingFunc)) {
-        u->complex = true;
-        return false;
-    }
-    return expression_tree_walker(node, as_walker(var_use_walker), ctx);
-}
-
-// True when range table index rti sits on the nullable side of an outer join.
-bool on_nullable_side(Node *node, int rti, bool nullable) {
-    if (node == nullptr) return false;
-    if (IsA(node, RangeTblRef))
-        return nullable && reinterpret_cast<RangeTblRef *>(node)->rtindex == rti;
-    if (IsA(node, FromExpr)) {
-        ListCell *lc;
-        foreach (lc, reinterpret_cast<FromExpr *>(node)->fromlist)
-            if (on_nullable_side(static_cast<Node *>(lfirst(lc)), rti, nullable)) return true;
-        return false;
-    }
-    if (IsA(node, JoinExpr)) {
-        auto *j = reinterpret_cast<JoinExpr *>(node);
-        bool left_nullable = nullable || j->jointype == JOIN_RIGHT || j->jointype == JOIN_FULL;
-        bool right_nullable = nullable || j->jointype == JOIN_LEFT || j->jointype == JOIN_FULL;
-        return on_nullable_side(j->larg, rti, left_nullable) ||
-               on_nullable_side(j->rarg, rti, right_nullable);
-    }
-    return false;
-}
-
-// Finds the RangeVar of a relation in a raw FROM clause (JOIN trees included).
-RangeVar *find_rangevar(Node *node, const char *schema, const char *relname) {
-    if (node == nullptr) return nullptr;
     if (IsA(node, RangeVar)) {
         auto *rv = reinterpret_cast<RangeVar *>(node);
-        if (rv->schemaname && std::strcmp(rv->schemaname, schema) == 0 &&
-            std::strcmp(rv->relname, relname) == 0)
-            return rv;
-        return nullptr;
+        if (rv->schemaname && std::strcmp(rv->schemaname, s->schema) == 0 &&
+            std::strcmp(rv->relname, s->relname) == 0) {
+            s->found = rv;
+            return true;
+        }
+        return false;
     }
-    if (IsA(node, JoinExpr)) {
-        auto *j = reinterpret_cast<JoinExpr *>(node);
-        if (RangeVar *rv = find_rangevar(j->larg, schema, relname)) return rv;
-        return find_rangevar(j->rarg, schema, relname);
-    }
-    return nullptr;
+    return raw_expression_tree_walker(node, as_walker(find_rangevar_walker), ctx);
 }
 
 // What makes a query's result depend on when or by whom it runs, although PostgreSQL calls it
@@ -280,12 +230,13 @@ void render_canonical(Query *query, Oid source, core::ModelSpec &spec, std::stri
         pg_call([source] { return get_namespace_name(get_rel_namespace(source)); });
     const char *src_name = pg_call([source] { return get_rel_name(source); });
     spec.source = {src_schema, src_name};
-    RangeVar *rv = nullptr;
-    ListCell *lc;
-    foreach (lc, cselect->fromClause) {
-        rv = find_rangevar(static_cast<Node *>(lfirst(lc)), src_schema, src_name);
-        if (rv) break;
-    }
+    // The source is read once in the whole query (analysis refuses more), so the first match is it.
+    RangeVarSearch search{src_schema, src_name, nullptr};
+    pg_call([cselect, &search] {
+        (void)raw_expression_tree_walker(reinterpret_cast<Node *>(cselect),
+                                         as_walker(find_rangevar_walker), &search);
+    });
+    RangeVar *rv = search.found;
     if (rv == nullptr)
         throw std::runtime_error("incmodel: could not find the source in the deparsed query: " +
                                  canonical_out);
@@ -397,6 +348,9 @@ core::QualifiedName key_equality(Query *query, const std::string &name) {
 
 // The top-level AND parts of the WHERE clause that read only the source (no subqueries),
 // deparsed over its alias: the rows whose key expressions the query evaluates ("" when none).
+// query is the one whose FROM reads the source: for a source read in a subquery or CTE, its WHERE
+// (applied below its window functions, so the restricted rows may repeat it); the outer query's
+// conditions on the subquery's columns (n = 1) are not the source's.
 std::string source_filter(Query *query, int source_rti, const std::string &alias, Oid source) {
     Node *quals = query->jointree ? query->jointree->quals : nullptr;
     if (quals == nullptr || source_rti >= 64) return "";
@@ -405,9 +359,7 @@ std::string source_filter(Query *query, int source_rti, const std::string &alias
     ListCell *lc;
     foreach (lc, parts) {
         Node *part = static_cast<Node *>(lfirst(lc));
-        VarUse use{0, false, false};
-        pg_call([part, &use] { (void)var_use_walker(part, &use); });
-        if (use.varnos == ((uint64)1 << source_rti) && !use.far && !use.complex)
+        if (reads_only(part, source_rti))
             kept = pg_call([kept, part] { return lappend(kept, part); });
     }
     if (kept == NIL) return "";
@@ -501,6 +453,36 @@ void require_tree_references(const std::string &model, Query *query) {
     }
 }
 
+// The equality GROUP BY compares output tle with (InvalidOid when it is no GROUP BY output).
+Oid group_eqop(Query *query, TargetEntry *tle) {
+    ListCell *lc;
+    foreach (lc, query->groupClause) {
+        auto *sgc = static_cast<SortGroupClause *>(lfirst(lc));
+        if (tle->ressortgroupref != 0 && sgc->tleSortGroupRef == tle->ressortgroupref)
+            return sgc->eqop;
+    }
+    return InvalidOid;
+}
+
+// The expression over the source (as scope.reader sees it) that output tle is a key for: its own
+// when it reads only the source's scope, else the source side of an equality with it that holds
+// in every row (*promoted then); nullptr when neither (near: why a near miss does not count).
+// Analysis and every later rendering of the stored tree find keys through this one function.
+Node *key_source_expr(const SourceScope &scope, TargetEntry *tle, Oid eqop, bool *promoted,
+                      KeyEquivalence *near) {
+    Node *expr = reinterpret_cast<Node *>(tle->expr);
+    *promoted = false;
+    if (Node *own = to_source(scope, expr)) return own;
+    if (!OidIsValid(eqop)) return nullptr;
+    KeyEquivalence eq = source_equivalent(scope, expr, eqop);
+    if (eq.source_side == nullptr) {
+        if (near && near->detail.empty()) *near = eq;
+        return nullptr;
+    }
+    *promoted = true;
+    return to_source(scope, eq.source_side);
+}
+
 }  // namespace
 
 std::string quote_ident(std::string_view ident) {
@@ -575,50 +557,73 @@ AnalyzedQuery analyze_model_query(const ModelQueryInput &input) {
                     "every run, so no incremental result can equal a rebuild.");
     require_no_drift(query);
 
-    // --- the source: the one relation of the top-level FROM that has the batch column ------------
+    // --- the source: the relation of the top-level FROM that has the batch column, or of the ---
+    // --- FROM of one subquery or CTE there (a dedupe) --------------------------------------------
     const char *batch = input.batch_column.c_str();
-    int source_rti = 0, candidates = 0;
-    int rti = 0;
-    ListCell *lc;
-    foreach (lc, query->rtable) {
-        ++rti;
-        auto *rte = static_cast<RangeTblEntry *>(lfirst(lc));
-        if (rte->rtekind != RTE_RELATION) continue;
-        Oid relid = rte->relid;
-        AttrNumber att = InvalidAttrNumber;
-        if (OidIsValid(input.source_relid)) {
-            if (relid != input.source_relid) continue;
-        } else {
-            att = pg_call([relid, batch] { return get_attnum(relid, batch); });
-            if (att == InvalidAttrNumber) continue;
-        }
-        ++candidates;
-        source_rti = rti;
-        out.source_oid = relid;
-        out.batch_attnum = att;
-    }
-    if (candidates == 0 && OidIsValid(input.source_relid))
+    const Oid features_input = input.source_relid;
+    auto is_source = [batch, features_input](Oid relid) {
+        if (OidIsValid(features_input)) return relid == features_input;
+        return pg_call([relid, batch] { return get_attnum(relid, batch); }) != InvalidAttrNumber;
+    };
+    std::vector<SourceScope> found = find_sources(query, is_source);
+    if (found.empty() && OidIsValid(input.source_relid))
         throw UserError(ERRCODE_INVALID_PARAMETER_VALUE,
                         "incmodel: the query of a features model must read its input model's "
                         "target",
                         "depends_on names the model whose target is this model's source.",
                         "Select FROM the input model's target table.");
-    if (candidates == 0)
+    if (found.empty() && reads_source_anywhere(query, is_source))
+        unsupported("the relation with the batch column \"" + input.batch_column +
+                        "\" is read too deep in the query",
+                    "A model's source is read in the top-level FROM clause, or in the FROM of one "
+                    "subquery or CTE there (not a subquery of a subquery, a CTE read by another "
+                    "CTE, a UNION or a sublink).",
+                    "Deduplicate or filter the events in one subquery or CTE read by the main "
+                    "query: WITH deduped AS (SELECT ..., ROW_NUMBER() OVER (PARTITION BY key, "
+                    "event_id ORDER BY collector_tstamp) AS n FROM atomic.events) SELECT ... "
+                    "FROM deduped WHERE n = 1 GROUP BY key.");
+    if (found.empty())
         throw UserError(ERRCODE_UNDEFINED_COLUMN,
                         "incmodel: no relation in the query's FROM has the batch column \"" +
                             input.batch_column + "\"",
                         "The source of a model is the relation of the top-level FROM clause "
-                        "that carries batch_column.",
+                        "(or of a subquery or CTE there) that carries batch_column.",
                         "Name the column that identifies a load batch, e.g. batch_column => "
                         "'etl_tstamp'.");
-    if (candidates > 1)
+    if (found.size() > 1)
         throw UserError(ERRCODE_AMBIGUOUS_COLUMN,
                         "incmodel: several relations in FROM have the batch column \"" +
                             input.batch_column + "\"",
                         "incmodel cannot tell which one is the source.",
                         "Join dimension tables that do not carry the batch column, or rename it "
                         "in a view.");
-    auto *source_rte = static_cast<RangeTblEntry *>(list_nth(query->rtable, source_rti - 1));
+    const SourceScope scope = found.front();
+    if (scope.nested() && OidIsValid(input.source_relid))
+        unsupported("a features model reads its input model's target in a subquery",
+                    "\"" + scope.container +
+                        "\" reads the input's target; a features model's keys are the input's "
+                        "key columns as its top-level FROM reads them.",
+                    "Select FROM the input model's target table in the top-level FROM clause.");
+    if (scope.nested() && input.event_key)
+        unsupported("an append model reads its source in a subquery",
+                    "\"" + scope.container +
+                        "\" reads the source; an append model keeps the first copy of each "
+                        "event_key among the source's rows itself.",
+                    "An append model deduplicates on event_key itself: select FROM the source "
+                    "in the top-level FROM clause.");
+    if (scope.nested() && input.daily)
+        unsupported("a daily model reads its source in a subquery",
+                    "\"" + scope.container +
+                        "\" reads the source; a daily model counts and "
+                        "places the source's rows by their load time and event day itself.",
+                    "Read the source in the top-level FROM clause, or deduplicate in a batch "
+                    "model (batch_column => 'etl_tstamp').");
+    RangeTblEntry *source_rte = scope.source_rte();
+    out.source_oid = source_rte->relid;
+    if (!OidIsValid(input.source_relid)) {
+        const Oid relid = out.source_oid;
+        out.batch_attnum = pg_call([relid, batch] { return get_attnum(relid, batch); });
+    }
     const Oid source = out.source_oid;
     RelidCount uses{source, 0};
     pg_call([query, &uses] {
@@ -629,13 +634,15 @@ AnalyzedQuery analyze_model_query(const ModelQueryInput &input) {
         unsupported(
             "the source relation is referenced more than once (in a subquery, CTE or "
             "self-join)",
-            "Refer to the source once, in the top-level FROM clause.");
+            "Refer to the source once, in the top-level FROM clause or in one subquery or CTE "
+            "there.");
     char persistence = pg_call([source] { return get_rel_persistence(source); });
     if (persistence == RELPERSISTENCE_TEMP)
         unsupported("a temporary table cannot be the source of a model", "");
-    if (on_nullable_side((Node *)query->jointree, source_rti, false))
+    if (on_nullable_side((Node *)query->jointree, scope.outer_rti, false))
         unsupported("the source is on the nullable side of an outer join",
                     "Make the source the preserved side (FROM source LEFT JOIN dimension).");
+    require_row_wise_scope(scope);
     spec.source_only = !source_rte->inh;
 
     spec.batch_column = input.batch_column;
@@ -675,6 +682,7 @@ AnalyzedQuery analyze_model_query(const ModelQueryInput &input) {
     }
 
     // --- output columns --------------------------------------------------------------------------
+    ListCell *lc;
     std::set<std::string> names;
     int position = 0;
     {
@@ -709,19 +717,27 @@ AnalyzedQuery analyze_model_query(const ModelQueryInput &input) {
 
     render_canonical(query, source, spec, out.canonical_query);
 
-    // --- the refresh key: GROUP BY parts computed from the source alone --------------------------
-    std::vector<std::pair<std::string, Node *>> source_keys;  // output name, expression
+    // --- the refresh key: GROUP BY parts computed from the source alone, or equal to such a ----
+    // --- part in every row (a dimension's copy of the key) ---------------------------------------
+    struct SourceKey {
+        std::string name;
+        Node *expr;     // over the source as scope.reader sees it
+        bool promoted;  // a dimension's expression standing for expr
+    };
+    std::vector<SourceKey> source_keys;
+    KeyEquivalence near;  // why a dimension's GROUP BY expression is no key, when it nearly is
     if (input.event_key) {
         foreach (lc, query->targetList) {
             auto *tle = static_cast<TargetEntry *>(lfirst(lc));
             if (tle->resjunk || tle->resname == nullptr || *input.event_key != tle->resname)
                 continue;
             auto *var = reinterpret_cast<Var *>(tle->expr);
-            if (!IsA(tle->expr, Var) || var->varno != source_rti || var->varlevelsup != 0) break;
+            if (!IsA(tle->expr, Var) || var->varno != scope.source_rti || var->varlevelsup != 0)
+                break;
             const AttrNumber att = var->varattno;
             const char *col = pg_call([source, att] { return get_attname(source, att, false); });
             if (*input.event_key != col) break;
-            source_keys.emplace_back(tle->resname, reinterpret_cast<Node *>(tle->expr));
+            source_keys.push_back({tle->resname, reinterpret_cast<Node *>(tle->expr), false});
             spec.unique_columns.push_back(tle->resname);
         }
         if (source_keys.empty())
@@ -734,7 +750,6 @@ AnalyzedQuery analyze_model_query(const ModelQueryInput &input) {
                             "atomic.events e.");
     }
     if (!input.event_key) {
-        CatalogOnlySearchPath path;
         foreach (lc, query->groupClause) {
             auto *sgc = static_cast<SortGroupClause *>(lfirst(lc));
             TargetEntry *tle =
@@ -745,45 +760,62 @@ AnalyzedQuery analyze_model_query(const ModelQueryInput &input) {
                                 "list",
                                 "The target needs every grouping value to tell its rows apart.",
                                 "Add the GROUP BY expression to the select list with AS name.");
-            VarUse use{0, false, false};
-            Node *expr = (Node *)tle->expr;
-            pg_call([expr, &use] { (void)var_use_walker(expr, &use); });
             spec.unique_columns.push_back(tle->resname);
-            bool from_source = use.varnos == ((uint64)1 << source_rti) && !use.far && !use.complex;
-            if (from_source) source_keys.emplace_back(tle->resname, expr);
+            bool promoted = false;
+            if (Node *expr = key_source_expr(scope, tle, sgc->eqop, &promoted, &near))
+                source_keys.push_back({tle->resname, expr, promoted});
         }
     }
     if (!input.unique_key.empty()) {
-        std::vector<std::pair<std::string, Node *>> chosen;
+        std::vector<SourceKey> chosen;
         for (const auto &col : input.unique_key) {
             auto it = std::find_if(source_keys.begin(), source_keys.end(),
-                                   [&](const auto &k) { return k.first == col; });
+                                   [&](const auto &k) { return k.name == col; });
             if (it == source_keys.end())
                 throw UserError(ERRCODE_GROUPING_ERROR,
                                 "incmodel: unique_key column \"" + col +
                                     "\" is not a GROUP BY expression computed from the source",
                                 "",
                                 "List output columns whose GROUP BY expression reads only "
-                                "the source relation.");
+                                "the source relation (or a dimension column an inner join "
+                                "equates to one).");
             chosen.push_back(*it);
         }
         source_keys = chosen;
     }
+    if (source_keys.empty() && !near.detail.empty())
+        throw UserError(ERRCODE_GROUPING_ERROR,
+                        "incmodel: no GROUP BY expression is computed from the source alone",
+                        near.detail, near.hint);
     if (source_keys.empty())
         throw UserError(ERRCODE_GROUPING_ERROR,
                         "incmodel: no GROUP BY expression is computed from the source alone",
                         "The refresh key must be computable from the events themselves.",
-                        "Group by a column of the source relation, such as the session id.");
-    for (auto &[name, expr] : source_keys) {
+                        "Group by a column of the source relation, such as the session id, or by "
+                        "a dimension column an inner join equates to one (JOIN dims.users u ON "
+                        "u.user_id = e.user_id ... GROUP BY u.user_id).");
+    std::vector<Node *> key_exprs;
+    for (auto &k : source_keys) {
         std::string type;
         for (const auto &o : spec.outputs)
-            if (o.name == name) type = o.type;
-        if (IsA(expr, Var) && out.first_key_attnum == 0 && spec.keys.empty())
-            out.first_key_attnum = reinterpret_cast<Var *>(expr)->varattno;
-        spec.keys.push_back({name, deparse_key(expr, source_rti, spec.source_alias, source), type,
-                             key_equality(query, name)});
+            if (o.name == k.name) type = o.type;
+        if (k.promoted) {
+            Node *expr = k.expr;
+            const Oid typ = pg_call([expr] { return exprType(expr); });
+            const int32 typmod = pg_call([expr] { return exprTypmod(expr); });
+            const Oid coll = pg_call([expr] { return exprCollation(expr); });
+            CatalogOnlySearchPath path;
+            type = type_name(typ, typmod, coll);
+        }
+        if (IsA(k.expr, Var) && out.first_key_attnum == 0 && spec.keys.empty())
+            out.first_key_attnum = reinterpret_cast<Var *>(k.expr)->varattno;
+        spec.keys.push_back({k.name,
+                             deparse_key(k.expr, scope.source_rti, spec.source_alias, source), type,
+                             key_equality(query, k.name)});
+        key_exprs.push_back(k.expr);
     }
-    spec.source_filter = source_filter(query, source_rti, spec.source_alias, source);
+    require_within_keys(scope, key_exprs);
+    spec.source_filter = source_filter(scope.reader, scope.source_rti, spec.source_alias, source);
     return out;
 }
 
@@ -827,36 +859,33 @@ RenderedQuery render_tree(const std::string &model, const std::string &tree, Oid
                                  "\" is not a query");
     Query *query = reinterpret_cast<Query *>(node);
     require_tree_references(model, query);
-    int source_rti = 0, rti = 0;
-    ListCell *lc;
-    foreach (lc, query->rtable) {
-        ++rti;
-        auto *rte = static_cast<RangeTblEntry *>(lfirst(lc));
-        if (rte->rtekind == RTE_RELATION && rte->relid == source) source_rti = rti;
-    }
-    if (source_rti == 0)
+    std::vector<SourceScope> found =
+        find_sources(query, [source](Oid relid) { return relid == source; });
+    if (found.size() != 1)
         throw UserError(
             ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
             "incmodel: the stored query of model \"" + model + "\" does not read its source", "",
             "Drop the model with incmodel.drop_model() and create it again.");
+    const SourceScope &scope = found.front();
     RenderedQuery out;
-    {
-        render_canonical(query, source, out.spec, out.canonical_query);
-        for (const auto &name : key_names) {
-            Node *expr = nullptr;
-            foreach (lc, query->targetList) {
-                auto *tle = static_cast<TargetEntry *>(lfirst(lc));
-                if (!tle->resjunk && tle->resname && name == tle->resname)
-                    expr = reinterpret_cast<Node *>(tle->expr);
-            }
-            if (expr == nullptr)
-                throw std::runtime_error("incmodel: key column \"" + name +
-                                         "\" is not in the stored query");
-            out.key_exprs.push_back(deparse_key(expr, source_rti, out.spec.source_alias, source));
-            out.key_equalities.push_back(key_equality(query, name));
+    render_canonical(query, source, out.spec, out.canonical_query);
+    for (const auto &name : key_names) {
+        Node *expr = nullptr;
+        ListCell *lc;
+        foreach (lc, query->targetList) {
+            auto *tle = static_cast<TargetEntry *>(lfirst(lc));
+            if (tle->resjunk || !tle->resname || name != tle->resname) continue;
+            bool promoted = false;
+            expr = key_source_expr(scope, tle, group_eqop(query, tle), &promoted, nullptr);
         }
-        out.spec.source_filter = source_filter(query, source_rti, out.spec.source_alias, source);
+        if (expr == nullptr)
+            throw std::runtime_error("incmodel: key column \"" + name +
+                                     "\" is not a key of the stored query");
+        out.key_exprs.push_back(deparse_key(expr, scope.source_rti, out.spec.source_alias, source));
+        out.key_equalities.push_back(key_equality(query, name));
     }
+    out.spec.source_filter =
+        source_filter(scope.reader, scope.source_rti, out.spec.source_alias, source);
     return out;
 }
 

@@ -24,6 +24,9 @@ struct ModelQueryInput {
     // A features model: the source is this relation (its input model's target), found by OID
     // instead of by batch_column (which is then empty).
     Oid source_relid = InvalidOid;
+    // A daily model: it counts and places the source's rows by load time itself, so its source
+    // must be read in the top-level FROM (not in a subquery or CTE).
+    bool daily = false;
 };
 
 struct AnalyzedQuery {

@@ -188,9 +188,10 @@ std::int64_t create_model(SpiConnection &spi, const CreateModelArgs &args) {
 
     // The user's query and target resolve in the caller's search_path.
     const bool append = daily && args.strategy == std::optional<std::string>("append");
-    AnalyzedQuery analyzed = analyze_model_query(
-        {args.query, batch_column, args.window_column, args.unique_key,
-         append ? args.event_key : std::nullopt, features ? input->target_oid : InvalidOid});
+    AnalyzedQuery analyzed =
+        analyze_model_query({args.query, batch_column, args.window_column, args.unique_key,
+                             append ? args.event_key : std::nullopt,
+                             features ? input->target_oid : InvalidOid, daily && !append});
     std::vector<int> feature_keys;
     if (features) feature_keys = map_feature_keys(analyzed.spec, *input);
     if (daily) {
