@@ -3,6 +3,8 @@
 #include <string>
 #include <vector>
 
+#include "core/capture_triggers.hpp"
+
 #include "pg/boundary/guard.hpp"
 #include "pg/boundary/security.hpp"
 #include "pg/capture/source_triggers.hpp"
@@ -210,7 +212,7 @@ void reassert_always(Oid relid) {
                   "tgenabled OPERATOR(pg_catalog.=) 'O'",
                   {SqlParam::int64(relid)})
              .rows)
-        spi_exec("ALTER TABLE " + rel + " ENABLE ALWAYS TRIGGER " + *row[0]);
+        spi_exec(incmodel::core::enable_always(rel, *row[0]));
 }
 
 bool enables_triggers(AlterTableType t) {

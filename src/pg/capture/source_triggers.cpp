@@ -4,6 +4,7 @@
 
 #include <fmt/format.h>
 
+#include "core/capture_triggers.hpp"
 #include "core/sql_text.hpp"
 #include "pg/boundary/guard.hpp"
 #include "pg/analysis/query_analysis.hpp"
@@ -38,10 +39,10 @@ std::string change_trigger_name(const std::string &batch_column) {
 std::string row_trigger_name(const std::string &batch_column) {
     return "incmodel_rows_" + column_digest(batch_column);
 }
-constexpr const char *kModsTrigger = "incmodel_mods";
-constexpr const char *kTruncateTrigger = "incmodel_truncate";
-constexpr const char *kUpdateTrigger = "incmodel_upd";
-constexpr const char *kDeleteTrigger = "incmodel_del";
+using core::kDeleteTrigger;
+using core::kModsTrigger;
+using core::kTruncateTrigger;
+using core::kUpdateTrigger;
 
 SqlParam oid_param(Oid oid) {
     return SqlParam::value(std::to_string(oid));
@@ -67,26 +68,14 @@ void drop_trigger(const std::string &quoted_name, const std::string &relation) {
                              "pg_catalog.quote_ident(tgname) OPERATOR(pg_catalog.=) $2)",
                              {SqlParam::value(relation), SqlParam::value(quoted_name)})
                              .scalar() == std::optional<std::string>("t");
-    if (present) spi_exec("DROP TRIGGER " + quoted_name + " ON " + relation);
+    if (present) spi_exec(core::drop_trigger(quoted_name, relation));
 }
 
 }  // namespace
 
 void add_partition_capture_triggers(const std::string &relation) {
-    spi_exec(
-        fmt::format("CREATE TRIGGER {} AFTER TRUNCATE ON {} FOR EACH STATEMENT EXECUTE "
-                    "FUNCTION incmodel.log_source_modification()",
-                    kTruncateTrigger, relation));
-    spi_exec(fmt::format(
-        "CREATE TRIGGER {} AFTER UPDATE ON {} REFERENCING OLD TABLE AS incmodel_old NEW TABLE AS "
-        "incmodel_new FOR EACH STATEMENT EXECUTE FUNCTION incmodel.queue_modified_keys()",
-        kUpdateTrigger, relation));
-    spi_exec(
-        fmt::format("CREATE TRIGGER {} AFTER DELETE ON {} REFERENCING OLD TABLE AS incmodel_old "
-                    "FOR EACH STATEMENT EXECUTE FUNCTION incmodel.queue_modified_keys()",
-                    kDeleteTrigger, relation));
-    for (const char *t : {kTruncateTrigger, kUpdateTrigger, kDeleteTrigger})
-        spi_exec(fmt::format("ALTER TABLE {} ENABLE ALWAYS TRIGGER {}", relation, t));
+    for (const auto &statement : core::create_relation_capture_triggers(relation))
+        spi_exec(statement);
 }
 
 bool change_trigger_active(const ModelRecord &m) {
@@ -151,27 +140,15 @@ bool ensure_change_trigger(const ModelRecord &m) {
     relations.insert(relations.end(), partitions.begin(), partitions.end());
     for (const auto &r : relations)
         for (const char *t : {kTruncateTrigger, kUpdateTrigger, kDeleteTrigger}) drop_trigger(t, r);
-    spi_exec(fmt::format(
-        "CREATE TRIGGER {} AFTER INSERT ON {} FOR EACH ROW WHEN "
-        "(incmodel.note_source_row({}::pg_catalog.regclass, {}, NEW.{})) EXECUTE FUNCTION "
-        "incmodel.log_source_change({})",
-        rows, src, source_literal, column_literal, column, column_literal));
-    spi_exec(
-        fmt::format("CREATE TRIGGER {} AFTER INSERT ON {} FOR EACH STATEMENT EXECUTE "
-                    "FUNCTION incmodel.log_source_change({})",
-                    stmt, src, column_literal));
-    spi_exec(
-        fmt::format("CREATE TRIGGER {} AFTER UPDATE OR DELETE ON {} FOR EACH ROW WHEN "
-                    "(incmodel.note_source_modification({}::pg_catalog.regclass)) EXECUTE "
-                    "FUNCTION incmodel.log_source_modification()",
-                    kModsTrigger, src, source_literal));
+    spi_exec(core::create_insert_row_trigger(rows, src, source_literal, column_literal, column));
+    spi_exec(core::create_insert_statement_trigger(stmt, src, column_literal));
+    spi_exec(core::create_modification_row_trigger(src, source_literal));
     for (const auto &r : relations) {
         add_partition_capture_triggers(r);
         // Clones on partitions too: PostgreSQL copies the mode only to partitions made later.
-        for (const auto &t : {rows, std::string(kModsTrigger)})
-            spi_exec("ALTER TABLE " + r + " ENABLE ALWAYS TRIGGER " + t);
+        for (const auto &t : {rows, std::string(kModsTrigger)}) spi_exec(core::enable_always(r, t));
     }
-    spi_exec("ALTER TABLE " + src + " ENABLE ALWAYS TRIGGER " + stmt);
+    spi_exec(core::enable_always(src, stmt));
     return true;
 }
 

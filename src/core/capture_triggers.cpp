@@ -1,0 +1,60 @@
+#include "core/capture_triggers.hpp"
+
+#include <fmt/format.h>
+
+namespace incmodel::core {
+
+std::string create_insert_row_trigger(const std::string &trigger, const std::string &relation,
+                                      const std::string &source_literal,
+                                      const std::string &column_literal,
+                                      const std::string &column) {
+    return fmt::format(
+        "CREATE TRIGGER {} AFTER INSERT ON {} FOR EACH ROW WHEN "
+        "(incmodel.note_source_row({}::pg_catalog.regclass, {}, NEW.{})) EXECUTE FUNCTION "
+        "incmodel.log_source_change({})",
+        trigger, relation, source_literal, column_literal, column, column_literal);
+}
+
+std::string create_insert_statement_trigger(const std::string &trigger, const std::string &relation,
+                                            const std::string &column_literal) {
+    return fmt::format(
+        "CREATE TRIGGER {} AFTER INSERT ON {} FOR EACH STATEMENT EXECUTE FUNCTION "
+        "incmodel.log_source_change({})",
+        trigger, relation, column_literal);
+}
+
+std::string create_modification_row_trigger(const std::string &relation,
+                                            const std::string &source_literal) {
+    return fmt::format(
+        "CREATE TRIGGER {} AFTER UPDATE OR DELETE ON {} FOR EACH ROW WHEN "
+        "(incmodel.note_source_modification({}::pg_catalog.regclass)) EXECUTE FUNCTION "
+        "incmodel.log_source_modification()",
+        kModsTrigger, relation, source_literal);
+}
+
+std::vector<std::string> create_relation_capture_triggers(const std::string &relation) {
+    std::vector<std::string> out{
+        fmt::format("CREATE TRIGGER {} AFTER TRUNCATE ON {} FOR EACH STATEMENT EXECUTE "
+                    "FUNCTION incmodel.log_source_modification()",
+                    kTruncateTrigger, relation),
+        fmt::format("CREATE TRIGGER {} AFTER UPDATE ON {} REFERENCING OLD TABLE AS incmodel_old "
+                    "NEW TABLE AS incmodel_new FOR EACH STATEMENT EXECUTE FUNCTION "
+                    "incmodel.queue_modified_keys()",
+                    kUpdateTrigger, relation),
+        fmt::format("CREATE TRIGGER {} AFTER DELETE ON {} REFERENCING OLD TABLE AS incmodel_old "
+                    "FOR EACH STATEMENT EXECUTE FUNCTION incmodel.queue_modified_keys()",
+                    kDeleteTrigger, relation)};
+    for (const char *t : {kTruncateTrigger, kUpdateTrigger, kDeleteTrigger})
+        out.push_back(enable_always(relation, t));
+    return out;
+}
+
+std::string enable_always(const std::string &relation, const std::string &trigger) {
+    return fmt::format("ALTER TABLE {} ENABLE ALWAYS TRIGGER {}", relation, trigger);
+}
+
+std::string drop_trigger(const std::string &trigger, const std::string &relation) {
+    return fmt::format("DROP TRIGGER {} ON {}", trigger, relation);
+}
+
+}  // namespace incmodel::core

@@ -1,0 +1,44 @@
+// The DDL of the capture trigger set incmodel puts on a logged source (src/pg/capture/
+// source_triggers.cpp runs it; docs/ARCHITECTURE.md, "Change capture", says what each does).
+// Every argument is already quoted by the caller: identifiers by quote_identifier, the
+// relation as its regclass text, the literals by quote_literal.
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace incmodel::core {
+
+// The triggers every model of a source shares (the row and statement INSERT triggers are named
+// per batch column, by the adapter).
+inline constexpr const char *kModsTrigger = "incmodel_mods";
+inline constexpr const char *kTruncateTrigger = "incmodel_truncate";
+inline constexpr const char *kUpdateTrigger = "incmodel_upd";
+inline constexpr const char *kDeleteTrigger = "incmodel_del";
+
+// AFTER INSERT, each row, WHEN note_source_row(source, column, NEW.column): widens the noted
+// range and returns false, so no row event is queued (COPY keeps its multi-insert path).
+std::string create_insert_row_trigger(const std::string &trigger, const std::string &relation,
+                                      const std::string &source_literal,
+                                      const std::string &column_literal, const std::string &column);
+
+// AFTER INSERT, each statement: writes the range the row trigger noted.
+std::string create_insert_statement_trigger(const std::string &trigger, const std::string &relation,
+                                            const std::string &column_literal);
+
+// AFTER UPDATE OR DELETE, each row, WHEN note_source_modification(source): notes rows changed,
+// which a statement trigger takes care of (or, where none fires, a rebuild).
+std::string create_modification_row_trigger(const std::string &relation,
+                                            const std::string &source_literal);
+
+// The statement triggers of TRUNCATE, UPDATE (old and new rows) and DELETE (old rows), created
+// on the source and on each of its partitions, and their ENABLE ALWAYS.
+std::vector<std::string> create_relation_capture_triggers(const std::string &relation);
+
+// ALTER TABLE ... ENABLE ALWAYS TRIGGER: fires in replica mode too.
+std::string enable_always(const std::string &relation, const std::string &trigger);
+
+// DROP TRIGGER of a trigger known to exist.
+std::string drop_trigger(const std::string &trigger, const std::string &relation);
+
+}  // namespace incmodel::core

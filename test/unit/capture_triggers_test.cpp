@@ -1,0 +1,62 @@
+// Unit tests of the capture trigger set's DDL, with no server.
+#include <gtest/gtest.h>
+
+#include <string>
+
+#include "core/capture_triggers.hpp"
+
+using namespace incmodel::core;
+
+namespace {
+
+bool contains(const std::string &haystack, const std::string &needle) {
+    return haystack.find(needle) != std::string::npos;
+}
+
+}  // namespace
+
+// INSERT and COPY copy no row into a transition table: the row trigger's WHEN clause notes the
+// value and never queues an event; the statement trigger writes what was noted.
+TEST(CaptureTriggers, InsertTriggersReadNoTransitionTable) {
+    const std::string row = create_insert_row_trigger(
+        "incmodel_rows_abc", "atomic.events", "'atomic.events'", "'etl_tstamp'", "etl_tstamp");
+    EXPECT_EQ(row,
+              "CREATE TRIGGER incmodel_rows_abc AFTER INSERT ON atomic.events FOR EACH ROW WHEN "
+              "(incmodel.note_source_row('atomic.events'::pg_catalog.regclass, 'etl_tstamp', "
+              "NEW.etl_tstamp)) EXECUTE FUNCTION incmodel.log_source_change('etl_tstamp')");
+    const std::string stmt =
+        create_insert_statement_trigger("incmodel_changes_abc", "atomic.events", "'etl_tstamp'");
+    EXPECT_TRUE(contains(stmt, "AFTER INSERT ON atomic.events FOR EACH STATEMENT"));
+    EXPECT_FALSE(contains(row + stmt, "REFERENCING"));
+}
+
+// UPDATE hands its old and new rows, DELETE its old rows, to the key capture; TRUNCATE is noted.
+// All three exist on the source and on each partition, and fire ALWAYS (replica mode too).
+TEST(CaptureTriggers, UpdateAndDeleteHandTheirRowsToTheKeyCapture) {
+    const auto ddl = create_relation_capture_triggers("atomic.events_20260101");
+    ASSERT_EQ(ddl.size(), 6u);
+    EXPECT_TRUE(contains(ddl[0], "incmodel_truncate AFTER TRUNCATE ON atomic.events_20260101"));
+    EXPECT_TRUE(contains(ddl[1],
+                         "AFTER UPDATE ON atomic.events_20260101 REFERENCING OLD TABLE AS "
+                         "incmodel_old NEW TABLE AS incmodel_new FOR EACH STATEMENT"));
+    EXPECT_TRUE(contains(ddl[2],
+                         "AFTER DELETE ON atomic.events_20260101 REFERENCING OLD TABLE AS "
+                         "incmodel_old FOR EACH STATEMENT"));
+    EXPECT_FALSE(contains(ddl[2], "NEW TABLE"));
+    for (int i = 1; i <= 2; ++i)
+        EXPECT_TRUE(contains(ddl[i], "EXECUTE FUNCTION incmodel.queue_modified_keys()"));
+    for (int i = 3; i < 6; ++i) EXPECT_TRUE(contains(ddl[i], "ENABLE ALWAYS TRIGGER"));
+}
+
+// The row trigger of UPDATE and DELETE only notes rows (WHEN returns false): what no statement
+// trigger takes care of rebuilds.
+TEST(CaptureTriggers, ModificationRowTriggerOnlyNotes) {
+    EXPECT_EQ(create_modification_row_trigger("atomic.events", "'atomic.events'"),
+              "CREATE TRIGGER incmodel_mods AFTER UPDATE OR DELETE ON atomic.events FOR EACH ROW "
+              "WHEN (incmodel.note_source_modification('atomic.events'::pg_catalog.regclass)) "
+              "EXECUTE FUNCTION incmodel.log_source_modification()");
+    EXPECT_EQ(enable_always("atomic.events", "incmodel_mods"),
+              "ALTER TABLE atomic.events ENABLE ALWAYS TRIGGER incmodel_mods");
+    EXPECT_EQ(drop_trigger("incmodel_mods", "atomic.events"),
+              "DROP TRIGGER incmodel_mods ON atomic.events");
+}
