@@ -239,4 +239,23 @@ std::string RefreshPlanner::daily_empty_full_days() const {
         fmt::arg("days", days));
 }
 
+std::string RefreshPlanner::sum_of_days(const std::string &column) const {
+    return fmt::format("SELECT coalesce(sum({}), 0) FROM {}", quote_(column),
+                       qualified(quote_, scratch_.days));
+}
+
+std::string RefreshPlanner::daily_stats_summary(const std::string &stats) const {
+    return "SELECT coalesce(sum(new_rows), 0), coalesce(sum(late_rows), 0), count(*), "
+           "coalesce(string_agg(event_date::text || ': ' || new_rows || ' rows' || CASE WHEN "
+           "late_rows > 0 THEN ' (' || late_rows || ' late)' ELSE '' END, ', ' ORDER BY "
+           "event_date), '') FROM " +
+           stats + " AS d";
+}
+
+std::string RefreshPlanner::daily_full_days_summary(const std::string &counts) const {
+    return "SELECT coalesce(sum(full_rows), 0), count(*), coalesce(string_agg(event_date::text "
+           "|| ': ' || full_rows || ' rows', ', ' ORDER BY event_date), '') FROM " +
+           counts + " d";
+}
+
 }  // namespace incmodel::core

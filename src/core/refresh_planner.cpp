@@ -405,6 +405,26 @@ std::string RefreshPlanner::find_batches_in_ranges() const {
                        qualified(quote_, scratch_.batches), changed_batches_in_ranges());
 }
 
+std::string RefreshPlanner::scratch_new_events() const {
+    return "SELECT batch_value, event_count - coalesce(recorded_count, 0) FROM " +
+           qualified(quote_, scratch_.batches);
+}
+
+std::string RefreshPlanner::scratch_event_total() const {
+    return "SELECT coalesce(sum(event_count), 0) FROM " + qualified(quote_, scratch_.batches);
+}
+
+std::string RefreshPlanner::source_row_count() const {
+    return "SELECT count(*) FROM " + source_ref();
+}
+
+// A grown batch counts its new events; a shrunk one (recounted) counts none.
+std::string RefreshPlanner::pending_summary(const std::string &pending) const {
+    return "SELECT count(*), coalesce(sum(greatest(event_count - coalesce(recorded_count, 0), "
+           "0)), 0) FROM (" +
+           pending + ") p";
+}
+
 // The batches of the scratch that lost events since the manifest recorded them: how many, and
 // the first (as text) with its counts then and now.
 std::string RefreshPlanner::shrunk_batches() const {

@@ -76,6 +76,16 @@ class RefreshPlanner {
     std::string consume_queued_keys() const;
     // DELETE the manifest rows of vanished batches (catalog owner). $1 model id, $2 values.
     std::string forget_batches() const;
+    // SELECT batch_value, new events (event_count - recorded_count) of the batches scratch: the
+    // batches whose keys a refresh collects. No parameters.
+    std::string scratch_new_events() const;
+    // SELECT the total of event_count in the batches scratch (a rebuild's events).
+    std::string scratch_event_total() const;
+    // SELECT count(*) of the source's rows (status while a rebuild is pending).
+    std::string source_row_count() const;
+    // SELECT count(*), sum of new events of a pending-batches SELECT (status): pending is the
+    // text of pending_batches() or pending_batches_in_ranges(), with their parameters.
+    std::string pending_summary(const std::string &pending) const;
     // SELECT (count, batch_value, recorded, now) of the scratch batches that lost rows: how many,
     // and the first of them. No parameters.
     std::string shrunk_batches() const;
@@ -161,6 +171,14 @@ class RefreshPlanner {
     // INSERT a zero recount into the days scratch for each day in $4 without rows (the ledger
     // of a day whose rows were deleted is reset).
     std::string daily_empty_full_days() const;
+
+    // SELECT the sum of one column of the days scratch (new_rows, late_rows, ...).
+    std::string sum_of_days(const std::string &column) const;
+    // SELECT totals and a per-day listing of a daily explain: over the day stats (new and late
+    // rows per event day) and over the full-day counts of a backfill. stats and counts are the
+    // texts of daily_day_stats_select() and daily_full_day_counts_select(), parenthesized.
+    std::string daily_stats_summary(const std::string &stats) const;
+    std::string daily_full_days_summary(const std::string &counts) const;
 
     // --- append (event-level) models (src/core/append_steps.cpp) --------------------------------
     // INSERT the event keys first seen in the run's load range ($1, $2].

@@ -220,4 +220,17 @@ TEST(AppendSteps, KeysBehindTheLimitAndEveryKeyAreAddedOnce) {
 }
 
 }  // namespace
+// The sums a daily run and its explain read from the days scratch or the day statistics.
+TEST(DailySteps, DaySumsAndExplainSummariesAreRendered) {
+    RefreshPlanner p(daily_spec(), test_quote);
+    EXPECT_EQ(p.sum_of_days("late_rows"),
+              "SELECT coalesce(sum(late_rows), 0) FROM incmodel_scratch.m7_days");
+    const std::string stats = p.daily_stats_summary("(SELECT 1)");
+    EXPECT_NE(stats.find("coalesce(sum(new_rows), 0), coalesce(sum(late_rows), 0), count(*)"),
+              std::string::npos);
+    EXPECT_NE(stats.find("FROM (SELECT 1) AS d"), std::string::npos);
+    EXPECT_NE(p.daily_full_days_summary("(SELECT 1)").find("coalesce(sum(full_rows), 0)"),
+              std::string::npos);
+}
+
 }  // namespace incmodel::core

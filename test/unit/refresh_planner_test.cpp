@@ -347,3 +347,19 @@ TEST(RefreshPlanner, ChangedRowsBatchesAreRecounted) {
     EXPECT_TRUE(
         contains(p.forget_batches(), "pg_catalog.array_position($2::pg_catalog.text[], NULL)"));
 }
+
+// The small reads around a plan: the new events of the batches scratch, a rebuild's total, the
+// source's size while a rebuild is pending, and status's summary of pending batches (a recounted,
+// shrunk batch adds no event).
+TEST(RefreshPlanner, PlanReadsAndStatusSummaryAreRendered) {
+    RefreshPlanner p(sessions_spec(), test_quote);
+    EXPECT_EQ(p.scratch_new_events(),
+              "SELECT batch_value, event_count - coalesce(recorded_count, 0) FROM "
+              "incmodel_scratch.m7_batches");
+    EXPECT_EQ(p.scratch_event_total(),
+              "SELECT coalesce(sum(event_count), 0) FROM incmodel_scratch.m7_batches");
+    EXPECT_EQ(p.source_row_count(), "SELECT count(*) FROM atomic.events");
+    EXPECT_TRUE(contains(p.pending_summary("SELECT 1"),
+                         "greatest(event_count - coalesce(recorded_count, 0), 0)"));
+    EXPECT_TRUE(contains(p.pending_summary("SELECT 1"), "FROM (SELECT 1) p"));
+}

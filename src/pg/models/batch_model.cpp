@@ -219,10 +219,7 @@ PlannedBatches plan_batches(const ModelRecord &m, const core::RefreshPlanner &pl
     if (m.change_log && !p.used_log) notice_log_not_used(m);
     if (q.nothing) return p;
     spi_exec(q.insert_sql, q.params);
-    for (const auto &row :
-         spi_exec("SELECT batch_value, event_count - coalesce(recorded_count, 0) FROM " +
-                  core::qualified(quote_ident, planner.scratch().batches))
-             .rows) {
+    for (const auto &row : spi_exec(planner.scratch_new_events()).rows) {
         p.collected.push_back(row[0]);
         p.new_events += std::stoll(*row[1]);
     }
@@ -275,10 +272,7 @@ std::int64_t rebuild_batch_model(RunDriver &driver, const ModelRecord &m) {
         spi_exec(planner.truncate_scratch());
         SqlResult r = spi_exec(planner.all_batches());
         run.batches = static_cast<std::int64_t>(r.processed);
-        run.events = spi_exec("SELECT coalesce(sum(event_count), 0) FROM " +
-                              quote_ident(planner.scratch().batches.schema) + "." +
-                              quote_ident(planner.scratch().batches.name))
-                         .scalar_int();
+        run.events = spi_exec(planner.scratch_event_total()).scalar_int();
     });
     driver.unit("recompute", [&] {
         run.rows_inserted = static_cast<std::int64_t>(spi_exec(planner.recompute_all()).processed);
@@ -482,9 +476,7 @@ Pending pending_batch_model(const ModelRecord &m) {
     if (source_modified_since_plan(m)) {
         // The next refresh rebuilds (a TRUNCATE, ATTACH ... was logged): every event
         // of the source is pending, never 0.
-        const std::int64_t events =
-            spi_exec("SELECT count(*) FROM " + core::qualified(quote_ident, m.spec.source))
-                .scalar_int();
+        const std::int64_t events = spi_exec(planner.source_row_count()).scalar_int();
         pinned.close();
         return {std::nullopt, events};
     }
@@ -496,11 +488,7 @@ Pending pending_batch_model(const ModelRecord &m) {
         pinned.close();
         return {0, queued};
     }
-    SqlResult r = spi_exec(
-        "SELECT count(*), coalesce(sum(greatest(event_count - coalesce(recorded_count, "
-        "0), 0)), 0) FROM (" +
-            pq.select_sql + ") p",
-        pq.params);
+    SqlResult r = spi_exec(planner.pending_summary(pq.select_sql), pq.params);
     pinned.close();
     return {std::stoll(*r.rows[0][0]), std::stoll(*r.rows[0][1]) + queued};
 }

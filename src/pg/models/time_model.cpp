@@ -155,8 +155,7 @@ void require_read_committed() {
 }
 
 std::string sum_days(const core::RefreshPlanner &planner, const char *column) {
-    return fmt::format("SELECT coalesce(sum({}), 0) FROM {}", column,
-                       core::qualified(quote_ident, planner.scratch().days));
+    return planner.sum_of_days(column);
 }
 
 // The daily ledger's new values: read as the model's owner from its days scratch (in the column
@@ -404,13 +403,7 @@ std::vector<ExplainRow> explain_time_model(const ModelRecord &m) {
                            spi_exec(planner.time_range_rows(), params).scalar_int());
     } else {
         const std::string stats = "(" + planner.daily_day_stats_select() + ")";
-        SqlResult totals = spi_exec(
-            "SELECT coalesce(sum(new_rows), 0), coalesce(sum(late_rows), 0), count(*), "
-            "coalesce(string_agg(event_date::text || ': ' || new_rows || ' rows' || CASE WHEN "
-            "late_rows > 0 THEN ' (' || late_rows || ' late)' ELSE '' END, ', ' ORDER BY "
-            "event_date), '') FROM " +
-                stats + " AS d",
-            params);
+        SqlResult totals = spi_exec(planner.daily_stats_summary(stats), params);
         std::vector<std::string> full;
         for (const auto &row : spi_exec(planner.daily_full_days(stats), params).rows)
             full.push_back(*row[0]);
@@ -467,9 +460,7 @@ std::vector<ExplainRow> explain_time_backfill(const ModelRecord &m, const std::s
             range.from, range.to, *r.rows[0][0], *r.rows[0][1], *m.upper_limit);
     } else {
         SqlResult r = spi_exec(
-            "SELECT coalesce(sum(full_rows), 0), count(*), coalesce(string_agg(event_date::text "
-            "|| ': ' || full_rows || ' rows', ', ' ORDER BY event_date), '') FROM (" +
-                planner.daily_full_day_counts_select() + ") d",
+            planner.daily_full_days_summary("(" + planner.daily_full_day_counts_select() + ")"),
             params);
         plan = fmt::format(
             "backfill of the days [{}, {}): {} rows on {} days with rows, loaded "
