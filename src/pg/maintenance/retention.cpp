@@ -13,6 +13,7 @@
 
 #include <fmt/format.h>
 
+#include "core/retention_steps.hpp"
 #include "core/sql_text.hpp"
 #include "pg/boundary/fmgr_args.hpp"
 #include "pg/capture/change_capture.hpp"
@@ -106,14 +107,9 @@ void require_history_kept(Oid source, const std::string &keep, const std::string
 // keep, with their event counts.
 std::vector<BatchEvents> old_batches(const RetentionRule &r, const std::string &src,
                                      const std::string &batch_column) {
-    const std::string b = quote_ident(batch_column);
-    const std::string t = quote_ident(r.time_column);
-    SqlResult res = spi_exec(
-        fmt::format("SELECT s.{b}::text, count(*) FROM {src} s WHERE s.{b} IN (SELECT o.{b} FROM "
-                    "{src} o WHERE o.{t} < now() - $1::interval) GROUP BY s.{b} "
-                    "HAVING max(s.{t}) < now() - $1::interval ORDER BY 1",
-                    fmt::arg("b", b), fmt::arg("t", t), fmt::arg("src", src)),
-        {SqlParam::value(r.keep)});
+    SqlResult res = spi_exec(incmodel::core::retention_old_batches(src, quote_ident(batch_column),
+                                                                   quote_ident(r.time_column)),
+                             {SqlParam::value(r.keep)});
     std::vector<BatchEvents> out;
     for (const auto &row : res.rows) out.push_back({*row[0], std::stoll(*row[1])});
     return out;
@@ -135,7 +131,7 @@ void make_constraints_immediate(Oid source) {
     if (names.rows.empty()) return;
     std::string list;
     for (const auto &row : names.rows) list += (list.empty() ? "" : ", ") + *row[0];
-    spi_exec("SET CONSTRAINTS " + list + " IMMEDIATE");
+    spi_exec(incmodel::core::constraints_immediate(list));
 }
 
 // As the source's owner: deletes at most chunk_rows events of the given batches, those older
@@ -148,12 +144,8 @@ std::uint64_t delete_chunk(const RetentionRule &r, const SourceModel &m,
     SuppressCapture not_a_modification;
     AsSourceOwner owner(r.source);
     const std::string src = relation_text(r.source);
-    const std::string del = fmt::format(
-        "DELETE FROM {src} WHERE ctid OPERATOR(pg_catalog.=) ANY (ARRAY(SELECT s.ctid FROM {src} "
-        "s WHERE s.{b} = ANY ($1::text[]::{type}[]) AND s.{t} < now() - $3::interval LIMIT "
-        "$2::int))",
-        fmt::arg("src", src), fmt::arg("b", quote_ident(m.batch_column)),
-        fmt::arg("type", m.batch_type), fmt::arg("t", quote_ident(r.time_column)));
+    const std::string del = incmodel::core::retention_delete_chunk(
+        src, quote_ident(m.batch_column), m.batch_type, quote_ident(r.time_column));
     make_constraints_immediate(r.source);
     return spi_exec(del, {SqlParam::text_array(batches), SqlParam::int64(r.chunk_rows),
                           SqlParam::value(r.keep)})
