@@ -25,7 +25,7 @@ std::string RefreshPlanner::append_collect_keys() const {
         "(SELECT 1 FROM {target} AS {ta} WHERE {tk} = {ek}) AND ({ek} IS NOT NULL OR NOT EXISTS "
         "(SELECT 1 FROM {target} AS {ta} WHERE {tk} IS NULL))",
         fmt::arg("keys", qualified(quote_, scratch_.keys)), fmt::arg("ek", ek),
-        fmt::arg("src", source_as_alias()), fmt::arg("range", daily_load_between(">", 1, 2)),
+        fmt::arg("src", source_as_alias()), fmt::arg("range", time_load_between(">", 1, 2)),
         fmt::arg("target", qualified(quote_, spec_.target)), fmt::arg("ta", kTargetAlias),
         fmt::arg("tk", tk));
 }
@@ -39,7 +39,7 @@ std::string RefreshPlanner::append_backfill_keys() const {
         "{range}",
         fmt::arg("keys", qualified(quote_, scratch_.keys)), fmt::arg("a", q(spec_.source_alias)),
         fmt::arg("ek", q(t.event_key)), fmt::arg("src", source_as_alias()), fmt::arg("load", load),
-        fmt::arg("lt", t.load_type), fmt::arg("range", daily_load_between(">=", 5, 2)));
+        fmt::arg("lt", t.load_type), fmt::arg("range", time_load_between(">=", 5, 2)));
 }
 
 std::string RefreshPlanner::append_backfill_rows() const {
@@ -52,7 +52,7 @@ std::string RefreshPlanner::append_backfill_rows() const {
         "{range}",
         fmt::arg("a", q(spec_.source_alias)), fmt::arg("ek", q(t.event_key)),
         fmt::arg("src", source_as_alias()), fmt::arg("load", load), fmt::arg("lt", t.load_type),
-        fmt::arg("range", daily_load_between(">=", 5, 2)));
+        fmt::arg("range", time_load_between(">=", 5, 2)));
 }
 
 std::string RefreshPlanner::append_recompute(bool with_null_keys) const {
@@ -63,7 +63,7 @@ std::string RefreshPlanner::append_recompute(bool with_null_keys) const {
         "SELECT DISTINCT ON ({d}.{ek}) {d}.* FROM ({rows}) AS {d} ORDER BY {order}",
         fmt::arg("d", kDedupeAlias), fmt::arg("ek", q(t.event_key)),
         fmt::arg("rows",
-                 restricted_to_keys(with_null_keys, " AND " + daily_load_between(">=", 5, 2))),
+                 restricted_to_keys(with_null_keys, " AND " + time_load_between(">=", 5, 2))),
         fmt::arg("order", join(order, ", ")));
     return fmt::format(
         "INSERT INTO {} ({}) {}", qualified(quote_, scratch_.rows),
@@ -79,7 +79,7 @@ std::string RefreshPlanner::append_keys_behind() const {
         fmt::arg("keys", qualified(quote_, scratch_.keys)), fmt::arg("a", q(spec_.source_alias)),
         fmt::arg("ek", q(t.event_key)), fmt::arg("src", source_as_alias()),
         fmt::arg("behind", time_in_logged_ranges()),
-        fmt::arg("from_start", daily_load_between(">=", 5, 2)));
+        fmt::arg("from_start", time_load_between(">=", 5, 2)));
 }
 
 std::string RefreshPlanner::append_all_keys() const {
@@ -89,7 +89,7 @@ std::string RefreshPlanner::append_all_keys() const {
         "{target} EXCEPT SELECT k1 FROM {keys}",
         fmt::arg("keys", qualified(quote_, scratch_.keys)), fmt::arg("a", q(spec_.source_alias)),
         fmt::arg("ek", q(t.event_key)), fmt::arg("src", source_as_alias()),
-        fmt::arg("range", daily_load_between(">=", 5, 2)),
+        fmt::arg("range", time_load_between(">=", 5, 2)),
         fmt::arg("target", qualified(quote_, spec_.target)));
 }
 

@@ -31,7 +31,7 @@ std::string RefreshPlanner::daily_day() const {
 }
 
 // A row's load between two parameters: lower_op is ">" (exclusive) or ">=" (inclusive).
-std::string RefreshPlanner::daily_load_between(const char *lower_op, int lower, int upper) const {
+std::string RefreshPlanner::time_load_between(const char *lower_op, int lower, int upper) const {
     const TimeSpec &d = *spec_.time;
     const std::string load = source_column(spec_.time->load_column);
     return fmt::format(
@@ -64,7 +64,7 @@ std::string RefreshPlanner::daily_day_stats_select() const {
         "WHERE {range} GROUP BY 1",
         fmt::arg("day", daily_day()), fmt::arg("not_late", daily_not_late("$3::int")),
         fmt::arg("load", load), fmt::arg("src", source_as_alias()),
-        fmt::arg("range", daily_load_between(">", 1, 2)));
+        fmt::arg("range", time_load_between(">", 1, 2)));
 }
 
 std::string RefreshPlanner::daily_day_stats() const {
@@ -74,7 +74,7 @@ std::string RefreshPlanner::daily_day_stats() const {
 
 std::string RefreshPlanner::time_range_rows() const {
     return fmt::format("SELECT count(*) FROM {} WHERE {}", source_as_alias(),
-                       daily_load_between(">", 1, 2));
+                       time_load_between(">", 1, 2));
 }
 
 std::string RefreshPlanner::daily_full_days(const std::string &days) const {
@@ -94,7 +94,7 @@ std::string RefreshPlanner::daily_full_day_counts_select() const {
         "AS full_max_load FROM {src} WHERE {day} = ANY ($4::text[]::pg_catalog.date[]) AND "
         "{range} GROUP BY 1",
         fmt::arg("day", daily_day()), fmt::arg("load", load), fmt::arg("src", source_as_alias()),
-        fmt::arg("range", daily_load_between(">=", 5, 2)));
+        fmt::arg("range", time_load_between(">=", 5, 2)));
 }
 
 std::string RefreshPlanner::daily_full_day_counts() const {
@@ -109,9 +109,9 @@ std::string RefreshPlanner::daily_collect_keys() const {
         "($4::text[]::pg_catalog.date[]) AND {full_range}{filter}",
         fmt::arg("keys", qualified(quote_, scratch_.keys)), fmt::arg("cols", key_columns(nullptr)),
         fmt::arg("exprs", key_exprs()), fmt::arg("src", source_as_alias()),
-        fmt::arg("range", daily_load_between(">", 1, 2)),
+        fmt::arg("range", time_load_between(">", 1, 2)),
         fmt::arg("not_late", daily_not_late("$3::int")), fmt::arg("day", daily_day()),
-        fmt::arg("full_range", daily_load_between(">=", 5, 2)),
+        fmt::arg("full_range", time_load_between(">=", 5, 2)),
         fmt::arg("filter", and_source_filter()));
 }
 
@@ -125,7 +125,7 @@ std::string RefreshPlanner::daily_included_rows() const {
         "FROM {ledger} dm WHERE dm.model = $7 AND dm.event_date = {day})::{t} OR EXISTS (SELECT 1 "
         "FROM {ranges} rm WHERE rm.model_id = $6::int8 AND {load} > rm.lower_limit::{t} AND "
         "{load} <= rm.upper_limit::{t} AND {not_late_then}))",
-        fmt::arg("full_range", daily_load_between(">=", 5, 2)), fmt::arg("day", daily_day()),
+        fmt::arg("full_range", time_load_between(">=", 5, 2)), fmt::arg("day", daily_day()),
         fmt::arg("load", load), fmt::arg("t", d.load_type),
         fmt::arg("not_late_now", daily_not_late("$3::int")), fmt::arg("ledger", kDailyManifest),
         fmt::arg("ranges", kRangeManifest),
@@ -204,7 +204,7 @@ std::string RefreshPlanner::daily_days_behind() const {
         "({day}) IS NOT NULL",
         fmt::arg("day", daily_day()), fmt::arg("src", source_as_alias()),
         fmt::arg("behind", time_in_logged_ranges()),
-        fmt::arg("from_start", daily_load_between(">=", 5, 2)));
+        fmt::arg("from_start", time_load_between(">=", 5, 2)));
 }
 
 std::string RefreshPlanner::daily_all_days() const {
@@ -213,7 +213,7 @@ std::string RefreshPlanner::daily_all_days() const {
         "SELECT {col}::pg_catalog.date::pg_catalog.text FROM {target} WHERE {col} IS NOT NULL "
         "UNION SELECT event_date::pg_catalog.text FROM {ledger} WHERE model = $7 ORDER BY 1",
         fmt::arg("day", daily_day()), fmt::arg("src", source_as_alias()),
-        fmt::arg("range", daily_load_between(">=", 5, 2)),
+        fmt::arg("range", time_load_between(">=", 5, 2)),
         fmt::arg("col", q(spec_.time->day_column)),
         fmt::arg("target", qualified(quote_, spec_.target)), fmt::arg("ledger", kDailyManifest));
 }

@@ -234,7 +234,7 @@ class RefreshPlanner {
   private:
     std::string q(std::string_view ident) const { return quote_(ident); }
     std::string restricted_to_keys(bool with_null_keys, const std::string &filter) const;
-    std::string daily_load_between(const char *lower_op, int lower, int upper) const;
+    std::string time_load_between(const char *lower_op, int lower, int upper) const;
     std::string daily_day() const;
     std::string source_column(const std::string &column) const;  // alias.column, quoted
     std::string daily_not_late(const std::string &days_param) const;

@@ -57,7 +57,7 @@ std::string RefreshPlanner::verify_recompute_all() const {
     if (spec_.time->append)
         return into + with_restricted_source(
                           append_first_duplicates("SELECT * FROM " + source_as_alias() + " WHERE " +
-                                                  daily_load_between(">=", 5, 2)));
+                                                  time_load_between(">=", 5, 2)));
     return into + with_restricted_source("SELECT * FROM " + source_as_alias() + " WHERE true" +
                                          daily_included_rows());
 }

@@ -75,9 +75,10 @@ std::vector<core::PackagePart> export_model(const std::string &name, core::Diale
     if (m.spec.time)
         throw UserError(ERRCODE_FEATURE_NOT_SUPPORTED,
                         "incmodel: model \"" + name +
-                            "\" is a daily model, which export does not "
+                            "\" is a time-based model, which export does not "
                             "support yet",
-                        "", "Export batch models (batch_column); daily models run in PostgreSQL.");
+                        "",
+                        "Export batch models (batch_column); time-based models run in PostgreSQL.");
     core::ExportOptions options;
     options.dialect = dialect;
     options.timezone = m.timezone;

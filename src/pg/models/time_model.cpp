@@ -149,7 +149,8 @@ void require_read_committed() {
     if (pg_call([] { return IsolationUsesXactSnapshot(); }))
         throw UserError(
             ERRCODE_FEATURE_NOT_SUPPORTED,
-            "incmodel: a daily model cannot run in a REPEATABLE READ or SERIALIZABLE transaction",
+            "incmodel: a time-based model cannot run in a REPEATABLE READ or SERIALIZABLE "
+            "transaction",
             "Its load limit is read from the transactions in flight and needs fresh snapshots.",
             "Run it in READ COMMITTED (the default), or outside a transaction block.");
 }
