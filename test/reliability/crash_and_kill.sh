@@ -147,8 +147,14 @@ PGAPPNAME=rel_refresher "$PGBIN/psql" -X -q -c "SELECT incmodel.rebuild('ck')" >
 refresher_client=$!
 wait_for "SELECT count(*) = 1 FROM pg_stat_activity WHERE application_name = 'rel_refresher' AND wait_event_type = 'Lock'" 30 \
     || fail "rebuild did not block"
-q "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name IN ('rel_refresher', 'rel_holder')" >/dev/null
-wait "$refresher_client" 2>/dev/null || true; wait "$holder_client" 2>/dev/null || true
+# The rebuild first, and only once it is gone the holder: ended together, the holder could go
+# first and let the rebuild commit before its own termination arrived.
+q "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'rel_refresher'" >/dev/null
+wait "$refresher_client" 2>/dev/null || true
+wait_for "SELECT count(*) = 0 FROM pg_stat_activity WHERE application_name = 'rel_refresher'" 60 \
+    || fail "the rebuild's backend did not exit"
+q "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'rel_holder'" >/dev/null
+wait "$holder_client" 2>/dev/null || true
 check "rebuild/kill: target and manifest unchanged" "$before" "$(q "SELECT testkit.state()")"
 q "CALL incmodel.refresh('ck')"
 check "rebuild/kill: target equals a full rebuild after the next refresh" "0 0" "$(diff_of ck)"
