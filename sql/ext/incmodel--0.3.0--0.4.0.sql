@@ -122,3 +122,25 @@ SELECT j.model, j.relid::regclass, j.kind, j.live, j.dead, round(j.dratio::numer
   FROM judged j
  ORDER BY j.dead DESC, j.relid
 $$;
+
+-- =============================================================================================
+-- Relations a model reads besides its source are watched
+-- =============================================================================================
+-- A change to a joined dimension, a context table, an identity map, a table in a subquery or
+-- behind a view changes a model's rows without a new event. model_dimensions lists, per model,
+-- the tables its query reads besides the source (views resolved to their tables); each gets the
+-- row trigger incmodel_dim (AFTER INSERT OR UPDATE OR DELETE, WHEN note_source_modification: no
+-- event queued) and incmodel_dim_truncate, enabled ALWAYS. A transaction that changed one queues
+-- a full recompute for the batch models that read it (incmodel.key_queue, keys NULL) and a
+-- 'modify' row for the time-based ones, at commit. A model created before 0.4.0 records its
+-- relations at its next run (dimensions_recorded).
+CREATE TABLE incmodel.model_dimensions (
+    model_id bigint NOT NULL REFERENCES incmodel.models ON DELETE CASCADE,
+    relation regclass NOT NULL,
+    PRIMARY KEY (model_id, relation)
+);
+CREATE INDEX ON incmodel.model_dimensions (relation);
+REVOKE ALL ON incmodel.model_dimensions FROM PUBLIC;
+GRANT SELECT ON incmodel.model_dimensions TO PUBLIC;
+ALTER TABLE incmodel.models ADD COLUMN dimensions_recorded boolean NOT NULL DEFAULT false;
+SELECT pg_catalog.pg_extension_config_dump('incmodel.model_dimensions', '');

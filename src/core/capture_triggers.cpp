@@ -49,6 +49,22 @@ std::vector<std::string> create_relation_capture_triggers(const std::string &rel
     return out;
 }
 
+std::string create_dimension_row_trigger(const std::string &relation,
+                                         const std::string &relation_literal) {
+    return fmt::format(
+        "CREATE TRIGGER {} AFTER INSERT OR UPDATE OR DELETE ON {} FOR EACH ROW WHEN "
+        "(incmodel.note_source_modification({}::pg_catalog.regclass)) EXECUTE FUNCTION "
+        "incmodel.log_source_modification()",
+        kDimensionTrigger, relation, relation_literal);
+}
+
+std::string create_dimension_truncate_trigger(const std::string &relation) {
+    return fmt::format(
+        "CREATE TRIGGER {} AFTER TRUNCATE ON {} FOR EACH STATEMENT EXECUTE FUNCTION "
+        "incmodel.log_source_modification()",
+        kDimensionTruncateTrigger, relation);
+}
+
 std::string enable_always(const std::string &relation, const std::string &trigger) {
     return fmt::format("ALTER TABLE {} ENABLE ALWAYS TRIGGER {}", relation, trigger);
 }

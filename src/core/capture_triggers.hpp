@@ -35,6 +35,16 @@ std::string create_modification_row_trigger(const std::string &relation,
 // on the source and on each of its partitions, and their ENABLE ALWAYS.
 std::vector<std::string> create_relation_capture_triggers(const std::string &relation);
 
+// The triggers on a relation a model reads besides its source (a dimension): a row trigger that
+// only notes the change (WHEN note_source_modification(relation) returns false: no event is
+// queued), and TRUNCATE. relation_literal names the relation the notes are taken for (the
+// trigger's table; partitions' clones keep it).
+inline constexpr const char *kDimensionTrigger = "incmodel_dim";
+inline constexpr const char *kDimensionTruncateTrigger = "incmodel_dim_truncate";
+std::string create_dimension_row_trigger(const std::string &relation,
+                                         const std::string &relation_literal);
+std::string create_dimension_truncate_trigger(const std::string &relation);
+
 // ALTER TABLE ... ENABLE ALWAYS TRIGGER: fires in replica mode too.
 std::string enable_always(const std::string &relation, const std::string &trigger);
 

@@ -60,3 +60,15 @@ TEST(CaptureTriggers, ModificationRowTriggerOnlyNotes) {
     EXPECT_EQ(drop_trigger("incmodel_mods", "atomic.events"),
               "DROP TRIGGER incmodel_mods ON atomic.events");
 }
+
+// A relation a model reads besides its source gets a row trigger that only notes the change (its
+// WHEN clause returns false, so no event is queued) and a TRUNCATE trigger.
+TEST(CaptureTriggers, DimensionTriggersOnlyNote) {
+    EXPECT_EQ(create_dimension_row_trigger("dm.countries", "'dm.countries'"),
+              "CREATE TRIGGER incmodel_dim AFTER INSERT OR UPDATE OR DELETE ON dm.countries FOR "
+              "EACH ROW WHEN (incmodel.note_source_modification('dm.countries'::pg_catalog."
+              "regclass)) EXECUTE FUNCTION incmodel.log_source_modification()");
+    EXPECT_EQ(create_dimension_truncate_trigger("dm.countries"),
+              "CREATE TRIGGER incmodel_dim_truncate AFTER TRUNCATE ON dm.countries FOR EACH "
+              "STATEMENT EXECUTE FUNCTION incmodel.log_source_modification()");
+}

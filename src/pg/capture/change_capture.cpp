@@ -7,6 +7,7 @@
 
 #include "pg/boundary/guard.hpp"
 #include "pg/boundary/security.hpp"
+#include "pg/capture/dimension_triggers.hpp"
 #include "pg/capture/source_triggers.hpp"
 #include "pg/capture/transaction_list.hpp"
 #include "pg/catalog/change_log_rows.hpp"
@@ -74,13 +75,17 @@ bool modifications_pending() {
 
 namespace incmodel::pg {
 
-// The relation and its partition ancestors that are sources of models with a change log.
-std::vector<Oid> logged_sources_of(Oid relid) {
+std::vector<Oid> with_ancestors(Oid relid) {
     List *ancestors = pg_call([relid] { return get_partition_ancestors(relid); });
     std::vector<Oid> relids{relid};
     ListCell *lc;
     foreach (lc, ancestors) relids.push_back(lfirst_oid(lc));
-    return logged_sources_among(relids);
+    return relids;
+}
+
+// The relation and its partition ancestors that are sources of models with a change log.
+std::vector<Oid> logged_sources_of(Oid relid) {
+    return logged_sources_among(with_ancestors(relid));
 }
 
 }  // namespace incmodel::pg
@@ -96,8 +101,10 @@ void flush_modifications() {
     for (ModifiedSource *m = modified.head(); m != nullptr; m = m->next)
         if (m->rows > 0 || m->truncated) relids.push_back(m->source);
     modified.clear();
-    for (Oid relid : relids)
+    for (Oid relid : relids) {
         for (Oid source : logged_sources_of(relid)) log_modification(source);
+        notify_dimension_change(with_ancestors(relid));
+    }
 }
 
 // Before commit (or PREPARE): the log rows of what this transaction changed and no statement

@@ -27,6 +27,9 @@ void register_change_capture();
 bool pending_ranges_exist();
 void flush_pending_ranges();
 
+// The relation and its partition ancestors.
+std::vector<Oid> with_ancestors(Oid relid);
+
 // The relation and its partition ancestors that are sources of models with a change log.
 std::vector<Oid> logged_sources_of(Oid relid);
 

@@ -112,7 +112,7 @@ ModelRecord load_model(const std::string &name, bool require_relations) {
         "load_column, start_date::text AS start_date, backfill_limit::text AS backfill_limit, "
         "day_key, reprocess_days, min_rows_to_process, upper_limit::text AS upper_limit, "
         "strategy, event_key, depends_on[1] AS input_model, planned_origin, query_tree, "
-        "query_origin FROM incmodel.models WHERE name = $1",
+        "query_origin, dimensions_recorded FROM incmodel.models WHERE name = $1",
         {SqlParam::value(name)});
     if (r.rows.empty())
         throw UserError(ERRCODE_UNDEFINED_OBJECT, "incmodel: model \"" + name + "\" does not exist",
@@ -143,6 +143,7 @@ ModelRecord load_model(const std::string &name, bool require_relations) {
     m.change_log = row.boolean("change_log");
     m.planned_snapshot = row["planned_snapshot"];
     m.upper_limit = row["upper_limit"];
+    m.dimensions_recorded = row.boolean("dimensions_recorded");
 
     SqlResult cols = spi_exec(
         "SELECT kind, name, type, source_expr FROM incmodel.model_columns WHERE model_id = "
@@ -373,6 +374,51 @@ void set_model_settings(std::int64_t model_id, const ModelSettings &settings) {
          text(settings.lookback, [](const std::string &v) { return v; }),
          text(settings.enabled, boolean), text(settings.bounded_recompute, boolean),
          text(settings.vacuum_dead_ratio, number), text(settings.analyze_mod_ratio, number)});
+}
+
+void record_model_dimensions(std::int64_t model_id, const std::vector<Oid> &relids) {
+    std::vector<std::string> oids;
+    for (Oid r : relids) oids.push_back(std::to_string(r));
+    AsCatalogOwner owner;
+    spi_exec("DELETE FROM incmodel.model_dimensions WHERE model_id = $1::pg_catalog.int8",
+             {SqlParam::int64(model_id)});
+    spi_exec(
+        "INSERT INTO incmodel.model_dimensions (model_id, relation) SELECT $1::pg_catalog.int8, "
+        "r::pg_catalog.oid::pg_catalog.regclass FROM pg_catalog.unnest($2::pg_catalog.text[]) r",
+        {SqlParam::int64(model_id), SqlParam::text_array(oids)});
+    spi_exec(
+        "UPDATE incmodel.models SET dimensions_recorded = true WHERE model_id = "
+        "$1::pg_catalog.int8",
+        {SqlParam::int64(model_id)});
+}
+
+std::vector<DimensionWatcher> models_watching(const std::vector<Oid> &relids) {
+    std::vector<std::string> oids;
+    for (Oid r : relids) oids.push_back(std::to_string(r));
+    AsCatalogOwner owner;
+    SqlResult r = spi_exec(
+        "SELECT DISTINCT m.model_id, m.name, m.load_column IS NOT NULL AS time_based, "
+        "m.source::pg_catalog.oid::pg_catalog.text AS source, m.load_column FROM "
+        "incmodel.model_dimensions d JOIN incmodel.models m USING (model_id) WHERE "
+        "d.relation::pg_catalog.oid OPERATOR(pg_catalog.=) ANY "
+        "($1::pg_catalog.text[]::pg_catalog.oid[]) ORDER BY m.name",
+        {SqlParam::text_array(oids)});
+    std::vector<DimensionWatcher> out;
+    for (std::size_t i = 0; i < r.rows.size(); ++i) {
+        const NamedRow row(r, i);
+        out.push_back({row.int64("model_id"), row.text("name"), row.boolean("time_based"),
+                       static_cast<Oid>(std::stoul(row.text("source"))), row.text("load_column")});
+    }
+    return out;
+}
+
+bool dimension_watched(Oid relid) {
+    AsCatalogOwner owner;
+    return spi_exec(
+               "SELECT EXISTS (SELECT 1 FROM incmodel.model_dimensions WHERE "
+               "relation::pg_catalog.oid OPERATOR(pg_catalog.=) $1::pg_catalog.oid)",
+               {SqlParam::int64(relid)})
+               .scalar() == std::optional<std::string>("t");
 }
 
 }  // namespace incmodel::pg

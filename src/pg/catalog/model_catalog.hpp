@@ -37,6 +37,9 @@ struct ModelRecord {
     std::string query_tree;
     // The texts rendered from query_tree differ from the stored ones (something was renamed).
     bool texts_changed = false;
+    // The relations the query reads besides the source were recorded and are watched (false for
+    // a model created before 0.4.0 until its next run records them).
+    bool dimensions_recorded = false;
 };
 
 // Loads a model by name; raises 42704 with a hint when there is none. With require_relations
@@ -53,6 +56,23 @@ std::vector<std::string> dedupe_order(Oid source, const std::string &load_column
 
 // Every enabled model's name, in name order.
 std::vector<std::string> enabled_model_names();
+
+// The relations a model's query reads besides its source, watched for changes (replaces the
+// model's list and marks it recorded).
+void record_model_dimensions(std::int64_t model_id, const std::vector<Oid> &relids);
+
+// The models whose query reads one of relids besides its source: what a change to it concerns.
+struct DimensionWatcher {
+    std::int64_t model_id = 0;
+    std::string name;
+    bool time_based = false;  // a time-based model reprocesses (a 'modify' for its load column)
+    Oid source = InvalidOid;
+    std::string load_column;
+};
+std::vector<DimensionWatcher> models_watching(const std::vector<Oid> &relids);
+
+// Whether any model still watches the relation (its triggers stay).
+bool dimension_watched(Oid relid);
 
 // Whether a model of that name exists.
 bool model_exists(const std::string &name);

@@ -169,14 +169,16 @@ std::optional<RebuildReason> lost_rows_reason(const ModelRecord &m,
         "Load the source with INSERT or COPY only to keep refreshes incremental."};
 }
 
-// An UPDATE or DELETE queued a full recompute: the keys of rows it changed could not be computed.
+// A full recompute was queued: a relation the query reads besides the source changed (a joined
+// dimension), or the keys of rows an UPDATE or DELETE changed could not be computed.
 std::optional<RebuildReason> uncomputed_keys_reason(const ModelRecord &m,
                                                     const QueuedKeySets &queued) {
     if (!queued.full) return std::nullopt;
     return RebuildReason{"incmodel: model \"" + m.spec.name +
-                             "\": the keys of rows an UPDATE or DELETE changed could not be "
-                             "computed; this refresh rebuilds the model",
-                         "", ""};
+                             "\": a full recompute was queued; this refresh rebuilds the model",
+                         "A relation its query reads besides the source changed, or the keys "
+                         "of rows an UPDATE or DELETE changed could not be computed.",
+                         ""};
 }
 
 // A model with a change log that plans by counting says why: its recorded snapshot was taken

@@ -19,6 +19,7 @@
 #include "pg/models/features_model.hpp"
 #include "pg/models/run_driver.hpp"
 #include "pg/models/time_model.hpp"
+#include "pg/capture/dimension_triggers.hpp"
 #include "pg/models/batch_model.hpp"
 #include "pg/models/model_runs.hpp"
 
@@ -92,8 +93,10 @@ void drop_model_objects(const std::string &name) {
         AsCatalogOwner owner;
         exec_all(planner.drop_scratch());
     }
+    const std::vector<Oid> watched = watched_relations(m);
     delete_model(m.spec.id);
     if (m.change_log && OidIsValid(m.source_oid)) drop_change_trigger_if_unused(m);
+    unwatch_dimensions(watched);
 }
 
 // drop_model(..., cascade => true): the models that read this one's target go first, whoever
@@ -275,6 +278,10 @@ std::int64_t create_model(SpiConnection &spi, const CreateModelArgs &args) {
     }
     m.target_oid = target;
     m.spec.id = insert_model(m, analyzed.canonical_query);
+    // The relations the query reads besides its source are watched from before the first build:
+    // a change either precedes the build's reads or queues a full recompute.
+    m.query_tree = query_tree_of(analyzed.canonical_query);
+    watch_dimensions(m, features ? input->target_oid : InvalidOid);
 
     core::RefreshPlanner planner = planner_for(m);
     {

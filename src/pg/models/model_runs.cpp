@@ -3,6 +3,8 @@
 // tables' owner. See model_runs.hpp.
 #include "pg/models/model_runs.hpp"
 
+#include "pg/capture/dimension_triggers.hpp"
+
 #include <algorithm>
 #include <memory>
 
@@ -127,6 +129,13 @@ LockedModel lock_and_load(const std::string &name, const char *action, bool sess
     }
     // The texts follow renames: stored again when they changed (or the tree is new here).
     if (again.query_tree.empty() || again.texts_changed) store_query_tree(again);
+    // A model created before 0.4.0 starts watching the relations it reads besides its source.
+    if (!again.dimensions_recorded && !again.query_tree.empty()) {
+        const Oid input =
+            again.depends_on.empty() ? InvalidOid : load_model(again.depends_on[0]).target_oid;
+        watch_dimensions(again, input);
+        again.dimensions_recorded = true;
+    }
     return {std::move(again), std::move(lock)};
 }
 

@@ -1,0 +1,152 @@
+#include "pg/capture/dimension_triggers.hpp"
+
+#include <string>
+
+#include "core/capture_triggers.hpp"
+#include "pg/analysis/query_analysis.hpp"
+#include "pg/analysis/relations_read.hpp"
+#include "pg/boundary/guard.hpp"
+#include "pg/boundary/security.hpp"
+#include "pg/boundary/spi_client.hpp"
+#include "pg/catalog/change_log_rows.hpp"
+#include "pg/catalog/key_queue.hpp"
+
+extern "C" {
+#include "utils/acl.h"
+#include "utils/lsyscache.h"
+}
+
+namespace incmodel::pg {
+
+namespace {
+
+// The relation and its partitions, every level, as regclass texts.
+std::vector<std::string> relation_tree(Oid relid) {
+    std::vector<std::string> out;
+    for (const auto &row :
+         spi_exec("SELECT relid::pg_catalog.regclass::pg_catalog.text AS rel FROM "
+                  "pg_catalog.pg_partition_tree($1::pg_catalog.oid) ORDER BY "
+                  "level, 1",
+                  {SqlParam::int64(relid)})
+             .rows)
+        out.push_back(*row[0]);
+    if (out.empty())
+        out.push_back(*spi_exec("SELECT $1::pg_catalog.oid::pg_catalog.regclass::pg_catalog.text",
+                                {SqlParam::int64(relid)})
+                           .scalar());
+    return out;
+}
+
+// Whether both watch triggers are on every relation of the tree, enabled ALWAYS.
+bool watched_already(Oid relid) {
+    return spi_exec(
+               "SELECT NOT EXISTS (SELECT 1 FROM (SELECT $1::pg_catalog.oid AS relid UNION SELECT "
+               "relid FROM pg_catalog.pg_partition_tree($1::pg_catalog.oid)) p CROSS JOIN (VALUES "
+               "($2), ($3)) t(name) WHERE NOT EXISTS (SELECT 1 FROM pg_catalog.pg_trigger g WHERE "
+               "g.tgrelid OPERATOR(pg_catalog.=) p.relid AND g.tgname OPERATOR(pg_catalog.=) "
+               "t.name AND g.tgenabled OPERATOR(pg_catalog.=) 'A'))",
+               {SqlParam::int64(relid), SqlParam::value(core::kDimensionTrigger),
+                SqlParam::value(core::kDimensionTruncateTrigger)})
+               .scalar() == std::optional<std::string>("t");
+}
+
+// Whether the current user may put triggers on the relation (as CREATE TRIGGER requires).
+bool may_add_triggers(Oid relid) {
+    return pg_call([relid] {
+        return pg_class_ownercheck(relid, GetUserId()) ||
+               pg_class_aclcheck(relid, GetUserId(), ACL_TRIGGER) == ACLCHECK_OK;
+    });
+}
+
+// DROP TRIGGER of a trigger that may be absent, without IF EXISTS's NOTICE.
+void drop_if_present(const char *trigger, const std::string &relation) {
+    const bool present = spi_exec(
+                             "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_trigger WHERE tgrelid "
+                             "OPERATOR(pg_catalog.=) $1::pg_catalog.regclass AND tgname "
+                             "OPERATOR(pg_catalog.=) $2)",
+                             {SqlParam::value(relation), SqlParam::value(trigger)})
+                             .scalar() == std::optional<std::string>("t");
+    if (present) spi_exec(core::drop_trigger(trigger, relation));
+}
+
+// Puts the two watch triggers on a relation and its partitions (as the catalog owner: the
+// caller's right was checked; no user code runs in the DDL).
+void add_watch_triggers(Oid relid) {
+    AsCatalogOwner owner;
+    const std::vector<std::string> tree = relation_tree(relid);
+    const std::string literal =
+        *spi_exec("SELECT pg_catalog.quote_literal($1)", {SqlParam::value(tree.front())}).scalar();
+    for (const auto &r : tree) {
+        drop_if_present(core::kDimensionTruncateTrigger, r);
+        spi_exec(core::create_dimension_truncate_trigger(r));
+        spi_exec(core::enable_always(r, core::kDimensionTruncateTrigger));
+    }
+    drop_if_present(core::kDimensionTrigger, tree.front());
+    spi_exec(core::create_dimension_row_trigger(tree.front(), literal));
+    // Clones on partitions too: PostgreSQL copies the mode only to partitions made later.
+    for (const auto &r : tree) spi_exec(core::enable_always(r, core::kDimensionTrigger));
+}
+
+}  // namespace
+
+void watch_dimensions(const ModelRecord &m, Oid input_target) {
+    std::vector<Oid> relids;
+    for (Oid r : relations_read(m.query_tree, m.source_oid))
+        if (r != input_target && r != m.target_oid) relids.push_back(r);
+    record_model_dimensions(m.spec.id, relids);
+    for (Oid r : relids) {
+        if (watched_already(r)) continue;
+        if (!may_add_triggers(r)) {
+            const std::string name =
+                *spi_exec("SELECT $1::pg_catalog.oid::pg_catalog.regclass::pg_catalog.text",
+                          {SqlParam::int64(r)})
+                     .scalar();
+            report(NOTICE,
+                   "incmodel: model \"" + m.spec.name + "\" reads " + name +
+                       ", whose changes its refreshes will not see",
+                   "The caller may not put incmodel's watch triggers on it.",
+                   "Create the model as its owner or a role with TRIGGER on it, or rebuild the "
+                   "model after changing it.");
+            continue;
+        }
+        add_watch_triggers(r);
+    }
+}
+
+std::vector<Oid> watched_relations(const ModelRecord &m) {
+    AsCatalogOwner owner;
+    std::vector<Oid> out;
+    for (const auto &row :
+         spi_exec("SELECT relation::pg_catalog.oid::pg_catalog.text FROM "
+                  "incmodel.model_dimensions WHERE model_id = $1::pg_catalog.int8",
+                  {SqlParam::int64(m.spec.id)})
+             .rows)
+        out.push_back(static_cast<Oid>(std::stoul(*row[0])));
+    return out;
+}
+
+void unwatch_dimensions(const std::vector<Oid> &relids) {
+    for (Oid r : relids) {
+        if (dimension_watched(r)) continue;
+        const bool exists = pg_call([r] { return get_rel_name(r) != nullptr; });
+        if (!exists || !may_add_triggers(r)) continue;  // dropped, or another role's: left
+        AsCatalogOwner owner;
+        const std::vector<std::string> tree = relation_tree(r);
+        drop_if_present(core::kDimensionTrigger, tree.front());
+        for (const auto &rel : tree) drop_if_present(core::kDimensionTruncateTrigger, rel);
+    }
+}
+
+void notify_dimension_change(const std::vector<Oid> &relids) {
+    for (const DimensionWatcher &w : models_watching(relids)) {
+        if (w.time_based) {
+            log_modification(w.source, w.load_column);
+            continue;
+        }
+        core::ModelSpec spec;
+        spec.id = w.model_id;
+        queue_full_recompute(core::RefreshPlanner(spec, quote_ident), w.model_id);
+    }
+}
+
+}  // namespace incmodel::pg
