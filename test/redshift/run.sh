@@ -117,7 +117,7 @@ out=$("$cli" deploy --package "$tmp/sessions.pg.sql" --dsn "$pkg_dsn" 2>&1) && o
 [ "$(q_pkg "SELECT count(*) FROM pg_extension WHERE extname = 'incmodel'")" = 0 ] &&
     ok "package database has no extension" || fail "package database has the extension"
 out=$("$cli" deploy --package "$tmp/sessions.pg.sql" --dsn "$pkg_dsn" --dry-run 2>&1)
-echo "$out" | grep -q "CREATE OR REPLACE PROCEDURE incmodel.refresh_sessions()" && ok "deploy --dry-run" ||
+grep -q "CREATE OR REPLACE PROCEDURE incmodel.refresh_sessions()" <<<"$out" && ok "deploy --dry-run" ||
     fail "deploy --dry-run" "$out"
 
 # ---- differential: randomized loads, both engines refreshed after every load ----------------
@@ -185,11 +185,11 @@ done
 
 # ---- outcomes, dispatcher, skip, status, maintenance ---------------------------------------
 out=$("$cli" refresh sessions --dsn "$pkg_dsn" 2>&1); rc=$?
-[ $rc = 0 ] && echo "$out" | grep -q "sessions: noop" && ok "noop refresh" || fail "noop refresh ($rc)" "$out"
+[ $rc = 0 ] && grep -q "sessions: noop" <<<"$out" && ok "noop refresh" || fail "noop refresh ($rc)" "$out"
 q_pkg "CALL incmodel.refresh('users_by_day')" >/dev/null 2>&1 && ok "CALL incmodel.refresh through the dispatcher" ||
     fail "CALL incmodel.refresh('users_by_day')"
 out=$(q_pkg "CALL incmodel.refresh('nope')" 2>&1) && fail "unknown model accepted" ||
-    { echo "$out" | grep -q 'not deployed' && ok "unknown model refused" || fail "unknown model message" "$out"; }
+    { grep -q 'not deployed' <<<"$out" && ok "unknown model refused" || fail "unknown model message" "$out"; }
 # Another session holds the model: exit 3 and a skipped run.
 psql -X -q -d without_ext -c "SELECT pg_advisory_lock(1229865806, hashtext('sessions')), pg_sleep(4)" >/dev/null 2>&1 &
 lock_pid=$!
@@ -202,29 +202,29 @@ out=$("$cli" refresh sessions --dsn "$pkg_dsn" 2>&1); rc=$?
 wait $lock_pid 2>/dev/null; lock_pid=
 [ "$(q_pkg "SELECT outcome FROM incmodel.run_log WHERE model = 'sessions' ORDER BY started_at DESC LIMIT 1")" = skipped ] &&
     ok "skipped run recorded" || fail "skipped run not recorded"
-out=$("$cli" status --dsn "$pkg_dsn" 2>&1) && echo "$out" | grep -q "^users_by_day" && ok "status" || fail "status" "$out"
-out=$("$cli" status --dsn "$ext_dsn" 2>&1) && echo "$out" | grep -q "^sessions" && ok "status (extension)" ||
+out=$("$cli" status --dsn "$pkg_dsn" 2>&1) && grep -q "^users_by_day" <<<"$out" && ok "status" || fail "status" "$out"
+out=$("$cli" status --dsn "$ext_dsn" 2>&1) && grep -q "^sessions" <<<"$out" && ok "status (extension)" ||
     fail "status (extension)" "$out"
 out=$("$cli" maintain --dsn "$pkg_dsn" --dry-run 2>&1) && ok "maintain --dry-run" || fail "maintain --dry-run" "$out"
 q_pkg "DELETE FROM derived.sessions WHERE session_id < '8'" >/dev/null  # dead tuples for VACUUM
 sleep 1.2  # statistics are flushed at most once a second
 out=$("$cli" maintain sessions --dsn "$pkg_dsn" 2>&1); rc=$?
-[ $rc = 0 ] && echo "$out" | grep -q "VACUUM (ANALYZE) derived.sessions" && ok "maintain runs VACUUM outside a transaction" ||
+[ $rc = 0 ] && grep -q "VACUUM (ANALYZE) derived.sessions" <<<"$out" && ok "maintain runs VACUUM outside a transaction" ||
     fail "maintain ($rc)" "$out"
-out=$("$cli" refresh sessions --dsn "$pkg_dsn" --dry-run 2>&1) && echo "$out" | grep -q "CALL incmodel.refresh('sessions')" &&
+out=$("$cli" refresh sessions --dsn "$pkg_dsn" --dry-run 2>&1) && grep -q "CALL incmodel.refresh('sessions')" <<<"$out" &&
     ok "refresh --dry-run" || fail "refresh --dry-run" "$out"
 out=$("$cli" refresh 2>&1); [ $? = 2 ] && ok "usage error exits 2" || fail "usage exit code" "$out"
 out=$("$cli" refresh users_by_day --dsn "$ext_dsn" 2>&1); rc=$?
-[ $rc = 0 ] && echo "$out" | grep -q "users_by_day: noop" && ok "refresh through the extension" || fail "refresh (extension) $rc" "$out"
+[ $rc = 0 ] && grep -q "users_by_day: noop" <<<"$out" && ok "refresh through the extension" || fail "refresh (extension) $rc" "$out"
 out=$(q_ext "SELECT count(*) FROM incmodel.export('sessions', 'oracle')" 2>&1) && fail "bad dialect accepted" ||
-    { echo "$out" | grep -q 'unknown dialect' && ok "bad dialect refused" || fail "bad dialect message" "$out"; }
+    { grep -q 'unknown dialect' <<<"$out" && ok "bad dialect refused" || fail "bad dialect message" "$out"; }
 state=$(psql -X -q -d with_ext -Atc "DO \$\$ BEGIN PERFORM incmodel.export('sessions', 'oracle'); EXCEPTION WHEN OTHERS THEN RAISE NOTICE '%', SQLSTATE; END \$\$" 2>&1)
 echo "$state" | grep -q 22023 && ok "bad dialect is 22023" || fail "bad dialect SQLSTATE" "$state"
 # A query that reads the clock is not incremental (rows leave its window with no new event):
 # create_model refuses it, so no such model reaches an export (docs/QUERIES.md).
 out=$(q_ext "SET client_min_messages = warning; SELECT incmodel.create_model('recent', \$q\$ SELECT domain_sessionid AS s, count(*) AS n FROM atomic.events WHERE collector_tstamp > now() - interval '1 day' GROUP BY 1 \$q\$, 'derived.recent', 'etl_tstamp')" 2>&1) &&
     fail "a model reading now() was accepted" ||
-    { echo "$out" | grep -q 'now()' && ok "now() in a model query refused at create_model" || fail "now() message" "$out"; }
+    { grep -q 'now()' <<<"$out" && ok "now() in a model query refused at create_model" || fail "now() message" "$out"; }
 
 # ---- packages cannot carry smuggled SQL ---------------------------------------------------
 # A model name that starts a marker line, one whose line break would end the header comment, and
@@ -245,7 +245,7 @@ SELECT incmodel.create_model('dollars', :'dollar_q', 'derived.dollars', 'etl_tst
 SQL
 # 1. A statement would contain a marker line (the name in the registry literals): export refuses.
 out=$("$cli" export "$marker_name" --dsn "$ext_dsn" --dialect postgres --output "$tmp/marker.sql" 2>&1); rc=$?
-[ $rc = 1 ] && [ ! -e "$tmp/marker.sql" ] && echo "$out" | grep -q 'line starting with "-- @@incmodel"' &&
+[ $rc = 1 ] && [ ! -e "$tmp/marker.sql" ] && grep -q 'line starting with "-- @@incmodel"' <<<"$out" &&
     ok "export refuses a statement with a marker line" || fail "export of a marker-line model (exit $rc)" "$out"
 state=$("${psql_ext[@]}" -At -v n="$marker_name" 2>&1 <<'SQL'
 SELECT set_config('incmodel_test.name', :'n', false) IS NULL;
@@ -257,7 +257,7 @@ echo "$state" | grep -q 'state=22023' && ok "incmodel.export() refuses it too (2
 # 2. What 0.2.0 wrote for that model: a header whose line break starts a marker and a statement.
 { printf -- '-- incmodel package: model %s, dialect postgres\n' "$marker_name"; tail -n +2 "$tmp/sessions.pg.sql"; } >"$tmp/smuggled_old.sql"
 out=$("$cli" deploy --package "$tmp/smuggled_old.sql" --dsn "$pkg_dsn" 2>&1); rc=$?
-[ $rc = 2 ] && echo "$out" | grep -q 'not a valid incmodel package' && [ "$(roles)" = 0 ] &&
+[ $rc = 2 ] && grep -q 'not a valid incmodel package' <<<"$out" && [ "$(roles)" = 0 ] &&
     ok "deploy refuses a smuggled first part (exit 2, nothing run)" || fail "smuggled first part (exit $rc, roles $(roles))" "$out"
 # 3. Well-formed files with an inserted part, an edited statement, a truncated end: exit 2 and
 #    nothing executed (the scratch database stays without the incmodel schema).
@@ -266,7 +266,7 @@ sed 's/^CREATE SCHEMA IF NOT EXISTS incmodel;$/CREATE SCHEMA IF NOT EXISTS incmo
 head -c -40 "$tmp/sessions.pg.sql" >"$tmp/truncated.sql"
 for f in inserted edited truncated; do
     out=$("$cli" deploy --package "$tmp/$f.sql" --dsn "dbname=scratch" 2>&1); rc=$?
-    [ $rc = 2 ] && echo "$out" | grep -q 'Nothing was executed' && [ "$(roles)" = 0 ] && [ "$(scratch_schemas)" = 0 ] &&
+    [ $rc = 2 ] && grep -q 'Nothing was executed' <<<"$out" && [ "$(roles)" = 0 ] && [ "$(scratch_schemas)" = 0 ] &&
         ok "deploy refuses the $f package (exit 2, nothing run)" || fail "$f package (exit $rc)" "$out"
 done
 # 4. A line break in the model name stays inside the header comment: psql -f runs no part of it.
