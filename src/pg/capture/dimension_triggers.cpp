@@ -12,6 +12,7 @@
 #include "pg/catalog/key_queue.hpp"
 
 extern "C" {
+#include "catalog/pg_class.h"
 #include "utils/acl.h"
 #include "utils/lsyscache.h"
 }
@@ -95,8 +96,9 @@ void watch_dimensions(const ModelRecord &m, Oid input_target) {
         if (r != input_target && r != m.target_oid) relids.push_back(r);
     record_model_dimensions(m.spec.id, relids);
     for (Oid r : relids) {
-        if (watched_already(r)) continue;
-        if (!may_add_triggers(r)) {
+        const bool foreign = pg_call([r] { return get_rel_relkind(r) == RELKIND_FOREIGN_TABLE; });
+        if (!foreign && watched_already(r)) continue;
+        if (foreign || !may_add_triggers(r)) {
             const std::string name =
                 *spi_exec("SELECT $1::pg_catalog.oid::pg_catalog.regclass::pg_catalog.text",
                           {SqlParam::int64(r)})
@@ -104,9 +106,11 @@ void watch_dimensions(const ModelRecord &m, Oid input_target) {
             report(NOTICE,
                    "incmodel: model \"" + m.spec.name + "\" reads " + name +
                        ", whose changes its refreshes will not see",
-                   "The caller may not put incmodel's watch triggers on it.",
-                   "Create the model as its owner or a role with TRIGGER on it, or rebuild the "
-                   "model after changing it.");
+                   foreign ? "It is a foreign table: its rows change on another server."
+                           : "The caller may not put incmodel's watch triggers on it.",
+                   foreign ? "Rebuild the model after the foreign data changes."
+                           : "Create the model as its owner or a role with TRIGGER on it, or "
+                             "rebuild the model after changing it.");
             continue;
         }
         add_watch_triggers(r);
@@ -130,6 +134,7 @@ void unwatch_dimensions(const std::vector<Oid> &relids) {
         if (dimension_watched(r)) continue;
         const bool exists = pg_call([r] { return get_rel_name(r) != nullptr; });
         if (!exists || !may_add_triggers(r)) continue;  // dropped, or another role's: left
+        if (pg_call([r] { return get_rel_relkind(r) == RELKIND_FOREIGN_TABLE; })) continue;
         AsCatalogOwner owner;
         const std::vector<std::string> tree = relation_tree(r);
         drop_if_present(core::kDimensionTrigger, tree.front());
