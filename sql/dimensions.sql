@@ -95,6 +95,19 @@ SELECT incmodel.drop_model('dm_labels', true);
 RESET ROLE;
 SET client_min_messages = warning;
 
+-- A view as the source is the source's data, not a dimension: only what the query joins to it is
+-- watched.
+CREATE VIEW dm.ev_view AS SELECT * FROM dm.ev;
+SELECT incmodel.create_model(name => 'dm_viewsrc',
+  query => 'SELECT e.country, c.region, count(*) AS events FROM dm.ev_view e
+            JOIN dm.countries c ON c.code = e.country GROUP BY 1, 2',
+  target => 'dm.t_viewsrc', batch_column => 'b') > 0 AS created;
+SELECT d.relation FROM incmodel.model_dimensions d JOIN incmodel.models m USING (model_id)
+WHERE m.name = 'dm_viewsrc';
+UPDATE dm.countries SET region = 'Europe (central)' WHERE code = 'DE';
+SELECT * FROM testkit.refresh_outcome('dm_viewsrc');
+SELECT incmodel.drop_model('dm_viewsrc', true);
+
 -- Dropping the models leaves no watch trigger behind.
 SELECT incmodel.drop_model(m, true) FROM unnest(ARRAY['dm_regions', 'dm_humans', 'dm_view',
                                                        'dm_daily']) m;

@@ -129,7 +129,7 @@ $$;
 -- A change to a joined dimension, a context table, an identity map, a table in a subquery or
 -- behind a view changes a model's rows without a new event. model_dimensions lists, per model,
 -- the tables its query reads besides the source (views resolved to their tables); each gets the
--- row trigger incmodel_dim (AFTER INSERT OR UPDATE OR DELETE, WHEN note_source_modification: no
+-- row trigger incmodel_dim (AFTER INSERT OR UPDATE OR DELETE, WHEN note_dimension_change: no
 -- event queued) and incmodel_dim_truncate, enabled ALWAYS. A transaction that changed one queues
 -- a full recompute for the batch models that read it (incmodel.key_queue, keys NULL) and a
 -- 'modify' row for the time-based ones, at commit. A model created before 0.4.0 records its
@@ -144,3 +144,8 @@ REVOKE ALL ON incmodel.model_dimensions FROM PUBLIC;
 GRANT SELECT ON incmodel.model_dimensions TO PUBLIC;
 ALTER TABLE incmodel.models ADD COLUMN dimensions_recorded boolean NOT NULL DEFAULT false;
 SELECT pg_catalog.pg_extension_config_dump('incmodel.model_dimensions', '');
+-- The WHEN clause of incmodel_dim: notes the relation for the commit and returns false. Per row:
+-- no SET clause.
+CREATE FUNCTION incmodel.note_dimension_change(relation regclass) RETURNS boolean
+    LANGUAGE c VOLATILE
+    AS 'MODULE_PATHNAME', 'incmodel_note_dimension_change';

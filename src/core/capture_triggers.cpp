@@ -53,7 +53,7 @@ std::string create_dimension_row_trigger(const std::string &relation,
                                          const std::string &relation_literal) {
     return fmt::format(
         "CREATE TRIGGER {} AFTER INSERT OR UPDATE OR DELETE ON {} FOR EACH ROW WHEN "
-        "(incmodel.note_source_modification({}::pg_catalog.regclass)) EXECUTE FUNCTION "
+        "(incmodel.note_dimension_change({}::pg_catalog.regclass)) EXECUTE FUNCTION "
         "incmodel.log_source_modification()",
         kDimensionTrigger, relation, relation_literal);
 }

@@ -36,7 +36,7 @@ std::string create_modification_row_trigger(const std::string &relation,
 std::vector<std::string> create_relation_capture_triggers(const std::string &relation);
 
 // The triggers on a relation a model reads besides its source (a dimension): a row trigger that
-// only notes the change (WHEN note_source_modification(relation) returns false: no event is
+// only notes the change (WHEN note_dimension_change(relation) returns false: no event is
 // queued), and TRUNCATE. relation_literal names the relation the notes are taken for (the
 // trigger's table; partitions' clones keep it).
 inline constexpr const char *kDimensionTrigger = "incmodel_dim";

@@ -66,7 +66,7 @@ TEST(CaptureTriggers, ModificationRowTriggerOnlyNotes) {
 TEST(CaptureTriggers, DimensionTriggersOnlyNote) {
     EXPECT_EQ(create_dimension_row_trigger("dm.countries", "'dm.countries'"),
               "CREATE TRIGGER incmodel_dim AFTER INSERT OR UPDATE OR DELETE ON dm.countries FOR "
-              "EACH ROW WHEN (incmodel.note_source_modification('dm.countries'::pg_catalog."
+              "EACH ROW WHEN (incmodel.note_dimension_change('dm.countries'::pg_catalog."
               "regclass)) EXECUTE FUNCTION incmodel.log_source_modification()");
     EXPECT_EQ(create_dimension_truncate_trigger("dm.countries"),
               "CREATE TRIGGER incmodel_dim_truncate AFTER TRUNCATE ON dm.countries FOR EACH "

@@ -52,20 +52,33 @@ std::vector<Oid> relations_read(const std::string &query_tree, Oid source) {
     for (int i = 0; i < c->n; ++i) direct.push_back(std::to_string(c->relids[i]));
     // Views to the relations their rules read, every level; then only tables outside the system
     // catalogs, the source left out.
-    SqlResult r = spi_exec(
-        "WITH RECURSIVE rel(oid) AS (SELECT unnest($1::pg_catalog.text[])::pg_catalog.oid UNION "
-        "SELECT d.refobjid FROM rel JOIN pg_catalog.pg_class v ON v.oid OPERATOR(pg_catalog.=) "
-        "rel.oid AND v.relkind OPERATOR(pg_catalog.=) 'v' JOIN pg_catalog.pg_rewrite w ON "
-        "w.ev_class OPERATOR(pg_catalog.=) v.oid JOIN pg_catalog.pg_depend d ON d.classid "
+    // rel: what the query reads, views expanded to what their rules read (every level); behind:
+    // the source and, when it is a view, what it reads (the source's own data, not dimensions).
+    const std::string expand =
+        " JOIN pg_catalog.pg_class v ON v.oid OPERATOR(pg_catalog.=) {t}.oid AND v.relkind "
+        "OPERATOR(pg_catalog.=) 'v' JOIN pg_catalog.pg_rewrite w ON w.ev_class "
+        "OPERATOR(pg_catalog.=) v.oid JOIN pg_catalog.pg_depend d ON d.classid "
         "OPERATOR(pg_catalog.=) 'pg_catalog.pg_rewrite'::pg_catalog.regclass AND d.objid "
         "OPERATOR(pg_catalog.=) w.oid AND d.refclassid OPERATOR(pg_catalog.=) "
-        "'pg_catalog.pg_class'::pg_catalog.regclass AND d.refobjid OPERATOR(pg_catalog.<>) v.oid) "
-        "SELECT DISTINCT c.oid::pg_catalog.text AS relid FROM rel JOIN pg_catalog.pg_class c ON "
-        "c.oid OPERATOR(pg_catalog.=) rel.oid JOIN pg_catalog.pg_namespace n ON n.oid "
-        "OPERATOR(pg_catalog.=) c.relnamespace WHERE c.relkind OPERATOR(pg_catalog.=) ANY "
-        "('{r,p,f}'::pg_catalog.char[]) AND n.nspname OPERATOR(pg_catalog.<>) ALL "
-        "('{pg_catalog,information_schema}'::pg_catalog.name[]) AND c.relpersistence "
-        "OPERATOR(pg_catalog.<>) 't' AND c.oid OPERATOR(pg_catalog.<>) $2::pg_catalog.oid",
+        "'pg_catalog.pg_class'::pg_catalog.regclass AND d.refobjid OPERATOR(pg_catalog.<>) v.oid";
+    auto expanding = [&](const char *t) {
+        std::string out = expand;
+        for (std::size_t at; (at = out.find("{t}")) != std::string::npos;) out.replace(at, 3, t);
+        return out;
+    };
+    SqlResult r = spi_exec(
+        "WITH RECURSIVE rel(oid) AS (SELECT unnest($1::pg_catalog.text[])::pg_catalog.oid UNION "
+        "SELECT d.refobjid FROM rel" +
+            expanding("rel") +
+            "), behind(oid) AS (SELECT $2::pg_catalog.oid UNION SELECT d.refobjid FROM behind" +
+            expanding("behind") +
+            ") SELECT DISTINCT c.oid::pg_catalog.text AS relid FROM rel JOIN pg_catalog.pg_class c "
+            "ON c.oid OPERATOR(pg_catalog.=) rel.oid JOIN pg_catalog.pg_namespace n ON n.oid "
+            "OPERATOR(pg_catalog.=) c.relnamespace WHERE c.relkind OPERATOR(pg_catalog.=) ANY "
+            "('{r,p,f}'::pg_catalog.char[]) AND n.nspname OPERATOR(pg_catalog.<>) ALL "
+            "('{pg_catalog,information_schema}'::pg_catalog.name[]) AND c.relpersistence "
+            "OPERATOR(pg_catalog.<>) 't' AND c.oid OPERATOR(pg_catalog.<>) ALL (SELECT oid FROM "
+            "behind)",
         {SqlParam::text_array(direct), SqlParam::int64(source)});
     std::vector<Oid> out;
     for (std::size_t i = 0; i < r.rows.size(); ++i)

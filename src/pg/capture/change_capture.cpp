@@ -40,8 +40,9 @@ bool capture_suppressed = false;
 // in TopTransactionContext, dropped with the transaction.
 struct ModifiedSource {
     Oid source;
-    int64 rows;      // noted by the row trigger's WHEN clause since a statement trigger ran
-    bool truncated;  // a TRUNCATE: no statement trigger can take care of it
+    int64 rows;            // noted by incmodel_mods' WHEN clause since a statement trigger ran
+    int64 dimension_rows;  // noted by incmodel_dim's: rows of a relation models read as a dimension
+    bool truncated;        // a TRUNCATE: no statement trigger can take care of it
     ModifiedSource *next;
 };
 TransactionList<ModifiedSource> modified;
@@ -64,10 +65,20 @@ void note_modified(Oid relid, int64 rows) {
     if (rows == 0) m->truncated = true;
 }
 
+// Notes a changed row of a relation read as a dimension. Plain C, once per row.
+void note_dimension(Oid relid) {
+    ModifiedSource *m = find_modified(relid);
+    if (m == nullptr) {
+        m = modified.add();
+        m->source = relid;
+    }
+    m->dimension_rows++;
+}
+
 bool modifications_pending() {
     if (!modified.current()) return false;
     for (ModifiedSource *m = modified.head(); m != nullptr; m = m->next)
-        if (m->rows > 0 || m->truncated) return true;
+        if (m->rows > 0 || m->dimension_rows > 0 || m->truncated) return true;
     return false;
 }
 
@@ -97,13 +108,19 @@ namespace {
 // to: their models rebuild.
 void flush_modifications() {
     if (!modifications_pending()) return;
-    std::vector<Oid> relids;
+    struct Noted {
+        Oid relid;
+        bool source_changed, dimension_changed;
+    };
+    std::vector<Noted> noted;
     for (ModifiedSource *m = modified.head(); m != nullptr; m = m->next)
-        if (m->rows > 0 || m->truncated) relids.push_back(m->source);
+        noted.push_back(
+            {m->source, m->rows > 0 || m->truncated, m->dimension_rows > 0 || m->truncated});
     modified.clear();
-    for (Oid relid : relids) {
-        for (Oid source : logged_sources_of(relid)) log_modification(source);
-        notify_dimension_change(with_ancestors(relid));
+    for (const Noted &n : noted) {
+        if (n.source_changed)
+            for (Oid source : logged_sources_of(n.relid)) log_modification(source);
+        if (n.dimension_changed) notify_dimension_change(with_ancestors(n.relid));
     }
 }
 
@@ -296,6 +313,14 @@ extern "C" {
 // The WHEN clause of incmodel_mods, the AFTER UPDATE OR DELETE row trigger (cloned to every
 // partition): notes the source as modified and returns false, so no row event is queued. Plain
 // C, called once per updated or deleted row.
+// The WHEN clause of incmodel_dim (AFTER INSERT OR UPDATE OR DELETE, each row) on a relation
+// models read besides their source: notes the change for the commit, returns false (no event).
+PG_FUNCTION_INFO_V1(incmodel_note_dimension_change);
+Datum incmodel_note_dimension_change(PG_FUNCTION_ARGS) {
+    if (!capture_suppressed && !PG_ARGISNULL(0)) note_dimension(PG_GETARG_OID(0));
+    PG_RETURN_BOOL(false);
+}
+
 PG_FUNCTION_INFO_V1(incmodel_note_source_modification);
 Datum incmodel_note_source_modification(PG_FUNCTION_ARGS) {
     if (!capture_suppressed && !PG_ARGISNULL(0)) note_modified(PG_GETARG_OID(0), 1);

@@ -16,7 +16,6 @@
 
 #include "core/refresh_planner.hpp"
 #include "pg/capture/change_capture.hpp"
-#include "pg/capture/dimension_triggers.hpp"
 #include "pg/catalog/key_queue.hpp"
 #include "pg/boundary/guard.hpp"
 #include "pg/catalog/model_catalog.hpp"
@@ -93,9 +92,6 @@ void capture_changed_rows(TriggerData *td) {
     TransitionNames t{td->tg_trigger->tgoldtable, std::nullopt};
     if (td->tg_newtable != nullptr && td->tg_trigger->tgnewtable != nullptr)
         t.new_rows = std::string(td->tg_trigger->tgnewtable);
-    // A relation that is also another model's dimension: its watchers learn of the change here,
-    // since the notes the commit would have acted on are released below.
-    notify_dimension_change(with_ancestors(relid));
     for (Oid source : logged_sources_of(relid)) {
         release_modified_rows(source);
         std::vector<std::string> recount_columns;
