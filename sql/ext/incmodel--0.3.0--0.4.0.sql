@@ -122,3 +122,13 @@ SELECT j.model, j.relid::regclass, j.kind, j.live, j.dead, round(j.dratio::numer
   FROM judged j
  ORDER BY j.dead DESC, j.relid
 $$;
+
+-- =============================================================================================
+-- Features models keyed by an expression of their input's key (a roll-up by month over days)
+-- =============================================================================================
+-- feature_key_exprs: when a key part of a features model is an immutable expression of its
+-- input's key columns (date_trunc('month', day::timestamp)::date) rather than a plain copy
+-- (feature_keys holds 0 for such a part), every part's expression, rendered over the input's key
+-- columns under the alias _incmodel_input. The input's commit evaluates them on its touched keys,
+-- as the features model's owner, and queues the results. NULL when every part is a plain copy.
+ALTER TABLE incmodel.models ADD COLUMN feature_key_exprs text[];

@@ -29,6 +29,27 @@ TEST(FeaturesSteps, InputQueuesItsKeysThroughParameters) {
               std::string::npos);
 }
 
+TEST(FeaturesSteps, TouchedKeysAreProjectedThroughTheDependentsKeyExpressions) {
+    ModelSpec input = test_support::sessions_spec();
+    input.keys.push_back({"Day", "(events.derived_tstamp)::date", "date", std::nullopt});
+    RefreshPlanner p(input, test_support::test_quote);
+    // the input's key parts arrive as text parameters, cast back to their types under the input's
+    // column names (quoted), and the expressions are evaluated over them under the given alias
+    EXPECT_EQ(p.project_keys({"(date_trunc('month'::text, (_incmodel_input.\"Day\")::timestamp "
+                              "without time zone))::date"},
+                             "_incmodel_input"),
+              "SELECT DISTINCT ((date_trunc('month'::text, (_incmodel_input.\"Day\")::timestamp "
+              "without time zone))::date)::pg_catalog.text AS p1 FROM ROWS FROM "
+              "(pg_catalog.unnest($1::pg_catalog.text[]), "
+              "pg_catalog.unnest($2::pg_catalog.text[])) AS _incmodel_k(k1, k2) CROSS JOIN "
+              "LATERAL (SELECT _incmodel_k.k1::text AS session_id, _incmodel_k.k2::date AS "
+              "\"Day\") AS _incmodel_input");
+    // a dependent's stored expressions come with it, one row per key part in order
+    EXPECT_NE(p.dependents().find("pg_catalog.unnest(d.feature_key_exprs) WITH ORDINALITY"),
+              std::string::npos);
+    EXPECT_NE(p.dependents().find("ORDER BY d.model_id, e.ord"), std::string::npos);
+}
+
 TEST(FeaturesSteps, QueuedKeysAreCastBackToTheKeyTypes) {
     RefreshPlanner p(test_support::sessions_spec(), test_support::test_quote);
     EXPECT_EQ(p.features_queued_keys(),

@@ -328,14 +328,16 @@ void set_planned_snapshot(const ModelRecord &m, const std::string &snapshot) {
 }
 
 void set_features_input(std::int64_t model_id, const std::vector<std::string> &depends_on,
-                        const std::vector<int> &feature_keys) {
+                        const std::vector<int> &feature_keys,
+                        const std::vector<std::string> &key_exprs) {
     AsCatalogOwner owner;
     std::vector<std::string> keys;
     for (int k : feature_keys) keys.push_back(std::to_string(k));
     spi_exec(
-        "UPDATE incmodel.models SET depends_on = $2::text[], feature_keys = $3::text[]::int[] "
-        "WHERE model_id = $1::int8",
-        {SqlParam::int64(model_id), SqlParam::text_array(depends_on), SqlParam::text_array(keys)});
+        "UPDATE incmodel.models SET depends_on = $2::text[], feature_keys = $3::text[]::int[], "
+        "feature_key_exprs = $4::text[] WHERE model_id = $1::int8",
+        {SqlParam::int64(model_id), SqlParam::text_array(depends_on), SqlParam::text_array(keys),
+         key_exprs.empty() ? SqlParam::null() : SqlParam::text_array(key_exprs)});
 }
 
 void set_change_log(std::int64_t model_id, bool on) {

@@ -75,7 +75,11 @@ void delete_model(std::int64_t model_id);
 // before all of their snapshots taken here).
 void set_planned_snapshot(const ModelRecord &model, const std::string &snapshot);
 void set_change_log(std::int64_t model_id, bool on);
+// A features model's inputs, the positions of its key parts among its input's (0: an
+// expression) and, when a part is an expression, every part's expression over the input's key
+// columns (empty: stored as NULL).
 void set_features_input(std::int64_t model_id, const std::vector<std::string> &depends_on,
-                        const std::vector<int> &feature_keys);
+                        const std::vector<int> &feature_keys,
+                        const std::vector<std::string> &key_exprs);
 
 }  // namespace incmodel::pg

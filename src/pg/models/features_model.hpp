@@ -30,9 +30,12 @@ std::vector<std::string> dependent_model_names(const ModelRecord &m);
 // Raises 2BP01 when other models depend on m (drop the dependents first).
 void require_no_dependents(const ModelRecord &m);
 
-// Per key part of a features query, the 1-based key part of its input it is taken from; raises
-// 42P10 when a part is not a plain key column of the input.
+// Per key part of a features query, the 1-based key part of its input it is a plain copy of, or
+// 0 for an expression of the input's key columns (analysis refused anything else).
 std::vector<int> map_feature_keys(const core::ModelSpec &features, const ModelRecord &input);
+
+// The input's key columns, in order: what a features model's key parts may read.
+std::vector<std::string> key_column_names(const ModelRecord &input);
 
 std::vector<ExplainRow> explain_features(const ModelRecord &m);
 Pending pending_features(const ModelRecord &m);

@@ -188,12 +188,18 @@ std::int64_t create_model(SpiConnection &spi, const CreateModelArgs &args) {
 
     // The user's query and target resolve in the caller's search_path.
     const bool append = daily && args.strategy == std::optional<std::string>("append");
-    AnalyzedQuery analyzed =
-        analyze_model_query({args.query, batch_column, args.window_column, args.unique_key,
-                             append ? args.event_key : std::nullopt,
-                             features ? input->target_oid : InvalidOid, daily && !append});
+    AnalyzedQuery analyzed = analyze_model_query(
+        {args.query, batch_column, args.window_column, args.unique_key,
+         append ? args.event_key : std::nullopt, features ? input->target_oid : InvalidOid,
+         features ? key_column_names(*input) : std::vector<std::string>{}, daily && !append});
     std::vector<int> feature_keys;
-    if (features) feature_keys = map_feature_keys(analyzed.spec, *input);
+    std::vector<std::string> feature_key_exprs;
+    if (features) {
+        feature_keys = map_feature_keys(analyzed.spec, *input);
+        // a key part computed from the input's key: its touched keys are projected through it
+        for (int position : feature_keys)
+            if (position == 0) feature_key_exprs = analyzed.feature_key_exprs;
+    }
     if (daily) {
         core::TimeSpec d;
         d.load_column = batch_column;
@@ -290,7 +296,7 @@ std::int64_t create_model(SpiConnection &spi, const CreateModelArgs &args) {
                      owner_name);
     }
     if (features) {
-        set_features_input(m.spec.id, args.depends_on, feature_keys);
+        set_features_input(m.spec.id, args.depends_on, feature_keys, feature_key_exprs);
         m.depends_on = args.depends_on;
         pinned.close();
         ModelLock lock(m.spec.id, false, false);
