@@ -29,8 +29,9 @@ SELECT incmodel.create_model(name => 'f2_user_months',
                      sum(amount) AS amount, count(*) AS active_days
               FROM f2.user_days GROUP BY 1, 2 $$,
   target => 'f2.user_months', depends_on => ARRAY['f2_user_days']) > 0 AS created;
-SELECT name, feature_keys, feature_key_exprs FROM incmodel.models WHERE name LIKE 'f2\_%'
-ORDER BY name;
+SELECT m.name, fi.input, fi.feature_keys, fi.feature_key_exprs
+FROM incmodel.feature_inputs fi JOIN incmodel.models m USING (model_id)
+WHERE m.name LIKE 'f2\_%' ORDER BY 1;
 SELECT * FROM testkit.diff('f2_months');
 SELECT * FROM testkit.diff('f2_user_months');
 
@@ -84,6 +85,92 @@ SELECT * FROM testkit.error_of($$SELECT incmodel.create_model('f2_bad', 'SELECT 
 SELECT * FROM testkit.error_of($$SELECT incmodel.create_model('f2_bad', 'SELECT date_trunc(''month'', day)::date AS month, count(*) AS n FROM f2.user_days GROUP BY 1', 'f2.bad', depends_on => ARRAY['f2_user_days'])$$);
 SELECT * FROM testkit.error_of($$SELECT incmodel.create_model('f2_bad', 'SELECT day + (random() * 0)::int AS d, count(*) AS n FROM f2.user_days GROUP BY 1', 'f2.bad', depends_on => ARRAY['f2_user_days'])$$);
 SELECT count(*) AS no_bad_model FROM incmodel.models WHERE name = 'f2_bad';
+
+-- Several inputs: per-user days and users (signups) feeding one user-features table, the two
+-- targets joined on the features key. Each input's commit queues its touched keys projected on
+-- the features key (a day of the first, a user of the second); refresh_all runs both inputs
+-- before the features model.
+CREATE TABLE f2.signups (id int PRIMARY KEY, uid text, country text, b int);
+CREATE INDEX ON f2.signups (b);
+INSERT INTO f2.signups SELECT g, 'u' || (g % 6), CASE WHEN g % 2 = 0 THEN 'FR' ELSE 'US' END, 1
+FROM generate_series(1, 5) g;
+SELECT incmodel.create_model(name => 'f2_users',
+  query => $$ SELECT uid AS user_id, max(country) AS country, count(*) AS signups
+              FROM f2.signups GROUP BY uid $$,
+  target => 'f2.users', batch_column => 'b') > 0 AS created;
+SELECT incmodel.create_model(name => 'f2_user_features',
+  query => $$ SELECT d.user_id, max(u.country) AS country, max(u.signups) AS signups,
+                     sum(d.events) AS events, count(*) AS active_days
+              FROM f2.user_days d JOIN f2.users u ON u.user_id = d.user_id
+              GROUP BY d.user_id $$,
+  target => 'f2.user_features', depends_on => ARRAY['f2_user_days', 'f2_users']) > 0 AS created;
+SELECT m.name, m.depends_on, fi.input, fi.ord, fi.feature_keys, fi.feature_key_exprs
+FROM incmodel.feature_inputs fi JOIN incmodel.models m USING (model_id)
+WHERE m.name = 'f2_user_features' ORDER BY fi.ord;
+SELECT * FROM testkit.diff('f2_user_features');
+
+DO $$
+DECLARE i int;
+BEGIN
+  FOR i IN 11..14 LOOP
+    PERFORM f2.load(i * 100, 30, i);
+    INSERT INTO f2.signups VALUES (i, 'u' || (i % 7), 'DE', i);
+    COMMIT;
+    CALL incmodel.refresh('f2_user_days');
+    CALL incmodel.refresh('f2_users');
+    CALL incmodel.refresh_all();
+    PERFORM testkit.assert_equal('f2_users', 'signups ' || i);
+    PERFORM testkit.assert_equal('f2_user_features', 'load ' || i);
+  END LOOP;
+END $$;
+-- refresh_all orders the features model after both of its inputs
+SELECT bool_and(f.run_id > d.run_id AND f.run_id > u.run_id) AS inputs_first
+FROM (SELECT max(run_id) AS run_id FROM incmodel.runs WHERE model_name = 'f2_user_features') f,
+     (SELECT max(run_id) AS run_id FROM incmodel.runs WHERE model_name = 'f2_user_days') d,
+     (SELECT max(run_id) AS run_id FROM incmodel.runs WHERE model_name = 'f2_users') u;
+
+-- A change of the users' side alone: its commit queues that user for the features model.
+UPDATE f2.signups SET country = 'JP' WHERE uid = 'u2';
+SELECT * FROM testkit.refresh_outcome('f2_users');
+SELECT m.name, q.keys FROM incmodel.key_queue q JOIN incmodel.models m USING (model_id)
+WHERE m.name = 'f2_user_features' ORDER BY 2;
+SELECT pending_events FROM incmodel.status WHERE model = 'f2_user_features';
+SELECT step, detail FROM incmodel.explain('f2_user_features') WHERE step = 1;
+SELECT * FROM testkit.refresh_outcome('f2_user_features');
+SELECT keys FROM incmodel.runs WHERE model_name = 'f2_user_features' ORDER BY run_id DESC LIMIT 1;
+-- A user deleted from the users' side leaves the features table; events moved to a new user
+-- appear there only once that user signs up.
+DELETE FROM f2.signups WHERE uid = 'u3';
+UPDATE f2.ev SET uid = 'late' WHERE id IN (30, 31);
+CALL incmodel.refresh('f2_users');
+CALL incmodel.refresh('f2_user_days');
+CALL incmodel.refresh_all();
+SELECT * FROM testkit.diff('f2_user_features');
+SELECT count(*) AS u3_rows FROM f2.user_features WHERE user_id = 'u3';
+INSERT INTO f2.signups VALUES (100, 'late', 'BR', 20);
+CALL incmodel.refresh_all();
+SELECT * FROM testkit.diff('f2_user_features');
+SELECT country, active_days FROM f2.user_features WHERE user_id = 'late';
+-- a rebuild of either input queues a full recompute
+SELECT incmodel.rebuild('f2_users') > 0 AS input_rebuilt;
+CALL incmodel.refresh_all();
+SELECT * FROM testkit.diff('f2_user_features');
+SELECT count(*) AS queue_left FROM incmodel.key_queue;
+
+-- Refused: an input whose key does not give the features key (months are not users), an input
+-- the query does not read, an input on the nullable side of an outer join, an input named twice.
+SELECT * FROM testkit.error_of($$SELECT incmodel.create_model('f2_bad', 'SELECT d.user_id, sum(m.events) AS n FROM f2.user_days d JOIN f2.months m ON m.month = d.day GROUP BY 1', 'f2.bad', depends_on => ARRAY['f2_user_days', 'f2_months'])$$);
+SELECT * FROM testkit.error_of($$SELECT incmodel.create_model('f2_bad', 'SELECT user_id, count(*) AS n FROM f2.user_days GROUP BY 1', 'f2.bad', depends_on => ARRAY['f2_user_days', 'f2_users'])$$);
+SELECT * FROM testkit.error_of($$SELECT incmodel.create_model('f2_bad', 'SELECT d.user_id, max(u.country) AS c FROM f2.user_days d LEFT JOIN f2.users u ON u.user_id = d.user_id GROUP BY 1', 'f2.bad', depends_on => ARRAY['f2_user_days', 'f2_users'])$$);
+SELECT * FROM testkit.error_of($$SELECT incmodel.create_model('f2_bad', 'SELECT user_id, count(*) AS n FROM f2.user_days GROUP BY 1', 'f2.bad', depends_on => ARRAY['f2_user_days', 'f2_user_days'])$$);
+SELECT count(*) AS no_bad_model FROM incmodel.models WHERE name = 'f2_bad';
+
+-- Dropping either input cascades to the features model (its target stays a table).
+SELECT * FROM testkit.error_of($$SELECT incmodel.drop_model('f2_users')$$);
+SELECT incmodel.drop_model('f2_users', cascade => true);
+SELECT name FROM incmodel.models WHERE name LIKE 'f2\_%' ORDER BY 1;
+SELECT count(*) AS feature_inputs_left FROM incmodel.feature_inputs fi
+WHERE NOT EXISTS (SELECT 1 FROM incmodel.models m WHERE m.model_id = fi.model_id);
 
 SELECT incmodel.drop_model('f2_user_days', cascade => true);
 SELECT count(*) AS models_left FROM incmodel.models WHERE name LIKE 'f2\_%';

@@ -124,11 +124,28 @@ SELECT j.model, j.relid::regclass, j.kind, j.live, j.dead, round(j.dratio::numer
 $$;
 
 -- =============================================================================================
--- Features models keyed by an expression of their input's key (a roll-up by month over days)
+-- Features models: several inputs, and keys computed from each input's key
 -- =============================================================================================
--- feature_key_exprs: when a key part of a features model is an immutable expression of its
--- input's key columns (date_trunc('month', day::timestamp)::date) rather than a plain copy
--- (feature_keys holds 0 for such a part), every part's expression, rendered over the input's key
--- columns under the alias _incmodel_input. The input's commit evaluates them on its touched keys,
--- as the features model's owner, and queues the results. NULL when every part is a plain copy.
-ALTER TABLE incmodel.models ADD COLUMN feature_key_exprs text[];
+-- One row per input of a features model (depends_on may name several models: sessions and users
+-- feeding one user-features table). feature_keys: per key part of the features model, the
+-- 1-based key part of this input it is a plain copy of, or 0 when it is an immutable expression
+-- of this input's key columns (a roll-up by month over days: date_trunc('month',
+-- day::timestamp)::date). feature_key_exprs: when a part is an expression, every part's
+-- expression rendered over this input's key columns under the alias _incmodel_input (NULL when
+-- every part is a plain copy). The input's commit projects its touched keys through them, as the
+-- features model's owner, and queues the results for the features model. models.feature_keys
+-- keeps the first input's positions (its CHECK); this table is what the queue reads.
+CREATE TABLE incmodel.feature_inputs (
+    model_id          bigint NOT NULL REFERENCES incmodel.models (model_id) ON DELETE CASCADE,
+    input             text NOT NULL,
+    ord               int NOT NULL,
+    feature_keys      int[] NOT NULL,
+    feature_key_exprs text[],
+    PRIMARY KEY (model_id, input)
+);
+CREATE INDEX ON incmodel.feature_inputs (input);
+INSERT INTO incmodel.feature_inputs (model_id, input, ord, feature_keys)
+SELECT model_id, depends_on[1], 1, feature_keys FROM incmodel.models WHERE depends_on IS NOT NULL;
+REVOKE ALL ON incmodel.feature_inputs FROM PUBLIC;
+GRANT SELECT ON incmodel.feature_inputs TO PUBLIC;
+SELECT pg_catalog.pg_extension_config_dump('incmodel.feature_inputs', '');

@@ -13,16 +13,17 @@ namespace {
 constexpr const char *kKeyQueue = "incmodel.key_queue";
 }  // namespace
 
-// The models that depend on this one, with the positions of their key parts among this
-// model's key parts, their targets, and (one row per key part, in order) their key expressions
-// when a part is not a plain copy (read by the catalog owner). $1 this model's name.
+// The models that depend on this one (one of their inputs), with the positions of their key
+// parts among this model's key parts, their targets, and (one row per key part, in order) their
+// key expressions over this model's key when a part is not a plain copy (read by the catalog
+// owner from incmodel.feature_inputs). $1 this model's name.
 std::string RefreshPlanner::dependents() const {
-    return "SELECT d.model_id::pg_catalog.text AS model_id, d.feature_keys::pg_catalog.text AS "
+    return "SELECT d.model_id::pg_catalog.text AS model_id, fi.feature_keys::pg_catalog.text AS "
            "feature_keys, d.target::pg_catalog.oid::pg_catalog.text AS target, e.expr AS "
-           "key_expr FROM incmodel.models d LEFT JOIN LATERAL "
-           "pg_catalog.unnest(d.feature_key_exprs) WITH ORDINALITY AS e(expr, ord) ON true "
-           "WHERE d.depends_on OPERATOR(pg_catalog.@>) ARRAY[$1::pg_catalog.text] "
-           "ORDER BY d.model_id, e.ord";
+           "key_expr FROM incmodel.models d JOIN incmodel.feature_inputs fi ON fi.model_id "
+           "OPERATOR(pg_catalog.=) d.model_id AND fi.input OPERATOR(pg_catalog.=) "
+           "$1::pg_catalog.text LEFT JOIN LATERAL pg_catalog.unnest(fi.feature_key_exprs) WITH "
+           "ORDINALITY AS e(expr, ord) ON true ORDER BY d.model_id, e.ord";
 }
 
 std::string RefreshPlanner::project_keys(const std::vector<std::string> &key_exprs,

@@ -22,9 +22,11 @@ TEST(FeaturesSteps, InputQueuesItsKeysThroughParameters) {
         "(pg_catalog.unnest($2::pg_catalog.text[]), pg_catalog.unnest($3::pg_catalog.text[])) "
         "AS u(p1, p2)");
     EXPECT_EQ(p.queue_keys(2).find("m7_keys"), std::string::npos);
-    EXPECT_NE(
-        p.dependents().find("d.depends_on OPERATOR(pg_catalog.@>) ARRAY[$1::pg_catalog.text]"),
-        std::string::npos);
+    // one row per input of each dependent: its own mapping of this model's key
+    EXPECT_NE(p.dependents().find("JOIN incmodel.feature_inputs fi ON fi.model_id "
+                                  "OPERATOR(pg_catalog.=) d.model_id AND fi.input "
+                                  "OPERATOR(pg_catalog.=) $1::pg_catalog.text"),
+              std::string::npos);
     EXPECT_NE(p.queue_full_recompute_for_dependents().find("SELECT d.model_id, NULL"),
               std::string::npos);
 }
@@ -45,7 +47,7 @@ TEST(FeaturesSteps, TouchedKeysAreProjectedThroughTheDependentsKeyExpressions) {
               "LATERAL (SELECT _incmodel_k.k1::text AS session_id, _incmodel_k.k2::date AS "
               "\"Day\") AS _incmodel_input");
     // a dependent's stored expressions come with it, one row per key part in order
-    EXPECT_NE(p.dependents().find("pg_catalog.unnest(d.feature_key_exprs) WITH ORDINALITY"),
+    EXPECT_NE(p.dependents().find("pg_catalog.unnest(fi.feature_key_exprs) WITH ORDINALITY"),
               std::string::npos);
     EXPECT_NE(p.dependents().find("ORDER BY d.model_id, e.ord"), std::string::npos);
 }

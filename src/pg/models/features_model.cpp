@@ -2,6 +2,7 @@
 #include "pg/models/features_model.hpp"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "pg/analysis/feature_keys.hpp"
 #include "pg/analysis/query_analysis.hpp"
@@ -164,7 +165,8 @@ std::vector<ExplainRow> explain_features(const ModelRecord &m) {
     const QueuedKeySets q = queued_key_sets(planner, m.spec.id);
     return {
         {1, "plan",
-         fmt::format("{} queued key sets from model {}{}", q.ids.size(), m.depends_on.at(0),
+         fmt::format("{} queued key sets from model{} {}{}", q.ids.size(),
+                     m.depends_on.size() > 1 ? "s" : "", fmt::join(m.depends_on, ", "),
                      q.full ? " (the input was rebuilt: full recompute)" : ""),
          planner.queued_key_ids()},
         {2, "keys", "the distinct queued keys", planner.features_queued_keys()},
