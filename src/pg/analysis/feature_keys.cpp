@@ -13,7 +13,6 @@ namespace {
 
 struct InputColumns {
     int source_rti;
-    Oid source;
     std::vector<AttrNumber> attnums;  // the source's columns the expression reads
     bool other;                       // it reads another relation, a whole row or a sublink
 };
@@ -47,7 +46,7 @@ std::string joined(const std::vector<std::string> &names) {
 
 void require_function_of_input_keys(Node *expr, const std::string &column, int source_rti,
                                     Oid source, const std::vector<std::string> &input_keys) {
-    InputColumns c{source_rti, source, {}, false};
+    InputColumns c{source_rti, {}, false};
     pg_call([expr, &c] { (void)input_columns_walker(expr, &c); });
     bool keys_only = !c.other;
     for (AttrNumber a : c.attnums) {

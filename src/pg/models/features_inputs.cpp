@@ -43,6 +43,17 @@ std::string key_list(const core::ModelSpec &spec) {
     return out;
 }
 
+// Why the query analyzed with an input's target as the source gives no features key, for the
+// detail of the refusal (the key is asked for as unique_key: say what that means here).
+std::string reason(const UserError &e, const std::string &keys) {
+    const std::string what = e.what();
+    if (what.rfind("incmodel: unique_key column", 0) == 0)
+        return "With that input's target as the source, (" + keys +
+               ") is neither read from its columns nor equated to them by an inner join.";
+    return "With that input's target as the source: " + what +
+           (e.detail().empty() ? "" : " (" + e.detail() + ")");
+}
+
 }  // namespace
 
 std::vector<FeatureInput> map_feature_inputs(const ModelQueryInput &base,
@@ -65,8 +76,7 @@ std::vector<FeatureInput> map_feature_inputs(const ModelQueryInput &base,
                                 ") of a features model is not computed from the key of its "
                                 "input model \"" +
                                 inputs[i].spec.name + "\"",
-                            std::string("With that input's target as the source: ") + e.what() +
-                                (e.detail().empty() ? "" : " (" + e.detail() + ")"),
+                            reason(e, key_list(primary.spec)),
                             "Read every input's target joined on the features key by inner joins "
                             "(JOIN derived.users u ON u.user_id = s.user_id), so each input's "
                             "key columns give the key.");
