@@ -149,3 +149,30 @@ SELECT pg_catalog.pg_extension_config_dump('incmodel.model_dimensions', '');
 CREATE FUNCTION incmodel.note_dimension_change(relation regclass) RETURNS boolean
     LANGUAGE c VOLATILE
     AS 'MODULE_PATHNAME', 'incmodel_note_dimension_change';
+
+-- =============================================================================================
+-- Features models: several inputs, and keys computed from each input's key
+-- =============================================================================================
+-- One row per input of a features model (depends_on may name several models: sessions and users
+-- feeding one user-features table). feature_keys: per key part of the features model, the
+-- 1-based key part of this input it is a plain copy of, or 0 when it is an immutable expression
+-- of this input's key columns (a roll-up by month over days: date_trunc('month',
+-- day::timestamp)::date). feature_key_exprs: when a part is an expression, every part's
+-- expression rendered over this input's key columns under the alias _incmodel_input (NULL when
+-- every part is a plain copy). The input's commit projects its touched keys through them, as the
+-- features model's owner, and queues the results for the features model. models.feature_keys
+-- keeps the first input's positions (its CHECK); this table is what the queue reads.
+CREATE TABLE incmodel.feature_inputs (
+    model_id          bigint NOT NULL REFERENCES incmodel.models (model_id) ON DELETE CASCADE,
+    input             text NOT NULL,
+    ord               int NOT NULL,
+    feature_keys      int[] NOT NULL,
+    feature_key_exprs text[],
+    PRIMARY KEY (model_id, input)
+);
+CREATE INDEX ON incmodel.feature_inputs (input);
+INSERT INTO incmodel.feature_inputs (model_id, input, ord, feature_keys)
+SELECT model_id, depends_on[1], 1, feature_keys FROM incmodel.models WHERE depends_on IS NOT NULL;
+REVOKE ALL ON incmodel.feature_inputs FROM PUBLIC;
+GRANT SELECT ON incmodel.feature_inputs TO PUBLIC;
+SELECT pg_catalog.pg_extension_config_dump('incmodel.feature_inputs', '');

@@ -13,13 +13,36 @@ namespace {
 constexpr const char *kKeyQueue = "incmodel.key_queue";
 }  // namespace
 
-// The models that depend on this one, with the positions of their key parts among this
-// model's key parts (read by the catalog owner). $1 this model's name.
+// The models that depend on this one (one of their inputs), with the positions of their key
+// parts among this model's key parts, their targets, and (one row per key part, in order) their
+// key expressions over this model's key when a part is not a plain copy (read by the catalog
+// owner from incmodel.feature_inputs). $1 this model's name.
 std::string RefreshPlanner::dependents() const {
-    return "SELECT d.model_id::pg_catalog.text AS model_id, d.feature_keys::pg_catalog.text AS "
-           "feature_keys FROM "
-           "incmodel.models d WHERE d.depends_on OPERATOR(pg_catalog.@>) "
-           "ARRAY[$1::pg_catalog.text] ORDER BY d.model_id";
+    return "SELECT d.model_id::pg_catalog.text AS model_id, fi.feature_keys::pg_catalog.text AS "
+           "feature_keys, d.target::pg_catalog.oid::pg_catalog.text AS target, e.expr AS "
+           "key_expr FROM incmodel.models d JOIN incmodel.feature_inputs fi ON fi.model_id "
+           "OPERATOR(pg_catalog.=) d.model_id AND fi.input OPERATOR(pg_catalog.=) "
+           "$1::pg_catalog.text LEFT JOIN LATERAL pg_catalog.unnest(fi.feature_key_exprs) WITH "
+           "ORDINALITY AS e(expr, ord) ON true ORDER BY d.model_id, e.ord";
+}
+
+std::string RefreshPlanner::project_keys(const std::vector<std::string> &key_exprs,
+                                         const std::string &input_alias) const {
+    std::vector<std::string> arrays, raw, typed, projected;
+    for (size_t i = 0; i < spec_.keys.size(); ++i) {
+        arrays.push_back(fmt::format("pg_catalog.unnest(${}::pg_catalog.text[])", i + 1));
+        raw.push_back(fmt::format("k{}", i + 1));
+        typed.push_back(fmt::format("_incmodel_k.k{}::{} AS {}", i + 1, spec_.keys[i].type,
+                                    quote_(spec_.keys[i].column)));
+    }
+    for (size_t i = 0; i < key_exprs.size(); ++i)
+        projected.push_back(fmt::format("({})::pg_catalog.text AS p{}", key_exprs[i], i + 1));
+    return fmt::format(
+        "SELECT DISTINCT {projected} FROM ROWS FROM ({arrays}) AS _incmodel_k({raw}) CROSS JOIN "
+        "LATERAL (SELECT {typed}) AS {alias}",
+        fmt::arg("projected", join(projected, ", ")), fmt::arg("arrays", join(arrays, ", ")),
+        fmt::arg("raw", join(raw, ", ")), fmt::arg("typed", join(typed, ", ")),
+        fmt::arg("alias", quote_(input_alias)));
 }
 
 // The touched keys as text, read by this model's owner from its keys scratch, for the queues of

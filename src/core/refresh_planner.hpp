@@ -204,6 +204,12 @@ class RefreshPlanner {
     std::string dependents() const;
     std::string scratch_keys_as_text() const;
     std::string queue_keys(size_t parts) const;
+    // A dependent whose key parts are expressions of this model's key (a roll-up by month over
+    // days): its key_exprs (over alias input_alias, whose columns are this model's key columns)
+    // evaluated on the touched keys, as the dependent's owner; $1.. one text[] per key part of
+    // this model, row-aligned. Returns the distinct projected keys as text (p1, p2, ...).
+    std::string project_keys(const std::vector<std::string> &key_exprs,
+                             const std::string &input_alias) const;
     // The same after a rebuild: a NULL entry (full recompute) for each dependent. $1 the name.
     std::string queue_full_recompute_for_dependents() const;
     // INSERT the distinct queued keys of this (features) model up to an id into the keys scratch,

@@ -6,6 +6,7 @@
 #include <stdexcept>
 
 #include "core/sql_text.hpp"
+#include "pg/analysis/feature_keys.hpp"
 #include "pg/analysis/key_equivalence.hpp"
 #include "pg/analysis/source_scope.hpp"
 #include "pg/analysis/tree_util.hpp"
@@ -813,6 +814,12 @@ AnalyzedQuery analyze_model_query(const ModelQueryInput &input) {
                              deparse_key(k.expr, scope.source_rti, spec.source_alias, source), type,
                              key_equality(query, k.name)});
         key_exprs.push_back(k.expr);
+        if (OidIsValid(input.source_relid)) {
+            require_function_of_input_keys(k.expr, k.name, scope.source_rti, source,
+                                           input.input_keys);
+            out.feature_key_exprs.push_back(
+                deparse_key(k.expr, scope.source_rti, kFeatureInputAlias, source));
+        }
     }
     require_within_keys(scope, key_exprs);
     spec.source_filter = source_filter(scope.reader, scope.source_rti, spec.source_alias, source);

@@ -24,6 +24,7 @@ struct ModelQueryInput {
     // A features model: the source is this relation (its input model's target), found by OID
     // instead of by batch_column (which is then empty).
     Oid source_relid = InvalidOid;
+    std::vector<std::string> input_keys;  // a features model: its input's key columns
     // A daily model: it counts and places the source's rows by load time itself, so its source
     // must be read in the top-level FROM (not in a subquery or CTE).
     bool daily = false;
@@ -37,6 +38,9 @@ struct AnalyzedQuery {
     AttrNumber window_attnum = 0;
     bool batch_nullable = true;
     AttrNumber first_key_attnum = 0;  // 0 when the first key part is an expression
+    // A features model: per key part, its expression over the input's key columns read under
+    // kFeatureInputAlias (the projection of the input's touched keys).
+    std::vector<std::string> feature_key_exprs;
 };
 
 // Parses, analyzes and validates; raises UserError with a SQLSTATE, detail and hint on bad input.

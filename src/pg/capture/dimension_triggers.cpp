@@ -90,10 +90,13 @@ void add_watch_triggers(Oid relid) {
 
 }  // namespace
 
-void watch_dimensions(const ModelRecord &m, Oid input_target) {
+void watch_dimensions(const ModelRecord &m, const std::vector<Oid> &input_targets) {
     std::vector<Oid> relids;
-    for (Oid r : relations_read(m.query_tree, m.source_oid))
-        if (r != input_target && r != m.target_oid) relids.push_back(r);
+    for (Oid r : relations_read(m.query_tree, m.source_oid)) {
+        bool input = false;
+        for (Oid t : input_targets) input = input || t == r;
+        if (!input && r != m.target_oid) relids.push_back(r);
+    }
     record_model_dimensions(m.spec.id, relids);
     for (Oid r : relids) {
         const bool foreign = pg_call([r] { return get_rel_relkind(r) == RELKIND_FOREIGN_TABLE; });

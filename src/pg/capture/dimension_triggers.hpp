@@ -14,9 +14,10 @@
 namespace incmodel::pg {
 
 // Records the relations the model's query reads besides its source (and, for a features model,
-// besides its input's target) and puts the watch triggers on them; a NOTICE names each relation
-// the caller may not put triggers on (its changes are not seen).
-void watch_dimensions(const ModelRecord &m, Oid input_target = InvalidOid);
+// besides its inputs' targets, whose changes reach it through the key queue) and puts the watch
+// triggers on them; a NOTICE names each relation the caller may not put triggers on (its changes
+// are not seen).
+void watch_dimensions(const ModelRecord &m, const std::vector<Oid> &input_targets = {});
 
 // After a model was dropped: the triggers of the relations no model watches any more go.
 void unwatch_dimensions(const std::vector<Oid> &relids);

@@ -64,7 +64,13 @@ std::vector<Dependent> dependents_of(const core::RefreshPlanner &planner,
     std::vector<Dependent> out;
     for (std::size_t i = 0; i < r.rows.size(); ++i) {
         const NamedRow row(r, i);
-        out.push_back({row.int64("model_id"), parse_positions(row.text("feature_keys"))});
+        const std::int64_t id = row.int64("model_id");
+        if (out.empty() || out.back().model_id != id)
+            out.push_back({id,
+                           parse_positions(row.text("feature_keys")),
+                           static_cast<std::uint32_t>(std::stoul(row.text("target"))),
+                           {}});
+        if (row["key_expr"]) out.back().key_exprs.push_back(*row["key_expr"]);
     }
     return out;
 }

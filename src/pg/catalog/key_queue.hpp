@@ -38,10 +38,14 @@ void queue_key_sets(const core::RefreshPlanner &planner, std::int64_t model_id, 
 void queue_full_recompute(const core::RefreshPlanner &planner, std::int64_t model_id);
 
 // The features models that read a model's target, with the positions of their key parts among
-// its key parts.
+// its key parts (0: an expression), their targets' OIDs (their owners evaluate the expressions)
+// and, when a part is an expression of the input's key, every part's expression (empty
+// otherwise).
 struct Dependent {
     std::int64_t model_id;
     std::vector<int> positions;
+    std::uint32_t target_oid;
+    std::vector<std::string> key_exprs;
 };
 std::vector<Dependent> dependents_of(const core::RefreshPlanner &planner, const std::string &input);
 

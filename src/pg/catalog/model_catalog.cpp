@@ -91,6 +91,17 @@ void render_from_tree(ModelRecord &m) {
     m.texts_changed = changed;
 }
 
+// A features model's inputs in the order create_model got them (empty for other models).
+std::vector<std::string> input_models(std::int64_t model_id) {
+    SqlResult r = spi_exec(
+        "SELECT i.input FROM incmodel.models m CROSS JOIN LATERAL pg_catalog.unnest(m.depends_on) "
+        "WITH ORDINALITY AS i(input, ord) WHERE m.model_id = $1::int8 ORDER BY i.ord",
+        {SqlParam::int64(model_id)});
+    std::vector<std::string> out;
+    for (std::size_t i = 0; i < r.rows.size(); ++i) out.push_back(NamedRow(r, i).text("input"));
+    return out;
+}
+
 }  // namespace
 
 std::vector<std::string> dedupe_order(Oid source, const std::string &load_column) {
@@ -111,7 +122,7 @@ ModelRecord load_model(const std::string &name, bool require_relations) {
         "owner, canonical_query, change_log, planned_snapshot::text AS planned_snapshot, "
         "load_column, start_date::text AS start_date, backfill_limit::text AS backfill_limit, "
         "day_key, reprocess_days, min_rows_to_process, upper_limit::text AS upper_limit, "
-        "strategy, event_key, depends_on[1] AS input_model, planned_origin, query_tree, "
+        "strategy, event_key, planned_origin, query_tree, "
         "query_origin, dimensions_recorded FROM incmodel.models WHERE name = $1",
         {SqlParam::value(name)});
     if (r.rows.empty())
@@ -164,7 +175,7 @@ ModelRecord load_model(const std::string &name, bool require_relations) {
         m.query_tree = *row["query_tree"];
     auto exists = [](Oid rel) { return pg_call([rel] { return get_rel_name(rel); }) != nullptr; };
     if (require_relations && exists(m.source_oid) && exists(m.target_oid)) render_from_tree(m);
-    if (row["input_model"]) m.depends_on = {*row["input_model"]};  // create_model accepts one
+    m.depends_on = input_models(s.id);
     if (row["load_column"]) {
         core::TimeSpec d;
         d.load_column = row.text("load_column");
@@ -328,15 +339,27 @@ void set_planned_snapshot(const ModelRecord &m, const std::string &snapshot) {
     prune_seen_log_rows(m.source_oid, m.spec.batch_column, origin);
 }
 
-void set_features_input(std::int64_t model_id, const std::vector<std::string> &depends_on,
-                        const std::vector<int> &feature_keys) {
+void set_features_inputs(std::int64_t model_id, const std::vector<FeatureInput> &inputs) {
     AsCatalogOwner owner;
-    std::vector<std::string> keys;
-    for (int k : feature_keys) keys.push_back(std::to_string(k));
+    std::vector<std::string> names, first;
+    for (const auto &in : inputs) names.push_back(in.input);
+    for (int k : inputs.at(0).feature_keys) first.push_back(std::to_string(k));
     spi_exec(
         "UPDATE incmodel.models SET depends_on = $2::text[], feature_keys = $3::text[]::int[] "
         "WHERE model_id = $1::int8",
-        {SqlParam::int64(model_id), SqlParam::text_array(depends_on), SqlParam::text_array(keys)});
+        {SqlParam::int64(model_id), SqlParam::text_array(names), SqlParam::text_array(first)});
+    for (std::size_t i = 0; i < inputs.size(); ++i) {
+        std::vector<std::string> keys;
+        for (int k : inputs[i].feature_keys) keys.push_back(std::to_string(k));
+        spi_exec(
+            "INSERT INTO incmodel.feature_inputs (model_id, input, ord, feature_keys, "
+            "feature_key_exprs) VALUES ($1::int8, $2, $3::int4, $4::text[]::int[], "
+            "$5::text[])",
+            {SqlParam::int64(model_id), SqlParam::value(inputs[i].input),
+             SqlParam::int64(static_cast<std::int64_t>(i) + 1), SqlParam::text_array(keys),
+             inputs[i].key_exprs.empty() ? SqlParam::null()
+                                         : SqlParam::text_array(inputs[i].key_exprs)});
+    }
 }
 
 void set_change_log(std::int64_t model_id, bool on) {

@@ -31,7 +31,7 @@ struct ModelRecord {
     // another cluster, database or source relation (a restored dump): the plan then counts.
     std::optional<std::string> planned_snapshot;
     std::optional<std::string> upper_limit;  // time-based models: load processed up to here
-    std::vector<std::string> depends_on;     // features models: the input model
+    std::vector<std::string> depends_on;     // features models: the input models, in order
     // The analyzed query (nodeToString), empty when none was stored (a model created before
     // 0.3.0) or it was stored in another database (a restored dump): its OIDs mean nothing here.
     std::string query_tree;
@@ -95,7 +95,15 @@ void delete_model(std::int64_t model_id);
 // before all of their snapshots taken here).
 void set_planned_snapshot(const ModelRecord &model, const std::string &snapshot);
 void set_change_log(std::int64_t model_id, bool on);
-void set_features_input(std::int64_t model_id, const std::vector<std::string> &depends_on,
-                        const std::vector<int> &feature_keys);
-
+// One input of a features model: the positions of the features model's key parts among the
+// input's key parts (0: an expression) and, when a part is an expression, every part's
+// expression over the input's key columns (empty: stored as NULL).
+struct FeatureInput {
+    std::string input;
+    std::vector<int> feature_keys;
+    std::vector<std::string> key_exprs;
+};
+// Records a features model's inputs (models.depends_on, in order) and their key mappings
+// (incmodel.feature_inputs).
+void set_features_inputs(std::int64_t model_id, const std::vector<FeatureInput> &inputs);
 }  // namespace incmodel::pg

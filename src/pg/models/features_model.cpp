@@ -2,14 +2,41 @@
 #include "pg/models/features_model.hpp"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
+#include "pg/analysis/feature_keys.hpp"
 #include "pg/analysis/query_analysis.hpp"
 #include "pg/boundary/security.hpp"
 #include "pg/catalog/key_queue.hpp"
 
 namespace incmodel::pg {
 
-namespace {}  // namespace
+namespace {
+
+// The input's touched keys (rows of text) projected through a dependent's key expressions,
+// evaluated as the dependent's owner: the expressions are that model's SQL, never run with the
+// catalog owner's rights nor the input owner's.
+KeyColumns project_on_dependent(const core::RefreshPlanner &planner, const Dependent &d,
+                                const SqlResult &keys) {
+    std::vector<SqlParam> params;
+    for (size_t part = 0; part < keys.rows.at(0).size(); ++part) {
+        std::vector<std::optional<std::string>> values;
+        values.reserve(keys.rows.size());
+        for (const SqlRow &row : keys.rows) values.push_back(row.at(part));
+        params.push_back(SqlParam::text_array(std::move(values)));
+    }
+    SqlResult projected;
+    {
+        AsModelOwner owner(static_cast<Oid>(d.target_oid));
+        projected = spi_exec(planner.project_keys(d.key_exprs, kFeatureInputAlias), params);
+    }
+    KeyColumns parts(d.key_exprs.size());
+    for (const SqlRow &row : projected.rows)
+        for (size_t i = 0; i < parts.size(); ++i) parts[i].push_back(row.at(i));
+    return parts;
+}
+
+}  // namespace
 
 bool run_features(RunDriver &driver, const ModelRecord &m, bool full) {
     core::RefreshPlanner planner(m.spec, quote_ident);
@@ -84,6 +111,10 @@ void queue_for_dependents(const ModelRecord &input, const core::RefreshPlanner &
     const SqlResult keys = spi_exec(planner.scratch_keys_as_text());
     if (keys.rows.empty()) return;
     for (const Dependent &d : dependents) {
+        if (!d.key_exprs.empty()) {
+            queue_key_sets(planner, d.model_id, project_on_dependent(planner, d, keys));
+            continue;
+        }
         KeyColumns parts;
         for (int position : d.positions) {
             std::vector<std::optional<std::string>> part;
@@ -113,23 +144,19 @@ void require_no_dependents(const ModelRecord &m) {
 std::vector<int> map_feature_keys(const core::ModelSpec &features, const ModelRecord &input) {
     std::vector<int> out;
     for (const auto &k : features.keys) {
-        int position = 0;
+        int position = 0;  // an expression of the input's key columns (the analysis checked it)
         for (size_t i = 0; i < input.spec.keys.size(); ++i)
             if (k.source_expr ==
                 quote_ident(features.source_alias) + "." + quote_ident(input.spec.keys[i].column))
                 position = static_cast<int>(i) + 1;
-        if (position == 0) {
-            std::string keys;
-            for (const auto &ik : input.spec.keys) keys += (keys.empty() ? "" : ", ") + ik.column;
-            throw UserError(ERRCODE_INVALID_COLUMN_REFERENCE,
-                            "incmodel: GROUP BY \"" + k.column +
-                                "\" of a features model must be a key column of its input",
-                            "The input model's key is (" + keys + ").",
-                            "Group by key columns of the input (e.g. the user id) so that the "
-                            "input's runs tell which rows to recompute.");
-        }
         out.push_back(position);
     }
+    return out;
+}
+
+std::vector<std::string> key_column_names(const ModelRecord &input) {
+    std::vector<std::string> out;
+    for (const auto &k : input.spec.keys) out.push_back(k.column);
     return out;
 }
 
@@ -138,7 +165,8 @@ std::vector<ExplainRow> explain_features(const ModelRecord &m) {
     const QueuedKeySets q = queued_key_sets(planner, m.spec.id);
     return {
         {1, "plan",
-         fmt::format("{} queued key sets from model {}{}", q.ids.size(), m.depends_on.at(0),
+         fmt::format("{} queued key sets from model{} {}{}", q.ids.size(),
+                     m.depends_on.size() > 1 ? "s" : "", fmt::join(m.depends_on, ", "),
                      q.full ? " (the input was rebuilt: full recompute)" : ""),
          planner.queued_key_ids()},
         {2, "keys", "the distinct queued keys", planner.features_queued_keys()},

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "core/refresh_planner.hpp"
+#include "pg/analysis/query_analysis.hpp"
 #include "pg/catalog/model_catalog.hpp"
 #include "pg/models/model_ops.hpp"
 #include "pg/models/run_driver.hpp"
@@ -30,9 +31,27 @@ std::vector<std::string> dependent_model_names(const ModelRecord &m);
 // Raises 2BP01 when other models depend on m (drop the dependents first).
 void require_no_dependents(const ModelRecord &m);
 
-// Per key part of a features query, the 1-based key part of its input it is taken from; raises
-// 42P10 when a part is not a plain key column of the input.
+// The inputs of a features model being created, loaded in order; raises 42710 when one is named
+// twice and 42P17 when the model names itself.
+std::vector<ModelRecord> load_feature_inputs(const std::vector<std::string> &names,
+                                             const std::string &model);
+
+// Per input, how the features model's key is computed from that input's key (the positions and
+// expressions its commit projects touched keys through). The first input's mapping comes from
+// primary (the query analyzed with its target as the source); every other input's from the query
+// analyzed again with that input's target as the source (the others read as joined tables, so an
+// inner join on the features key carries the key over), keyed by the same columns. Raises 42P10
+// (with the reason) when the key is not a function of an input's key columns.
+std::vector<FeatureInput> map_feature_inputs(const ModelQueryInput &base,
+                                             const AnalyzedQuery &primary,
+                                             const std::vector<ModelRecord> &inputs);
+
+// Per key part of a features query, the 1-based key part of its input it is a plain copy of, or
+// 0 for an expression of the input's key columns (analysis refused anything else).
 std::vector<int> map_feature_keys(const core::ModelSpec &features, const ModelRecord &input);
+
+// The input's key columns, in order: what a features model's key parts may read.
+std::vector<std::string> key_column_names(const ModelRecord &input);
 
 std::vector<ExplainRow> explain_features(const ModelRecord &m);
 Pending pending_features(const ModelRecord &m);

@@ -122,19 +122,15 @@ std::int64_t create_model(SpiConnection &spi, const CreateModelArgs &args) {
                         "Choose another name, or drop the model with incmodel.drop_model().");
 
     const bool features = !args.depends_on.empty();
-    std::optional<ModelRecord> input;
+    std::vector<ModelRecord> inputs;
     if (features) {
-        if (args.depends_on.size() != 1)
-            throw UserError(ERRCODE_FEATURE_NOT_SUPPORTED,
-                            "incmodel: a features model depends on exactly one model", "",
-                            "Name the model whose target the query reads.");
         if (!args.batch_column.empty() || args.load_column || args.strategy || args.event_key ||
             args.day_key || args.window_column)
             throw UserError(ERRCODE_INVALID_PARAMETER_VALUE,
                             "incmodel: a features model takes no batch, load, window, strategy, "
                             "event_key or day_key settings",
-                            "It is refreshed from the keys its input model touched.");
-        input = load_model(args.depends_on[0]);
+                            "It is refreshed from the keys its input models touched.");
+        inputs = load_feature_inputs(args.depends_on, args.name);
     }
     const bool daily = args.load_column.has_value();
     std::string batch_column = args.batch_column;
@@ -191,12 +187,18 @@ std::int64_t create_model(SpiConnection &spi, const CreateModelArgs &args) {
 
     // The user's query and target resolve in the caller's search_path.
     const bool append = daily && args.strategy == std::optional<std::string>("append");
-    AnalyzedQuery analyzed =
-        analyze_model_query({args.query, batch_column, args.window_column, args.unique_key,
-                             append ? args.event_key : std::nullopt,
-                             features ? input->target_oid : InvalidOid, daily && !append});
-    std::vector<int> feature_keys;
-    if (features) feature_keys = map_feature_keys(analyzed.spec, *input);
+    const ModelQueryInput query_input{
+        args.query,
+        batch_column,
+        args.window_column,
+        args.unique_key,
+        append ? args.event_key : std::nullopt,
+        features ? inputs[0].target_oid : InvalidOid,
+        features ? key_column_names(inputs[0]) : std::vector<std::string>{},
+        daily && !append};
+    AnalyzedQuery analyzed = analyze_model_query(query_input);
+    std::vector<FeatureInput> feature_inputs;
+    if (features) feature_inputs = map_feature_inputs(query_input, analyzed, inputs);
     if (daily) {
         core::TimeSpec d;
         d.load_column = batch_column;
@@ -281,7 +283,9 @@ std::int64_t create_model(SpiConnection &spi, const CreateModelArgs &args) {
     // The relations the query reads besides its source are watched from before the first build:
     // a change either precedes the build's reads or queues a full recompute.
     m.query_tree = query_tree_of(analyzed.canonical_query);
-    watch_dimensions(m, features ? input->target_oid : InvalidOid);
+    std::vector<Oid> input_targets;
+    for (const ModelRecord &in : inputs) input_targets.push_back(in.target_oid);
+    watch_dimensions(m, input_targets);
 
     core::RefreshPlanner planner = planner_for(m);
     {
@@ -297,7 +301,7 @@ std::int64_t create_model(SpiConnection &spi, const CreateModelArgs &args) {
                      owner_name);
     }
     if (features) {
-        set_features_input(m.spec.id, args.depends_on, feature_keys);
+        set_features_inputs(m.spec.id, feature_inputs);
         m.depends_on = args.depends_on;
         pinned.close();
         ModelLock lock(m.spec.id, false, false);

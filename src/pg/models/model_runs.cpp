@@ -131,9 +131,10 @@ LockedModel lock_and_load(const std::string &name, const char *action, bool sess
     if (again.query_tree.empty() || again.texts_changed) store_query_tree(again);
     // A model created before 0.4.0 starts watching the relations it reads besides its source.
     if (!again.dimensions_recorded && !again.query_tree.empty()) {
-        const Oid input =
-            again.depends_on.empty() ? InvalidOid : load_model(again.depends_on[0]).target_oid;
-        watch_dimensions(again, input);
+        std::vector<Oid> input_targets;
+        for (const std::string &input : again.depends_on)
+            input_targets.push_back(load_model(input).target_oid);
+        watch_dimensions(again, input_targets);
         again.dimensions_recorded = true;
     }
     return {std::move(again), std::move(lock)};
