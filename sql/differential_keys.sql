@@ -7,6 +7,8 @@
 --   dk_users    a features model per user over dk_days, input of
 --   dk_tiers    a features model over dk_users (a chain of two levels, refreshed in DAG order
 --               by refresh_all)
+--   dk_months   a features model over dk_days rolled up by month (its key an expression of the
+--               input's key: each touched day queues its month)
 --   dk_geo      joined to a dimension (regions by country) whose rows are updated, deleted and
 --               inserted with the corrections: a watched relation (each change rebuilds it)
 -- The streams are sql/differential.sql's (tools/eventgen: late events, duplicate event ids, NULL
@@ -20,7 +22,8 @@ CREATE TABLE testkit.dk_stage (LIKE testkit.event_layout);
 CREATE TABLE testkit.dk_regions (code text PRIMARY KEY, region text NOT NULL);
 
 CREATE FUNCTION testkit.dk_models() RETURNS text[] LANGUAGE sql IMMUTABLE AS $$
-  SELECT ARRAY['dk_mail', 'dk_events', 'dk_pages', 'dk_days', 'dk_users', 'dk_tiers', 'dk_geo'] $$;
+  SELECT ARRAY['dk_mail', 'dk_events', 'dk_pages', 'dk_days', 'dk_users', 'dk_tiers', 'dk_months',
+               'dk_geo'] $$;
 
 CREATE FUNCTION testkit.dk_create_models() RETURNS void LANGUAGE plpgsql AS $$
 BEGIN
@@ -45,6 +48,11 @@ BEGIN
     SELECT e.geo_country, r.region, count(*) AS events, count(DISTINCT e.domain_userid) AS users
     FROM atomic.dk_events e JOIN testkit.dk_regions r ON r.code = e.geo_country
     GROUP BY e.geo_country, r.region $q$, 'derived.dk_geo', 'etl_tstamp');
+  PERFORM incmodel.create_model(name => 'dk_months', query => $q$
+    SELECT date_trunc('month', day::timestamp)::date AS month, sum(events) AS events,
+           count(DISTINCT user_id) AS users
+    FROM derived.dk_days GROUP BY 1 $q$, target => 'derived.dk_months',
+    depends_on => ARRAY['dk_days']);
   PERFORM incmodel.create_model(name => 'dk_users', query => $q$
     SELECT user_id, count(*) AS active_days, sum(events) AS events, max(pages) AS max_pages
     FROM derived.dk_days GROUP BY user_id $q$, target => 'derived.dk_users',
@@ -111,8 +119,8 @@ BEGIN
     CALL testkit.dk_refresh_checked(format('seed %s after corrections %s', seed, i));
   END LOOP;
   PERFORM incmodel.drop_model(m, true)
-     FROM unnest(ARRAY['dk_tiers', 'dk_users', 'dk_mail', 'dk_events', 'dk_pages', 'dk_days',
-                       'dk_geo']) m;
+     FROM unnest(ARRAY['dk_tiers', 'dk_users', 'dk_months', 'dk_mail', 'dk_events', 'dk_pages',
+                       'dk_days', 'dk_geo']) m;
 END $$;
 
 CREATE TABLE testkit.dk_results (seed int PRIMARY KEY, refreshes bigint, rebuilds bigint,
@@ -126,7 +134,7 @@ BEGIN
     INSERT INTO testkit.dk_results
     SELECT s, count(*) FILTER (WHERE kind = 'refresh' AND outcome = 'success'),
            -- rebuilds besides the builds of create_model and dk_geo's (its dimension changed)
-           count(*) FILTER (WHERE kind = 'rebuild' AND model_name <> 'dk_geo') - 6,
+           count(*) FILTER (WHERE kind = 'rebuild' AND model_name <> 'dk_geo') - 7,
            sum(keys), count(*) FILTER (WHERE outcome = 'failed')
       FROM incmodel.runs WHERE run_id > r0;
   END LOOP;
