@@ -194,6 +194,21 @@ bool is_word(const std::vector<Token> &t, std::size_t i, const char *w) {
     return i < t.size() && t[i].kind == Token::Word && t[i].text == w;
 }
 
+// Redshift's RAISE takes a format literal and then only simple variables ("RAISE level 'format'
+// [, variable [, ...]]"); PostgreSQL also accepts expressions, which Redshift refuses. t[i] is
+// RAISE: true when every argument after the format is one unqualified word.
+bool raise_arguments_are_variables(const std::vector<Token> &t, std::size_t i) {
+    std::size_t j = i + 1;
+    while (j < t.size() && t[j].kind == Token::Word) ++j;  // the level (INFO, EXCEPTION, ...)
+    if (j >= t.size() || t[j].kind != Token::Literal) return true;  // no format: nothing to check
+    for (++j; j < t.size() && t[j].text != ";"; j += 2) {
+        if (t[j].kind != Token::Punct || t[j].text != ",") return false;
+        if (j + 1 >= t.size() || t[j + 1].kind != Token::Word) return false;
+        if (j + 2 < t.size() && t[j + 2].text != "," && t[j + 2].text != ";") return false;
+    }
+    return true;
+}
+
 }  // namespace
 
 std::vector<std::string> redshift_procedure_problems(const std::string &body, int variables,
@@ -242,6 +257,9 @@ std::vector<std::string> redshift_procedure_problems(const std::string &body, in
                     if (t[j].kind == Token::Word && t[j].text == "APPEND")
                         add("ALTER TABLE APPEND");
             }
+            if (statement_start && w == "RAISE" && !raise_arguments_are_variables(t, i))
+                add("RAISE with an argument that is not a variable (Redshift: assign it to a "
+                    "variable first)");
             if (w == "SET" && is_word(t, i + 1, "LOCAL")) add("SET LOCAL");
             if ((w == "CREATE" || w == "DROP") && is_word(t, i + 1, "DATABASE"))
                 add(w + " DATABASE");
@@ -486,6 +504,8 @@ std::string PackageRenderer::procedure_body() const {
     s += "DECLARE\n";
     s += "    v_started " + ts + ";\n";
     s += "    v_cutoff " + ts + ";\n";
+    // RAISE's arguments must be variables on Redshift: the model's name is one.
+    s += fmt::format("    v_model {} := {};\n", rs ? "VARCHAR(256)" : "text", model);
     for (const char *v : {"v_recorded", "v_batches", "v_events", "v_keys", "v_null_keys",
                           "v_deleted", "v_n", "v_inserted"})
         s += fmt::format("    {} BIGINT := 0;\n", v);
@@ -541,8 +561,8 @@ std::string PackageRenderer::procedure_body() const {
             fmt::arg("ws", window ? "v_cutoff" : "NULL"));
         f += fmt::format(
             "{i}RAISE INFO 'incmodel-run model=% outcome={o} batches=% events=% keys=% deleted=% "
-            "inserted=%', {m}, v_batches, v_events, v_keys, v_deleted, v_inserted;\n",
-            fmt::arg("i", indent), fmt::arg("o", outcome), fmt::arg("m", model));
+            "inserted=%', v_model, v_batches, v_events, v_keys, v_deleted, v_inserted;\n",
+            fmt::arg("i", indent), fmt::arg("o", outcome));
         return f;
     };
     s += "    IF v_batches = 0 THEN\n";
@@ -621,7 +641,7 @@ std::string PackageRenderer::procedure() const {
     const std::string body = procedure_body();
     const std::string tag = dollar_quote_tag(body);
     if (redshift()) {
-        check_redshift_procedure(body, 10, 0);
+        check_redshift_procedure(body, 11, 0);
         return "CREATE OR REPLACE PROCEDURE " + procedure_name() + "()\nAS " + tag + "\n" + body +
                tag + " LANGUAGE plpgsql";
     }

@@ -71,6 +71,9 @@ TEST(ExportLiteral, DoublesQuotesAndRedshiftBackslashes) {
     EXPECT_THROW(sql_literal(std::string("a\x01"), Dialect::Redshift), ExportError);
 }
 
+constexpr const char *kRaiseFinding =
+    "RAISE with an argument that is not a variable (Redshift: assign it to a variable first)";
+
 TEST(ForbiddenStatements, FindsWhatRedshiftRefusesInsideProcedures) {
     struct Case {
         const char *body, *finding;
@@ -93,6 +96,9 @@ TEST(ForbiddenStatements, FindsWhatRedshiftRefusesInsideProcedures) {
         {"BEGIN EXECUTE 'VACUUM t'; END;", "VACUUM in dynamic SQL"},
         {"BEGIN INSERT INTO t SELECT 1 ON CONFLICT DO NOTHING; END;", "ON CONFLICT"},
         {"BEGIN DELETE FROM t WHERE a IS NOT DISTINCT FROM b; END;", "IS [NOT] DISTINCT FROM"},
+        {"BEGIN RAISE INFO 'model=% n=%', 'sessions', v_n; END;", kRaiseFinding},
+        {"BEGIN RAISE INFO 'n=%', v_n + 1; END;", kRaiseFinding},
+        {"BEGIN RAISE EXCEPTION 'n=%', COALESCE(v_n, 0); END;", kRaiseFinding},
     };
     for (const auto &c : cases) {
         auto problems = redshift_procedure_problems(c.body);
@@ -111,6 +117,8 @@ TEST(ForbiddenStatements, IgnoresCommentsLiteralsIdentifiersAndRaiseException) {
         "  SELECT \"vacuum\", \"now\" FROM t;\n"
         "  SELECT commit_count FROM t WHERE analyzed;\n"
         "  RAISE EXCEPTION 'no model %', p;\n"
+        "  RAISE INFO 'model=% n=%', v_model, v_n;\n"
+        "  RAISE INFO 'done';\n"
         "END;\n";
     EXPECT_TRUE(redshift_procedure_problems(body).empty());
 }
@@ -133,6 +141,10 @@ TEST(ExportRenderer, RedshiftPackageIsOrderedAndClean) {
     EXPECT_EQ(parts[parts.size() - 2].part, "post_commit");
     EXPECT_EQ(parts.back().part, "maintenance");
     EXPECT_TRUE(redshift_procedure_problems(r.procedure_body()).empty());
+    // RAISE's arguments are variables (Redshift refuses literals and expressions there).
+    EXPECT_TRUE(has(r.procedure_body(), "    v_model VARCHAR(256) := 'sessions';\n"));
+    EXPECT_TRUE(has(r.procedure_body(), "inserted=%', v_model, v_batches,"));
+    EXPECT_FALSE(has(r.procedure_body(), "inserted=%', 'sessions'"));
     const std::string proc = r.procedure();
     EXPECT_TRUE(
         has(proc, "CREATE OR REPLACE PROCEDURE incmodel.refresh_sessions()\nAS $incmodel$\n"));

@@ -23,12 +23,13 @@ CREATE TABLE IF NOT EXISTS derived.users_by_day (domain_userid VARCHAR(65535), d
 DELETE FROM incmodel.registry WHERE model = 'users_by_day';
 -- @@incmodel step=12 part=ddl bytes=4032
 INSERT INTO incmodel.registry (model, procedure_name, target_table, dialect, version, post_commit_sql, maintenance_sql, deployed_at) VALUES ('users_by_day', 'incmodel.refresh_users_by_day', 'derived.users_by_day', 'redshift', '0.4.0', 'SELECT stmt FROM (SELECT 1 AS ord, ''ANALYZE derived.users_by_day'' AS stmt FROM svv_table_info WHERE LOWER("schema") = LOWER(''derived'') AND LOWER("table") = LOWER(''users_by_day'') AND stats_off >= 10 UNION ALL SELECT 2 AS ord, ''ANALYZE incmodel.manifest_users_by_day'' AS stmt FROM svv_table_info WHERE LOWER("schema") = LOWER(''incmodel'') AND LOWER("table") = LOWER(''manifest_users_by_day'') AND stats_off >= 10) x ORDER BY ord', 'SELECT stmt FROM (SELECT 1 AS ord, ''VACUUM FULL derived.users_by_day TO 100 PERCENT'' AS stmt FROM svv_table_info WHERE LOWER("schema") = LOWER(''derived'') AND LOWER("table") = LOWER(''users_by_day'') AND (unsorted >= 5 OR (tbl_rows - estimated_visible_rows) * 100.0 >= 5 * GREATEST(tbl_rows, 1)) UNION ALL SELECT 2 AS ord, ''ANALYZE derived.users_by_day PREDICATE COLUMNS'' AS stmt FROM svv_table_info WHERE LOWER("schema") = LOWER(''derived'') AND LOWER("table") = LOWER(''users_by_day'') AND stats_off >= 10 UNION ALL SELECT 3 AS ord, ''VACUUM FULL incmodel.manifest_users_by_day TO 100 PERCENT'' AS stmt FROM svv_table_info WHERE LOWER("schema") = LOWER(''incmodel'') AND LOWER("table") = LOWER(''manifest_users_by_day'') AND (unsorted >= 5 OR (tbl_rows - estimated_visible_rows) * 100.0 >= 5 * GREATEST(tbl_rows, 1)) UNION ALL SELECT 4 AS ord, ''ANALYZE incmodel.manifest_users_by_day PREDICATE COLUMNS'' AS stmt FROM svv_table_info WHERE LOWER("schema") = LOWER(''incmodel'') AND LOWER("table") = LOWER(''manifest_users_by_day'') AND stats_off >= 10 UNION ALL SELECT 5 AS ord, ''VACUUM FULL incmodel_export_scratch.users_by_day_batches TO 100 PERCENT'' AS stmt FROM svv_table_info WHERE LOWER("schema") = LOWER(''incmodel_export_scratch'') AND LOWER("table") = LOWER(''users_by_day_batches'') AND (unsorted >= 5 OR (tbl_rows - estimated_visible_rows) * 100.0 >= 5 * GREATEST(tbl_rows, 1)) UNION ALL SELECT 6 AS ord, ''ANALYZE incmodel_export_scratch.users_by_day_batches PREDICATE COLUMNS'' AS stmt FROM svv_table_info WHERE LOWER("schema") = LOWER(''incmodel_export_scratch'') AND LOWER("table") = LOWER(''users_by_day_batches'') AND stats_off >= 10 UNION ALL SELECT 7 AS ord, ''VACUUM FULL incmodel_export_scratch.users_by_day_keys TO 100 PERCENT'' AS stmt FROM svv_table_info WHERE LOWER("schema") = LOWER(''incmodel_export_scratch'') AND LOWER("table") = LOWER(''users_by_day_keys'') AND (unsorted >= 5 OR (tbl_rows - estimated_visible_rows) * 100.0 >= 5 * GREATEST(tbl_rows, 1)) UNION ALL SELECT 8 AS ord, ''ANALYZE incmodel_export_scratch.users_by_day_keys PREDICATE COLUMNS'' AS stmt FROM svv_table_info WHERE LOWER("schema") = LOWER(''incmodel_export_scratch'') AND LOWER("table") = LOWER(''users_by_day_keys'') AND stats_off >= 10 UNION ALL SELECT 9 AS ord, ''VACUUM FULL incmodel_export_scratch.users_by_day_rows TO 100 PERCENT'' AS stmt FROM svv_table_info WHERE LOWER("schema") = LOWER(''incmodel_export_scratch'') AND LOWER("table") = LOWER(''users_by_day_rows'') AND (unsorted >= 5 OR (tbl_rows - estimated_visible_rows) * 100.0 >= 5 * GREATEST(tbl_rows, 1)) UNION ALL SELECT 10 AS ord, ''ANALYZE incmodel_export_scratch.users_by_day_rows PREDICATE COLUMNS'' AS stmt FROM svv_table_info WHERE LOWER("schema") = LOWER(''incmodel_export_scratch'') AND LOWER("table") = LOWER(''users_by_day_rows'') AND stats_off >= 10 UNION ALL SELECT 11 AS ord, ''VACUUM FULL incmodel.run_log TO 100 PERCENT'' AS stmt FROM svv_table_info WHERE LOWER("schema") = LOWER(''incmodel'') AND LOWER("table") = LOWER(''run_log'') AND (unsorted >= 5 OR (tbl_rows - estimated_visible_rows) * 100.0 >= 5 * GREATEST(tbl_rows, 1)) UNION ALL SELECT 12 AS ord, ''ANALYZE incmodel.run_log PREDICATE COLUMNS'' AS stmt FROM svv_table_info WHERE LOWER("schema") = LOWER(''incmodel'') AND LOWER("table") = LOWER(''run_log'') AND stats_off >= 10) x ORDER BY ord', GETDATE());
--- @@incmodel step=13 part=procedure bytes=5740
+-- @@incmodel step=13 part=procedure bytes=5770
 CREATE OR REPLACE PROCEDURE incmodel.refresh_users_by_day()
 AS $incmodel$
 DECLARE
     v_started TIMESTAMP;
     v_cutoff TIMESTAMP;
+    v_model VARCHAR(256) := 'users_by_day';
     v_recorded BIGINT := 0;
     v_batches BIGINT := 0;
     v_events BIGINT := 0;
@@ -49,7 +50,7 @@ BEGIN
     GET DIAGNOSTICS v_batches := ROW_COUNT;
     IF v_batches = 0 THEN
         INSERT INTO incmodel.run_log (model, started_at, finished_at, outcome, batches, events, keys, null_keys, rows_deleted, rows_inserted, window_start) VALUES ('users_by_day', v_started, GETDATE(), 'noop', v_batches, v_events, v_keys, v_null_keys, v_deleted, v_inserted, NULL);
-        RAISE INFO 'incmodel-run model=% outcome=noop batches=% events=% keys=% deleted=% inserted=%', 'users_by_day', v_batches, v_events, v_keys, v_deleted, v_inserted;
+        RAISE INFO 'incmodel-run model=% outcome=noop batches=% events=% keys=% deleted=% inserted=%', v_model, v_batches, v_events, v_keys, v_deleted, v_inserted;
         RETURN;
     END IF;
     SELECT INTO v_events COALESCE(SUM(event_count - COALESCE(recorded_count, 0)), 0) FROM incmodel_export_scratch.users_by_day_batches;
@@ -86,7 +87,7 @@ BEGIN
     DELETE FROM incmodel.manifest_users_by_day USING incmodel_export_scratch.users_by_day_batches AS _incmodel_b WHERE manifest_users_by_day.batch_value = _incmodel_b.batch_value;
     INSERT INTO incmodel.manifest_users_by_day (batch_value, event_count, recorded_at) SELECT batch_value, event_count, v_started FROM incmodel_export_scratch.users_by_day_batches;
     INSERT INTO incmodel.run_log (model, started_at, finished_at, outcome, batches, events, keys, null_keys, rows_deleted, rows_inserted, window_start) VALUES ('users_by_day', v_started, GETDATE(), 'success', v_batches, v_events, v_keys, v_null_keys, v_deleted, v_inserted, NULL);
-    RAISE INFO 'incmodel-run model=% outcome=success batches=% events=% keys=% deleted=% inserted=%', 'users_by_day', v_batches, v_events, v_keys, v_deleted, v_inserted;
+    RAISE INFO 'incmodel-run model=% outcome=success batches=% events=% keys=% deleted=% inserted=%', v_model, v_batches, v_events, v_keys, v_deleted, v_inserted;
 END;
 $incmodel$ LANGUAGE plpgsql;
 -- @@incmodel step=14 part=dispatcher bytes=443
