@@ -6,6 +6,8 @@
 
 #include <fmt/format.h>
 
+#include "core/redshift_names.hpp"
+
 namespace incmodel::core {
 
 namespace {
@@ -311,6 +313,14 @@ PackageRenderer::PackageRenderer(ModelSpec spec, ExportOptions options, IdentQuo
     if (spec_.keys.empty())
         throw ExportError(ExportError::Kind::InvalidValue,
                           "incmodel: the model has no refresh key");
+    if (redshift()) {
+        // Identifiers Redshift reserves but PostgreSQL does not (TOP, OPEN, ...) are quoted:
+        // the renderer's through the quoter, the query's (printed by PostgreSQL) in its text.
+        quote_ = redshift_quoter(std::move(quote_));
+        spec_.query_head = quote_redshift_reserved(spec_.query_head);
+        spec_.query_tail = quote_redshift_reserved(spec_.query_tail);
+        for (KeyPart &k : spec_.keys) k.source_expr = quote_redshift_reserved(k.source_expr);
+    }
 }
 
 std::string PackageRenderer::scratch(const char *suffix) const {

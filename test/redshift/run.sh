@@ -89,7 +89,8 @@ q_pkg "$layout" >/dev/null || fail "events table (without_ext)"
 # The models. Their queries (the user's SQL), for the full-rebuild comparisons.
 sessions_q="SELECT domain_sessionid AS session_id, MIN(derived_tstamp) AS start_tstamp, MAX(derived_tstamp) AS end_tstamp, COUNT(*) AS events, COUNT(DISTINCT page_url) AS distinct_pages FROM atomic.events GROUP BY 1"
 users_q="SELECT e.domain_userid, date_trunc('day', e.collector_tstamp) AS day, count(*) AS events, sum(e.tr_total) AS revenue FROM atomic.events e GROUP BY 1, 2"
-quoted_q="SELECT ev.geo_country AS \"Country\", ev.br_family AS \"select\", count(*) AS \"Event Count\" FROM atomic.events AS ev GROUP BY 1, 2"
+# (percent: reserved by Redshift, not by PostgreSQL; the redshift dialect quotes it.)
+quoted_q="SELECT ev.geo_country AS \"Country\", ev.br_family AS \"select\", count(*) AS \"Event Count\", count(DISTINCT ev.page_url) AS percent FROM atomic.events AS ev GROUP BY 1, 2"
 "${psql_ext[@]}" >"$tmp/setup.log" 2>&1 <<SQL || { cat "$tmp/setup.log"; fail "extension setup"; finish; }
 SET client_min_messages = warning;
 SET incmodel.progress_notices = off;

@@ -15,15 +15,15 @@ CREATE TABLE IF NOT EXISTS incmodel."manifest_Quoted Model" (batch_value TIMESTA
 CREATE TABLE IF NOT EXISTS incmodel_export_scratch."Quoted Model_batches" (batch_value TIMESTAMP NOT NULL, event_count bigint NOT NULL, recorded_count bigint) DISTSTYLE ALL;
 -- @@incmodel step=8 part=ddl bytes=122
 CREATE TABLE IF NOT EXISTS incmodel_export_scratch."Quoted Model_keys" (k1 VARCHAR(65535), k2 VARCHAR(65535)) DISTKEY (k1);
--- @@incmodel step=9 part=ddl bytes=164
-CREATE TABLE IF NOT EXISTS incmodel_export_scratch."Quoted Model_rows" ("Country" VARCHAR(65535), "select" VARCHAR(65535), "Event Count" BIGINT) DISTKEY ("Country");
--- @@incmodel step=10 part=ddl bytes=187
-CREATE TABLE IF NOT EXISTS "Reporting"."Country Stats" ("Country" VARCHAR(65535), "select" VARCHAR(65535), "Event Count" BIGINT) DISTKEY ("Country") COMPOUND SORTKEY ("Country", "select");
+-- @@incmodel step=9 part=ddl bytes=182
+CREATE TABLE IF NOT EXISTS incmodel_export_scratch."Quoted Model_rows" ("Country" VARCHAR(65535), "select" VARCHAR(65535), "Event Count" BIGINT, "percent" BIGINT) DISTKEY ("Country");
+-- @@incmodel step=10 part=ddl bytes=205
+CREATE TABLE IF NOT EXISTS "Reporting"."Country Stats" ("Country" VARCHAR(65535), "select" VARCHAR(65535), "Event Count" BIGINT, "percent" BIGINT) DISTKEY ("Country") COMPOUND SORTKEY ("Country", "select");
 -- @@incmodel step=11 part=ddl bytes=58
 DELETE FROM incmodel.registry WHERE model = 'Quoted Model';
 -- @@incmodel step=12 part=ddl bytes=4089
 INSERT INTO incmodel.registry (model, procedure_name, target_table, dialect, version, post_commit_sql, maintenance_sql, deployed_at) VALUES ('Quoted Model', 'incmodel."refresh_Quoted Model"', '"Reporting"."Country Stats"', 'redshift', '0.4.0', 'SELECT stmt FROM (SELECT 1 AS ord, ''ANALYZE "Reporting"."Country Stats"'' AS stmt FROM svv_table_info WHERE LOWER("schema") = LOWER(''Reporting'') AND LOWER("table") = LOWER(''Country Stats'') AND stats_off >= 10 UNION ALL SELECT 2 AS ord, ''ANALYZE incmodel."manifest_Quoted Model"'' AS stmt FROM svv_table_info WHERE LOWER("schema") = LOWER(''incmodel'') AND LOWER("table") = LOWER(''manifest_Quoted Model'') AND stats_off >= 10) x ORDER BY ord', 'SELECT stmt FROM (SELECT 1 AS ord, ''VACUUM FULL "Reporting"."Country Stats" TO 100 PERCENT'' AS stmt FROM svv_table_info WHERE LOWER("schema") = LOWER(''Reporting'') AND LOWER("table") = LOWER(''Country Stats'') AND (unsorted >= 5 OR (tbl_rows - estimated_visible_rows) * 100.0 >= 5 * GREATEST(tbl_rows, 1)) UNION ALL SELECT 2 AS ord, ''ANALYZE "Reporting"."Country Stats" PREDICATE COLUMNS'' AS stmt FROM svv_table_info WHERE LOWER("schema") = LOWER(''Reporting'') AND LOWER("table") = LOWER(''Country Stats'') AND stats_off >= 10 UNION ALL SELECT 3 AS ord, ''VACUUM FULL incmodel."manifest_Quoted Model" TO 100 PERCENT'' AS stmt FROM svv_table_info WHERE LOWER("schema") = LOWER(''incmodel'') AND LOWER("table") = LOWER(''manifest_Quoted Model'') AND (unsorted >= 5 OR (tbl_rows - estimated_visible_rows) * 100.0 >= 5 * GREATEST(tbl_rows, 1)) UNION ALL SELECT 4 AS ord, ''ANALYZE incmodel."manifest_Quoted Model" PREDICATE COLUMNS'' AS stmt FROM svv_table_info WHERE LOWER("schema") = LOWER(''incmodel'') AND LOWER("table") = LOWER(''manifest_Quoted Model'') AND stats_off >= 10 UNION ALL SELECT 5 AS ord, ''VACUUM FULL incmodel_export_scratch."Quoted Model_batches" TO 100 PERCENT'' AS stmt FROM svv_table_info WHERE LOWER("schema") = LOWER(''incmodel_export_scratch'') AND LOWER("table") = LOWER(''Quoted Model_batches'') AND (unsorted >= 5 OR (tbl_rows - estimated_visible_rows) * 100.0 >= 5 * GREATEST(tbl_rows, 1)) UNION ALL SELECT 6 AS ord, ''ANALYZE incmodel_export_scratch."Quoted Model_batches" PREDICATE COLUMNS'' AS stmt FROM svv_table_info WHERE LOWER("schema") = LOWER(''incmodel_export_scratch'') AND LOWER("table") = LOWER(''Quoted Model_batches'') AND stats_off >= 10 UNION ALL SELECT 7 AS ord, ''VACUUM FULL incmodel_export_scratch."Quoted Model_keys" TO 100 PERCENT'' AS stmt FROM svv_table_info WHERE LOWER("schema") = LOWER(''incmodel_export_scratch'') AND LOWER("table") = LOWER(''Quoted Model_keys'') AND (unsorted >= 5 OR (tbl_rows - estimated_visible_rows) * 100.0 >= 5 * GREATEST(tbl_rows, 1)) UNION ALL SELECT 8 AS ord, ''ANALYZE incmodel_export_scratch."Quoted Model_keys" PREDICATE COLUMNS'' AS stmt FROM svv_table_info WHERE LOWER("schema") = LOWER(''incmodel_export_scratch'') AND LOWER("table") = LOWER(''Quoted Model_keys'') AND stats_off >= 10 UNION ALL SELECT 9 AS ord, ''VACUUM FULL incmodel_export_scratch."Quoted Model_rows" TO 100 PERCENT'' AS stmt FROM svv_table_info WHERE LOWER("schema") = LOWER(''incmodel_export_scratch'') AND LOWER("table") = LOWER(''Quoted Model_rows'') AND (unsorted >= 5 OR (tbl_rows - estimated_visible_rows) * 100.0 >= 5 * GREATEST(tbl_rows, 1)) UNION ALL SELECT 10 AS ord, ''ANALYZE incmodel_export_scratch."Quoted Model_rows" PREDICATE COLUMNS'' AS stmt FROM svv_table_info WHERE LOWER("schema") = LOWER(''incmodel_export_scratch'') AND LOWER("table") = LOWER(''Quoted Model_rows'') AND stats_off >= 10 UNION ALL SELECT 11 AS ord, ''VACUUM FULL incmodel.run_log TO 100 PERCENT'' AS stmt FROM svv_table_info WHERE LOWER("schema") = LOWER(''incmodel'') AND LOWER("table") = LOWER(''run_log'') AND (unsorted >= 5 OR (tbl_rows - estimated_visible_rows) * 100.0 >= 5 * GREATEST(tbl_rows, 1)) UNION ALL SELECT 12 AS ord, ''ANALYZE incmodel.run_log PREDICATE COLUMNS'' AS stmt FROM svv_table_info WHERE LOWER("schema") = LOWER(''incmodel'') AND LOWER("table") = LOWER(''run_log'') AND stats_off >= 10) x ORDER BY ord', GETDATE());
--- @@incmodel step=13 part=procedure bytes=5539
+-- @@incmodel step=13 part=procedure bytes=5669
 CREATE OR REPLACE PROCEDURE incmodel."refresh_Quoted Model"()
 AS $incmodel$
 DECLARE
@@ -59,17 +59,19 @@ BEGIN
     GET DIAGNOSTICS v_keys := ROW_COUNT;
     SELECT INTO v_null_keys COUNT(*) FROM incmodel_export_scratch."Quoted Model_keys" WHERE k1 IS NULL OR k2 IS NULL;
     IF v_null_keys > 0 THEN
-        INSERT INTO incmodel_export_scratch."Quoted Model_rows" ("Country", "select", "Event Count")
+        INSERT INTO incmodel_export_scratch."Quoted Model_rows" ("Country", "select", "Event Count", "percent")
         SELECT geo_country AS "Country",
     br_family AS "select",
-    count(*) AS "Event Count"
+    count(*) AS "Event Count",
+    count(DISTINCT page_url) AS "percent"
    FROM (SELECT * FROM atomic.events AS ev WHERE EXISTS (SELECT 1 FROM incmodel_export_scratch."Quoted Model_keys" AS _incmodel_k WHERE _incmodel_k.k1 = ev.geo_country AND _incmodel_k.k2 = ev.br_family) UNION ALL SELECT * FROM atomic.events AS ev WHERE (ev.geo_country IS NULL OR ev.br_family IS NULL) AND EXISTS (SELECT 1 FROM incmodel_export_scratch."Quoted Model_keys" AS _incmodel_k WHERE (_incmodel_k.k1 IS NULL OR _incmodel_k.k2 IS NULL) AND (_incmodel_k.k1 = ev.geo_country OR (_incmodel_k.k1 IS NULL AND ev.geo_country IS NULL)) AND (_incmodel_k.k2 = ev.br_family OR (_incmodel_k.k2 IS NULL AND ev.br_family IS NULL)))) ev
   GROUP BY geo_country, br_family;
     ELSE
-        INSERT INTO incmodel_export_scratch."Quoted Model_rows" ("Country", "select", "Event Count")
+        INSERT INTO incmodel_export_scratch."Quoted Model_rows" ("Country", "select", "Event Count", "percent")
         SELECT geo_country AS "Country",
     br_family AS "select",
-    count(*) AS "Event Count"
+    count(*) AS "Event Count",
+    count(DISTINCT page_url) AS "percent"
    FROM (SELECT * FROM atomic.events AS ev WHERE EXISTS (SELECT 1 FROM incmodel_export_scratch."Quoted Model_keys" AS _incmodel_k WHERE _incmodel_k.k1 = ev.geo_country AND _incmodel_k.k2 = ev.br_family)) ev
   GROUP BY geo_country, br_family;
     END IF;
@@ -81,7 +83,7 @@ BEGIN
         GET DIAGNOSTICS v_n := ROW_COUNT;
         v_deleted := v_deleted + v_n;
     END IF;
-    INSERT INTO "Reporting"."Country Stats" ("Country", "select", "Event Count") SELECT "Country", "select", "Event Count" FROM incmodel_export_scratch."Quoted Model_rows";
+    INSERT INTO "Reporting"."Country Stats" ("Country", "select", "Event Count", "percent") SELECT "Country", "select", "Event Count", "percent" FROM incmodel_export_scratch."Quoted Model_rows";
     DELETE FROM incmodel."manifest_Quoted Model" USING incmodel_export_scratch."Quoted Model_batches" AS _incmodel_b WHERE "manifest_Quoted Model".batch_value = _incmodel_b.batch_value;
     INSERT INTO incmodel."manifest_Quoted Model" (batch_value, event_count, recorded_at) SELECT batch_value, event_count, v_started FROM incmodel_export_scratch."Quoted Model_batches";
     INSERT INTO incmodel.run_log (model, started_at, finished_at, outcome, batches, events, keys, null_keys, rows_deleted, rows_inserted, window_start) VALUES ('Quoted Model', v_started, GETDATE(), 'success', v_batches, v_events, v_keys, v_null_keys, v_deleted, v_inserted, NULL);
