@@ -212,6 +212,33 @@ sleep 1.2  # statistics are flushed at most once a second
 out=$("$cli" maintain sessions --dsn "$pkg_dsn" 2>&1); rc=$?
 [ $rc = 0 ] && echo "$out" | grep -q "VACUUM (ANALYZE) derived.sessions" && ok "maintain runs VACUUM outside a transaction" ||
     fail "maintain ($rc)" "$out"
+# A MODEL the database does not know: a message and exit 1 (not an empty success).
+for dsn in "$pkg_dsn" "$ext_dsn"; do
+    for cmd in status maintain; do
+        out=$("$cli" $cmd nope --dsn "$dsn" 2>&1); rc=$?
+        [ $rc = 1 ] && echo "$out" | grep -q 'model "nope" is not deployed' &&
+            ok "$cmd of an unknown model fails ($dsn)" || fail "$cmd nope exited $rc ($dsn)" "$out"
+    done
+done
+# The connection is lost while the procedure runs (it waits on a lock held elsewhere and its
+# backend is terminated): the libpq error is printed, exit 1, and the failed run is recorded.
+psql -X -q -d without_ext -c "BEGIN" -c "LOCK incmodel.manifest_users_by_day" -c "SELECT pg_sleep(8)" -c "COMMIT" >/dev/null 2>&1 &
+lock_pid=$!
+sleep 0.5
+"$cli" refresh users_by_day --dsn "$pkg_dsn" >"$tmp/lost.out" 2>&1 &
+refresh_pid=$!
+for _ in $(seq 1 50); do
+    [ "$(q_pkg "SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'CALL incmodel.refresh(%' AND wait_event_type = 'Lock'")" = 1 ] && break
+    sleep 0.1
+done
+q_pkg "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query LIKE 'CALL incmodel.refresh(%'" >/dev/null
+wait $refresh_pid; rc=$?
+out=$(cat "$tmp/lost.out")
+[ $rc = 1 ] && echo "$out" | grep -q 'users_by_day: failed: connection to the server lost: server closed the connection' &&
+    ok "a lost connection prints libpq's error (exit 1)" || fail "lost connection (exit $rc)" "$out"
+kill "$lock_pid" 2>/dev/null; wait "$lock_pid" 2>/dev/null; lock_pid=
+[ "$(q_pkg "SELECT outcome || ':' || (message LIKE '%terminat%')::text FROM incmodel.run_log WHERE model = 'users_by_day' ORDER BY started_at DESC LIMIT 1")" = "failed:true" ] &&
+    ok "the failed run is recorded after the connection was lost" || fail "failed run not recorded" "$(q_pkg "SELECT * FROM incmodel.run_log WHERE model = 'users_by_day' ORDER BY started_at DESC LIMIT 2")"
 out=$("$cli" refresh sessions --dsn "$pkg_dsn" --dry-run 2>&1) && echo "$out" | grep -q "CALL incmodel.refresh('sessions')" &&
     ok "refresh --dry-run" || fail "refresh --dry-run" "$out"
 out=$("$cli" refresh 2>&1); [ $? = 2 ] && ok "usage error exits 2" || fail "usage exit code" "$out"
