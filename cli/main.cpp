@@ -26,6 +26,7 @@
 #include <vector>
 
 #include "core/export_format.hpp"
+#include "core/redshift_names.hpp"
 #include "core/version.hpp"
 
 namespace {
@@ -407,18 +408,16 @@ int refresh_with_extension(Connection &c, const Options &o, const std::string &m
 }
 
 // Another session holds the model: PostgreSQL, the package's advisory lock; Redshift, an
-// exclusive lock on the target (the procedure LOCKs it).
-bool held_elsewhere(Connection &c, Engine e, const std::string &model, const std::string &target) {
+// exclusive lock on the model's manifest (the procedure LOCKs it first), found in pg_class
+// (readable by the owner, unlike svv_table_info) by names compared in lower case, as Redshift
+// folds them.
+bool held_elsewhere(Connection &c, Engine e, const std::string &model) {
     if (e == Engine::Postgres)
         return c.scalar("SELECT pg_try_advisory_lock(" + std::string(kLockClass) + ", hashtext(" +
                         c.literal(model) + "))") != std::optional<std::string>("t");
-    return c.scalar(
-               "SELECT COUNT(*) FROM svv_transactions t JOIN svv_table_info i ON i.table_id = "
-               "t.relation WHERE QUOTE_IDENT(i.\"schema\") || '.' || QUOTE_IDENT(i.\"table\") "
-               "= " +
-               c.literal(target) +
-               " AND t.granted AND t.lock_mode = 'AccessExclusiveLock' AND t.pid <> "
-               "PG_BACKEND_PID()") != std::optional<std::string>("0");
+    return c.scalar(incmodel::core::redshift_lock_probe(c.literal("incmodel"),
+                                                        c.literal("manifest_" + model))) !=
+           std::optional<std::string>("0");
 }
 
 // Appends a failed run to incmodel.run_log: on c, or when c's server went away (the refresh
@@ -426,10 +425,11 @@ bool held_elsewhere(Connection &c, Engine e, const std::string &model, const std
 bool record_failed_run(Connection &c, const Options &o, const std::string &model,
                        const std::string &now, const std::string &message) {
     auto insert = [&](Connection &db) {
-        db.exec("INSERT INTO incmodel.run_log (model, started_at, finished_at, outcome, message) "
-                "VALUES (" +
-                db.literal(model) + ", " + now + ", " + now + ", 'failed', " +
-                db.literal(message) + ")");
+        db.exec(
+            "INSERT INTO incmodel.run_log (model, started_at, finished_at, outcome, message) "
+            "VALUES (" +
+            db.literal(model) + ", " + now + ", " + now + ", 'failed', " + db.literal(message) +
+            ")");
     };
     try {
         if (c.alive()) {
@@ -456,7 +456,6 @@ int cmd_refresh(const Options &o) {
                      model.c_str());
         return kExitFailed;
     }
-    const std::string target = reg[0][0].value_or("");
     const std::string post_commit = reg[0][1].value_or("");
     const std::string call = "CALL incmodel.refresh(" + c.literal(model) + ")";
     if (o.dry_run) {
@@ -466,7 +465,7 @@ int cmd_refresh(const Options &o) {
     }
     auto t0 = std::chrono::steady_clock::now();
     const std::string now = e == Engine::Redshift ? "GETDATE()" : "now()";
-    if (held_elsewhere(c, e, model, target)) {
+    if (held_elsewhere(c, e, model)) {
         c.exec("INSERT INTO incmodel.run_log (model, started_at, finished_at, outcome) VALUES (" +
                c.literal(model) + ", " + now + ", " + now + ", 'skipped')");
         std::printf("%s: skipped, another refresh holds the model\n", model.c_str());
@@ -506,7 +505,8 @@ int cmd_refresh(const Options &o) {
 // A MODEL that this database does not know: a message and a failure, not an empty success.
 int unknown_model(const char *command, const std::string &model) {
     std::fprintf(stderr, "incmodel %s: model \"%s\" is not deployed in this database (see %s)\n",
-                 command, model.c_str(), "incmodel.registry, or incmodel.status with the extension");
+                 command, model.c_str(),
+                 "incmodel.registry, or incmodel.status with the extension");
     return kExitFailed;
 }
 
@@ -516,9 +516,8 @@ int cmd_maintain(const Options &o) {
     auto t0 = std::chrono::steady_clock::now();
     std::vector<std::string> done;
     if (has_extension(c, e)) {
-        if (!o.args.empty() &&
-            c.scalar("SELECT count(*) FROM incmodel.status WHERE model = " +
-                     c.literal(o.args[0])) == std::optional<std::string>("0"))
+        if (!o.args.empty() && c.scalar("SELECT count(*) FROM incmodel.status WHERE model = " +
+                                        c.literal(o.args[0])) == std::optional<std::string>("0"))
             return unknown_model("maintain", o.args[0]);
         done = run_listed(c, "SELECT * FROM incmodel.maintenance_commands()", o.dry_run);
     } else {

@@ -521,8 +521,8 @@ std::string PackageRenderer::procedure_body() const {
         s += fmt::format("    {} BIGINT := 0;\n", v);
     s += "BEGIN\n";
     s += "    v_started := " + now_expr() + ";\n";
-    if (rs)
-        s += "    LOCK " + target() + ";\n";
+    if (rs)  // refreshes of the model queue on its manifest, which no dashboard reads
+        s += "    LOCK " + manifest() + ";\n";
     else
         s += fmt::format("    PERFORM pg_advisory_xact_lock({}, hashtext({}));\n", kExportLockClass,
                          model);
@@ -615,6 +615,9 @@ std::string PackageRenderer::procedure_body() const {
     std::vector<std::string> kn;
     for (std::size_t i = 0; i < spec_.keys.size(); ++i)
         kn.push_back(fmt::format("{}.k{} IS NULL", kKeysAlias, i + 1));
+    // The target is locked only now, for the swap: readers of the derived table did not wait
+    // through the recompute (the lock lasts until the procedure's transaction ends).
+    if (rs) s += "    LOCK " + target() + ";\n";
     s += fmt::format("    DELETE FROM {t} USING {keys} AS {k} WHERE {eq};\n",
                      fmt::arg("t", target()), fmt::arg("keys", scratch("keys")),
                      fmt::arg("k", kKeysAlias), fmt::arg("eq", join(teq, " AND ")));
@@ -688,9 +691,21 @@ std::string PackageRenderer::dispatcher() const {
            tag + "\n" + body + tag;
 }
 
+// "pg_class c JOIN pg_namespace n ... WHERE <rel matches>": the relation when it exists. Redshift's
+// SVV_TABLE_INFO would give unsorted / stats_off, but an owner who is no superuser may not see it
+// and it omits empty tables; pg_class and pg_namespace every user reads. The thresholds are left
+// to Redshift itself: ANALYZE skips a table with fewer than analyze_threshold_percent (10) rows
+// changed, VACUUM ... TO 95 PERCENT skips the sort when 95% is sorted.
+std::string PackageRenderer::redshift_table_exists(const QualifiedName &rel) const {
+    return "pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE " +
+           redshift_relation_match(sql_literal(rel.schema, Dialect::Redshift),
+                                   sql_literal(rel.name, Dialect::Redshift));
+}
+
 // After a successful refresh: ANALYZE what the refresh changed when its statistics went stale
-// (Redshift: stats_off >= 10%, as the Analyze & Vacuum utility's default; PostgreSQL: rows
-// modified since the last analyze >= 50 + 10% of the live rows, autovacuum's default).
+// (Redshift: ANALYZE itself skips a table with < 10% of its rows changed,
+// analyze_threshold_percent; PostgreSQL: rows modified since the last analyze >= 50 + 10% of the
+// live rows, autovacuum's default).
 std::string PackageRenderer::post_commit() const {
     const Dialect d = options_.dialect;
     std::vector<std::string> branches;
@@ -700,12 +715,10 @@ std::string PackageRenderer::post_commit() const {
         const std::string qn = qualified(quote_, rel);
         ++ord;
         if (redshift())
-            branches.push_back(fmt::format(
-                "SELECT {ord} AS ord, {stmt} AS stmt FROM svv_table_info WHERE LOWER(\"schema\") = "
-                "LOWER({s}) AND LOWER(\"table\") = LOWER({t}) AND stats_off >= 10",
-                fmt::arg("ord", ord), fmt::arg("stmt", sql_literal("ANALYZE " + qn, d)),
-                fmt::arg("s", sql_literal(rel.schema, d)),
-                fmt::arg("t", sql_literal(rel.name, d))));
+            branches.push_back(fmt::format("SELECT {ord} AS ord, {stmt} AS stmt FROM {exists}",
+                                           fmt::arg("ord", ord),
+                                           fmt::arg("stmt", sql_literal("ANALYZE " + qn, d)),
+                                           fmt::arg("exists", redshift_table_exists(rel))));
         else
             branches.push_back(
                 fmt::format("SELECT {ord} AS ord, {stmt} AS stmt FROM "
@@ -717,9 +730,10 @@ std::string PackageRenderer::post_commit() const {
     return "SELECT stmt FROM (" + join(branches, " UNION ALL ") + ") x ORDER BY ord";
 }
 
-// Off the critical path (nightly, or `incmodel maintain`). Redshift, with the Analyze & Vacuum
-// utility's default thresholds: VACUUM FULL when unsorted >= 5% or rows marked deleted >= 5%,
-// ANALYZE PREDICATE COLUMNS when stats_off >= 10%. PostgreSQL: VACUUM (ANALYZE) when dead tuples
+// Off the critical path (nightly, or `incmodel maintain`). Redshift: VACUUM FULL ... TO 95 PERCENT
+// (sorts when under 95% sorted, reclaims deleted rows down to 5%) and ANALYZE PREDICATE COLUMNS
+// (skipped under analyze_threshold_percent) for every table that exists. PostgreSQL: VACUUM
+// (ANALYZE) when dead tuples
 // >= 50 + 20% of the table, ANALYZE when modified rows >= 50 + 10%.
 std::string PackageRenderer::maintenance() const {
     const Dialect d = options_.dialect;
@@ -734,22 +748,14 @@ std::string PackageRenderer::maintenance() const {
     for (const QualifiedName &rel : rels) {
         const std::string qn = qualified(quote_, rel);
         if (redshift()) {
-            const std::string where =
-                fmt::format("LOWER(\"schema\") = LOWER({}) AND LOWER(\"table\") = LOWER({})",
-                            sql_literal(rel.schema, d), sql_literal(rel.name, d));
             branches.push_back(fmt::format(
-                "SELECT {ord} AS ord, {stmt} AS stmt FROM svv_table_info WHERE {w} AND (unsorted "
-                ">= 5 OR (tbl_rows - estimated_visible_rows) * 100.0 >= 5 * GREATEST(tbl_rows, 1))",
-                fmt::arg("ord", ++ord),
-                fmt::arg("stmt", sql_literal("VACUUM FULL " + qn + " TO 100 PERCENT", d)),
-                fmt::arg("w", where)));
+                "SELECT {ord} AS ord, {stmt} AS stmt FROM {exists}", fmt::arg("ord", ++ord),
+                fmt::arg("stmt", sql_literal("VACUUM FULL " + qn + " TO 95 PERCENT", d)),
+                fmt::arg("exists", redshift_table_exists(rel))));
             branches.push_back(fmt::format(
-                "SELECT {ord} AS ord, {stmt} AS stmt FROM svv_table_info WHERE {w} AND stats_off "
-                ">= "
-                "10",
-                fmt::arg("ord", ++ord),
+                "SELECT {ord} AS ord, {stmt} AS stmt FROM {exists}", fmt::arg("ord", ++ord),
                 fmt::arg("stmt", sql_literal("ANALYZE " + qn + " PREDICATE COLUMNS", d)),
-                fmt::arg("w", where)));
+                fmt::arg("exists", redshift_table_exists(rel))));
         } else {
             const std::string where = "relid = to_regclass(" + sql_literal(qn, d) + ")";
             branches.push_back(fmt::format(

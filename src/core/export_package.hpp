@@ -102,6 +102,7 @@ class PackageRenderer {
     std::string restricted_query() const;
     std::string cutoff_expr() const;
     std::string now_expr() const;
+    std::string redshift_table_exists(const QualifiedName &rel) const;
 
     ModelSpec spec_;
     ExportOptions options_;

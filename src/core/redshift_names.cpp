@@ -10,6 +10,7 @@ namespace incmodel::core {
 namespace {
 
 // https://docs.aws.amazon.com/redshift/latest/dg/r_pg_keywords.html
+// clang-format off
 constexpr std::array<std::string_view, 156> kReserved = {
     "AES128", "AES256", "ALL", "ALLOWOVERWRITE", "ANALYSE", "ANALYZE", "AND", "ANY", "ARRAY",
     "AS", "ASC", "AUTHORIZATION", "AZ64", "BACKUP", "BETWEEN", "BINARY", "BLANKSASNULL", "BOTH",
@@ -29,6 +30,7 @@ constexpr std::array<std::string_view, 156> kReserved = {
     "SOME", "SYSDATE", "SYSTEM", "TABLE", "TAG", "TDES", "TEXT255", "TEXT32K", "THEN",
     "TIMESTAMP", "TO", "TOP", "TRAILING", "TRUE", "TRUNCATECOLUMNS", "UNION", "UNIQUE", "UNNEST",
     "UNPIVOT", "USER", "USING", "VERBOSE", "WALLET", "WHEN", "WHERE", "WITH", "WITHOUT"};
+// clang-format on
 
 // Words of the list that PostgreSQL prints as syntax in lower case (format_type's "timestamp
 // without time zone") or that are PostgreSQL keywords quote_identifier() already quotes: only the
@@ -43,9 +45,9 @@ const std::set<std::string_view> &postgres_syntax_words() {
               "EMPTYASNULL", "ENCODE", "ENCRYPT", "ENCRYPTION", "EXPLICIT", "GLOBALDICT256",
               "GLOBALDICT64K", "GZIP", "IGNORE", "LUN", "LUNS", "LZO", "LZOP", "MINUS", "MOSTLY16",
               "MOSTLY32", "MOSTLY8", "OFFLINE", "OID", "OPEN", "PERCENT", "PERMISSIONS", "PIVOT",
-              "RAW", "READRATIO", "RECOVER", "REJECTLOG", "RESORT", "RESPECT", "RESTORE",
-              "SYSDATE", "TAG", "TDES", "TEXT255", "TEXT32K", "TOP", "TRUNCATECOLUMNS", "UNNEST",
-              "UNPIVOT", "WALLET",
+              "RAW", "READRATIO", "RECOVER", "REJECTLOG", "RESORT", "RESPECT", "RESTORE", "SYSDATE",
+              "TAG", "TDES", "TEXT255", "TEXT32K", "TOP", "TRUNCATECOLUMNS", "UNNEST", "UNPIVOT",
+              "WALLET",
               // PostgreSQL's unreserved keywords (printed bare as identifiers)
               "DISABLE", "ENABLE", "IDENTITY", "NEW", "NULLS", "OFF", "OLD", "PARALLEL",
               "PARTITION", "SNAPSHOT", "SYSTEM"})
@@ -128,6 +130,20 @@ std::string quote_redshift_reserved(const std::string &s) {
         }
     }
     return out;
+}
+
+std::string redshift_relation_match(const std::string &schema_literal,
+                                    const std::string &name_literal) {
+    return "LOWER(n.nspname) = LOWER(" + schema_literal + ") AND LOWER(c.relname) = LOWER(" +
+           name_literal + ")";
+}
+
+std::string redshift_lock_probe(const std::string &schema_literal,
+                                const std::string &name_literal) {
+    return "SELECT COUNT(*) FROM svv_transactions t JOIN pg_class c ON c.oid = t.relation JOIN "
+           "pg_namespace n ON n.oid = c.relnamespace WHERE " +
+           redshift_relation_match(schema_literal, name_literal) +
+           " AND t.granted AND t.lock_mode = 'AccessExclusiveLock' AND t.pid <> PG_BACKEND_PID()";
 }
 
 }  // namespace incmodel::core

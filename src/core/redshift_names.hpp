@@ -24,4 +24,17 @@ IdentQuoter redshift_quoter(IdentQuoter base);
 // and comments are kept as they are.
 std::string quote_redshift_reserved(const std::string &sql);
 
+// The condition matching a pg_class c joined to its pg_namespace n against schema.name (SQL
+// literals), as Redshift resolves names: it folds identifiers, quoted ones too, to lower case
+// (unless enable_case_sensitive_identifier is on), so both sides are compared in lower case.
+// pg_class and pg_namespace are readable by every user and list empty tables too, unlike
+// SVV_TABLE_INFO.
+std::string redshift_relation_match(const std::string &schema_literal,
+                                    const std::string &name_literal);
+
+// The CLI's probe on Redshift: how many other sessions hold an exclusive lock on the relation
+// (svv_transactions joined to pg_class by oid, names matched by redshift_relation_match(), so a
+// mixed-case name matches what Redshift stored in lower case).
+std::string redshift_lock_probe(const std::string &schema_literal, const std::string &name_literal);
+
 }  // namespace incmodel::core

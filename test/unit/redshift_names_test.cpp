@@ -59,12 +59,24 @@ TEST(RedshiftNames, RedshiftPackageQuotesReservedNamesPostgresDoesNot) {
     PackageRenderer rs(s, o, test_support::test_quote);
     std::string all;
     for (const auto &p : rs.render()) all += p.sql + ";\n";
-    EXPECT_TRUE(has(all, "CREATE TABLE IF NOT EXISTS derived.\"top\" (\"tag\" VARCHAR(65535), "
-                         "\"percent\" BIGINT) DISTKEY (\"tag\")"));
+    EXPECT_TRUE(has(all,
+                    "CREATE TABLE IF NOT EXISTS derived.\"top\" (\"tag\" VARCHAR(65535), "
+                    "\"percent\" BIGINT) DISTKEY (\"tag\")"));
     EXPECT_TRUE(has(all, "SELECT \"tag\", count(*) AS \"percent\" FROM (SELECT * FROM"));
     EXPECT_TRUE(has(all, "_incmodel_k.k1 = events.\"tag\""));
     EXPECT_FALSE(has(all, " tag,"));
     o.dialect = Dialect::Postgres;
     PackageRenderer pg(s, o, test_support::test_quote);
     EXPECT_TRUE(has(pg.procedure(), "SELECT tag, count(*) AS percent FROM"));
+}
+
+TEST(RedshiftNames, LockProbeComparesNamesAsRedshiftFoldsThem) {
+    const std::string probe = redshift_lock_probe("'Reporting'", "'Country Stats'");
+    // Mixed case: Redshift stores "Reporting" as reporting; both sides in lower case.
+    EXPECT_TRUE(has(probe,
+                    "LOWER(n.nspname) = LOWER('Reporting') AND LOWER(c.relname) = "
+                    "LOWER('Country Stats')"));
+    EXPECT_TRUE(has(probe, "svv_transactions t JOIN pg_class c ON c.oid = t.relation"));
+    EXPECT_FALSE(has(probe, "svv_table_info"));
+    EXPECT_FALSE(has(probe, "QUOTE_IDENT"));
 }
