@@ -322,6 +322,12 @@ out=$("$cli" deploy dollars --from-dsn "$ext_dsn" --dialect postgres --dsn "$pkg
     [ "$(q_pkg "SELECT count(*) FROM derived.dollars")" -gt 0 ] &&
     ok "postgres package with \$incmodel\$ in a literal deploys and refreshes" || fail "postgres package of dollars" "$out"
 
+# `make install-cli-link` puts incmodel on a Debian user's PATH (README's set-up); into a DESTDIR here.
+out=$(make -s -C "$repo" install-cli-link DESTDIR="$tmp/root" PG_CONFIG="$PGBIN/pg_config" 2>&1) &&
+    [ "$(readlink "$tmp/root/usr/local/bin/incmodel")" = "$PGBIN/incmodel" ] &&
+    PATH="$tmp/root/usr/local/bin:/usr/bin:/bin" incmodel --help | grep -q '^Usage: incmodel' &&
+    ok "install-cli-link links incmodel into /usr/local/bin" || fail "install-cli-link" "$out"
+
 # ---- Redshift golden files and the forbidden-statement scan --------------------------------
 mkdir -p "$here/expected"
 for m in sessions users_by_day "Quoted Model"; do
