@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 
 #include "core/redshift_names.hpp"
+#include "core/redshift_translate.hpp"
 
 namespace incmodel::core {
 
@@ -317,8 +318,9 @@ PackageRenderer::PackageRenderer(ModelSpec spec, ExportOptions options, IdentQuo
         // Identifiers Redshift reserves but PostgreSQL does not (TOP, OPEN, ...) are quoted:
         // the renderer's through the quoter, the query's (printed by PostgreSQL) in its text.
         quote_ = redshift_quoter(std::move(quote_));
-        spec_.query_head = quote_redshift_reserved(spec_.query_head);
-        spec_.query_tail = quote_redshift_reserved(spec_.query_tail);
+        // Aggregates with FILTER rewritten where exact, other constructs refused (0A000).
+        spec_.query_head = translate_for_redshift(quote_redshift_reserved(spec_.query_head));
+        spec_.query_tail = translate_for_redshift(quote_redshift_reserved(spec_.query_tail));
         for (KeyPart &k : spec_.keys) k.source_expr = quote_redshift_reserved(k.source_expr);
     }
 }

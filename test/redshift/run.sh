@@ -254,6 +254,16 @@ out=$(q_ext "SET client_min_messages = warning; SELECT incmodel.create_model('re
     fail "a model reading now() was accepted" ||
     { echo "$out" | grep -q 'now()' && ok "now() in a model query refused at create_model" || fail "now() message" "$out"; }
 
+# Aggregates with FILTER are rewritten for Redshift (CASE WHEN); string_agg is refused (0A000).
+out=$(q_ext "SET client_min_messages = warning; SET incmodel.progress_notices = off; SELECT incmodel.create_model('filtered', \$q\$ SELECT domain_sessionid AS s, count(*) FILTER (WHERE event = 'page_view') AS views FROM atomic.events GROUP BY 1 \$q\$, 'derived.filtered', 'etl_tstamp'); SELECT incmodel.create_model('listed', \$q\$ SELECT domain_sessionid AS s, string_agg(page_url, ',' ORDER BY page_url) AS pages FROM atomic.events GROUP BY 1 \$q\$, 'derived.listed', 'etl_tstamp')" 2>&1) ||
+    fail "FILTER / string_agg models" "$out"
+out=$(q_ext "SELECT sql FROM incmodel.export('filtered') WHERE part = 'procedure'" 2>&1)
+echo "$out" | grep -q "count(CASE WHEN (events.event = 'page_view'::text) THEN 1 END)\|count(CASE WHEN (event = 'page_view'::text) THEN 1 END)" && ! echo "$out" | grep -q FILTER &&
+    ok "count(*) FILTER exported to Redshift as count(CASE WHEN ...)" || fail "FILTER translation" "$(echo "$out" | grep -i -m3 'count\|filter')"
+state=$(q_ext "DO \$\$ BEGIN PERFORM incmodel.export('listed'); EXCEPTION WHEN OTHERS THEN RAISE NOTICE '% %', SQLSTATE, SQLERRM; END \$\$" 2>&1)
+echo "$state" | grep -q "0A000 incmodel: the query uses string_agg()" && ok "string_agg refused for Redshift (0A000)" ||
+    fail "string_agg SQLSTATE" "$state"
+
 # ---- packages cannot carry smuggled SQL ---------------------------------------------------
 # A model name that starts a marker line, one whose line break would end the header comment, and
 # a query whose string literal contains $$ and $incmodel$ (dollar-quote delimiters of bodies).
