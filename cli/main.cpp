@@ -11,6 +11,7 @@
 // (another refresh holds the model).
 #include <libpq-fe.h>
 
+#include <array>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
@@ -25,6 +26,7 @@
 #include <vector>
 
 #include "core/export_format.hpp"
+#include "core/redshift_names.hpp"
 #include "core/version.hpp"
 
 namespace {
@@ -148,8 +150,8 @@ class Connection {
         std::unique_ptr<PGresult, decltype(&PQclear)> r(PQexec(conn_, sql.c_str()), &PQclear);
         ExecStatusType st = PQresultStatus(r.get());
         if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
-            const char *state = PQresultErrorField(r.get(), PG_DIAG_SQLSTATE);
-            throw DbError(trim(PQresultErrorMessage(r.get())), state ? state : "");
+            const char *state = r ? PQresultErrorField(r.get(), PG_DIAG_SQLSTATE) : nullptr;
+            throw DbError(error_message(r.get()), state ? state : "");
         }
         Rows rows;
         for (int i = 0; i < PQntuples(r.get()); ++i) {
@@ -179,12 +181,25 @@ class Connection {
 
     std::vector<std::string> take_notices() { return std::move(notices_); }
 
+    // False once the server went away (terminated, network lost): nothing more can run here.
+    bool alive() const { return conn_ && PQstatus(conn_) == CONNECTION_OK; }
+
     static std::string trim(std::string s) {
         while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
         return s;
     }
 
   private:
+    // The result's message; when the connection was lost libpq may return no result or one
+    // without a message, and the reason is the connection's.
+    std::string error_message(const PGresult *r) const {
+        std::string msg = r ? trim(PQresultErrorMessage(r)) : "";
+        if (msg.empty()) msg = trim(PQerrorMessage(conn_));
+        if (PQstatus(conn_) != CONNECTION_OK)
+            msg = "connection to the server lost" + (msg.empty() ? "" : ": " + msg);
+        return msg.empty() ? "unknown error (libpq reported none)" : msg;
+    }
+
     static void on_notice(void *arg, const PGresult *res) {
         auto *self = static_cast<Connection *>(arg);
         std::string msg = trim(PQresultErrorMessage(res));
@@ -393,18 +408,40 @@ int refresh_with_extension(Connection &c, const Options &o, const std::string &m
 }
 
 // Another session holds the model: PostgreSQL, the package's advisory lock; Redshift, an
-// exclusive lock on the target (the procedure LOCKs it).
-bool held_elsewhere(Connection &c, Engine e, const std::string &model, const std::string &target) {
+// exclusive lock on the model's manifest (the procedure LOCKs it first), found in pg_class
+// (readable by the owner, unlike svv_table_info) by names compared in lower case, as Redshift
+// folds them.
+bool held_elsewhere(Connection &c, Engine e, const std::string &model) {
     if (e == Engine::Postgres)
         return c.scalar("SELECT pg_try_advisory_lock(" + std::string(kLockClass) + ", hashtext(" +
                         c.literal(model) + "))") != std::optional<std::string>("t");
-    return c.scalar(
-               "SELECT COUNT(*) FROM svv_transactions t JOIN svv_table_info i ON i.table_id = "
-               "t.relation WHERE QUOTE_IDENT(i.\"schema\") || '.' || QUOTE_IDENT(i.\"table\") "
-               "= " +
-               c.literal(target) +
-               " AND t.granted AND t.lock_mode = 'AccessExclusiveLock' AND t.pid <> "
-               "PG_BACKEND_PID()") != std::optional<std::string>("0");
+    return c.scalar(incmodel::core::redshift_lock_probe(c.literal("incmodel"),
+                                                        c.literal("manifest_" + model))) !=
+           std::optional<std::string>("0");
+}
+
+// Appends a failed run to incmodel.run_log: on c, or when c's server went away (the refresh
+// rolled back with it) on a new connection. False when neither could record it.
+bool record_failed_run(Connection &c, const Options &o, const std::string &model,
+                       const std::string &now, const std::string &message) {
+    auto insert = [&](Connection &db) {
+        db.exec(
+            "INSERT INTO incmodel.run_log (model, started_at, finished_at, outcome, message) "
+            "VALUES (" +
+            db.literal(model) + ", " + now + ", " + now + ", 'failed', " + db.literal(message) +
+            ")");
+    };
+    try {
+        if (c.alive()) {
+            insert(c);
+        } else {
+            Connection again(o.dsn, o.verbose);
+            insert(again);
+        }
+        return true;
+    } catch (const std::exception &) {
+        return false;
+    }
 }
 
 int cmd_refresh(const Options &o) {
@@ -419,7 +456,6 @@ int cmd_refresh(const Options &o) {
                      model.c_str());
         return kExitFailed;
     }
-    const std::string target = reg[0][0].value_or("");
     const std::string post_commit = reg[0][1].value_or("");
     const std::string call = "CALL incmodel.refresh(" + c.literal(model) + ")";
     if (o.dry_run) {
@@ -429,7 +465,7 @@ int cmd_refresh(const Options &o) {
     }
     auto t0 = std::chrono::steady_clock::now();
     const std::string now = e == Engine::Redshift ? "GETDATE()" : "now()";
-    if (held_elsewhere(c, e, model, target)) {
+    if (held_elsewhere(c, e, model)) {
         c.exec("INSERT INTO incmodel.run_log (model, started_at, finished_at, outcome) VALUES (" +
                c.literal(model) + ", " + now + ", " + now + ", 'skipped')");
         std::printf("%s: skipped, another refresh holds the model\n", model.c_str());
@@ -446,16 +482,10 @@ int cmd_refresh(const Options &o) {
     } catch (const DbError &err) {
         status = kExitFailed;
         summary = model + ": failed: " + err.what();
-        try {
-            c.exec(
-                "INSERT INTO incmodel.run_log (model, started_at, finished_at, outcome, message) "
-                "VALUES (" +
-                c.literal(model) + ", " + now + ", " + now + ", 'failed', " +
-                c.literal(err.what()) + ")");
-        } catch (...) {
-        }
+        if (!record_failed_run(c, o, model, now, err.what()))
+            summary += " (the failed run could not be recorded in incmodel.run_log)";
     }
-    if (e == Engine::Postgres)
+    if (e == Engine::Postgres && c.alive())
         c.exec("SELECT pg_advisory_unlock(" + std::string(kLockClass) + ", hashtext(" +
                c.literal(model) + "))");
     if (status == kExitOk) {
@@ -472,17 +502,30 @@ int cmd_refresh(const Options &o) {
     return status;
 }
 
+// A MODEL that this database does not know: a message and a failure, not an empty success.
+int unknown_model(const char *command, const std::string &model) {
+    std::fprintf(stderr, "incmodel %s: model \"%s\" is not deployed in this database (see %s)\n",
+                 command, model.c_str(),
+                 "incmodel.registry, or incmodel.status with the extension");
+    return kExitFailed;
+}
+
 int cmd_maintain(const Options &o) {
     Connection c(o.dsn, o.verbose);
     const Engine e = engine_of(c, o);
     auto t0 = std::chrono::steady_clock::now();
     std::vector<std::string> done;
     if (has_extension(c, e)) {
+        if (!o.args.empty() && c.scalar("SELECT count(*) FROM incmodel.status WHERE model = " +
+                                        c.literal(o.args[0])) == std::optional<std::string>("0"))
+            return unknown_model("maintain", o.args[0]);
         done = run_listed(c, "SELECT * FROM incmodel.maintenance_commands()", o.dry_run);
     } else {
         std::string q = "SELECT model, maintenance_sql FROM incmodel.registry";
         if (!o.args.empty()) q += " WHERE model = " + c.literal(o.args[0]);
-        for (auto &r : c.exec(q + " ORDER BY model")) {
+        auto models = c.exec(q + " ORDER BY model");
+        if (!o.args.empty() && models.empty()) return unknown_model("maintain", o.args[0]);
+        for (auto &r : models) {
             auto d = run_listed(c, r[1].value_or("SELECT NULL"), o.dry_run);
             done.insert(done.end(), d.begin(), d.end());
         }
@@ -498,6 +541,7 @@ int cmd_status(const Options &o) {
     Connection c(o.dsn, o.verbose);
     const Engine e = engine_of(c, o);
     Connection::Rows rows;
+    std::array<const char *, 3> header{};
     std::string filter = o.args.empty() ? "" : c.literal(o.args[0]);
     if (has_extension(c, e)) {
         rows = c.exec(
@@ -505,8 +549,7 @@ int cmd_status(const Options &o) {
             "coalesce(pending_batches::text, '-'), coalesce(pending_events::text, '-') FROM "
             "incmodel.status" +
             (filter.empty() ? "" : " WHERE model = " + filter) + " ORDER BY 1");
-        std::printf("%-24s %-10s %-32s %8s %10s\n", "model", "outcome", "last success", "pending",
-                    "events");
+        header = {"last success", "pending", "events"};
     } else {
         rows = c.exec(
             "SELECT r.model, COALESCE(l.outcome, '-'), COALESCE(CAST(l.finished_at AS VARCHAR), "
@@ -515,9 +558,11 @@ int cmd_status(const Options &o) {
             "events, ROW_NUMBER() OVER (PARTITION BY model ORDER BY started_at DESC) AS rn FROM "
             "incmodel.run_log) l ON l.model = r.model AND l.rn = 1" +
             (filter.empty() ? "" : " WHERE r.model = " + filter) + " ORDER BY 1");
-        std::printf("%-24s %-10s %-32s %8s %10s\n", "model", "outcome", "finished", "batches",
-                    "events");
+        header = {"finished", "batches", "events"};
     }
+    if (!o.args.empty() && rows.empty()) return unknown_model("status", o.args[0]);
+    std::printf("%-24s %-10s %-32s %8s %10s\n", "model", "outcome", header[0], header[1],
+                header[2]);
     for (auto &r : rows)
         std::printf("%-24s %-10s %-32s %8s %10s\n", r[0]->c_str(), r[1]->c_str(), r[2]->c_str(),
                     r[3]->c_str(), r[4]->c_str());

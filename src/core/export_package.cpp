@@ -6,6 +6,9 @@
 
 #include <fmt/format.h>
 
+#include "core/redshift_names.hpp"
+#include "core/redshift_translate.hpp"
+
 namespace incmodel::core {
 
 namespace {
@@ -194,6 +197,21 @@ bool is_word(const std::vector<Token> &t, std::size_t i, const char *w) {
     return i < t.size() && t[i].kind == Token::Word && t[i].text == w;
 }
 
+// Redshift's RAISE takes a format literal and then only simple variables ("RAISE level 'format'
+// [, variable [, ...]]"); PostgreSQL also accepts expressions, which Redshift refuses. t[i] is
+// RAISE: true when every argument after the format is one unqualified word.
+bool raise_arguments_are_variables(const std::vector<Token> &t, std::size_t i) {
+    std::size_t j = i + 1;
+    while (j < t.size() && t[j].kind == Token::Word) ++j;  // the level (INFO, EXCEPTION, ...)
+    if (j >= t.size() || t[j].kind != Token::Literal) return true;  // no format: nothing to check
+    for (++j; j < t.size() && t[j].text != ";"; j += 2) {
+        if (t[j].kind != Token::Punct || t[j].text != ",") return false;
+        if (j + 1 >= t.size() || t[j + 1].kind != Token::Word) return false;
+        if (j + 2 < t.size() && t[j + 2].text != "," && t[j + 2].text != ";") return false;
+    }
+    return true;
+}
+
 }  // namespace
 
 std::vector<std::string> redshift_procedure_problems(const std::string &body, int variables,
@@ -242,6 +260,9 @@ std::vector<std::string> redshift_procedure_problems(const std::string &body, in
                     if (t[j].kind == Token::Word && t[j].text == "APPEND")
                         add("ALTER TABLE APPEND");
             }
+            if (statement_start && w == "RAISE" && !raise_arguments_are_variables(t, i))
+                add("RAISE with an argument that is not a variable (Redshift: assign it to a "
+                    "variable first)");
             if (w == "SET" && is_word(t, i + 1, "LOCAL")) add("SET LOCAL");
             if ((w == "CREATE" || w == "DROP") && is_word(t, i + 1, "DATABASE"))
                 add(w + " DATABASE");
@@ -293,6 +314,15 @@ PackageRenderer::PackageRenderer(ModelSpec spec, ExportOptions options, IdentQuo
     if (spec_.keys.empty())
         throw ExportError(ExportError::Kind::InvalidValue,
                           "incmodel: the model has no refresh key");
+    if (redshift()) {
+        // Identifiers Redshift reserves but PostgreSQL does not (TOP, OPEN, ...) are quoted:
+        // the renderer's through the quoter, the query's (printed by PostgreSQL) in its text.
+        quote_ = redshift_quoter(std::move(quote_));
+        // Aggregates with FILTER rewritten where exact, other constructs refused (0A000).
+        spec_.query_head = translate_for_redshift(quote_redshift_reserved(spec_.query_head));
+        spec_.query_tail = translate_for_redshift(quote_redshift_reserved(spec_.query_tail));
+        for (KeyPart &k : spec_.keys) k.source_expr = quote_redshift_reserved(k.source_expr);
+    }
 }
 
 std::string PackageRenderer::scratch(const char *suffix) const {
@@ -486,13 +516,15 @@ std::string PackageRenderer::procedure_body() const {
     s += "DECLARE\n";
     s += "    v_started " + ts + ";\n";
     s += "    v_cutoff " + ts + ";\n";
+    // RAISE's arguments must be variables on Redshift: the model's name is one.
+    s += fmt::format("    v_model {} := {};\n", rs ? "VARCHAR(256)" : "text", model);
     for (const char *v : {"v_recorded", "v_batches", "v_events", "v_keys", "v_null_keys",
                           "v_deleted", "v_n", "v_inserted"})
         s += fmt::format("    {} BIGINT := 0;\n", v);
     s += "BEGIN\n";
     s += "    v_started := " + now_expr() + ";\n";
-    if (rs)
-        s += "    LOCK " + target() + ";\n";
+    if (rs)  // refreshes of the model queue on its manifest, which no dashboard reads
+        s += "    LOCK " + manifest() + ";\n";
     else
         s += fmt::format("    PERFORM pg_advisory_xact_lock({}, hashtext({}));\n", kExportLockClass,
                          model);
@@ -541,8 +573,8 @@ std::string PackageRenderer::procedure_body() const {
             fmt::arg("ws", window ? "v_cutoff" : "NULL"));
         f += fmt::format(
             "{i}RAISE INFO 'incmodel-run model=% outcome={o} batches=% events=% keys=% deleted=% "
-            "inserted=%', {m}, v_batches, v_events, v_keys, v_deleted, v_inserted;\n",
-            fmt::arg("i", indent), fmt::arg("o", outcome), fmt::arg("m", model));
+            "inserted=%', v_model, v_batches, v_events, v_keys, v_deleted, v_inserted;\n",
+            fmt::arg("i", indent), fmt::arg("o", outcome));
         return f;
     };
     s += "    IF v_batches = 0 THEN\n";
@@ -585,6 +617,9 @@ std::string PackageRenderer::procedure_body() const {
     std::vector<std::string> kn;
     for (std::size_t i = 0; i < spec_.keys.size(); ++i)
         kn.push_back(fmt::format("{}.k{} IS NULL", kKeysAlias, i + 1));
+    // The target is locked only now, for the swap: readers of the derived table did not wait
+    // through the recompute (the lock lasts until the procedure's transaction ends).
+    if (rs) s += "    LOCK " + target() + ";\n";
     s += fmt::format("    DELETE FROM {t} USING {keys} AS {k} WHERE {eq};\n",
                      fmt::arg("t", target()), fmt::arg("keys", scratch("keys")),
                      fmt::arg("k", kKeysAlias), fmt::arg("eq", join(teq, " AND ")));
@@ -621,7 +656,7 @@ std::string PackageRenderer::procedure() const {
     const std::string body = procedure_body();
     const std::string tag = dollar_quote_tag(body);
     if (redshift()) {
-        check_redshift_procedure(body, 10, 0);
+        check_redshift_procedure(body, 11, 0);
         return "CREATE OR REPLACE PROCEDURE " + procedure_name() + "()\nAS " + tag + "\n" + body +
                tag + " LANGUAGE plpgsql";
     }
@@ -658,9 +693,21 @@ std::string PackageRenderer::dispatcher() const {
            tag + "\n" + body + tag;
 }
 
+// "pg_class c JOIN pg_namespace n ... WHERE <rel matches>": the relation when it exists. Redshift's
+// SVV_TABLE_INFO would give unsorted / stats_off, but an owner who is no superuser may not see it
+// and it omits empty tables; pg_class and pg_namespace every user reads. The thresholds are left
+// to Redshift itself: ANALYZE skips a table with fewer than analyze_threshold_percent (10) rows
+// changed, VACUUM ... TO 95 PERCENT skips the sort when 95% is sorted.
+std::string PackageRenderer::redshift_table_exists(const QualifiedName &rel) const {
+    return "pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE " +
+           redshift_relation_match(sql_literal(rel.schema, Dialect::Redshift),
+                                   sql_literal(rel.name, Dialect::Redshift));
+}
+
 // After a successful refresh: ANALYZE what the refresh changed when its statistics went stale
-// (Redshift: stats_off >= 10%, as the Analyze & Vacuum utility's default; PostgreSQL: rows
-// modified since the last analyze >= 50 + 10% of the live rows, autovacuum's default).
+// (Redshift: ANALYZE itself skips a table with < 10% of its rows changed,
+// analyze_threshold_percent; PostgreSQL: rows modified since the last analyze >= 50 + 10% of the
+// live rows, autovacuum's default).
 std::string PackageRenderer::post_commit() const {
     const Dialect d = options_.dialect;
     std::vector<std::string> branches;
@@ -670,12 +717,10 @@ std::string PackageRenderer::post_commit() const {
         const std::string qn = qualified(quote_, rel);
         ++ord;
         if (redshift())
-            branches.push_back(fmt::format(
-                "SELECT {ord} AS ord, {stmt} AS stmt FROM svv_table_info WHERE LOWER(\"schema\") = "
-                "LOWER({s}) AND LOWER(\"table\") = LOWER({t}) AND stats_off >= 10",
-                fmt::arg("ord", ord), fmt::arg("stmt", sql_literal("ANALYZE " + qn, d)),
-                fmt::arg("s", sql_literal(rel.schema, d)),
-                fmt::arg("t", sql_literal(rel.name, d))));
+            branches.push_back(fmt::format("SELECT {ord} AS ord, {stmt} AS stmt FROM {exists}",
+                                           fmt::arg("ord", ord),
+                                           fmt::arg("stmt", sql_literal("ANALYZE " + qn, d)),
+                                           fmt::arg("exists", redshift_table_exists(rel))));
         else
             branches.push_back(
                 fmt::format("SELECT {ord} AS ord, {stmt} AS stmt FROM "
@@ -687,9 +732,10 @@ std::string PackageRenderer::post_commit() const {
     return "SELECT stmt FROM (" + join(branches, " UNION ALL ") + ") x ORDER BY ord";
 }
 
-// Off the critical path (nightly, or `incmodel maintain`). Redshift, with the Analyze & Vacuum
-// utility's default thresholds: VACUUM FULL when unsorted >= 5% or rows marked deleted >= 5%,
-// ANALYZE PREDICATE COLUMNS when stats_off >= 10%. PostgreSQL: VACUUM (ANALYZE) when dead tuples
+// Off the critical path (nightly, or `incmodel maintain`). Redshift: VACUUM FULL ... TO 95 PERCENT
+// (sorts when under 95% sorted, reclaims deleted rows down to 5%) and ANALYZE PREDICATE COLUMNS
+// (skipped under analyze_threshold_percent) for every table that exists. PostgreSQL: VACUUM
+// (ANALYZE) when dead tuples
 // >= 50 + 20% of the table, ANALYZE when modified rows >= 50 + 10%.
 std::string PackageRenderer::maintenance() const {
     const Dialect d = options_.dialect;
@@ -704,22 +750,14 @@ std::string PackageRenderer::maintenance() const {
     for (const QualifiedName &rel : rels) {
         const std::string qn = qualified(quote_, rel);
         if (redshift()) {
-            const std::string where =
-                fmt::format("LOWER(\"schema\") = LOWER({}) AND LOWER(\"table\") = LOWER({})",
-                            sql_literal(rel.schema, d), sql_literal(rel.name, d));
             branches.push_back(fmt::format(
-                "SELECT {ord} AS ord, {stmt} AS stmt FROM svv_table_info WHERE {w} AND (unsorted "
-                ">= 5 OR (tbl_rows - estimated_visible_rows) * 100.0 >= 5 * GREATEST(tbl_rows, 1))",
-                fmt::arg("ord", ++ord),
-                fmt::arg("stmt", sql_literal("VACUUM FULL " + qn + " TO 100 PERCENT", d)),
-                fmt::arg("w", where)));
+                "SELECT {ord} AS ord, {stmt} AS stmt FROM {exists}", fmt::arg("ord", ++ord),
+                fmt::arg("stmt", sql_literal("VACUUM FULL " + qn + " TO 95 PERCENT", d)),
+                fmt::arg("exists", redshift_table_exists(rel))));
             branches.push_back(fmt::format(
-                "SELECT {ord} AS ord, {stmt} AS stmt FROM svv_table_info WHERE {w} AND stats_off "
-                ">= "
-                "10",
-                fmt::arg("ord", ++ord),
+                "SELECT {ord} AS ord, {stmt} AS stmt FROM {exists}", fmt::arg("ord", ++ord),
                 fmt::arg("stmt", sql_literal("ANALYZE " + qn + " PREDICATE COLUMNS", d)),
-                fmt::arg("w", where)));
+                fmt::arg("exists", redshift_table_exists(rel))));
         } else {
             const std::string where = "relid = to_regclass(" + sql_literal(qn, d) + ")";
             branches.push_back(fmt::format(

@@ -102,6 +102,7 @@ class PackageRenderer {
     std::string restricted_query() const;
     std::string cutoff_expr() const;
     std::string now_expr() const;
+    std::string redshift_table_exists(const QualifiedName &rel) const;
 
     ModelSpec spec_;
     ExportOptions options_;
@@ -127,8 +128,9 @@ std::string redshift_type(const std::string &pg_type);
 // EXTERNAL TABLE, SAVEPOINT / RELEASE / ROLLBACK TO, EXCEPTION blocks (subtransactions), COMMIT,
 // ROLLBACK, TRUNCATE (commits implicitly on Redshift), ANALYZE, now() and the other PostgreSQL
 // clock functions, interval arithmetic (Redshift uses GETDATE() and DATEADD), ON CONFLICT,
-// IS [NOT] DISTINCT FROM, $$ inside the body; and the limits: 2 MB of source, 1024 variables,
-// 32 parameters. Returns the findings (empty when clean).
+// IS [NOT] DISTINCT FROM, $$ inside the body, RAISE with an argument that is not a variable;
+// and the limits: 2 MB of source, 1024 variables, 32 parameters. Returns the findings (empty
+// when clean).
 std::vector<std::string> redshift_procedure_problems(const std::string &body, int variables = 0,
                                                      int parameters = 0);
 // Throws ExportError (Unsupported) listing the findings.

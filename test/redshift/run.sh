@@ -89,7 +89,8 @@ q_pkg "$layout" >/dev/null || fail "events table (without_ext)"
 # The models. Their queries (the user's SQL), for the full-rebuild comparisons.
 sessions_q="SELECT domain_sessionid AS session_id, MIN(derived_tstamp) AS start_tstamp, MAX(derived_tstamp) AS end_tstamp, COUNT(*) AS events, COUNT(DISTINCT page_url) AS distinct_pages FROM atomic.events GROUP BY 1"
 users_q="SELECT e.domain_userid, date_trunc('day', e.collector_tstamp) AS day, count(*) AS events, sum(e.tr_total) AS revenue FROM atomic.events e GROUP BY 1, 2"
-quoted_q="SELECT ev.geo_country AS \"Country\", ev.br_family AS \"select\", count(*) AS \"Event Count\" FROM atomic.events AS ev GROUP BY 1, 2"
+# (percent: reserved by Redshift, not by PostgreSQL; the redshift dialect quotes it.)
+quoted_q="SELECT ev.geo_country AS \"Country\", ev.br_family AS \"select\", count(*) AS \"Event Count\", count(DISTINCT ev.page_url) AS percent FROM atomic.events AS ev GROUP BY 1, 2"
 "${psql_ext[@]}" >"$tmp/setup.log" 2>&1 <<SQL || { cat "$tmp/setup.log"; fail "extension setup"; finish; }
 SET client_min_messages = warning;
 SET incmodel.progress_notices = off;
@@ -211,6 +212,33 @@ sleep 1.2  # statistics are flushed at most once a second
 out=$("$cli" maintain sessions --dsn "$pkg_dsn" 2>&1); rc=$?
 [ $rc = 0 ] && grep -q "VACUUM (ANALYZE) derived.sessions" <<<"$out" && ok "maintain runs VACUUM outside a transaction" ||
     fail "maintain ($rc)" "$out"
+# A MODEL the database does not know: a message and exit 1 (not an empty success).
+for dsn in "$pkg_dsn" "$ext_dsn"; do
+    for cmd in status maintain; do
+        out=$("$cli" $cmd nope --dsn "$dsn" 2>&1); rc=$?
+        [ $rc = 1 ] && grep -q 'model "nope" is not deployed' <<<"$out" &&
+            ok "$cmd of an unknown model fails ($dsn)" || fail "$cmd nope exited $rc ($dsn)" "$out"
+    done
+done
+# The connection is lost while the procedure runs (it waits on a lock held elsewhere and its
+# backend is terminated): the libpq error is printed, exit 1, and the failed run is recorded.
+psql -X -q -d without_ext -c "BEGIN" -c "LOCK incmodel.manifest_users_by_day" -c "SELECT pg_sleep(8)" -c "COMMIT" >/dev/null 2>&1 &
+lock_pid=$!
+sleep 0.5
+"$cli" refresh users_by_day --dsn "$pkg_dsn" >"$tmp/lost.out" 2>&1 &
+refresh_pid=$!
+for _ in $(seq 1 50); do
+    [ "$(q_pkg "SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'CALL incmodel.refresh(%' AND wait_event_type = 'Lock'")" = 1 ] && break
+    sleep 0.1
+done
+q_pkg "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query LIKE 'CALL incmodel.refresh(%'" >/dev/null
+wait $refresh_pid; rc=$?
+out=$(cat "$tmp/lost.out")
+[ $rc = 1 ] && grep -q 'users_by_day: failed: connection to the server lost: server closed the connection' <<<"$out" &&
+    ok "a lost connection prints libpq's error (exit 1)" || fail "lost connection (exit $rc)" "$out"
+kill "$lock_pid" 2>/dev/null; wait "$lock_pid" 2>/dev/null; lock_pid=
+[ "$(q_pkg "SELECT outcome || ':' || (message LIKE '%terminat%')::text FROM incmodel.run_log WHERE model = 'users_by_day' ORDER BY started_at DESC LIMIT 1")" = "failed:true" ] &&
+    ok "the failed run is recorded after the connection was lost" || fail "failed run not recorded" "$(q_pkg "SELECT * FROM incmodel.run_log WHERE model = 'users_by_day' ORDER BY started_at DESC LIMIT 2")"
 out=$("$cli" refresh sessions --dsn "$pkg_dsn" --dry-run 2>&1) && grep -q "CALL incmodel.refresh('sessions')" <<<"$out" &&
     ok "refresh --dry-run" || fail "refresh --dry-run" "$out"
 out=$("$cli" refresh 2>&1); [ $? = 2 ] && ok "usage error exits 2" || fail "usage exit code" "$out"
@@ -225,6 +253,16 @@ echo "$state" | grep -q 22023 && ok "bad dialect is 22023" || fail "bad dialect 
 out=$(q_ext "SET client_min_messages = warning; SELECT incmodel.create_model('recent', \$q\$ SELECT domain_sessionid AS s, count(*) AS n FROM atomic.events WHERE collector_tstamp > now() - interval '1 day' GROUP BY 1 \$q\$, 'derived.recent', 'etl_tstamp')" 2>&1) &&
     fail "a model reading now() was accepted" ||
     { grep -q 'now()' <<<"$out" && ok "now() in a model query refused at create_model" || fail "now() message" "$out"; }
+
+# Aggregates with FILTER are rewritten for Redshift (CASE WHEN); string_agg is refused (0A000).
+out=$(q_ext "SET client_min_messages = warning; SET incmodel.progress_notices = off; SELECT incmodel.create_model('filtered', \$q\$ SELECT domain_sessionid AS s, count(*) FILTER (WHERE event = 'page_view') AS views FROM atomic.events GROUP BY 1 \$q\$, 'derived.filtered', 'etl_tstamp'); SELECT incmodel.create_model('listed', \$q\$ SELECT domain_sessionid AS s, string_agg(page_url, ',' ORDER BY page_url) AS pages FROM atomic.events GROUP BY 1 \$q\$, 'derived.listed', 'etl_tstamp')" 2>&1) ||
+    fail "FILTER / string_agg models" "$out"
+out=$(q_ext "SELECT sql FROM incmodel.export('filtered') WHERE part = 'procedure'" 2>&1)
+grep -q "count(CASE WHEN (events.event = 'page_view'::text) THEN 1 END)\|count(CASE WHEN (event = 'page_view'::text) THEN 1 END)" <<<"$out" && ! echo "$out" | grep -q FILTER &&
+    ok "count(*) FILTER exported to Redshift as count(CASE WHEN ...)" || fail "FILTER translation" "$(echo "$out" | grep -i -m3 'count\|filter')"
+state=$(q_ext "DO \$\$ BEGIN PERFORM incmodel.export('listed'); EXCEPTION WHEN OTHERS THEN RAISE NOTICE '% %', SQLSTATE, SQLERRM; END \$\$" 2>&1)
+echo "$state" | grep -q "0A000 incmodel: the query uses string_agg()" && ok "string_agg refused for Redshift (0A000)" ||
+    fail "string_agg SQLSTATE" "$state"
 
 # ---- packages cannot carry smuggled SQL ---------------------------------------------------
 # A model name that starts a marker line, one whose line break would end the header comment, and
@@ -293,6 +331,12 @@ out=$("$cli" deploy dollars --from-dsn "$ext_dsn" --dialect postgres --dsn "$pkg
     out=$("$cli" refresh dollars --dsn "$pkg_dsn" 2>&1) && [ "$(same_as_rebuild without_ext "$dollar_q" derived.dollars)" = 0 ] &&
     [ "$(q_pkg "SELECT count(*) FROM derived.dollars")" -gt 0 ] &&
     ok "postgres package with \$incmodel\$ in a literal deploys and refreshes" || fail "postgres package of dollars" "$out"
+
+# `make install-cli-link` puts incmodel on a Debian user's PATH (README's set-up); into a DESTDIR here.
+out=$(make -s -C "$repo" install-cli-link DESTDIR="$tmp/root" PG_CONFIG="$PGBIN/pg_config" 2>&1) &&
+    [ "$(readlink "$tmp/root/usr/local/bin/incmodel")" = "$PGBIN/incmodel" ] &&
+    PATH="$tmp/root/usr/local/bin:/usr/bin:/bin" incmodel --help | grep -q '^Usage: incmodel' &&
+    ok "install-cli-link links incmodel into /usr/local/bin" || fail "install-cli-link" "$out"
 
 # ---- Redshift golden files and the forbidden-statement scan --------------------------------
 mkdir -p "$here/expected"

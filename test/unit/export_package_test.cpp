@@ -71,6 +71,9 @@ TEST(ExportLiteral, DoublesQuotesAndRedshiftBackslashes) {
     EXPECT_THROW(sql_literal(std::string("a\x01"), Dialect::Redshift), ExportError);
 }
 
+constexpr const char *kRaiseFinding =
+    "RAISE with an argument that is not a variable (Redshift: assign it to a variable first)";
+
 TEST(ForbiddenStatements, FindsWhatRedshiftRefusesInsideProcedures) {
     struct Case {
         const char *body, *finding;
@@ -93,6 +96,9 @@ TEST(ForbiddenStatements, FindsWhatRedshiftRefusesInsideProcedures) {
         {"BEGIN EXECUTE 'VACUUM t'; END;", "VACUUM in dynamic SQL"},
         {"BEGIN INSERT INTO t SELECT 1 ON CONFLICT DO NOTHING; END;", "ON CONFLICT"},
         {"BEGIN DELETE FROM t WHERE a IS NOT DISTINCT FROM b; END;", "IS [NOT] DISTINCT FROM"},
+        {"BEGIN RAISE INFO 'model=% n=%', 'sessions', v_n; END;", kRaiseFinding},
+        {"BEGIN RAISE INFO 'n=%', v_n + 1; END;", kRaiseFinding},
+        {"BEGIN RAISE EXCEPTION 'n=%', COALESCE(v_n, 0); END;", kRaiseFinding},
     };
     for (const auto &c : cases) {
         auto problems = redshift_procedure_problems(c.body);
@@ -111,6 +117,8 @@ TEST(ForbiddenStatements, IgnoresCommentsLiteralsIdentifiersAndRaiseException) {
         "  SELECT \"vacuum\", \"now\" FROM t;\n"
         "  SELECT commit_count FROM t WHERE analyzed;\n"
         "  RAISE EXCEPTION 'no model %', p;\n"
+        "  RAISE INFO 'model=% n=%', v_model, v_n;\n"
+        "  RAISE INFO 'done';\n"
         "END;\n";
     EXPECT_TRUE(redshift_procedure_problems(body).empty());
 }
@@ -133,6 +141,10 @@ TEST(ExportRenderer, RedshiftPackageIsOrderedAndClean) {
     EXPECT_EQ(parts[parts.size() - 2].part, "post_commit");
     EXPECT_EQ(parts.back().part, "maintenance");
     EXPECT_TRUE(redshift_procedure_problems(r.procedure_body()).empty());
+    // RAISE's arguments are variables (Redshift refuses literals and expressions there).
+    EXPECT_TRUE(has(r.procedure_body(), "    v_model VARCHAR(256) := 'sessions';\n"));
+    EXPECT_TRUE(has(r.procedure_body(), "inserted=%', v_model, v_batches,"));
+    EXPECT_FALSE(has(r.procedure_body(), "inserted=%', 'sessions'"));
     const std::string proc = r.procedure();
     EXPECT_TRUE(
         has(proc, "CREATE OR REPLACE PROCEDURE incmodel.refresh_sessions()\nAS $incmodel$\n"));
@@ -140,7 +152,14 @@ TEST(ExportRenderer, RedshiftPackageIsOrderedAndClean) {
     EXPECT_TRUE(
         has(proc, "DATEADD(second, -3600, DATEADD(day, -7, DATEADD(month, -1, GETDATE())))"));
     EXPECT_TRUE(has(proc, "DELETE FROM incmodel_export_scratch.sessions_keys;"));
-    EXPECT_TRUE(has(proc, "LOCK derived.sessions;"));
+    // Refreshes queue on the manifest from the start; the target is locked only for the swap.
+    EXPECT_TRUE(
+        has(proc, "BEGIN\n    v_started := GETDATE();\n    LOCK incmodel.manifest_sessions;\n"));
+    EXPECT_TRUE(
+        has(proc,
+            "END IF;\n    GET DIAGNOSTICS v_inserted := ROW_COUNT;\n    LOCK derived.sessions;\n"
+            "    DELETE FROM derived.sessions USING"));
+    EXPECT_EQ(proc.find("LOCK derived.sessions;"), proc.rfind("LOCK derived.sessions;"));
     EXPECT_FALSE(has(proc, "TRUNCATE"));
     // The user's query over the restricted source (query_head / query_tail splice).
     EXPECT_TRUE(has(proc,
@@ -157,9 +176,17 @@ TEST(ExportRenderer, RedshiftPackageIsOrderedAndClean) {
                     "incmodel.manifest_sessions (batch_value TIMESTAMP NOT NULL, event_count "
                     "bigint NOT NULL, recorded_at TIMESTAMP) DISTSTYLE ALL SORTKEY (batch_value)"));
     EXPECT_FALSE(has(ddl, "UNLOGGED"));
-    EXPECT_TRUE(has(r.maintenance(), "VACUUM FULL derived.sessions TO 100 PERCENT"));
-    EXPECT_TRUE(has(r.maintenance(), "unsorted >= 5"));
-    EXPECT_TRUE(has(r.post_commit(), "stats_off >= 10"));
+    // Maintenance reads pg_class / pg_namespace (an owner reads them; they list empty tables),
+    // never svv_table_info (superusers only, no empty tables); Redshift applies the thresholds.
+    EXPECT_TRUE(has(r.maintenance(),
+                    "'VACUUM FULL derived.sessions TO 95 PERCENT' AS stmt FROM "
+                    "pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+                    "WHERE LOWER(n.nspname) = LOWER('derived') AND "
+                    "LOWER(c.relname) = LOWER('sessions')"));
+    EXPECT_TRUE(has(r.maintenance(), "'ANALYZE derived.sessions PREDICATE COLUMNS'"));
+    EXPECT_TRUE(has(r.post_commit(), "'ANALYZE derived.sessions' AS stmt FROM pg_class c"));
+    for (const std::string &q : {r.maintenance(), r.post_commit()})
+        EXPECT_FALSE(has(q, "svv_table_info")) << q;
     EXPECT_TRUE(has(r.dispatcher(), "EXECUTE 'CALL ' || v_procedure || '()';"));
 }
 
