@@ -9,6 +9,8 @@
 --               by refresh_all)
 --   dk_months   a features model over dk_days rolled up by month (its key an expression of the
 --               input's key: each touched day queues its month)
+--   dk_float    float avg/stddev/sum per user: a refresh adds in another order than a rebuild, so
+--               it is compared with a relative tolerance of 1e-9 (README, "The query")
 --   dk_geo      joined to a dimension (regions by country) whose rows are updated, deleted and
 --               inserted with the corrections: a watched relation (each change rebuilds it)
 -- The streams are sql/differential.sql's (tools/eventgen: late events, duplicate event ids, NULL
@@ -44,6 +46,10 @@ BEGIN
     SELECT domain_userid AS user_id, derived_tstamp::date AS day, count(*) AS events,
            count(DISTINCT page_url) AS pages
     FROM atomic.dk_events GROUP BY 1, 2 $q$, 'derived.dk_days', 'etl_tstamp');
+  PERFORM incmodel.create_model('dk_float', $q$
+    SELECT domain_userid AS user_id, avg(tr_total::float8) AS avg_revenue,
+           stddev(tr_total::float8) AS sd_revenue, sum(tr_total::float8 / 3) AS thirds
+    FROM atomic.dk_events GROUP BY 1 $q$, 'derived.dk_float', 'etl_tstamp');
   PERFORM incmodel.create_model('dk_geo', $q$
     SELECT e.geo_country, r.region, count(*) AS events, count(DISTINCT e.domain_userid) AS users
     FROM atomic.dk_events e JOIN testkit.dk_regions r ON r.code = e.geo_country
@@ -64,6 +70,30 @@ BEGIN
     depends_on => ARRAY['dk_users']);
 END $$;
 
+-- dk_float against its query: the same keys, every float within 1e-9 of the rebuild's
+-- (relatively), NULL where the rebuild has NULL.
+CREATE FUNCTION testkit.dk_assert_close(ctx text) RETURNS void LANGUAGE plpgsql AS $$
+DECLARE bad bigint;
+BEGIN
+  SELECT count(*) INTO bad
+  FROM (SELECT *, coalesce(user_id, '(null)') AS k, true AS present FROM derived.dk_float) t
+  FULL JOIN (
+    SELECT domain_userid AS user_id, avg(tr_total::float8) AS avg_revenue,
+           stddev(tr_total::float8) AS sd_revenue, sum(tr_total::float8 / 3) AS thirds,
+           coalesce(domain_userid, '(null)') AS k, true AS present
+    FROM atomic.dk_events GROUP BY 1) q ON q.k = t.k
+  WHERE t.present IS NULL OR q.present IS NULL
+     OR NOT testkit.dk_close(t.avg_revenue, q.avg_revenue)
+     OR NOT testkit.dk_close(t.sd_revenue, q.sd_revenue)
+     OR NOT testkit.dk_close(t.thirds, q.thirds);
+  IF bad > 0 THEN
+    RAISE EXCEPTION 'dk_float differs from a rebuild beyond the tolerance (%): % keys', ctx, bad;
+  END IF;
+END $$;
+CREATE FUNCTION testkit.dk_close(a float8, b float8) RETURNS boolean LANGUAGE sql IMMUTABLE AS $$
+  SELECT (a IS NULL AND b IS NULL)
+      OR (a IS NOT NULL AND b IS NOT NULL AND abs(a - b) <= 1e-9 * greatest(1, abs(b))) $$;
+
 CREATE PROCEDURE testkit.dk_refresh_checked(ctx text) LANGUAGE plpgsql AS $$
 DECLARE m text;
 BEGIN
@@ -71,6 +101,7 @@ BEGIN
   FOREACH m IN ARRAY testkit.dk_models() LOOP
     PERFORM testkit.assert_equal(m, ctx);
   END LOOP;
+  PERFORM testkit.dk_assert_close(ctx);
 END $$;
 
 -- Corrections after load i: metrics and users of a few loaded events change, a few are deleted.
@@ -120,7 +151,7 @@ BEGIN
   END LOOP;
   PERFORM incmodel.drop_model(m, true)
      FROM unnest(ARRAY['dk_tiers', 'dk_users', 'dk_months', 'dk_mail', 'dk_events', 'dk_pages',
-                       'dk_days', 'dk_geo']) m;
+                       'dk_days', 'dk_geo', 'dk_float']) m;
 END $$;
 
 CREATE TABLE testkit.dk_results (seed int PRIMARY KEY, refreshes bigint, rebuilds bigint,
@@ -134,7 +165,7 @@ BEGIN
     INSERT INTO testkit.dk_results
     SELECT s, count(*) FILTER (WHERE kind = 'refresh' AND outcome = 'success'),
            -- rebuilds besides the builds of create_model and dk_geo's (its dimension changed)
-           count(*) FILTER (WHERE kind = 'rebuild' AND model_name <> 'dk_geo') - 7,
+           count(*) FILTER (WHERE kind = 'rebuild' AND model_name <> 'dk_geo') - 8,
            sum(keys), count(*) FILTER (WHERE outcome = 'failed')
       FROM incmodel.runs WHERE run_id > r0;
   END LOOP;
