@@ -151,17 +151,52 @@ TEST(RefreshPlanner, NullBatchInWindowWhenOneOfItsEventsIs) {
 
 TEST(RefreshPlanner, ListedBatchesIncludeTheNullBatch) {
     RefreshPlanner p(sessions_spec(), test_quote);
+    // A typed set the planner hashes or looks up by index (no per-row scan of the list), and the
+    // NULL batch in a UNION branch of its own that folds away without a NULL element.
     const std::string listed =
-        "(events.etl_tstamp = ANY ($1::text[]::timestamp without time zone[]) OR "
-        "events.etl_tstamp IS NULL AND pg_catalog.array_position($1::text[], NULL) IS NOT NULL)";
+        "WHERE events.etl_tstamp IN (SELECT pg_catalog.unnest($1::text[])::timestamp without "
+        "time zone)";
+    const std::string null_batch =
+        " UNION SELECT DISTINCT events.domain_sessionid FROM atomic.events AS events WHERE "
+        "(events.etl_tstamp IS NULL AND pg_catalog.array_position($1::text[], NULL) IS NOT "
+        "NULL)";
     EXPECT_TRUE(contains(p.collect_keys(), listed));
+    EXPECT_TRUE(contains(p.collect_keys(), null_batch));
+    EXPECT_FALSE(contains(p.collect_keys(), "= ANY ($1"));
     EXPECT_TRUE(contains(p.count_keys(), listed));
+    EXPECT_TRUE(contains(p.count_keys(), null_batch));
     EXPECT_FALSE(contains(p.all_batches(), "IS NOT NULL"));
     for (const auto &ddl : p.create_scratch()) {
         if (contains(ddl, "m7_batches")) {
             EXPECT_TRUE(contains(ddl, "(batch_value text, "));
         }
     }
+}
+
+TEST(RefreshPlanner, KeysByIndexLookOneBatchValueUpAtATime) {
+    ModelSpec s = sessions_spec();
+    s.window_column = "collector_tstamp";
+    RefreshPlanner p(s, test_quote);
+    const std::string sql = p.collect_keys(true);
+    EXPECT_TRUE(contains(sql,
+                         "SELECT DISTINCT events.domain_sessionid FROM (SELECT DISTINCT "
+                         "pg_catalog.unnest($1::text[])::timestamp without time zone AS v) AS "
+                         "_incmodel_bv CROSS JOIN LATERAL (SELECT * FROM atomic.events AS events "
+                         "WHERE events.etl_tstamp = _incmodel_bv.v OFFSET 0) AS events WHERE "
+                         "true AND events.collector_tstamp >= $2::timestamptz UNION "));
+    EXPECT_TRUE(contains(sql, "IS NULL AND pg_catalog.array_position($1::text[], NULL) IS NOT "
+                              "NULL) AND events.collector_tstamp >= $2::timestamptz"));
+    EXPECT_FALSE(contains(p.collect_keys(false), "LATERAL"));
+}
+
+TEST(RefreshPlanner, ListedBatchesUnderTheBatchColumnsCollation) {
+    ModelSpec s = sessions_spec();
+    s.batch_type = "text";
+    s.batch_collation = QualifiedName{"pg_catalog", "C"};
+    RefreshPlanner p(s, test_quote);
+    EXPECT_TRUE(contains(p.collect_keys(), "unnest($1::text[])::text COLLATE pg_catalog.\"C\")"));
+    EXPECT_TRUE(contains(p.collect_keys(true),
+                         "unnest($1::text[])::text COLLATE pg_catalog.\"C\" AS v"));
 }
 
 TEST(RefreshPlanner, MultiColumnKeys) {
