@@ -286,13 +286,43 @@ std::string RefreshPlanner::ranged_batch_counts() const {
         "dk AS (SELECT min(lo_k) AS lo_k, max(hi_k) AS hi_k FROM g GROUP BY grp), "
         "d AS (SELECT l.v AS lo, h.v AS hi FROM dk JOIN bv l ON l.k = dk.lo_k JOIN bv h ON h.k = "
         "dk.hi_k), "
-        "c AS (SELECT s.v::text AS batch_value, count(*) AS event_count FROM d CROSS JOIN LATERAL "
-        "(SELECT {a}.{b} AS v FROM {src} WHERE {a}.{b} >= d.lo AND {a}.{b} <= d.hi) s GROUP BY "
-        "s.v UNION ALL SELECT NULL::text, count(*) FROM {src} WHERE $4::boolean AND {a}.{b} IS "
-        "NULL HAVING count(*) > 0) ",
+        "{counted} UNION ALL SELECT NULL::text, count(*) FROM {src} WHERE $4::boolean AND {a}.{b} "
+        "IS NULL HAVING count(*) > 0) ",
         fmt::arg("lo", range_bound("lo")), fmt::arg("hi", range_bound("hi")),
         fmt::arg("coll", batch_collate()), fmt::arg("a", a), fmt::arg("b", b),
+        fmt::arg("src", source_as_alias()),
+        fmt::arg("counted", spec_.batch_ranges_in_one_scan ? ranges_counted_in_one_scan()
+                                                           : ranges_counted_per_range()));
+}
+
+// "c AS (SELECT batch_value, event_count ..." with one index range scan per merged range.
+std::string RefreshPlanner::ranges_counted_per_range() const {
+    return fmt::format(
+        "c AS (SELECT s.v::text AS batch_value, count(*) AS event_count FROM d CROSS JOIN LATERAL "
+        "(SELECT {a}.{b} AS v FROM {src} WHERE {a}.{b} >= d.lo AND {a}.{b} <= d.hi) s GROUP BY "
+        "s.v",
+        fmt::arg("a", q(spec_.source_alias)), fmt::arg("b", q(spec_.batch_column)),
         fmt::arg("src", source_as_alias()));
+}
+
+// The same without an index on the batch column: a scan per range would read the source once
+// per range (a backlog of 2,000 batches loaded one by one: 2,000 scans). Instead one scan counts
+// every batch between the lowest and highest bound (sg), and a batch is kept when it lies in a
+// merged range: sorted together with the ranges' bounds (lo before an equal batch, hi after),
+// its running sum of +1 per lo and -1 per hi is 1 (the merged ranges are disjoint). Only the
+// type's ordering is used, as in the merge.
+std::string RefreshPlanner::ranges_counted_in_one_scan() const {
+    return fmt::format(
+        "sg AS (SELECT {a}.{b} AS v, count(*) AS n FROM {src} WHERE {a}.{b} >= (SELECT lo FROM d "
+        "ORDER BY lo{coll} LIMIT 1) AND {a}.{b} <= (SELECT hi FROM d ORDER BY hi{coll} DESC LIMIT "
+        "1) GROUP BY {a}.{b}), "
+        "sx AS (SELECT v, kind, n, sum(w) OVER (ORDER BY v{coll}, kind ROWS UNBOUNDED PRECEDING) "
+        "AS depth FROM (SELECT lo AS v, 0 AS kind, 1 AS w, 0::int8 AS n FROM d UNION ALL SELECT "
+        "hi, 2, -1, 0::int8 FROM d UNION ALL SELECT v, 1, 0, n FROM sg) e), "
+        "c AS (SELECT v::text AS batch_value, n AS event_count FROM sx WHERE kind = 1 AND depth > "
+        "0",
+        fmt::arg("a", q(spec_.source_alias)), fmt::arg("b", q(spec_.batch_column)),
+        fmt::arg("src", source_as_alias()), fmt::arg("coll", batch_collate()));
 }
 
 // $5 says rows were also updated or deleted since the last plan: a batch of the inserted ranges

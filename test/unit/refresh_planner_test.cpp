@@ -270,6 +270,28 @@ TEST(RefreshPlanner, ChangeLogRangesAreMergedAndScannedPerRange) {
         contains(sql, "WHERE $4::boolean AND events.etl_tstamp IS NULL HAVING count(*) > 0"));
 }
 
+// Without an index on the batch column the ranges are counted in one scan of the source, each
+// batch kept when the running depth of the sorted range bounds says it lies in a range.
+TEST(RefreshPlanner, ChangeLogRangesWithoutBatchIndexAreCountedInOneScan) {
+    ModelSpec s = sessions_spec();
+    s.batch_ranges_in_one_scan = true;
+    RefreshPlanner p(s, test_quote);
+    const std::string sql = p.find_batches_in_ranges();
+    EXPECT_FALSE(contains(sql, "CROSS JOIN LATERAL (SELECT events.etl_tstamp AS v"));
+    EXPECT_TRUE(contains(sql,
+                         "sg AS (SELECT events.etl_tstamp AS v, count(*) AS n FROM atomic.events "
+                         "AS events WHERE events.etl_tstamp >= (SELECT lo FROM d ORDER BY lo "
+                         "LIMIT 1) AND events.etl_tstamp <= (SELECT hi FROM d ORDER BY hi DESC "
+                         "LIMIT 1) GROUP BY events.etl_tstamp)"));
+    EXPECT_TRUE(contains(sql, "sum(w) OVER (ORDER BY v, kind ROWS UNBOUNDED PRECEDING) AS depth"));
+    EXPECT_TRUE(contains(sql, "FROM sx WHERE kind = 1 AND depth > 0 UNION ALL SELECT NULL::text"));
+    EXPECT_TRUE(
+        contains(sql, "WHERE $4::boolean AND events.etl_tstamp IS NULL HAVING count(*) > 0"));
+    s.batch_collation = QualifiedName{"pg_catalog", "C"};
+    EXPECT_TRUE(contains(RefreshPlanner(s, test_quote).find_recounted_batches(),
+                         "ORDER BY v COLLATE pg_catalog.\"C\", kind"));
+}
+
 TEST(RefreshPlanner, ChangeLogRangesAreMergedUnderTheColumnsCollation) {
     ModelSpec s = sessions_spec();
     s.batch_type = "text";
