@@ -14,13 +14,13 @@
 # reported (medians and ratios in summary), never asserted.
 #
 #   bash bench/pending_batches.sh            H=1.2M (bulk: 500k), B=10k, E=200k, N=100,2000
-#   bash bench/pending_batches.sh --quick    H=100k, B=5k, E=20k, N=20,200 (run-all keeps it working)
+#   bash bench/pending_batches.sh --quick    H=100k, B=2k (steered to the batch index), E=20k, N=20,200 (run-all keeps it working)
 #   PB_PORT=P (first port to try)  BENCH_OUT=dir (pending_batches.csv, pending_batches.md)
 set -euo pipefail
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 source "$repo/test/lib/cluster.sh"
 hist=1200000 bulk_hist=500000 bsize=10000 backlog=200000 counts="100 2000" runs=3 old_timeout=120
-[ "${1:-}" = "--quick" ] && hist=100000 bulk_hist=100000 bsize=5000 backlog=20000 counts="20 200"
+[ "${1:-}" = "--quick" ] && hist=100000 bulk_hist=100000 bsize=2000 backlog=20000 counts="20 200"
 out=${BENCH_OUT:-$repo/bench/out}
 mkdir -p "$out"
 csv=$out/pending_batches.csv
