@@ -65,6 +65,9 @@ struct ModelSpec {
     // The batch column's collation when it is not its type's default: the change log's ranges
     // are ordered by it, so they are merged under it too. Set by the adapter when it plans.
     std::optional<QualifiedName> batch_collation;
+    // The source has no plain index led by the batch column: the change log's ranges are then
+    // counted in one scan of the source, not one scan per range (ranged_batch_counts).
+    bool batch_ranges_in_one_scan = false;
     std::optional<std::string> window_column;
 
     // The user's query (canonical, fully qualified) split around the source reference:

@@ -286,13 +286,43 @@ std::string RefreshPlanner::ranged_batch_counts() const {
         "dk AS (SELECT min(lo_k) AS lo_k, max(hi_k) AS hi_k FROM g GROUP BY grp), "
         "d AS (SELECT l.v AS lo, h.v AS hi FROM dk JOIN bv l ON l.k = dk.lo_k JOIN bv h ON h.k = "
         "dk.hi_k), "
-        "c AS (SELECT s.v::text AS batch_value, count(*) AS event_count FROM d CROSS JOIN LATERAL "
-        "(SELECT {a}.{b} AS v FROM {src} WHERE {a}.{b} >= d.lo AND {a}.{b} <= d.hi) s GROUP BY "
-        "s.v UNION ALL SELECT NULL::text, count(*) FROM {src} WHERE $4::boolean AND {a}.{b} IS "
-        "NULL HAVING count(*) > 0) ",
+        "{counted} UNION ALL SELECT NULL::text, count(*) FROM {src} WHERE $4::boolean AND {a}.{b} "
+        "IS NULL HAVING count(*) > 0) ",
         fmt::arg("lo", range_bound("lo")), fmt::arg("hi", range_bound("hi")),
         fmt::arg("coll", batch_collate()), fmt::arg("a", a), fmt::arg("b", b),
+        fmt::arg("src", source_as_alias()),
+        fmt::arg("counted", spec_.batch_ranges_in_one_scan ? ranges_counted_in_one_scan()
+                                                           : ranges_counted_per_range()));
+}
+
+// "c AS (SELECT batch_value, event_count ..." with one index range scan per merged range.
+std::string RefreshPlanner::ranges_counted_per_range() const {
+    return fmt::format(
+        "c AS (SELECT s.v::text AS batch_value, count(*) AS event_count FROM d CROSS JOIN LATERAL "
+        "(SELECT {a}.{b} AS v FROM {src} WHERE {a}.{b} >= d.lo AND {a}.{b} <= d.hi) s GROUP BY "
+        "s.v",
+        fmt::arg("a", q(spec_.source_alias)), fmt::arg("b", q(spec_.batch_column)),
         fmt::arg("src", source_as_alias()));
+}
+
+// The same without an index on the batch column: a scan per range would read the source once
+// per range (a backlog of 2,000 batches loaded one by one: 2,000 scans). Instead one scan counts
+// every batch between the lowest and highest bound (sg), and a batch is kept when it lies in a
+// merged range: sorted together with the ranges' bounds (lo before an equal batch, hi after),
+// its running sum of +1 per lo and -1 per hi is 1 (the merged ranges are disjoint). Only the
+// type's ordering is used, as in the merge.
+std::string RefreshPlanner::ranges_counted_in_one_scan() const {
+    return fmt::format(
+        "sg AS (SELECT {a}.{b} AS v, count(*) AS n FROM {src} WHERE {a}.{b} >= (SELECT lo FROM d "
+        "ORDER BY lo{coll} LIMIT 1) AND {a}.{b} <= (SELECT hi FROM d ORDER BY hi{coll} DESC LIMIT "
+        "1) GROUP BY {a}.{b}), "
+        "sx AS (SELECT v, kind, n, sum(w) OVER (ORDER BY v{coll}, kind ROWS UNBOUNDED PRECEDING) "
+        "AS depth FROM (SELECT lo AS v, 0 AS kind, 1 AS w, 0::int8 AS n FROM d UNION ALL SELECT "
+        "hi, 2, -1, 0::int8 FROM d UNION ALL SELECT v, 1, 0, n FROM sg) e), "
+        "c AS (SELECT v::text AS batch_value, n AS event_count FROM sx WHERE kind = 1 AND depth > "
+        "0",
+        fmt::arg("a", q(spec_.source_alias)), fmt::arg("b", q(spec_.batch_column)),
+        fmt::arg("src", source_as_alias()), fmt::arg("coll", batch_collate()));
 }
 
 // $5 says rows were also updated or deleted since the last plan: a batch of the inserted ranges
@@ -446,36 +476,55 @@ std::string RefreshPlanner::all_batches() const {
         fmt::arg("b", b), fmt::arg("src", source_as_alias()));
 }
 
-// The source's rows of the listed batches ($1, text[]; a NULL element stands for the NULL
-// batch). Parameters are constants to the planner, so without a NULL element the IS NULL branch
-// folds away and the condition stays an index scan on the batch column.
+// The source's rows of the listed batches ($1, text[]), as a semi-join against the typed set of
+// batch values: the planner hashes the set or looks each value up in the batch column's index,
+// so the cost follows the rows read, not rows x batches (`= ANY ($1::text[]::type[])` is not
+// folded when the cast is only STABLE, e.g. text to timestamp, and scanned the list per row).
 std::string RefreshPlanner::in_listed_batches() const {
+    return fmt::format("{}.{} IN (SELECT pg_catalog.unnest($1::text[])::{}{})",
+                       q(spec_.source_alias), q(spec_.batch_column), spec_.batch_type,
+                       batch_collate());
+}
+
+// The NULL batch when $1 lists it (a NULL element). Parameters are constants to the planner:
+// without a NULL element the condition folds to false and its branch reads nothing.
+std::string RefreshPlanner::null_batch_listed() const {
+    return fmt::format("({}.{} IS NULL AND pg_catalog.array_position($1::text[], NULL) IS NOT NULL)",
+                       q(spec_.source_alias), q(spec_.batch_column));
+}
+
+// The distinct keys of the listed batches' rows: the listed values (one semi-join, see
+// in_listed_batches), UNION the NULL batch's rows in a branch of their own (an OR would keep the
+// IN from becoming a join). by_index reads each listed value's rows through the batch column's
+// index (a LATERAL lookup fenced by OFFSET 0 so no other index or filter competes; the caller
+// turns sequential scans off): robust to statistics that put one batch at half the table.
+std::string RefreshPlanner::listed_batch_keys(bool by_index) const {
     const std::string a = q(spec_.source_alias);
-    const std::string b = q(spec_.batch_column);
-    return fmt::format(
-        "({a}.{b} = ANY ($1::text[]::{t}[]) OR {a}.{b} IS NULL AND "
-        "pg_catalog.array_position($1::text[], NULL) IS NOT NULL)",
-        fmt::arg("a", a), fmt::arg("b", b), fmt::arg("t", spec_.batch_type));
+    const std::string tail = and_source_filter() + window_filter(2);
+    std::string listed;
+    if (by_index)
+        listed = fmt::format(
+            "SELECT DISTINCT {exprs} FROM (SELECT DISTINCT pg_catalog.unnest($1::text[])::{t}{coll} AS v) AS "
+            "_incmodel_bv CROSS JOIN LATERAL (SELECT * FROM {src} WHERE {a}.{b} = _incmodel_bv.v "
+            "OFFSET 0) AS {a} WHERE true{tail}",
+            fmt::arg("exprs", key_exprs()), fmt::arg("t", spec_.batch_type),
+            fmt::arg("coll", batch_collate()), fmt::arg("src", source_as_alias()), fmt::arg("a", a),
+            fmt::arg("b", q(spec_.batch_column)), fmt::arg("tail", tail));
+    else
+        listed = fmt::format("SELECT DISTINCT {} FROM {} WHERE {}{}", key_exprs(),
+                             source_as_alias(), in_listed_batches(), tail);
+    return fmt::format("{} UNION SELECT DISTINCT {} FROM {} WHERE {}{}", listed, key_exprs(),
+                       source_as_alias(), null_batch_listed(), tail);
 }
 
 // Step 2: the keys touched by the batches of this run (of the rows the query's filters keep).
-std::string RefreshPlanner::collect_keys() const {
-    return fmt::format(
-        "INSERT INTO {keys} ({cols}) SELECT DISTINCT {exprs} FROM {src} WHERE "
-        "{listed}{filter}{window}",
-        fmt::arg("keys", qualified(quote_, scratch_.keys)), fmt::arg("cols", key_columns(nullptr)),
-        fmt::arg("exprs", key_exprs()), fmt::arg("src", source_as_alias()),
-        fmt::arg("listed", in_listed_batches()), fmt::arg("filter", and_source_filter()),
-        fmt::arg("window", window_filter(2)));
+std::string RefreshPlanner::collect_keys(bool by_index) const {
+    return fmt::format("INSERT INTO {} ({}) {}", qualified(quote_, scratch_.keys),
+                       key_columns(nullptr), listed_batch_keys(by_index));
 }
 
 std::string RefreshPlanner::count_keys() const {
-    return fmt::format(
-        "SELECT count(*) FROM (SELECT DISTINCT {exprs} FROM {src} WHERE {listed}{filter}{window}) "
-        "touched",
-        fmt::arg("exprs", key_exprs()), fmt::arg("src", source_as_alias()),
-        fmt::arg("listed", in_listed_batches()), fmt::arg("filter", and_source_filter()),
-        fmt::arg("window", window_filter(2)));
+    return "SELECT count(*) FROM (" + listed_batch_keys(false) + ") touched";
 }
 
 // Fresh statistics on the keys let the planner pick per-key index lookups for small runs.

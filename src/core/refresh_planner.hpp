@@ -92,8 +92,9 @@ class RefreshPlanner {
     // INSERT every batch of the source (rebuild). No parameters.
     std::string all_batches() const;
     // INSERT the keys touched by the listed batches. $1 batch values (text[], a NULL element for
-    // the NULL batch); $2 window cutoff when the model has a window.
-    std::string collect_keys() const;
+    // the NULL batch); $2 window cutoff when the model has a window. by_index: through the batch
+    // column's index, one lookup per listed value (see listed_batch_keys).
+    std::string collect_keys(bool by_index = false) const;
     // SELECT count(*) of distinct keys collect_keys() would find (explain). Same parameters.
     std::string count_keys() const;
     std::string analyze_keys() const;
@@ -262,7 +263,11 @@ class RefreshPlanner {
     std::string range_bound(const char *column) const;
     std::string batch_collate() const;
     std::string ranged_batch_counts() const;  // WITH ... c: the logged ranges' batch counts
-    std::string in_listed_batches() const;    // the batch column in $1 (NULL included)
+    std::string ranges_counted_per_range() const;    // its c: an index range scan per range
+    std::string ranges_counted_in_one_scan() const;  // its c: one scan (no batch index)
+    std::string in_listed_batches() const;    // the batch column in $1's typed set (no NULL)
+    std::string null_batch_listed() const;    // the NULL batch, when $1 has a NULL element
+    std::string listed_batch_keys(bool by_index) const;  // SELECT the listed batches' keys
     std::string verify_target_rows(bool sampled, bool with_null_keys) const;
     std::string append_first_duplicates(const std::string &rows) const;
 

@@ -151,17 +151,52 @@ TEST(RefreshPlanner, NullBatchInWindowWhenOneOfItsEventsIs) {
 
 TEST(RefreshPlanner, ListedBatchesIncludeTheNullBatch) {
     RefreshPlanner p(sessions_spec(), test_quote);
+    // A typed set the planner hashes or looks up by index (no per-row scan of the list), and the
+    // NULL batch in a UNION branch of its own that folds away without a NULL element.
     const std::string listed =
-        "(events.etl_tstamp = ANY ($1::text[]::timestamp without time zone[]) OR "
-        "events.etl_tstamp IS NULL AND pg_catalog.array_position($1::text[], NULL) IS NOT NULL)";
+        "WHERE events.etl_tstamp IN (SELECT pg_catalog.unnest($1::text[])::timestamp without "
+        "time zone)";
+    const std::string null_batch =
+        " UNION SELECT DISTINCT events.domain_sessionid FROM atomic.events AS events WHERE "
+        "(events.etl_tstamp IS NULL AND pg_catalog.array_position($1::text[], NULL) IS NOT "
+        "NULL)";
     EXPECT_TRUE(contains(p.collect_keys(), listed));
+    EXPECT_TRUE(contains(p.collect_keys(), null_batch));
+    EXPECT_FALSE(contains(p.collect_keys(), "= ANY ($1"));
     EXPECT_TRUE(contains(p.count_keys(), listed));
+    EXPECT_TRUE(contains(p.count_keys(), null_batch));
     EXPECT_FALSE(contains(p.all_batches(), "IS NOT NULL"));
     for (const auto &ddl : p.create_scratch()) {
         if (contains(ddl, "m7_batches")) {
             EXPECT_TRUE(contains(ddl, "(batch_value text, "));
         }
     }
+}
+
+TEST(RefreshPlanner, KeysByIndexLookOneBatchValueUpAtATime) {
+    ModelSpec s = sessions_spec();
+    s.window_column = "collector_tstamp";
+    RefreshPlanner p(s, test_quote);
+    const std::string sql = p.collect_keys(true);
+    EXPECT_TRUE(contains(sql,
+                         "SELECT DISTINCT events.domain_sessionid FROM (SELECT DISTINCT "
+                         "pg_catalog.unnest($1::text[])::timestamp without time zone AS v) AS "
+                         "_incmodel_bv CROSS JOIN LATERAL (SELECT * FROM atomic.events AS events "
+                         "WHERE events.etl_tstamp = _incmodel_bv.v OFFSET 0) AS events WHERE "
+                         "true AND events.collector_tstamp >= $2::timestamptz UNION "));
+    EXPECT_TRUE(contains(sql, "IS NULL AND pg_catalog.array_position($1::text[], NULL) IS NOT "
+                              "NULL) AND events.collector_tstamp >= $2::timestamptz"));
+    EXPECT_FALSE(contains(p.collect_keys(false), "LATERAL"));
+}
+
+TEST(RefreshPlanner, ListedBatchesUnderTheBatchColumnsCollation) {
+    ModelSpec s = sessions_spec();
+    s.batch_type = "text";
+    s.batch_collation = QualifiedName{"pg_catalog", "C"};
+    RefreshPlanner p(s, test_quote);
+    EXPECT_TRUE(contains(p.collect_keys(), "unnest($1::text[])::text COLLATE pg_catalog.\"C\")"));
+    EXPECT_TRUE(contains(p.collect_keys(true),
+                         "unnest($1::text[])::text COLLATE pg_catalog.\"C\" AS v"));
 }
 
 TEST(RefreshPlanner, MultiColumnKeys) {
@@ -233,6 +268,28 @@ TEST(RefreshPlanner, ChangeLogRangesAreMergedAndScannedPerRange) {
     // the NULL batch is counted when the log saw NULL batch values
     EXPECT_TRUE(
         contains(sql, "WHERE $4::boolean AND events.etl_tstamp IS NULL HAVING count(*) > 0"));
+}
+
+// Without an index on the batch column the ranges are counted in one scan of the source, each
+// batch kept when the running depth of the sorted range bounds says it lies in a range.
+TEST(RefreshPlanner, ChangeLogRangesWithoutBatchIndexAreCountedInOneScan) {
+    ModelSpec s = sessions_spec();
+    s.batch_ranges_in_one_scan = true;
+    RefreshPlanner p(s, test_quote);
+    const std::string sql = p.find_batches_in_ranges();
+    EXPECT_FALSE(contains(sql, "CROSS JOIN LATERAL (SELECT events.etl_tstamp AS v"));
+    EXPECT_TRUE(contains(sql,
+                         "sg AS (SELECT events.etl_tstamp AS v, count(*) AS n FROM atomic.events "
+                         "AS events WHERE events.etl_tstamp >= (SELECT lo FROM d ORDER BY lo "
+                         "LIMIT 1) AND events.etl_tstamp <= (SELECT hi FROM d ORDER BY hi DESC "
+                         "LIMIT 1) GROUP BY events.etl_tstamp)"));
+    EXPECT_TRUE(contains(sql, "sum(w) OVER (ORDER BY v, kind ROWS UNBOUNDED PRECEDING) AS depth"));
+    EXPECT_TRUE(contains(sql, "FROM sx WHERE kind = 1 AND depth > 0 UNION ALL SELECT NULL::text"));
+    EXPECT_TRUE(
+        contains(sql, "WHERE $4::boolean AND events.etl_tstamp IS NULL HAVING count(*) > 0"));
+    s.batch_collation = QualifiedName{"pg_catalog", "C"};
+    EXPECT_TRUE(contains(RefreshPlanner(s, test_quote).find_recounted_batches(),
+                         "ORDER BY v COLLATE pg_catalog.\"C\", kind"));
 }
 
 TEST(RefreshPlanner, ChangeLogRangesAreMergedUnderTheColumnsCollation) {

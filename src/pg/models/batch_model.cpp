@@ -48,6 +48,34 @@ bool steer_to_index_lookups(const ModelRecord &m, std::int64_t keys) {
            r.rows[0][1] == std::optional<std::string>("t");
 }
 
+// Whether the source has a valid, non-partial index led by the batch column: the plan counts
+// the change log's ranges through it (else in one scan) and the keys step may look batches up.
+bool batch_column_indexed(const ModelRecord &m) {
+    return spi_exec("SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_index i JOIN "
+                    "pg_catalog.pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = "
+                    "i.indkey[0] WHERE i.indrelid = $1::oid AND i.indpred IS NULL AND "
+                    "i.indisvalid AND a.attname = $2)",
+                    {SqlParam::value(std::to_string(m.source_oid)),
+                     SqlParam::value(m.spec.batch_column)})
+               .rows[0][0] == std::optional<std::string>("t");
+}
+
+// The keys step is not left to the batch column's statistics either: bulk-loaded history under
+// a few batch values makes one value look like half the table, and the planner then scans the
+// window's index (or the whole source) for a batch of a few thousand rows. When the source has a
+// plain index led by the batch column and the run's new events are under a twentieth of its
+// rows, the keys are read per listed value through that index (sequential scans off for the
+// step; see RefreshPlanner::listed_batch_keys).
+bool steer_keys_to_batch_index(const ModelRecord &m, std::int64_t new_events) {
+    if (new_events <= 0 || !batch_column_indexed(m)) return false;
+    return spi_exec(
+               "SELECT (SELECT reltuples FROM pg_catalog.pg_class WHERE oid = $1::oid) > 20 * "
+               "$2::float8",
+               {SqlParam::value(std::to_string(m.source_oid)),
+                SqlParam::value(std::to_string(new_events))})
+               .rows[0][0] == std::optional<std::string>("t");
+}
+
 void use_index_lookups() {
     set_local_setting("enable_hashjoin", "off");
     set_local_setting("enable_mergejoin", "off");
@@ -117,6 +145,7 @@ PendingQuery pending_query(const ModelRecord &m, const core::RefreshPlanner &pla
     // The ranges are merged under the batch column's collation, the order the trigger used.
     core::ModelSpec spec = m.spec;
     spec.batch_collation = batch_collation(m);
+    spec.batch_ranges_in_one_scan = !batch_column_indexed(m);
     core::RefreshPlanner ranged(spec, quote_ident);
     q.select_sql = ranged.pending_batches_in_ranges();
     q.changed_sql = ranged.changed_batches_in_ranges();
@@ -357,9 +386,12 @@ RefreshOutcome refresh_batch_model(SpiConnection &spi, const ModelRecord &m) {
         driver.unit("keys", [&] {
             std::vector<SqlParam> params{SqlParam::text_array(batches)};
             if (cutoff) params.push_back(SqlParam::value(*cutoff));
-            if (!batches.empty())
-                run.keys =
-                    static_cast<std::int64_t>(spi_exec(planner.collect_keys(), params).processed);
+            if (!batches.empty()) {
+                const bool by_index = steer_keys_to_batch_index(m, run.events);
+                if (by_index) set_local_setting("enable_seqscan", "off");
+                run.keys = static_cast<std::int64_t>(
+                    spi_exec(planner.collect_keys(by_index), params).processed);
+            }
             if (!queued.empty())
                 run.keys += static_cast<std::int64_t>(
                     spi_exec(planner.queued_keys_into_scratch(),
