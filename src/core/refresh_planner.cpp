@@ -489,8 +489,9 @@ std::string RefreshPlanner::in_listed_batches() const {
 // The NULL batch when $1 lists it (a NULL element). Parameters are constants to the planner:
 // without a NULL element the condition folds to false and its branch reads nothing.
 std::string RefreshPlanner::null_batch_listed() const {
-    return fmt::format("({}.{} IS NULL AND pg_catalog.array_position($1::text[], NULL) IS NOT NULL)",
-                       q(spec_.source_alias), q(spec_.batch_column));
+    return fmt::format(
+        "({}.{} IS NULL AND pg_catalog.array_position($1::text[], NULL) IS NOT NULL)",
+        q(spec_.source_alias), q(spec_.batch_column));
 }
 
 // The distinct keys of the listed batches' rows: the listed values (one semi-join, see
@@ -504,7 +505,8 @@ std::string RefreshPlanner::listed_batch_keys(bool by_index) const {
     std::string listed;
     if (by_index)
         listed = fmt::format(
-            "SELECT DISTINCT {exprs} FROM (SELECT DISTINCT pg_catalog.unnest($1::text[])::{t}{coll} AS v) AS "
+            "SELECT DISTINCT {exprs} FROM (SELECT DISTINCT "
+            "pg_catalog.unnest($1::text[])::{t}{coll} AS v) AS "
             "_incmodel_bv CROSS JOIN LATERAL (SELECT * FROM {src} WHERE {a}.{b} = _incmodel_bv.v "
             "OFFSET 0) AS {a} WHERE true{tail}",
             fmt::arg("exprs", key_exprs()), fmt::arg("t", spec_.batch_type),

@@ -265,8 +265,8 @@ class RefreshPlanner {
     std::string ranged_batch_counts() const;  // WITH ... c: the logged ranges' batch counts
     std::string ranges_counted_per_range() const;    // its c: an index range scan per range
     std::string ranges_counted_in_one_scan() const;  // its c: one scan (no batch index)
-    std::string in_listed_batches() const;    // the batch column in $1's typed set (no NULL)
-    std::string null_batch_listed() const;    // the NULL batch, when $1 has a NULL element
+    std::string in_listed_batches() const;           // the batch column in $1's typed set (no NULL)
+    std::string null_batch_listed() const;           // the NULL batch, when $1 has a NULL element
     std::string listed_batch_keys(bool by_index) const;  // SELECT the listed batches' keys
     std::string verify_target_rows(bool sampled, bool with_null_keys) const;
     std::string append_first_duplicates(const std::string &rows) const;

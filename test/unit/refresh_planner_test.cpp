@@ -184,8 +184,9 @@ TEST(RefreshPlanner, KeysByIndexLookOneBatchValueUpAtATime) {
                          "_incmodel_bv CROSS JOIN LATERAL (SELECT * FROM atomic.events AS events "
                          "WHERE events.etl_tstamp = _incmodel_bv.v OFFSET 0) AS events WHERE "
                          "true AND events.collector_tstamp >= $2::timestamptz UNION "));
-    EXPECT_TRUE(contains(sql, "IS NULL AND pg_catalog.array_position($1::text[], NULL) IS NOT "
-                              "NULL) AND events.collector_tstamp >= $2::timestamptz"));
+    EXPECT_TRUE(contains(sql,
+                         "IS NULL AND pg_catalog.array_position($1::text[], NULL) IS NOT "
+                         "NULL) AND events.collector_tstamp >= $2::timestamptz"));
     EXPECT_FALSE(contains(p.collect_keys(false), "LATERAL"));
 }
 
@@ -195,8 +196,8 @@ TEST(RefreshPlanner, ListedBatchesUnderTheBatchColumnsCollation) {
     s.batch_collation = QualifiedName{"pg_catalog", "C"};
     RefreshPlanner p(s, test_quote);
     EXPECT_TRUE(contains(p.collect_keys(), "unnest($1::text[])::text COLLATE pg_catalog.\"C\")"));
-    EXPECT_TRUE(contains(p.collect_keys(true),
-                         "unnest($1::text[])::text COLLATE pg_catalog.\"C\" AS v"));
+    EXPECT_TRUE(
+        contains(p.collect_keys(true), "unnest($1::text[])::text COLLATE pg_catalog.\"C\" AS v"));
 }
 
 TEST(RefreshPlanner, MultiColumnKeys) {

@@ -51,12 +51,13 @@ bool steer_to_index_lookups(const ModelRecord &m, std::int64_t keys) {
 // Whether the source has a valid, non-partial index led by the batch column: the plan counts
 // the change log's ranges through it (else in one scan) and the keys step may look batches up.
 bool batch_column_indexed(const ModelRecord &m) {
-    return spi_exec("SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_index i JOIN "
-                    "pg_catalog.pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = "
-                    "i.indkey[0] WHERE i.indrelid = $1::oid AND i.indpred IS NULL AND "
-                    "i.indisvalid AND a.attname = $2)",
-                    {SqlParam::value(std::to_string(m.source_oid)),
-                     SqlParam::value(m.spec.batch_column)})
+    return spi_exec(
+               "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_index i JOIN "
+               "pg_catalog.pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = "
+               "i.indkey[0] WHERE i.indrelid = $1::oid AND i.indpred IS NULL AND "
+               "i.indisvalid AND a.attname = $2)",
+               {SqlParam::value(std::to_string(m.source_oid)),
+                SqlParam::value(m.spec.batch_column)})
                .rows[0][0] == std::optional<std::string>("t");
 }
 
