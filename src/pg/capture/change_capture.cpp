@@ -53,26 +53,27 @@ ModifiedSource *find_modified(Oid relid) {
     return nullptr;
 }
 
-// Notes rows of a relation as modified (rows 0: truncated). Plain C: called for every updated or
-// deleted row (from a WHEN clause), it allocates once per relation and transaction.
-void note_modified(Oid relid, int64 rows) {
+// The relation's entry in this transaction's notes, created on first use. Plain C: called for
+// every noted row (from a WHEN clause), it allocates once per relation and transaction.
+ModifiedSource *noted(Oid relid) {
     ModifiedSource *m = find_modified(relid);
     if (m == nullptr) {
         m = modified.add();
         m->source = relid;
     }
+    return m;
+}
+
+// Notes rows of a relation as modified (rows 0: truncated).
+void note_modified(Oid relid, int64 rows) {
+    ModifiedSource *m = noted(relid);
     m->rows += rows;
     if (rows == 0) m->truncated = true;
 }
 
 // Notes a changed row of a relation read as a dimension. Plain C, once per row.
 void note_dimension(Oid relid) {
-    ModifiedSource *m = find_modified(relid);
-    if (m == nullptr) {
-        m = modified.add();
-        m->source = relid;
-    }
-    m->dimension_rows++;
+    noted(relid)->dimension_rows++;
 }
 
 bool modifications_pending() {
@@ -173,10 +174,7 @@ bool holds_rows(Oid relid) {
 void add_capture_triggers(Oid partition) {
     if (logged_sources_of(partition).empty()) return;
     AsCatalogOwner owner;
-    const std::string rel =
-        *spi_exec("SELECT $1::pg_catalog.oid::pg_catalog.regclass::pg_catalog.text",
-                  {SqlParam::int64(partition)})
-             .scalar();
+    const std::string rel = regclass_text(partition);
     const bool exists = spi_exec(
                             "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_trigger WHERE "
                             "tgrelid OPERATOR(pg_catalog.=) $1::pg_catalog.oid AND tgname "
@@ -226,10 +224,7 @@ bool subcommand_modifies(const AlterTableCmd *cmd, const ObjectAddress &address)
 // name, which would leave them firing only outside replica mode.
 void reassert_always(Oid relid) {
     AsCatalogOwner owner;
-    const std::string rel =
-        *spi_exec("SELECT $1::pg_catalog.oid::pg_catalog.regclass::pg_catalog.text",
-                  {SqlParam::int64(relid)})
-             .scalar();
+    const std::string rel = regclass_text(relid);
     for (const auto &row :
          spi_exec("SELECT pg_catalog.quote_ident(tgname) FROM pg_catalog.pg_trigger WHERE tgrelid "
                   "OPERATOR(pg_catalog.=) $1::pg_catalog.oid AND tgname LIKE 'incmodel\\_%' AND "

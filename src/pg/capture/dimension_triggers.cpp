@@ -8,12 +8,12 @@
 #include "pg/boundary/guard.hpp"
 #include "pg/boundary/security.hpp"
 #include "pg/boundary/spi_client.hpp"
+#include "pg/capture/source_triggers.hpp"
 #include "pg/catalog/change_log_rows.hpp"
 #include "pg/catalog/key_queue.hpp"
 
 extern "C" {
 #include "catalog/pg_class.h"
-#include "utils/acl.h"
 #include "utils/lsyscache.h"
 }
 
@@ -23,18 +23,8 @@ namespace {
 
 // The relation and its partitions, every level, as regclass texts.
 std::vector<std::string> relation_tree(Oid relid) {
-    std::vector<std::string> out;
-    for (const auto &row :
-         spi_exec("SELECT relid::pg_catalog.regclass::pg_catalog.text AS rel FROM "
-                  "pg_catalog.pg_partition_tree($1::pg_catalog.oid) ORDER BY "
-                  "level, 1",
-                  {SqlParam::int64(relid)})
-             .rows)
-        out.push_back(*row[0]);
-    if (out.empty())
-        out.push_back(*spi_exec("SELECT $1::pg_catalog.oid::pg_catalog.regclass::pg_catalog.text",
-                                {SqlParam::int64(relid)})
-                           .scalar());
+    std::vector<std::string> out{regclass_text(relid)};
+    for (auto &p : partitions_of(relid)) out.push_back(std::move(p));
     return out;
 }
 
@@ -51,25 +41,6 @@ bool watched_already(Oid relid) {
                .scalar() == std::optional<std::string>("t");
 }
 
-// Whether the current user may put triggers on the relation (as CREATE TRIGGER requires).
-bool may_add_triggers(Oid relid) {
-    return pg_call([relid] {
-        return pg_class_ownercheck(relid, GetUserId()) ||
-               pg_class_aclcheck(relid, GetUserId(), ACL_TRIGGER) == ACLCHECK_OK;
-    });
-}
-
-// DROP TRIGGER of a trigger that may be absent, without IF EXISTS's NOTICE.
-void drop_if_present(const char *trigger, const std::string &relation) {
-    const bool present = spi_exec(
-                             "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_trigger WHERE tgrelid "
-                             "OPERATOR(pg_catalog.=) $1::pg_catalog.regclass AND tgname "
-                             "OPERATOR(pg_catalog.=) $2)",
-                             {SqlParam::value(relation), SqlParam::value(trigger)})
-                             .scalar() == std::optional<std::string>("t");
-    if (present) spi_exec(core::drop_trigger(trigger, relation));
-}
-
 // Puts the two watch triggers on a relation and its partitions (as the catalog owner: the
 // caller's right was checked; no user code runs in the DDL).
 void add_watch_triggers(Oid relid) {
@@ -78,11 +49,11 @@ void add_watch_triggers(Oid relid) {
     const std::string literal =
         *spi_exec("SELECT pg_catalog.quote_literal($1)", {SqlParam::value(tree.front())}).scalar();
     for (const auto &r : tree) {
-        drop_if_present(core::kDimensionTruncateTrigger, r);
+        drop_trigger(core::kDimensionTruncateTrigger, r);
         spi_exec(core::create_dimension_truncate_trigger(r));
         spi_exec(core::enable_always(r, core::kDimensionTruncateTrigger));
     }
-    drop_if_present(core::kDimensionTrigger, tree.front());
+    drop_trigger(core::kDimensionTrigger, tree.front());
     spi_exec(core::create_dimension_row_trigger(tree.front(), literal));
     // Clones on partitions too: PostgreSQL copies the mode only to partitions made later.
     for (const auto &r : tree) spi_exec(core::enable_always(r, core::kDimensionTrigger));
@@ -102,10 +73,7 @@ void watch_dimensions(const ModelRecord &m, const std::vector<Oid> &input_target
         const bool foreign = pg_call([r] { return get_rel_relkind(r) == RELKIND_FOREIGN_TABLE; });
         if (!foreign && watched_already(r)) continue;
         if (foreign || !may_add_triggers(r)) {
-            const std::string name =
-                *spi_exec("SELECT $1::pg_catalog.oid::pg_catalog.regclass::pg_catalog.text",
-                          {SqlParam::int64(r)})
-                     .scalar();
+            const std::string name = regclass_text(r);
             report(NOTICE,
                    "incmodel: model \"" + m.spec.name + "\" reads " + name +
                        ", whose changes its refreshes will not see",
@@ -140,8 +108,8 @@ void unwatch_dimensions(const std::vector<Oid> &relids) {
         if (pg_call([r] { return get_rel_relkind(r) == RELKIND_FOREIGN_TABLE; })) continue;
         AsCatalogOwner owner;
         const std::vector<std::string> tree = relation_tree(r);
-        drop_if_present(core::kDimensionTrigger, tree.front());
-        for (const auto &rel : tree) drop_if_present(core::kDimensionTruncateTrigger, rel);
+        drop_trigger(core::kDimensionTrigger, tree.front());
+        for (const auto &rel : tree) drop_trigger(core::kDimensionTruncateTrigger, rel);
     }
 }
 

@@ -48,19 +48,32 @@ SqlParam oid_param(Oid oid) {
     return SqlParam::value(std::to_string(oid));
 }
 
-// The partitions of a source, every level, as qualified names (none for a plain table).
-std::vector<std::string> partitions_of(Oid source) {
+}  // namespace
+
+std::string regclass_text(Oid relid) {
+    return *spi_exec("SELECT $1::pg_catalog.oid::pg_catalog.regclass::pg_catalog.text",
+                     {SqlParam::int64(relid)})
+                .scalar();
+}
+
+std::vector<std::string> partitions_of(Oid relid) {
     std::vector<std::string> out;
     for (const auto &row : spi_exec("SELECT p.relid::pg_catalog.regclass::pg_catalog.text FROM "
                                     "pg_catalog.pg_partition_tree($1::pg_catalog.oid) p WHERE "
                                     "p.level > 0 ORDER BY p.level, 1",
-                                    {oid_param(source)})
+                                    {oid_param(relid)})
                                .rows)
         out.push_back(*row[0]);
     return out;
 }
 
-// DROP TRIGGER of a trigger that may be absent, without IF EXISTS's NOTICE.
+bool may_add_triggers(Oid relid) {
+    return pg_call([relid] {
+        return pg_class_ownercheck(relid, GetUserId()) ||
+               pg_class_aclcheck(relid, GetUserId(), ACL_TRIGGER) == ACLCHECK_OK;
+    });
+}
+
 void drop_trigger(const std::string &quoted_name, const std::string &relation) {
     const bool present = spi_exec(
                              "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_trigger WHERE tgrelid "
@@ -70,8 +83,6 @@ void drop_trigger(const std::string &quoted_name, const std::string &relation) {
                              .scalar() == std::optional<std::string>("t");
     if (present) spi_exec(core::drop_trigger(quoted_name, relation));
 }
-
-}  // namespace
 
 void add_partition_capture_triggers(const std::string &relation) {
     for (const auto &statement : core::create_relation_capture_triggers(relation))
@@ -101,10 +112,7 @@ bool change_trigger_active(const ModelRecord &m) {
 bool ensure_change_trigger(const ModelRecord &m) {
     const Oid source = m.source_oid;
     char kind = pg_call([source] { return get_rel_relkind(source); });
-    bool allowed = pg_call([source] {
-        return pg_class_ownercheck(source, GetUserId()) ||
-               pg_class_aclcheck(source, GetUserId(), ACL_TRIGGER) == ACLCHECK_OK;
-    });
+    const bool allowed = may_add_triggers(source);
     const bool table = kind == RELKIND_RELATION || kind == RELKIND_PARTITIONED_TABLE;
     const std::string src = core::qualified(quote_ident, m.spec.source);
     if (!table || !allowed) {

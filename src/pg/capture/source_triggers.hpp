@@ -34,6 +34,20 @@ bool ensure_change_trigger(const ModelRecord &m);
 // The last model of a source (and batch column) takes its triggers and log rows with it.
 void drop_change_trigger_if_unused(const ModelRecord &m);
 
+// A relation's name as its regclass text (qualified unless on the pinned search_path).
+std::string regclass_text(Oid relid);
+
+// The partitions of a relation, every level, as regclass texts (none for a plain table).
+std::vector<std::string> partitions_of(Oid relid);
+
+// Whether the current user may put triggers on the relation (its owner, or TRIGGER on it), as
+// CREATE TRIGGER requires.
+bool may_add_triggers(Oid relid);
+
+// DROP TRIGGER of a trigger (its quote_ident'ed name) that may be absent, without IF EXISTS's
+// NOTICE.
+void drop_trigger(const std::string &quoted_name, const std::string &relation);
+
 // Creates incmodel_truncate, incmodel_upd and incmodel_del on one relation of a source's tree,
 // enabled ALWAYS (as the catalog owner: the caller's DDL right was checked).
 void add_partition_capture_triggers(const std::string &relation);
