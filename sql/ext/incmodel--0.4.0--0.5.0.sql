@@ -1,2 +1,63 @@
 -- incmodel 0.4.0 -> 0.5.0
 \echo Use "ALTER EXTENSION incmodel UPDATE TO '0.5.0'" to load this file. \quit
+
+-- =============================================================================================
+-- Dimension changes recompute the keys they reach
+-- =============================================================================================
+-- A statement that changes rows of a relation a batch model reads besides its source queues the
+-- changed rows' values on the query's equality that leads from that relation to the source
+-- (c.root_id = e.event_id, possibly through other joined tables), one key_queue row per value
+-- with `dimension` set; the next refresh follows the equalities from those values to the
+-- source's rows and recomputes their keys. The statement triggers incmodel_dim_ins, _upd and _del
+-- (REFERENCING the changed rows, enabled ALWAYS) do it on each watched relation and partition;
+-- rows no statement trigger takes care of (logical replication's apply) and TRUNCATE still queue
+-- a full recompute at commit. Models created before 0.5.0 get the new triggers at their next run
+-- (dimensions_recorded is reset below).
+ALTER TABLE incmodel.key_queue ADD COLUMN dimension regclass;
+COMMENT ON COLUMN incmodel.key_queue.dimension IS
+    'Set: keys holds one join value of changed rows of this relation (the model''s refresh maps it to keys); NULL: keys holds a key (NULL keys: a full recompute).';
+
+-- What a change to a relation the query reads besides the source does for this model:
+-- 'recompute' (the keys it reaches; a batch model with no route from the relation to its source
+-- is refused at creation), 'rebuild' (the whole model, as 0.4.0 did), 'ignore' (not watched).
+ALTER TABLE incmodel.models ADD COLUMN on_dimension_change text NOT NULL DEFAULT 'recompute'
+    CHECK (on_dimension_change IN ('recompute', 'rebuild', 'ignore'));
+-- Models from 0.4.0 rebuilt on any dimension change: they keep doing so where no route exists
+-- (the trigger falls back per change), and map the rest to keys.
+UPDATE incmodel.models SET dimensions_recorded = false;
+
+CREATE FUNCTION incmodel.queue_dimension_values() RETURNS trigger
+    LANGUAGE c
+    SET search_path = pg_catalog, pg_temp
+    AS 'MODULE_PATHNAME', 'incmodel_queue_dimension_values';
+
+DROP FUNCTION incmodel.create_model(text, text, text, text, text, interval, text[], boolean,
+                                    boolean, text, timestamptz, interval, text, int, bigint, text,
+                                    text, text[]);
+CREATE FUNCTION incmodel.create_model(
+    name                text,
+    query               text,
+    target              text,
+    batch_column        text DEFAULT NULL,
+    window_column       text DEFAULT NULL,
+    lookback            interval DEFAULT interval '7 days',
+    unique_key          text[] DEFAULT NULL,
+    bounded_recompute   boolean DEFAULT false,
+    enabled             boolean DEFAULT true,
+    load_column         text DEFAULT NULL,
+    start_date          timestamptz DEFAULT NULL,
+    backfill_limit      interval DEFAULT interval '30 days',
+    day_key             text DEFAULT NULL,
+    reprocess_days      int DEFAULT 2,
+    min_rows_to_process bigint DEFAULT 1000,
+    strategy            text DEFAULT NULL,
+    event_key           text DEFAULT NULL,
+    depends_on          text[] DEFAULT NULL,
+    on_dimension_change text DEFAULT 'recompute')
+    RETURNS bigint
+    LANGUAGE c VOLATILE
+    -- No SET search_path: the user's query and target resolve in the caller's search_path, as
+    -- CREATE VIEW does. Everything incmodel generates is fully qualified and runs pinned.
+    AS 'MODULE_PATHNAME', 'incmodel_create_model';
+COMMENT ON FUNCTION incmodel.create_model IS
+    'Registers an incremental model from the SELECT of its full rebuild (batch_column: discrete batches; load_column + day_key: a daily aggregate over load-time ranges; load_column + strategy => ''append'' + event_key: an event-level table; depends_on: a features model over another model''s target; on_dimension_change: what a change to a joined relation does), creates (or checks) the target and builds it.';

@@ -65,6 +65,23 @@ std::string create_dimension_truncate_trigger(const std::string &relation) {
         kDimensionTruncateTrigger, relation);
 }
 
+std::vector<std::string> create_dimension_statement_triggers(const std::string &relation) {
+    return {
+        fmt::format("CREATE TRIGGER {} AFTER INSERT ON {} REFERENCING NEW TABLE AS incmodel_new "
+                    "FOR EACH STATEMENT EXECUTE FUNCTION incmodel.queue_dimension_values()",
+                    kDimensionInsertTrigger, relation),
+        fmt::format("CREATE TRIGGER {} AFTER UPDATE ON {} REFERENCING OLD TABLE AS incmodel_old "
+                    "NEW TABLE AS incmodel_new FOR EACH STATEMENT EXECUTE FUNCTION "
+                    "incmodel.queue_dimension_values()",
+                    kDimensionUpdateTrigger, relation),
+        fmt::format("CREATE TRIGGER {} AFTER DELETE ON {} REFERENCING OLD TABLE AS incmodel_old "
+                    "FOR EACH STATEMENT EXECUTE FUNCTION incmodel.queue_dimension_values()",
+                    kDimensionDeleteTrigger, relation),
+        enable_always(relation, kDimensionInsertTrigger),
+        enable_always(relation, kDimensionUpdateTrigger),
+        enable_always(relation, kDimensionDeleteTrigger)};
+}
+
 std::string enable_always(const std::string &relation, const std::string &trigger) {
     return fmt::format("ALTER TABLE {} ENABLE ALWAYS TRIGGER {}", relation, trigger);
 }

@@ -45,6 +45,15 @@ std::string create_dimension_row_trigger(const std::string &relation,
                                          const std::string &relation_literal);
 std::string create_dimension_truncate_trigger(const std::string &relation);
 
+// The statement triggers that map a dimension change to keys: AFTER INSERT (new rows), UPDATE
+// (old and new rows) and DELETE (old rows), each REFERENCING its transition tables, calling
+// incmodel.queue_dimension_values(). Created on the relation and on each of its partitions;
+// they take care of the rows incmodel_dim noted (where none fires, the notes rebuild).
+inline constexpr const char *kDimensionInsertTrigger = "incmodel_dim_ins";
+inline constexpr const char *kDimensionUpdateTrigger = "incmodel_dim_upd";
+inline constexpr const char *kDimensionDeleteTrigger = "incmodel_dim_del";
+std::vector<std::string> create_dimension_statement_triggers(const std::string &relation);
+
 // ALTER TABLE ... ENABLE ALWAYS TRIGGER: fires in replica mode too.
 std::string enable_always(const std::string &relation, const std::string &trigger);
 

@@ -15,6 +15,25 @@ struct QualifiedName {
     std::string name;
 };
 
+// A key read through a dimension the source is joined to by an equality: identity stitching,
+// coalesce(m.user_id, e.domain_userid) over events e LEFT JOIN user_map m ON m.domain_userid =
+// e.domain_userid, the map unique on its join column. The key part's source_expr looks the
+// dimension up for each source row (through_dimension_expr); these texts let a refresh find the
+// source rows of a set of keys by index, and a change to the dimension name the keys it moves.
+// Every text is deparsed SQL.
+struct KeyThroughDimension {
+    std::uint32_t relid = 0;    // the dimension's OID (its changes move keys)
+    std::string relation;       // the dimension, quoted and qualified
+    std::string alias;          // its alias in the query, quoted
+    std::string column;         // its side of the equality, over alias (m.domain_userid)
+    std::string source_column;  // the source's side, over the source's alias
+    std::string op;             // OPERATOR(schema.name) of the equality
+    std::string matched;        // the key of a source row with a match, over alias alone
+    std::string unmatched;      // the key of a row without one, over the source's alias alone
+    // The same for a dimension row's own join value (the key its source rows have without it).
+    std::string unmatched_from_dimension;
+};
+
 // One column of the refresh key: the target column and the source expression that computes it.
 // source_expr is already deparsed SQL that refers to the source through the model's alias.
 struct KeyPart {
@@ -25,6 +44,7 @@ struct KeyPart {
     // citext: keys are matched with it, as GROUP BY and the target's unique index compare them.
     // Unset (a key loaded without a query tree): matched with a plain "=".
     std::optional<QualifiedName> equality;
+    std::optional<KeyThroughDimension> through;  // a key read through a dimension
 };
 
 // One output column of the model (and so of the target table).

@@ -386,8 +386,9 @@ std::string RefreshPlanner::transition_keys(const std::string &transition) const
 // recompute (keys NULL): the plan consumes exactly these.
 std::string RefreshPlanner::queued_key_ids() const {
     return fmt::format(
-        "SELECT id::pg_catalog.text AS id, keys IS NULL AS full_recompute FROM {} WHERE model_id "
-        "= $1::int8 ORDER BY id",
+        "SELECT id::pg_catalog.text AS id, keys IS NULL AS full_recompute, "
+        "dimension::pg_catalog.oid::pg_catalog.text AS dimension FROM {} WHERE model_id = "
+        "$1::int8 ORDER BY id",
         kKeyQueue);
 }
 
@@ -407,7 +408,8 @@ std::string RefreshPlanner::queued_keys_into_scratch() const {
     const std::string keys = qualified(quote_, scratch_.keys);
     return fmt::format(
         "INSERT INTO {keys} ({cols}) SELECT {casts} FROM {queue} WHERE model_id = $1::int8 AND id "
-        "= ANY ($2::int8[]) AND keys IS NOT NULL EXCEPT SELECT {cols} FROM {keys}",
+        "= ANY ($2::int8[]) AND keys IS NOT NULL AND dimension IS NULL EXCEPT SELECT {cols} FROM "
+        "{keys}",
         fmt::arg("keys", keys), fmt::arg("cols", key_columns(nullptr)),
         fmt::arg("casts", join(casts, ", ")), fmt::arg("queue", kKeyQueue));
 }
@@ -560,11 +562,43 @@ std::string RefreshPlanner::restricted_to_keys(bool with_null_keys,
     std::vector<std::string> exprs;
     for (const auto &k : spec_.keys) exprs.push_back(k.source_expr);
     const std::string narrowed = and_source_filter() + filter;
+    if (spec_.keys.size() == 1 && spec_.keys[0].through)
+        return restricted_through_dimension(with_null_keys, narrowed);
     std::string restricted =
         fmt::format("SELECT * FROM {} WHERE {}{}", source_as_alias(), in_keys(exprs), narrowed);
     if (with_null_keys)
         restricted += fmt::format(" UNION ALL SELECT * FROM {} WHERE {}{}", source_as_alias(),
                                   in_null_keys(exprs), narrowed);
+    return restricted;
+}
+
+// restricted_to_keys() for a key read through a dimension: the source rows whose join value the
+// dimension maps to a touched key, and the unmatched rows whose own key is touched, each found by
+// index before the exact per-row key is compared; a row is in one branch only (the second keeps
+// the rows without such a match), so duplicates of a row stay duplicates.
+std::string RefreshPlanner::restricted_through_dimension(bool with_null_keys,
+                                                         const std::string &narrowed) const {
+    const KeyThroughDimension &t = *spec_.keys[0].through;
+    const std::vector<std::string> exprs{spec_.keys[0].source_expr};
+    auto mapped = [&](const std::string &condition) {
+        return fmt::format("{} {} ANY (SELECT {} FROM {} AS {} WHERE {})", t.source_column, t.op,
+                           t.column, t.relation, t.alias, condition);
+    };
+    const std::string to_touched = mapped(in_keys({t.matched}));
+    std::string restricted = fmt::format(
+        "SELECT * FROM {src} WHERE {mapped} AND {exact}{narrowed} UNION ALL SELECT * FROM {src} "
+        "WHERE {own} AND NOT pg_catalog.coalesce({mapped}, false) AND {exact}{narrowed}",
+        fmt::arg("src", source_as_alias()), fmt::arg("mapped", to_touched),
+        fmt::arg("exact", in_keys(exprs)), fmt::arg("own", in_keys({t.unmatched})),
+        fmt::arg("narrowed", narrowed));
+    if (with_null_keys)
+        restricted += fmt::format(
+            " UNION ALL SELECT * FROM {src} WHERE (pg_catalog.coalesce({mapped}, false) OR "
+            "({unmatched}) IS NULL) AND {exact}{narrowed}",
+            fmt::arg("src", source_as_alias()),
+            fmt::arg("mapped", mapped("(" + t.matched + ") IS NULL")),
+            fmt::arg("unmatched", t.unmatched), fmt::arg("exact", in_null_keys(exprs)),
+            fmt::arg("narrowed", narrowed));
     return restricted;
 }
 

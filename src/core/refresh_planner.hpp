@@ -23,6 +23,28 @@ struct ScratchTables {
     QualifiedName days;  // daily models: per event day, this run's new / late / recounted rows
 };
 
+// How a change to a relation the query reads (a dimension) reaches the source's rows: a chain
+// of equalities of the query, from the changed relation to the source (one hop when the
+// dimension is joined to the source itself: c.root_id = e.event_id). Built by the adapter from
+// the analyzed query (analysis/dimension_routes.cpp); every text is deparsed SQL.
+struct DimensionHop {
+    std::string relation;  // the relation this hop reads, quoted and qualified ("" at the first)
+    std::string alias;     // the alias the query gives it, quoted
+    std::string value;     // over alias: the values the next hop matches (its side of the equality)
+    // The equality with the previous hop, its previous side written as _incmodel_v.v ("" at the
+    // first hop).
+    std::string match;
+};
+struct DimensionRoute {
+    std::string value_type;  // the SQL type of the first hop's value (queued as text)
+    std::vector<DimensionHop> hops;
+    std::string source_match;  // the last equality, its source side over the source's alias
+};
+
+// The value of a key read through a dimension for one source row: the matched row's key when the
+// dimension has a row for it (it is unique on its join column), the unmatched key otherwise.
+std::string through_dimension_expr(const KeyThroughDimension &k);
+
 class RefreshPlanner {
   public:
     RefreshPlanner(ModelSpec spec, IdentQuoter quote);
@@ -66,11 +88,13 @@ class RefreshPlanner {
     // changed (vanished ones with event_count 0), not in the scratch yet; the same parameters
     // as find_batches_in_ranges() without $5, the ranges being the changed rows' ones.
     std::string find_recounted_batches() const;
-    // SELECT the queued key sets' ids (text) and whether each is a full recompute. $1 model id.
+    // SELECT the queued key sets' ids (text), whether each is a full recompute, and the dimension
+    // whose join values it holds (NULL for keys). $1 model id.
     std::string queued_key_ids() const;
     // INSERT a full-recompute request for this model (catalog owner). $1 model id.
     std::string queue_full_recompute() const;
-    // INSERT the queued keys not in the keys scratch yet. $1 model id, $2 queue ids (int8[]).
+    // INSERT the queued keys (not a dimension's values) not in the keys scratch yet. $1 model id,
+    // $2 queue ids (int8[]).
     std::string queued_keys_into_scratch() const;
     // DELETE the consumed key sets (catalog owner). $1 model id, $2 queue ids (int8[]).
     std::string consume_queued_keys() const;
@@ -217,6 +241,23 @@ class RefreshPlanner {
     // cast back to their types. $1 model id, $2 highest queue id.
     std::string features_queued_keys() const;
 
+    // --- dimension changes (src/core/dimension_steps.cpp) --------------------------------------
+    // A statement changed rows of a dimension: the values of the route's first hop on one of its
+    // transition tables (text, distinct, NULLs left out: an equality never matches them),
+    // evaluated as the model's owner.
+    std::string dimension_values(const std::string &transition, const DimensionRoute &route) const;
+    // Queues them for this model (catalog owner): $1 model id, $2 the dimension (oid), $3 values.
+    std::string queue_dimension_values() const;
+    // The keys a change to a dimension moves for a key part read through it: the key of each
+    // changed row (old and new rows), and the key its source rows have without it; text,
+    // distinct. Evaluated on a transition table as the model's owner.
+    std::string through_dimension_keys(const std::string &transition,
+                                       const KeyThroughDimension &k) const;
+    // INSERT into the keys scratch the keys of the source rows the queued values reach through
+    // the route, not in the scratch yet (model owner). $1 model id, $2 queue ids (int8[]), $3 the
+    // dimension (oid).
+    std::string dimension_keys_into_scratch(const DimensionRoute &route) const;
+
     // --- verify (src/core/verify_steps.cpp) -------------------------------------------------
     // verify() recomputes into the rows scratch what the target should hold and compares.
     // A sampled verify first fills the keys scratch with a random sample of refresh keys drawn
@@ -253,7 +294,10 @@ class RefreshPlanner {
     std::string key_equal(size_t i, const std::string &lhs, const std::string &rhs) const;
     std::string in_keys(const std::vector<std::string> &exprs) const;  // EXISTS: a touched key
     std::string in_null_keys(const std::vector<std::string> &exprs) const;
-    std::string and_source_filter() const;       // AND (the WHERE parts on the source alone)
+    std::string and_source_filter() const;
+    std::string restricted_through_dimension(
+        bool with_null_keys,
+        const std::string &narrowed) const;      // AND (the WHERE parts on the source alone)
     std::string window_filter(int param) const;  // AND alias.window >= $n
     std::string with_restricted_source(const std::string &restricted_select) const;
     std::string source_batch_counts() const;  // every batch (in the window) with its count
@@ -262,7 +306,7 @@ class RefreshPlanner {
     std::string vanished_batches() const;
     std::string range_bound(const char *column) const;
     std::string batch_collate() const;
-    std::string ranged_batch_counts() const;  // WITH ... c: the logged ranges' batch counts
+    std::string ranged_batch_counts() const;         // WITH ... c: the logged ranges' batch counts
     std::string ranges_counted_per_range() const;    // its c: an index range scan per range
     std::string ranges_counted_in_one_scan() const;  // its c: one scan (no batch index)
     std::string in_listed_batches() const;           // the batch column in $1's typed set (no NULL)

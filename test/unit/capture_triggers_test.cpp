@@ -72,3 +72,20 @@ TEST(CaptureTriggers, DimensionTriggersOnlyNote) {
               "CREATE TRIGGER incmodel_dim_truncate AFTER TRUNCATE ON dm.countries FOR EACH "
               "STATEMENT EXECUTE FUNCTION incmodel.log_source_modification()");
 }
+
+// The statement triggers that turn a dimension change into queued join values: one per event
+// (PostgreSQL allows transition tables on single-event triggers only), each enabled ALWAYS.
+TEST(CaptureTriggers, DimensionStatementTriggersReadTheChangedRows) {
+    const auto ddl = create_dimension_statement_triggers("dm.countries");
+    ASSERT_EQ(ddl.size(), 6u);
+    EXPECT_EQ(ddl[0],
+              "CREATE TRIGGER incmodel_dim_ins AFTER INSERT ON dm.countries REFERENCING NEW TABLE "
+              "AS incmodel_new FOR EACH STATEMENT EXECUTE FUNCTION "
+              "incmodel.queue_dimension_values()");
+    EXPECT_NE(ddl[1].find("AFTER UPDATE ON dm.countries REFERENCING OLD TABLE AS incmodel_old NEW "
+                          "TABLE AS incmodel_new"),
+              std::string::npos);
+    EXPECT_NE(ddl[2].find("AFTER DELETE ON dm.countries REFERENCING OLD TABLE AS incmodel_old FOR"),
+              std::string::npos);
+    EXPECT_EQ(ddl[5], "ALTER TABLE dm.countries ENABLE ALWAYS TRIGGER incmodel_dim_del");
+}

@@ -24,26 +24,6 @@ namespace incmodel::pg {
 
 namespace {
 
-struct RelidCount {
-    Oid relid;
-    int count;
-};
-
-// Counts every reference to a relation anywhere in a query, nested queries included.
-bool count_relid_walker(Node *node, void *ctx) {
-    auto *c = static_cast<RelidCount *>(ctx);
-    if (node == nullptr) return false;
-    if (IsA(node, RangeTblEntry)) {
-        auto *rte = reinterpret_cast<RangeTblEntry *>(node);
-        if (rte->rtekind == RTE_RELATION && rte->relid == c->relid) c->count++;
-        return false;
-    }
-    if (IsA(node, Query))
-        return query_tree_walker(reinterpret_cast<Query *>(node), as_walker(count_relid_walker),
-                                 ctx, QTW_EXAMINE_RTES_BEFORE);
-    return expression_tree_walker(node, as_walker(count_relid_walker), ctx);
-}
-
 struct RangeVarSearch {
     const char *schema;
     const char *relname;
@@ -164,22 +144,6 @@ bool drift_walker(Node *node, void *ctx) {
 }
 
 // --- helpers that call PostgreSQL -------------------------------------------------------------
-
-// Pushes a search path of pg_catalog only, so that deparsed SQL qualifies every other name.
-struct CatalogOnlySearchPath {
-    CatalogOnlySearchPath() {
-        pg_call([] {
-            OverrideSearchPath *path = GetOverrideSearchPath(CurrentMemoryContext);
-            path->schemas = NIL;
-            path->addCatalog = true;
-            path->addTemp = false;
-            PushOverrideSearchPath(path);
-        });
-    }
-    ~CatalogOnlySearchPath() {
-        if (std::uncaught_exceptions() == 0) pg_call([] { PopOverrideSearchPath(); });
-    }
-};
 
 std::string type_name(Oid type, int32 typmod, Oid collation) {
     std::string name = pg_call([type, typmod] { return format_type_with_typemod(type, typmod); });
@@ -626,12 +590,8 @@ AnalyzedQuery analyze_model_query(const ModelQueryInput &input) {
         out.batch_attnum = pg_call([relid, batch] { return get_attnum(relid, batch); });
     }
     const Oid source = out.source_oid;
-    RelidCount uses{source, 0};
-    pg_call([query, &uses] {
-        (void)query_tree_walker(query, as_walker(count_relid_walker), &uses,
-                                QTW_EXAMINE_RTES_BEFORE);
-    });
-    if (uses.count != 1)
+    const int uses = relation_references(query, source);
+    if (uses != 1)
         unsupported(
             "the source relation is referenced more than once (in a subquery, CTE or "
             "self-join)",

@@ -1,8 +1,58 @@
 #include "pg/analysis/tree_util.hpp"
 
+#include <exception>
+
 #include "pg/boundary/guard.hpp"
 
 namespace incmodel::pg {
+
+CatalogOnlySearchPath::CatalogOnlySearchPath() {
+    pg_call([] {
+        OverrideSearchPath *path = GetOverrideSearchPath(CurrentMemoryContext);
+        path->schemas = NIL;
+        path->addCatalog = true;
+        path->addTemp = false;
+        PushOverrideSearchPath(path);
+    });
+}
+
+CatalogOnlySearchPath::~CatalogOnlySearchPath() {
+    if (std::uncaught_exceptions() == 0) pg_call([] { PopOverrideSearchPath(); });
+}
+
+namespace {
+
+struct RelidCount {
+    Oid relid;
+    int count;
+};
+
+// Counts every reference to a relation anywhere in a query, nested queries included. Plain C.
+bool count_relid_walker(Node *node, void *ctx) {
+    auto *c = static_cast<RelidCount *>(ctx);
+    if (node == nullptr) return false;
+    if (IsA(node, RangeTblEntry)) {
+        auto *rte = reinterpret_cast<RangeTblEntry *>(node);
+        if (rte->rtekind == RTE_RELATION && rte->relid == c->relid) c->count++;
+        return false;
+    }
+    if (IsA(node, Query))
+        return query_tree_walker(reinterpret_cast<Query *>(node), as_walker(count_relid_walker),
+                                 ctx, QTW_EXAMINE_RTES_BEFORE);
+    return expression_tree_walker(node, as_walker(count_relid_walker), ctx);
+}
+
+}  // namespace
+
+// The source is refused when read twice; a dimension read twice has no single route.
+int relation_references(Query *query, Oid relid) {
+    RelidCount uses{relid, 0};
+    pg_call([query, &uses] {
+        (void)query_tree_walker(query, as_walker(count_relid_walker), &uses,
+                                QTW_EXAMINE_RTES_BEFORE);
+    });
+    return uses.count;
+}
 
 // One place for the 0A000 refusals of query shapes, so they all read alike.
 void unsupported(const std::string &what, const std::string &hint) {

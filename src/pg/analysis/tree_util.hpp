@@ -14,6 +14,19 @@ auto as_walker(Fn fn) {
     return reinterpret_cast<bool (*)()>(fn);
 }
 
+// Pushes a search path of pg_catalog only while it lives, so that deparsed SQL qualifies every
+// other name.
+struct CatalogOnlySearchPath {
+    CatalogOnlySearchPath();
+    ~CatalogOnlySearchPath();
+    CatalogOnlySearchPath(const CatalogOnlySearchPath &) = delete;
+    CatalogOnlySearchPath &operator=(const CatalogOnlySearchPath &) = delete;
+};
+
+// How many range table entries of the query, at every level (subqueries, CTEs, sublinks), read
+// the relation.
+int relation_references(Query *query, Oid relid);
+
 // Raises 0A000 "incmodel: <what>" with a hint: a query shape incmodel cannot keep incremental.
 [[noreturn]] void unsupported(const std::string &what, const std::string &hint);
 

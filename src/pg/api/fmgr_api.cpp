@@ -122,6 +122,14 @@ Datum incmodel_create_model(PG_FUNCTION_ARGS) {
         args.strategy = opt_text_arg(fcinfo, 15);
         args.event_key = opt_text_arg(fcinfo, 16);
         if (!absent(fcinfo, 17)) args.depends_on = text_array_arg(fcinfo, 17, "depends_on");
+        if (!absent(fcinfo, 18))
+            args.on_dimension_change = opt_text_arg(fcinfo, 18).value_or("recompute");
+        if (args.on_dimension_change != "recompute" && args.on_dimension_change != "rebuild" &&
+            args.on_dimension_change != "ignore")
+            throw UserError(ERRCODE_INVALID_PARAMETER_VALUE,
+                            "incmodel: on_dimension_change must be 'recompute', 'rebuild' or "
+                            "'ignore'",
+                            "", "");
         SpiConnection spi;
         std::int64_t id = create_model(spi, args);
         return Int64GetDatum(id);

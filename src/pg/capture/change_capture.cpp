@@ -289,6 +289,13 @@ void release_modified_rows(Oid source) {
     if (m != nullptr) m->rows = 0;
 }
 
+void release_dimension_rows(const std::vector<Oid> &relids) {
+    for (Oid relid : relids) {
+        ModifiedSource *m = pg_call([relid] { return find_modified(relid); });
+        if (m != nullptr) m->dimension_rows = 0;
+    }
+}
+
 bool capture_suppressed_now() {
     return capture_suppressed;
 }

@@ -3,6 +3,7 @@
 #include <string>
 
 #include "core/capture_triggers.hpp"
+#include "pg/analysis/dimension_routes.hpp"
 #include "pg/analysis/query_analysis.hpp"
 #include "pg/analysis/relations_read.hpp"
 #include "pg/boundary/guard.hpp"
@@ -28,17 +29,28 @@ std::vector<std::string> relation_tree(Oid relid) {
     return out;
 }
 
-// Whether both watch triggers are on every relation of the tree, enabled ALWAYS.
+// Whether every watch trigger is on every relation of the tree, enabled ALWAYS.
 bool watched_already(Oid relid) {
     return spi_exec(
                "SELECT NOT EXISTS (SELECT 1 FROM (SELECT $1::pg_catalog.oid AS relid UNION SELECT "
-               "relid FROM pg_catalog.pg_partition_tree($1::pg_catalog.oid)) p CROSS JOIN (VALUES "
-               "($2), ($3)) t(name) WHERE NOT EXISTS (SELECT 1 FROM pg_catalog.pg_trigger g WHERE "
-               "g.tgrelid OPERATOR(pg_catalog.=) p.relid AND g.tgname OPERATOR(pg_catalog.=) "
-               "t.name AND g.tgenabled OPERATOR(pg_catalog.=) 'A'))",
-               {SqlParam::int64(relid), SqlParam::value(core::kDimensionTrigger),
-                SqlParam::value(core::kDimensionTruncateTrigger)})
+               "relid FROM pg_catalog.pg_partition_tree($1::pg_catalog.oid)) p CROSS JOIN "
+               "pg_catalog.unnest($2::pg_catalog.text[]) t(name) WHERE NOT EXISTS (SELECT 1 FROM "
+               "pg_catalog.pg_trigger g WHERE g.tgrelid OPERATOR(pg_catalog.=) p.relid AND "
+               "g.tgname OPERATOR(pg_catalog.=) t.name AND g.tgenabled OPERATOR(pg_catalog.=) "
+               "'A'))",
+               {SqlParam::int64(relid),
+                SqlParam::text_array(std::vector<std::string>{
+                    core::kDimensionTrigger, core::kDimensionTruncateTrigger,
+                    core::kDimensionInsertTrigger, core::kDimensionUpdateTrigger,
+                    core::kDimensionDeleteTrigger})})
                .scalar() == std::optional<std::string>("t");
+}
+
+// The statement triggers of the watch, dropped where they are.
+void drop_statement_triggers(const std::string &relation) {
+    for (const char *t : {core::kDimensionInsertTrigger, core::kDimensionUpdateTrigger,
+                          core::kDimensionDeleteTrigger})
+        drop_trigger(t, relation);
 }
 
 // Puts the two watch triggers on a relation and its partitions (as the catalog owner: the
@@ -52,6 +64,8 @@ void add_watch_triggers(Oid relid) {
         drop_trigger(core::kDimensionTruncateTrigger, r);
         spi_exec(core::create_dimension_truncate_trigger(r));
         spi_exec(core::enable_always(r, core::kDimensionTruncateTrigger));
+        drop_statement_triggers(r);
+        for (const auto &ddl : core::create_dimension_statement_triggers(r)) spi_exec(ddl);
     }
     drop_trigger(core::kDimensionTrigger, tree.front());
     spi_exec(core::create_dimension_row_trigger(tree.front(), literal));
@@ -61,14 +75,40 @@ void add_watch_triggers(Oid relid) {
 
 }  // namespace
 
-void watch_dimensions(const ModelRecord &m, const std::vector<Oid> &input_targets) {
+std::vector<Oid> dimensions_of(const ModelRecord &m, const std::vector<Oid> &input_targets) {
     std::vector<Oid> relids;
     for (Oid r : relations_read(m.query_tree, m.source_oid)) {
         bool input = false;
         for (Oid t : input_targets) input = input || t == r;
         if (!input && r != m.target_oid) relids.push_back(r);
     }
+    return relids;
+}
+
+void require_dimension_routes(const ModelRecord &m, const std::vector<Oid> &relids) {
+    if (m.on_dimension_change != "recompute" || m.spec.time || !m.depends_on.empty()) return;
+    for (Oid r : relids) {
+        const DimensionMapping map =
+            dimension_mapping(m.query_tree, m.source_oid, m.spec.source_alias, r);
+        if (map.bounded) continue;
+        throw UserError(ERRCODE_FEATURE_NOT_SUPPORTED,
+                        "incmodel: model \"" + m.spec.name + "\" reads " + regclass_text(r) +
+                            ", whose changes cannot be mapped to the keys they touch",
+                        "The refresh maps a changed row to the source rows it joins through the "
+                        "query's equalities (JOIN ... ON d.id = e.d_id, possibly through other "
+                        "joined tables); here " +
+                            map.description + ".",
+                        "Pass on_dimension_change => 'rebuild' to recompute the whole model "
+                        "after any change to it, or 'ignore' if it never changes rows the "
+                        "model has read; or join it to the source by an equality in the "
+                        "top-level FROM.");
+    }
+}
+
+void watch_dimensions(const ModelRecord &m, const std::vector<Oid> &input_targets) {
+    const std::vector<Oid> relids = dimensions_of(m, input_targets);
     record_model_dimensions(m.spec.id, relids);
+    if (m.on_dimension_change == "ignore") return;
     for (Oid r : relids) {
         const bool foreign = pg_call([r] { return get_rel_relkind(r) == RELKIND_FOREIGN_TABLE; });
         if (!foreign && watched_already(r)) continue;
@@ -109,7 +149,10 @@ void unwatch_dimensions(const std::vector<Oid> &relids) {
         AsCatalogOwner owner;
         const std::vector<std::string> tree = relation_tree(r);
         drop_trigger(core::kDimensionTrigger, tree.front());
-        for (const auto &rel : tree) drop_trigger(core::kDimensionTruncateTrigger, rel);
+        for (const auto &rel : tree) {
+            drop_trigger(core::kDimensionTruncateTrigger, rel);
+            drop_statement_triggers(rel);
+        }
     }
 }
 

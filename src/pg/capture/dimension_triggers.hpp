@@ -1,10 +1,12 @@
 // The relations a model reads besides its source (dimensions, context tables, identity maps,
 // tables in subqueries or behind views) are watched: a change to one changes the model's rows
-// without a new event. Each gets incmodel_dim (a row trigger that only notes the change) and
-// incmodel_dim_truncate; at commit, a transaction that changed one queues a full recompute for
-// the batch and features models that read it and a 'modify' row for the time-based ones, so the
-// next refresh rebuilds (or reprocesses) and says so. Recomputing only the keys the change
-// reaches is the next step (equi-joins map changed join values to source rows).
+// without a new event. Each gets incmodel_dim (a row trigger that only notes the change),
+// incmodel_dim_truncate, and the statement triggers incmodel_dim_ins / _upd / _del, which queue
+// the changed rows' join values for the keys they reach (capture/dimension_capture.cpp) and so
+// take care of the noted rows. Rows no statement trigger took care of (logical replication's
+// apply, a partition attached later) and TRUNCATE queue a full recompute at commit for the batch
+// and features models that read the relation and a 'modify' row for the time-based ones, so the
+// next refresh rebuilds (or reprocesses) and says so.
 #pragma once
 
 #include <vector>
@@ -12,6 +14,13 @@
 #include "pg/catalog/model_catalog.hpp"
 
 namespace incmodel::pg {
+
+// The relations the model's query reads besides its source and its inputs' targets.
+std::vector<Oid> dimensions_of(const ModelRecord &m, const std::vector<Oid> &input_targets = {});
+
+// Refuses (0A000) a batch model set to on_dimension_change 'recompute' that reads one of relids
+// with no route from it to the source: its changes could only rebuild the model.
+void require_dimension_routes(const ModelRecord &m, const std::vector<Oid> &relids);
 
 // Records the relations the model's query reads besides its source (and, for a features model,
 // besides its inputs' targets, whose changes reach it through the key queue) and puts the watch

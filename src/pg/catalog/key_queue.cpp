@@ -1,5 +1,7 @@
 #include "pg/catalog/key_queue.hpp"
 
+#include <algorithm>
+
 #include "pg/boundary/security.hpp"
 #include "pg/boundary/spi_client.hpp"
 
@@ -31,6 +33,11 @@ QueuedKeySets queued_key_sets(const core::RefreshPlanner &planner, std::int64_t 
         const NamedRow row(r, i);
         q.ids.push_back(row.text("id"));
         q.full = q.full || row.boolean("full_recompute");
+        if (row["dimension"]) {
+            const Oid d = static_cast<Oid>(std::stoul(row.text("dimension")));
+            if (std::find(q.dimensions.begin(), q.dimensions.end(), d) == q.dimensions.end())
+                q.dimensions.push_back(d);
+        }
         q.max_id = std::max(q.max_id.value_or(0), row.int64("id"));
     }
     return q;
@@ -50,6 +57,15 @@ void queue_key_sets(const core::RefreshPlanner &planner, std::int64_t model_id, 
     for (auto &part : keys) params.push_back(SqlParam::text_array(std::move(part)));
     AsCatalogOwner owner;
     spi_exec(planner.queue_keys(parts), params);
+}
+
+void queue_dimension_values(const core::RefreshPlanner &planner, std::int64_t model_id,
+                            Oid dimension, std::vector<std::optional<std::string>> values) {
+    if (values.empty()) return;
+    AsCatalogOwner owner;
+    spi_exec(planner.queue_dimension_values(),
+             {SqlParam::int64(model_id), SqlParam::int64(dimension),
+              SqlParam::text_array(std::move(values))});
 }
 
 void queue_full_recompute(const core::RefreshPlanner &planner, std::int64_t model_id) {

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "core/refresh_planner.hpp"
+#include "pg/boundary/pg_headers.hpp"
 
 namespace incmodel::pg {
 
@@ -23,6 +24,7 @@ using KeyColumns = std::vector<std::vector<std::optional<std::string>>>;
 struct QueuedKeySets {
     std::vector<std::string> ids;
     bool full = false;
+    std::vector<Oid> dimensions;  // the dimensions whose changed join values are among them
     std::optional<std::int64_t> max_id;
 };
 QueuedKeySets queued_key_sets(const core::RefreshPlanner &planner, std::int64_t model_id);
@@ -33,6 +35,10 @@ void consume_key_sets(const core::RefreshPlanner &planner, std::int64_t model_id
 
 // Queues one set per row of keys (catalog owner).
 void queue_key_sets(const core::RefreshPlanner &planner, std::int64_t model_id, KeyColumns keys);
+
+// Queues the join values of a dimension's changed rows for a model (catalog owner).
+void queue_dimension_values(const core::RefreshPlanner &planner, std::int64_t model_id,
+                            Oid dimension, std::vector<std::optional<std::string>> values);
 
 // Queues a full recompute of the model (catalog owner).
 void queue_full_recompute(const core::RefreshPlanner &planner, std::int64_t model_id);

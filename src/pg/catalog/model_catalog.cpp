@@ -123,7 +123,8 @@ ModelRecord load_model(const std::string &name, bool require_relations) {
         "load_column, start_date::text AS start_date, backfill_limit::text AS backfill_limit, "
         "day_key, reprocess_days, min_rows_to_process, upper_limit::text AS upper_limit, "
         "strategy, event_key, planned_origin, query_tree, "
-        "query_origin, dimensions_recorded FROM incmodel.models WHERE name = $1",
+        "query_origin, dimensions_recorded, on_dimension_change FROM incmodel.models WHERE name = "
+        "$1",
         {SqlParam::value(name)});
     if (r.rows.empty())
         throw UserError(ERRCODE_UNDEFINED_OBJECT, "incmodel: model \"" + name + "\" does not exist",
@@ -155,6 +156,7 @@ ModelRecord load_model(const std::string &name, bool require_relations) {
     m.planned_snapshot = row["planned_snapshot"];
     m.upper_limit = row["upper_limit"];
     m.dimensions_recorded = row.boolean("dimensions_recorded");
+    m.on_dimension_change = row.text("on_dimension_change");
 
     SqlResult cols = spi_exec(
         "SELECT kind, name, type, source_expr FROM incmodel.model_columns WHERE model_id = "
@@ -421,18 +423,36 @@ std::vector<DimensionWatcher> models_watching(const std::vector<Oid> &relids) {
     AsCatalogOwner owner;
     SqlResult r = spi_exec(
         "SELECT DISTINCT m.model_id, m.name, m.load_column IS NOT NULL AS time_based, "
-        "m.source::pg_catalog.oid::pg_catalog.text AS source, m.load_column FROM "
-        "incmodel.model_dimensions d JOIN incmodel.models m USING (model_id) WHERE "
-        "d.relation::pg_catalog.oid OPERATOR(pg_catalog.=) ANY "
-        "($1::pg_catalog.text[]::pg_catalog.oid[]) ORDER BY m.name",
+        "m.source::pg_catalog.oid::pg_catalog.text AS source, m.load_column, "
+        "d.relation::pg_catalog.oid::pg_catalog.text AS relation, m.on_dimension_change, "
+        "m.depends_on IS NOT NULL AS features FROM incmodel.model_dimensions d JOIN "
+        "incmodel.models m USING (model_id) WHERE d.relation::pg_catalog.oid "
+        "OPERATOR(pg_catalog.=) ANY ($1::pg_catalog.text[]::pg_catalog.oid[]) AND "
+        "m.on_dimension_change OPERATOR(pg_catalog.<>) 'ignore' ORDER BY m.name",
         {SqlParam::text_array(oids)});
     std::vector<DimensionWatcher> out;
     for (std::size_t i = 0; i < r.rows.size(); ++i) {
         const NamedRow row(r, i);
-        out.push_back({row.int64("model_id"), row.text("name"), row.boolean("time_based"),
-                       static_cast<Oid>(std::stoul(row.text("source"))), row.text("load_column")});
+        DimensionWatcher w;
+        w.model_id = row.int64("model_id");
+        w.name = row.text("name");
+        w.relation = static_cast<Oid>(std::stoul(row.text("relation")));
+        w.on_dimension_change = row.text("on_dimension_change");
+        w.features = row.boolean("features");
+        w.time_based = row.boolean("time_based");
+        w.source = static_cast<Oid>(std::stoul(row.text("source")));
+        w.load_column = row.text("load_column");
+        out.push_back(std::move(w));
     }
     return out;
+}
+
+void record_dimension_policy(std::int64_t model_id, const std::string &policy) {
+    AsCatalogOwner owner;
+    spi_exec(
+        "UPDATE incmodel.models SET on_dimension_change = $2 WHERE model_id = "
+        "$1::pg_catalog.int8",
+        {SqlParam::int64(model_id), SqlParam::value(policy)});
 }
 
 bool dimension_watched(Oid relid) {

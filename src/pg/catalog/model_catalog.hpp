@@ -40,6 +40,10 @@ struct ModelRecord {
     // The relations the query reads besides the source were recorded and are watched (false for
     // a model created before 0.4.0 until its next run records them).
     bool dimensions_recorded = false;
+    // What a change to a relation the query reads besides the source does: 'recompute' (the
+    // keys it reaches, or the whole model where no route bounds them), 'rebuild' (the whole
+    // model), 'ignore' (nothing: the relation is not watched).
+    std::string on_dimension_change = "recompute";
 };
 
 // Loads a model by name; raises 42704 with a hint when there is none. With require_relations
@@ -65,11 +69,19 @@ void record_model_dimensions(std::int64_t model_id, const std::vector<Oid> &reli
 struct DimensionWatcher {
     std::int64_t model_id = 0;
     std::string name;
+    Oid relation = InvalidOid;  // the watched relation (of relids) the model reads
+    std::string on_dimension_change;
+    bool features = false;
     bool time_based = false;  // a time-based model reprocesses (a 'modify' for its load column)
     Oid source = InvalidOid;
     std::string load_column;
 };
+// The models that watch any of relids (a relation and its partition ancestors), one entry per
+// model and watched relation; models set to ignore dimension changes are left out.
 std::vector<DimensionWatcher> models_watching(const std::vector<Oid> &relids);
+
+// Stores a model's on_dimension_change setting.
+void record_dimension_policy(std::int64_t model_id, const std::string &policy);
 
 // Whether any model still watches the relation (its triggers stay).
 bool dimension_watched(Oid relid);

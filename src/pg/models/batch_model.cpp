@@ -9,12 +9,14 @@
 #include <fmt/format.h>
 
 #include "core/refresh_planner.hpp"
+#include "pg/analysis/dimension_routes.hpp"
 #include "pg/analysis/query_analysis.hpp"
 #include "pg/boundary/fmgr_args.hpp"
 #include "pg/boundary/guard.hpp"
 #include "pg/boundary/security.hpp"
 #include "pg/boundary/settings.hpp"
 #include "pg/boundary/subtransaction.hpp"
+#include "pg/capture/dimension_triggers.hpp"
 #include "pg/capture/source_triggers.hpp"
 #include "pg/catalog/change_log_rows.hpp"
 #include "pg/catalog/key_queue.hpp"
@@ -211,6 +213,31 @@ std::optional<RebuildReason> uncomputed_keys_reason(const ModelRecord &m,
                          ""};
 }
 
+// The routes from the dimensions whose changed join values are queued to the source; a
+// dimension without one now (the query was changed by a rename, or the values were queued by a
+// version that mapped differently) makes the refresh rebuild.
+struct DimensionRoutes {
+    std::vector<std::pair<Oid, core::DimensionRoute>> routes;
+    std::optional<RebuildReason> unbounded;
+};
+DimensionRoutes routes_of_queued(const ModelRecord &m, const QueuedKeySets &queued) {
+    DimensionRoutes out;
+    for (Oid d : queued.dimensions) {
+        DimensionMapping map =
+            dimension_mapping(m.query_tree, m.source_oid, m.spec.source_alias, d);
+        if (map.bounded) {
+            out.routes.emplace_back(d, std::move(map.route));
+            continue;
+        }
+        out.unbounded = RebuildReason{
+            "incmodel: model \"" + m.spec.name +
+                "\": changed rows of a relation its query reads are queued, and no route leads "
+                "from it to the source; this refresh rebuilds the model",
+            "Relation OID " + std::to_string(d) + ": " + map.description + ".", ""};
+    }
+    return out;
+}
+
 // A model with a change log that plans by counting says why: its recorded snapshot was taken
 // elsewhere (a restore) or is missing, or its capture triggers are missing or not enabled ALWAYS
 // (the log may lack loads, so the source's batches are counted).
@@ -339,6 +366,7 @@ RefreshOutcome refresh_batch_model(SpiConnection &spi, const ModelRecord &m) {
 
         PlannedBatches planned;
         std::vector<std::string> queued;  // ids of the key sets of rows UPDATE/DELETE changed
+        DimensionRoutes dimensions;       // and of the join values of changed dimension rows
         bool rebuild = false;
         driver.unit("plan", [&] {
             std::optional<RebuildReason> why = modified_source_reason(m);
@@ -352,6 +380,8 @@ RefreshOutcome refresh_batch_model(SpiConnection &spi, const ModelRecord &m) {
                 const QueuedKeySets q = queued_key_sets(planner, m.spec.id);
                 queued = q.ids;
                 why = uncomputed_keys_reason(m, q);
+                dimensions = routes_of_queued(m, q);
+                if (!why) why = dimensions.unbounded;
                 // Counting cannot tell what a shrunk batch lost; with the log every UPDATE and
                 // DELETE queued its keys and recounts its batches.
                 if (!why && !planned.used_log) why = lost_rows_reason(m, planner);
@@ -398,6 +428,12 @@ RefreshOutcome refresh_batch_model(SpiConnection &spi, const ModelRecord &m) {
                     spi_exec(planner.queued_keys_into_scratch(),
                              {SqlParam::int64(m.spec.id), SqlParam::text_array(queued)})
                         .processed);
+            for (const auto &[dimension, route] : dimensions.routes)
+                run.keys += static_cast<std::int64_t>(
+                    spi_exec(planner.dimension_keys_into_scratch(route),
+                             {SqlParam::int64(m.spec.id), SqlParam::text_array(queued),
+                              SqlParam::int64(dimension)})
+                        .processed);
             spi_exec(planner.analyze_keys());
             run.null_keys = spi_exec(planner.count_null_keys(), {}).scalar_int();
             driver.report(fmt::format("keys: {} keys touched", run.keys));
@@ -431,6 +467,41 @@ RefreshOutcome refresh_batch_model(SpiConnection &spi, const ModelRecord &m) {
         });
     });
     return outcome;
+}
+
+// explain's last rows: each relation the query reads besides the source, and what a change to it
+// does (the route to the keys and its SQL, a full recompute and why, or nothing).
+std::vector<ExplainRow> explain_dimensions(const ModelRecord &m,
+                                           const core::RefreshPlanner &planner) {
+    std::vector<ExplainRow> out;
+    for (Oid r : watched_relations(m)) {
+        const std::string name = regclass_text(r);
+        if (m.on_dimension_change == "ignore") {
+            out.push_back({5, "dimension",
+                           name + ": not watched (on_dimension_change => 'ignore'): its changes "
+                                  "reach the target only through a rebuild",
+                           ""});
+            continue;
+        }
+        const DimensionMapping map =
+            dimension_mapping(m.query_tree, m.source_oid, m.spec.source_alias, r);
+        if (map.bounded && m.on_dimension_change == "recompute") {
+            out.push_back({5, "dimension",
+                           name +
+                               ": a change recomputes the keys of the source rows it joins "
+                               "through " +
+                               map.description,
+                           planner.dimension_keys_into_scratch(map.route)});
+            continue;
+        }
+        out.push_back(
+            {5, "dimension",
+             name + ": a change queues a full recompute (" +
+                 (map.bounded ? std::string("on_dimension_change => 'rebuild'") : map.description) +
+                 "); TRUNCATE always does",
+             ""});
+    }
+    return out;
 }
 
 std::vector<ExplainRow> explain_batch_model(const ModelRecord &m) {
@@ -477,7 +548,7 @@ std::vector<ExplainRow> explain_batch_model(const ModelRecord &m) {
         window += fmt::format(
             "; {} batch(es) lost rows since they were processed: the refresh rebuilds the model",
             shrunk);
-    return {
+    std::vector<ExplainRow> rows{
         {1, "plan",
          fmt::format("{} pending batches, {} new events; {}{}{}", batches.size(), events, window,
                      pq.used_log ? "; from the change log" : "",
@@ -499,6 +570,8 @@ std::vector<ExplainRow> explain_batch_model(const ModelRecord &m) {
          planner.delete_target_keys() + ";\n" + planner.insert_target_rows() + ";\n" +
              planner.record_manifest()},
     };
+    for (ExplainRow &row : explain_dimensions(m, planner)) rows.push_back(std::move(row));
+    return rows;
 }
 
 Pending pending_batch_model(const ModelRecord &m) {

@@ -285,6 +285,9 @@ std::int64_t create_model(SpiConnection &spi, const CreateModelArgs &args) {
     m.query_tree = query_tree_of(analyzed.canonical_query);
     std::vector<Oid> input_targets;
     for (const ModelRecord &in : inputs) input_targets.push_back(in.target_oid);
+    m.on_dimension_change = args.on_dimension_change;
+    require_dimension_routes(m, dimensions_of(m, input_targets));
+    record_dimension_policy(m.spec.id, m.on_dimension_change);
     watch_dimensions(m, input_targets);
 
     core::RefreshPlanner planner = planner_for(m);

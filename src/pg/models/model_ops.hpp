@@ -29,6 +29,8 @@ struct CreateModelArgs {
     std::optional<std::string> strategy;   // 'append' for an event-level model
     std::optional<std::string> event_key;  // its dedupe key
     std::vector<std::string> depends_on;   // a features model: its input model
+    // 'recompute' | 'rebuild' | 'ignore': what a change to a relation read besides the source does
+    std::string on_dimension_change = "recompute";
 };
 
 std::int64_t create_model(SpiConnection &spi, const CreateModelArgs &args);

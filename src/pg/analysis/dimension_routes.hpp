@@ -1,0 +1,47 @@
+// How a change to a relation a batch model reads besides its source (a dimension: a lookup, a
+// context table, an identity map) reaches the model's keys. When the relation is read once, in
+// the top-level FROM, and a chain of the query's own equalities leads from it to the source
+// (c.root_id = e.event_id; or regions -> cities -> events), the changed rows' values on the
+// first equality name exactly the source rows whose groups can change: those keys are recomputed.
+// Otherwise (a subquery, a sublink, a view, no equality) no bound exists and the model is
+// recomputed whole, or refused at creation, per its on_dimension_change setting.
+#pragma once
+
+#include <string>
+
+#include "core/refresh_planner.hpp"
+#include "pg/boundary/pg_headers.hpp"
+
+namespace incmodel::pg {
+
+// An equality of the top-level query between expressions of two range table entries (an AND
+// part of WHERE or of a join's ON, with an operator a hash or merge join could use).
+struct Equality {
+    OpExpr *op;
+    Node *side[2];  // lhs, rhs (join aliases flattened)
+    int rti[2];     // the entry each side reads
+};
+std::vector<Equality> top_level_equalities(Query *query);
+
+// SQL texts of parts of an analyzed query: an expression reading one relation entry over an
+// alias, an operator as OPERATOR(schema.name), a relation entry's name ([ONLY] schema.name) and
+// its alias (quoted).
+std::string deparse_over(Node *expr, int rti, const std::string &alias, Oid relid);
+std::string operator_sql(Oid opno);
+std::string relation_sql(RangeTblEntry *rte);
+std::string alias_of(Query *query, int rti);
+RangeTblEntry *rte_of(Query *query, int rti);
+
+struct DimensionMapping {
+    bool bounded = false;
+    core::DimensionRoute route;  // when bounded
+    // For explain and errors: the equalities followed ("c.root_id = e.event_id"), or why none.
+    std::string description;
+};
+
+// The mapping of relation relid for the model whose stored query tree is tree and whose source
+// (read under source_alias, as the key expressions are) is source.
+DimensionMapping dimension_mapping(const std::string &tree, Oid source,
+                                   const std::string &source_alias, Oid relid);
+
+}  // namespace incmodel::pg

@@ -1,0 +1,146 @@
+// A statement changed rows of a relation models read besides their source (a dimension): the
+// statement triggers incmodel_dim_ins / _upd / _del (REFERENCING the changed rows, on the relation
+// and on each of its partitions, enabled ALWAYS) queue, for every batch model that watches it with
+// on_dimension_change 'recompute' and a route from it to the source (analysis/
+// dimension_routes.cpp), the changed rows' values on the route's first equality
+// (incmodel.key_queue rows with a dimension): the next refresh follows the route from them to the
+// source rows and recomputes their keys. Only values are read here (one pass over the transition
+// tables), so the dimension's writers never wait on a read of the source.
+//
+// Where no route bounds the change (a subquery, a view, no equality), for a features model and
+// for 'rebuild', a full recompute is queued; a time-based model reprocesses what it holds. The
+// values are the model's SQL: evaluated as the model's owner in a security-restricted operation;
+// the catalog owner writes the queue from parameters. A model whose values cannot be computed
+// gets a full recompute and the writer's statement succeeds, with a WARNING.
+#include <string>
+#include <vector>
+
+#include "core/refresh_planner.hpp"
+#include "pg/analysis/dimension_routes.hpp"
+#include "pg/analysis/query_analysis.hpp"
+#include "pg/boundary/guard.hpp"
+#include "pg/boundary/security.hpp"
+#include "pg/boundary/settings.hpp"
+#include "pg/boundary/spi_client.hpp"
+#include "pg/boundary/subtransaction.hpp"
+#include "pg/capture/change_capture.hpp"
+#include "pg/catalog/change_log_rows.hpp"
+#include "pg/catalog/key_queue.hpp"
+#include "pg/catalog/model_catalog.hpp"
+
+extern "C" {
+#include "commands/trigger.h"
+#include "executor/spi.h"
+#include "utils/rel.h"
+}
+
+namespace incmodel::pg {
+
+namespace {
+
+// The transition tables of the firing trigger, by the names its REFERENCING clause gave them.
+struct ChangedRows {
+    std::optional<std::string> old_rows, new_rows;
+};
+
+// The route's first values on the changed rows, as the model's owner.
+std::vector<std::optional<std::string>> changed_values(const ModelRecord &m,
+                                                       const core::RefreshPlanner &planner,
+                                                       const core::DimensionRoute &route,
+                                                       const ChangedRows &t) {
+    std::vector<std::optional<std::string>> out;
+    AsModelOwner owner(m.target_oid);
+    PinnedSettings pinned(m.timezone);
+    for (const auto *table : {&t.old_rows, &t.new_rows})
+        if (*table)
+            for (const SqlRow &row : spi_exec(planner.dimension_values(**table, route)).rows)
+                out.push_back(row.at(0));
+    pinned.close();
+    return out;
+}
+
+// What one watching model needs for the changed rows of w.relation.
+void capture_for_model(const DimensionWatcher &w, const ChangedRows &t) {
+    if (w.time_based) {
+        log_modification(w.source, w.load_column);
+        return;
+    }
+    core::ModelSpec bare;
+    bare.id = w.model_id;
+    const core::RefreshPlanner by_id(bare, quote_ident);
+    if (w.features || w.on_dimension_change != "recompute") {
+        queue_full_recompute(by_id, w.model_id);
+        return;
+    }
+    std::exception_ptr failed = in_subtransaction([&] {
+        const ModelRecord m = load_model(w.name);
+        const core::RefreshPlanner planner(m.spec, quote_ident);
+        const DimensionMapping map =
+            dimension_mapping(m.query_tree, m.source_oid, m.spec.source_alias, w.relation);
+        if (!map.bounded) {
+            queue_full_recompute(planner, m.spec.id);
+            return;
+        }
+        queue_dimension_values(planner, m.spec.id, w.relation,
+                               changed_values(m, planner, map.route, t));
+    });
+    if (!failed) return;
+    const ErrorSummary error = describe_error(failed);
+    report(WARNING,
+           "incmodel: the rows this statement changed could not be mapped to the keys of model "
+           "\"" +
+               w.name + "\"; its next refresh rebuilds it",
+           error.text(), "");
+    queue_full_recompute(by_id, w.model_id);
+}
+
+}  // namespace
+
+}  // namespace incmodel::pg
+
+using namespace incmodel::pg;
+
+extern "C" {
+
+// incmodel_dim_ins / _upd / _del: see the top of this file.
+PG_FUNCTION_INFO_V1(incmodel_queue_dimension_values);
+Datum incmodel_queue_dimension_values(PG_FUNCTION_ARGS) {
+    return entry_point([&]() -> Datum {
+        if (!CALLED_AS_TRIGGER(fcinfo))
+            throw UserError(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED,
+                            "incmodel.queue_dimension_values() must be called as a trigger");
+        auto *td = reinterpret_cast<TriggerData *>(fcinfo->context);
+        if (!TRIGGER_FIRED_FOR_STATEMENT(td->tg_event) ||
+            (td->tg_oldtable == nullptr && td->tg_newtable == nullptr))
+            throw UserError(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED,
+                            "incmodel.queue_dimension_values() must be an AFTER statement "
+                            "trigger referencing the changed rows");
+        if (capture_suppressed_now()) return PointerGetDatum(nullptr);
+        ChangedRows t;
+        std::int64_t rows = 0;
+        if (td->tg_oldtable != nullptr && td->tg_trigger->tgoldtable != nullptr) {
+            t.old_rows = std::string(td->tg_trigger->tgoldtable);
+            rows += pg_call([td] {
+                return static_cast<std::int64_t>(tuplestore_tuple_count(td->tg_oldtable));
+            });
+        }
+        if (td->tg_newtable != nullptr && td->tg_trigger->tgnewtable != nullptr) {
+            t.new_rows = std::string(td->tg_trigger->tgnewtable);
+            rows += pg_call([td] {
+                return static_cast<std::int64_t>(tuplestore_tuple_count(td->tg_newtable));
+            });
+        }
+        if (rows == 0) return PointerGetDatum(nullptr);
+        const std::vector<Oid> relids = with_ancestors(RelationGetRelid(td->tg_relation));
+        SpiConnection spi;
+        pg_call([td] {
+            if (SPI_register_trigger_data(td) != SPI_OK_TD_REGISTER)
+                elog(ERROR, "incmodel: could not register the transition tables");
+        });
+        for (const DimensionWatcher &w : models_watching(relids)) capture_for_model(w, t);
+        release_dimension_rows(relids);
+        return PointerGetDatum(nullptr);
+    });
+}
+
+}  // extern "C"
