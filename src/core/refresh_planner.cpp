@@ -587,13 +587,13 @@ std::string RefreshPlanner::restricted_through_dimension(bool with_null_keys,
     const std::string to_touched = mapped(in_keys({t.matched}));
     std::string restricted = fmt::format(
         "SELECT * FROM {src} WHERE {mapped} AND {exact}{narrowed} UNION ALL SELECT * FROM {src} "
-        "WHERE {own} AND NOT pg_catalog.coalesce({mapped}, false) AND {exact}{narrowed}",
+        "WHERE {own} AND NOT COALESCE({mapped}, false) AND {exact}{narrowed}",
         fmt::arg("src", source_as_alias()), fmt::arg("mapped", to_touched),
         fmt::arg("exact", in_keys(exprs)), fmt::arg("own", in_keys({t.unmatched})),
         fmt::arg("narrowed", narrowed));
     if (with_null_keys)
         restricted += fmt::format(
-            " UNION ALL SELECT * FROM {src} WHERE (pg_catalog.coalesce({mapped}, false) OR "
+            " UNION ALL SELECT * FROM {src} WHERE (COALESCE({mapped}, false) OR "
             "({unmatched}) IS NULL) AND {exact}{narrowed}",
             fmt::arg("src", source_as_alias()),
             fmt::arg("mapped", mapped("(" + t.matched + ") IS NULL")),

@@ -65,3 +65,61 @@ TEST(DimensionSteps, AChainReadsEachRelationBetweenTheDimensionAndTheSource) {
 
 }  // namespace
 }  // namespace incmodel::core
+
+namespace incmodel::core {
+namespace {
+
+// users keyed by coalesce(m.user_id, e.duid) over events e LEFT JOIN st.user_map m
+ModelSpec stitched_users() {
+    ModelSpec s = test_support::sessions_spec();
+    KeyThroughDimension t;
+    t.relid = 42;
+    t.relation = "st.user_map";
+    t.alias = "m";
+    t.column = "m.duid";
+    t.source_column = "events.duid";
+    t.op = "OPERATOR(pg_catalog.=)";
+    t.matched = "COALESCE(m.user_id, m.duid)";
+    t.unmatched = "COALESCE(NULL::text, events.duid)";
+    t.unmatched_from_dimension = "COALESCE(NULL::text, m.duid)";
+    s.keys = {{"user_key", through_dimension_expr(t), "text", std::nullopt, t}};
+    return s;
+}
+
+TEST(StitchedKeys, ARowsKeyIsItsMatchsOrItsOwn) {
+    EXPECT_EQ(stitched_users().keys[0].source_expr,
+              "CASE WHEN EXISTS (SELECT 1 FROM st.user_map AS m WHERE m.duid "
+              "OPERATOR(pg_catalog.=) events.duid) THEN (SELECT COALESCE(m.user_id, m.duid) FROM "
+              "st.user_map AS m WHERE m.duid OPERATOR(pg_catalog.=) events.duid) ELSE "
+              "COALESCE(NULL::text, events.duid) END");
+}
+
+TEST(StitchedKeys, TheSourceRowsOfTouchedKeysAreFoundThroughTheMapAndByTheirOwnKey) {
+    RefreshPlanner p(stitched_users(), test_support::test_quote);
+    const std::string sql = p.recompute(false);
+    // mapped rows: their join value is the column of a map row whose key is touched
+    EXPECT_NE(sql.find("WHERE events.duid OPERATOR(pg_catalog.=) ANY (SELECT m.duid FROM "
+                       "st.user_map AS m WHERE EXISTS (SELECT 1 FROM incmodel_scratch.m7_keys AS "
+                       "_incmodel_k WHERE _incmodel_k.k1 = (COALESCE(m.user_id, m.duid))))"),
+              std::string::npos);
+    // the other rows by their own key, without the mapped ones (a row is read once)
+    EXPECT_NE(sql.find("UNION ALL SELECT * FROM atomic.events AS events WHERE EXISTS (SELECT 1 FROM "
+                       "incmodel_scratch.m7_keys AS _incmodel_k WHERE _incmodel_k.k1 = "
+                       "(COALESCE(NULL::text, events.duid))) AND NOT "
+                       "COALESCE(events.duid OPERATOR(pg_catalog.=) ANY"),
+              std::string::npos);
+    // a NULL key's rows only when asked
+    EXPECT_EQ(sql.find("IS NULL"), std::string::npos);
+    EXPECT_NE(p.recompute(true).find("(COALESCE(NULL::text, events.duid)) IS NULL"),
+              std::string::npos);
+}
+
+TEST(StitchedKeys, AChangedMapRowMovesItsOwnKeysAndItsVisitorsOwnKey) {
+    RefreshPlanner p(stitched_users(), test_support::test_quote);
+    EXPECT_EQ(p.through_dimension_keys("incmodel_old", *stitched_users().keys[0].through),
+              "SELECT (COALESCE(m.user_id, m.duid))::pg_catalog.text FROM incmodel_old AS m UNION "
+              "SELECT (COALESCE(NULL::text, m.duid))::pg_catalog.text FROM incmodel_old AS m");
+}
+
+}  // namespace
+}  // namespace incmodel::core

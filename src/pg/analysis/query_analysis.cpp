@@ -5,10 +5,12 @@
 #include <set>
 #include <stdexcept>
 
+#include "core/refresh_planner.hpp"
 #include "core/sql_text.hpp"
 #include "pg/analysis/feature_keys.hpp"
 #include "pg/analysis/key_equivalence.hpp"
 #include "pg/analysis/source_scope.hpp"
+#include "pg/analysis/stitched_keys.hpp"
 #include "pg/analysis/tree_util.hpp"
 #include "pg/boundary/guard.hpp"
 #include "pg/boundary/spi_client.hpp"
@@ -686,6 +688,7 @@ AnalyzedQuery analyze_model_query(const ModelQueryInput &input) {
         bool promoted;  // a dimension's expression standing for expr
     };
     std::vector<SourceKey> source_keys;
+    std::optional<std::pair<std::string, core::KeyThroughDimension>> through;
     KeyEquivalence near;  // why a dimension's GROUP BY expression is no key, when it nearly is
     if (input.event_key) {
         foreach (lc, query->targetList) {
@@ -723,9 +726,29 @@ AnalyzedQuery analyze_model_query(const ModelQueryInput &input) {
                                 "Add the GROUP BY expression to the select list with AS name.");
             spec.unique_columns.push_back(tle->resname);
             bool promoted = false;
-            if (Node *expr = key_source_expr(scope, tle, sgc->eqop, &promoted, &near))
+            if (Node *expr = key_source_expr(scope, tle, sgc->eqop, &promoted, &near)) {
                 source_keys.push_back({tle->resname, expr, promoted});
+            } else if (!through && !input.daily && !OidIsValid(input.source_relid)) {
+                if (auto k = key_through_dimension(scope, tle, spec.source_alias, source))
+                    through = {tle->resname, *k};
+            }
         }
+    }
+    // No key of the source's own: a key read through a dimension (identity stitching) is the
+    // refresh key, alone.
+    if (source_keys.empty() && through &&
+        (input.unique_key.empty() ||
+         (input.unique_key.size() == 1 && input.unique_key[0] == through->first))) {
+        std::string type;
+        for (const auto &o : spec.outputs)
+            if (o.name == through->first) type = o.type;
+        core::KeyPart part{through->first, core::through_dimension_expr(through->second), type,
+                           key_equality(query, through->first)};
+        part.through = through->second;
+        spec.keys.push_back(std::move(part));
+        spec.source_filter =
+            source_filter(scope.reader, scope.source_rti, spec.source_alias, source);
+        return out;
     }
     if (!input.unique_key.empty()) {
         std::vector<SourceKey> chosen;
@@ -845,10 +868,21 @@ RenderedQuery render_tree(const std::string &model, const std::string &tree, Oid
             bool promoted = false;
             expr = key_source_expr(scope, tle, group_eqop(query, tle), &promoted, nullptr);
         }
-        if (expr == nullptr)
+        std::optional<core::KeyThroughDimension> through;
+        if (expr == nullptr && key_names.size() == 1) {
+            foreach (lc, query->targetList) {
+                auto *tle = static_cast<TargetEntry *>(lfirst(lc));
+                if (tle->resjunk || !tle->resname || name != tle->resname) continue;
+                through = key_through_dimension(scope, tle, out.spec.source_alias, source);
+            }
+        }
+        if (expr == nullptr && !through)
             throw std::runtime_error("incmodel: key column \"" + name +
                                      "\" is not a key of the stored query");
-        out.key_exprs.push_back(deparse_key(expr, scope.source_rti, out.spec.source_alias, source));
+        out.key_exprs.push_back(
+            through ? core::through_dimension_expr(*through)
+                    : deparse_key(expr, scope.source_rti, out.spec.source_alias, source));
+        out.key_through.push_back(through);
         out.key_equalities.push_back(key_equality(query, name));
     }
     out.spec.source_filter =

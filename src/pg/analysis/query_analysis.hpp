@@ -60,6 +60,8 @@ struct RenderedQuery {
     std::string canonical_query;
     std::vector<std::string> key_exprs;
     std::vector<core::QualifiedName> key_equalities;  // per key part, its type's own equality
+    // per key part, when it is read through a dimension (identity stitching)
+    std::vector<std::optional<core::KeyThroughDimension>> key_through;
 };
 RenderedQuery render_model_query(const std::string &model, const std::string &tree, Oid source,
                                  const std::vector<std::string> &key_names);

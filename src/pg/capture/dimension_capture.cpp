@@ -59,6 +59,20 @@ std::vector<std::optional<std::string>> changed_values(const ModelRecord &m,
     return out;
 }
 
+// The keys a stitched key part moves (one key part: the model's whole key), as the model's owner.
+KeyColumns moved_keys(const ModelRecord &m, const core::RefreshPlanner &planner,
+                      const core::KeyThroughDimension &k, const ChangedRows &t) {
+    KeyColumns keys(1);
+    AsModelOwner owner(m.target_oid);
+    PinnedSettings pinned(m.timezone);
+    for (const auto *table : {&t.old_rows, &t.new_rows})
+        if (*table)
+            for (const SqlRow &row : spi_exec(planner.through_dimension_keys(**table, k)).rows)
+                keys[0].push_back(row.at(0));
+    pinned.close();
+    return keys;
+}
+
 // What one watching model needs for the changed rows of w.relation.
 void capture_for_model(const DimensionWatcher &w, const ChangedRows &t) {
     if (w.time_based) {
@@ -75,6 +89,13 @@ void capture_for_model(const DimensionWatcher &w, const ChangedRows &t) {
     std::exception_ptr failed = in_subtransaction([&] {
         const ModelRecord m = load_model(w.name);
         const core::RefreshPlanner planner(m.spec, quote_ident);
+        // A key read through this relation (identity stitching): the keys of its old and new
+        // rows, and those their source rows have without them, move.
+        for (const core::KeyPart &k : m.spec.keys)
+            if (k.through && k.through->relid == w.relation) {
+                queue_key_sets(planner, m.spec.id, moved_keys(m, planner, *k.through, t));
+                return;
+            }
         const DimensionMapping map =
             dimension_mapping(m.query_tree, m.source_oid, m.spec.source_alias, w.relation);
         if (!map.bounded) {

@@ -81,6 +81,7 @@ void render_from_tree(ModelRecord &m) {
         changed = changed || s.keys[i].source_expr != r.key_exprs[i];
         s.keys[i].source_expr = r.key_exprs[i];
         s.keys[i].equality = r.key_equalities[i];  // not stored: rendered from the tree
+        s.keys[i].through = r.key_through[i];
     }
     s.source_filter = r.spec.source_filter;
     m.canonical_query = r.canonical_query;

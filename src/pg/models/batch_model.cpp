@@ -483,6 +483,17 @@ std::vector<ExplainRow> explain_dimensions(const ModelRecord &m,
                            ""});
             continue;
         }
+        bool keyed_through = false;
+        for (const core::KeyPart &k : m.spec.keys)
+            keyed_through = keyed_through || (k.through && k.through->relid == r);
+        if (keyed_through && m.on_dimension_change == "recompute") {
+            out.push_back({5, "dimension",
+                           name + ": the key is read through it (" + m.spec.keys[0].column +
+                               "): a change recomputes the keys of its old and new rows, and "
+                               "the key their source rows have without them",
+                           ""});
+            continue;
+        }
         const DimensionMapping map =
             dimension_mapping(m.query_tree, m.source_oid, m.spec.source_alias, r);
         if (map.bounded && m.on_dimension_change == "recompute") {
