@@ -31,18 +31,24 @@
 -- The batch column is etl_tstamp, which every atomic.events has; with a recent loader,
 -- load_tstamp is the better choice (replace 'etl_tstamp' in the create_model calls).
 --
--- How the queries follow Snowplow's rules (dbt-snowplow-web 0.15):
---   * events whose dvce_sent_tstamp is more than 3 days after dvce_created_tstamp are dropped;
---   * duplicates of an event_id keep the copy with the earliest collector_tstamp. incmodel
---     deduplicates within the model's refresh key (docs/QUERIES.md): the window partitions by
---     (domain_sessionid, event_id), so copies of an event are compared within its session, as a
---     refresh recomputes whole sessions; real duplicates carry the same domain_sessionid;
+-- How the queries follow Snowplow's rules (dbt-snowplow-web 0.15; 0.1.0 gives the same tables
+-- on its test data):
+--   * events whose dvce_sent_tstamp is more than 3 days after dvce_created_tstamp are dropped,
+--     and so are events more than 3 days after the first event of their session;
+--   * duplicates of an event_id keep the copy with the earliest collector_tstamp (then the
+--     earliest etl_tstamp; 0.1.0 dropped events whose copies tie). incmodel deduplicates within
+--     the model's refresh key (docs/QUERIES.md): the window partitions by (domain_sessionid,
+--     event_id), so copies of an event are compared within its session, as a refresh
+--     recomputes whole sessions; real duplicates carry the same domain_sessionid;
 --   * the context joins on event_id and collector_tstamp, as Snowplow's base model does; a
---     page view is the page_view event of a page_view_id, its end and engaged time come from
---     the page_ping events carrying the same page_view_id (10 s heartbeat, 5 s minimum visit);
+--     page view is the page_view event of a page_view_id (the earliest, when several carry it),
+--     its end and engaged time come from the page_ping events carrying the same page_view_id
+--     (10 s heartbeat, 5 s minimum visit);
+--   * a session's domain_userid is its first one (a visitor whose cookie changes midway);
 --   * page views whose user agent looks like a bot are dropped (Snowplow's ua_bot_filter).
 -- A context row that arrives after its event is no problem: the context table is watched, and
--- the next refresh of the models reading it takes the new rows in.
+-- the next refresh of the models reading it takes the new rows in (this version recomputes
+-- those models in full after a change of the context table: README, "Dimensions are watched").
 --
 -- Indexes the refreshes use (create them if your atomic schema lacks them):
 --   CREATE INDEX ON atomic.events (etl_tstamp);
@@ -54,8 +60,8 @@ CREATE EXTENSION IF NOT EXISTS incmodel;
 CREATE SCHEMA IF NOT EXISTS derived;
 
 -- Page views. The refresh key is domain_sessionid: a refresh recomputes every page view of the
--- sessions its new events (or new context rows) touch, so the dedupe window and the pings of a
--- page view all stay within the key. page_view_id comes from the context and rides along in
+-- sessions its new events touch, so the dedupe window, the session's first event and the pings
+-- of a page view all stay within the key. page_view_id comes from the context and rides along in
 -- the GROUP BY: a session's page views are its groups.
 SELECT incmodel.create_model(
   name         => 'snowplow_web_page_views',
@@ -131,7 +137,8 @@ SELECT incmodel.create_model(
 -- Users, by domain_userid, straight from the events (incmodel's features models group by their
 -- input's key, and the sessions are keyed by domain_sessionid). The events are deduplicated
 -- within the user here, so copies of an event are compared within (domain_userid,
--- domain_sessionid).
+-- domain_sessionid). A session whose domain_userid changes midway counts here for each of its
+-- domain_userids (Snowplow counts it once, under its first).
 SELECT incmodel.create_model(
   name         => 'snowplow_web_users',
   query        => $$

@@ -29,11 +29,10 @@ CREATE DATABASE incmodel_snowplow_chain;
 \c incmodel_snowplow_chain
 SET client_min_messages = warning;
 CREATE EXTENSION incmodel;
+-- testkit (assert_equal) and the load machinery (test/snowplow_chain_lib.sql: the atomic
+-- tables, the CSV files as text tables, the pools, chain.plan and chain.run).
 \set ECHO none
 \i test/testkit.sql
-\set ECHO all
-
-\set ECHO none
 \i test/snowplow_chain_lib.sql
 \set ECHO all
 -- The source files: 0.1.0's events and context rows, 0.15.2's events.
