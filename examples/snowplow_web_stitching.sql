@@ -10,9 +10,10 @@
 -- ever made: the cookie's old row disappears and the person's row is recomputed from all of
 -- their events, whichever device they came from.
 --
--- Needs incmodel with keys over a LEFT JOINed dimension (issue 15): the key
--- coalesce(m.user_id, e.domain_userid) reads the mapping, which an incmodel without that
--- support refuses at create_model ("no GROUP BY expression is computed from the source alone").
+-- The key coalesce(m.user_id, e.domain_userid) is read through the mapping (unique on
+-- domain_userid): incmodel looks each event's visitor up in it, and a change to a mapping row
+-- recomputes the keys of its old and new user_id and of the visitor's own domain_userid
+-- (README, "Identity stitching").
 -- Refresh it after the mapping, e.g. with CALL incmodel.refresh_all() (models in name order:
 -- snowplow_web_user_mapping before snowplow_web_users_stitched).
 SELECT incmodel.create_model(

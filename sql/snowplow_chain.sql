@@ -202,6 +202,11 @@ SELECT * FROM chain.compare_0152();
 -- Every refresh was recorded as a success.
 SELECT count(*) > 0 AS refreshed, count(*) FILTER (WHERE outcome = 'failed') AS failed
 FROM incmodel.runs;
+-- Late context rows were refreshes of the keys they reached: the only rebuilds are the builds
+-- at create_model (one per seed).
+SELECT model_name, count(*) FILTER (WHERE kind = 'refresh' AND outcome = 'success') > 0
+       AS refreshed, count(*) FILTER (WHERE kind = 'rebuild') AS rebuilds
+FROM incmodel.runs GROUP BY 1 ORDER BY 1;
 
 SELECT chain.reset();
 \c contrib_regression

@@ -94,7 +94,6 @@ std::optional<core::KeyThroughDimension> key_through_dimension(const SourceScope
                                                                TargetEntry *tle,
                                                                const std::string &source_alias,
                                                                Oid source) {
-    if (scope.nested()) return std::nullopt;
     Query *query = scope.top;
     Node *key = without_join_aliases(query, reinterpret_cast<Node *>(tle->expr));
     VarUse use{0, false, false};
@@ -127,15 +126,23 @@ std::optional<core::KeyThroughDimension> key_through_dimension(const SourceScope
                 !pg_call([unmatched] { return !contain_var_clause(unmatched); }))
                 continue;
             Node *unmatched_dim = replaced(unmatched, scope.outer_rti, sv->varattno, dside);
+            // The source's side as the reader of the source sees it (a dedupe subquery's column
+            // is the source's column); its windows must partition by it (require_within_keys).
+            Node *source_side = to_source(scope, sside);
+            Node *unmatched_source = pg_call([unmatched] { return !contain_var_clause(unmatched); })
+                                         ? unmatched
+                                         : to_source(scope, unmatched);
+            if (source_side == nullptr || unmatched_source == nullptr) continue;
+            if (scope.nested()) require_within_keys(scope, {source_side});
             core::KeyThroughDimension k;
             k.relid = drte->relid;
             k.relation = relation_sql(drte);
             k.alias = alias_of(query, dim);
             k.column = deparse_over(dside, dim, drte->eref->aliasname, drte->relid);
-            k.source_column = deparse_over(sside, scope.outer_rti, source_alias, source);
+            k.source_column = deparse_over(source_side, scope.source_rti, source_alias, source);
             k.op = operator_sql(e.op->opno);
             k.matched = deparse_over(matched, dim, drte->eref->aliasname, drte->relid);
-            k.unmatched = deparse_over(unmatched, scope.outer_rti, source_alias, source);
+            k.unmatched = deparse_over(unmatched_source, scope.source_rti, source_alias, source);
             k.unmatched_from_dimension =
                 deparse_over(unmatched_dim, dim, drte->eref->aliasname, drte->relid);
             return k;
