@@ -127,6 +127,18 @@ INSERT INTO dk2.pctx0 SELECT root_id, page FROM (SELECT 'e' || g AS root_id, '/q
   root_id);
 DELETE FROM dk2.pctx1 WHERE root_id IN ('e1', 'e2', 'e3', 'e4');
 SELECT * FROM testkit.refresh_outcome('dk2_part');
+-- A partition detached and attached again with its rows (no row trigger saw them: rebuilds),
+-- then written to directly (its statement triggers came with the ATTACH: a refresh).
+ALTER TABLE dk2.pctx DETACH PARTITION dk2.pctx1;
+SELECT * FROM testkit.refresh_outcome('dk2_part');
+ALTER TABLE dk2.pctx ATTACH PARTITION dk2.pctx1 FOR VALUES WITH (MODULUS 2, REMAINDER 1);
+SELECT * FROM testkit.refresh_outcome('dk2_part');
+INSERT INTO dk2.pctx1 SELECT root_id, page FROM (SELECT 'e' || g AS root_id, '/r' AS page
+  FROM generate_series(401, 500) g) x WHERE satisfies_hash_partition('dk2.pctx'::regclass, 2, 1,
+  root_id);
+SELECT * FROM testkit.refresh_outcome('dk2_part');
+SELECT count(*) AS dimension_triggers_on_reattached FROM pg_trigger
+WHERE tgrelid = 'dk2.pctx1'::regclass AND tgname LIKE 'incmodel_dim%';
 
 -- 8. The queued values are data: another role sees none of them.
 INSERT INTO dk2.ctx VALUES ('e500', '/secret');

@@ -245,6 +245,7 @@ void inspect_command(const CollectedCommand *cmd) {
     if (cmd->type == SCT_Simple && cmd->parsetree != nullptr && IsA(cmd->parsetree, CreateStmt) &&
         reinterpret_cast<const CreateStmt *>(cmd->parsetree)->partbound != nullptr) {
         add_capture_triggers(cmd->d.simple.address.objectId);
+        watch_new_partition(cmd->d.simple.address.objectId, false);
         return;
     }
     if (cmd->type != SCT_AlterTable) return;
@@ -267,9 +268,13 @@ void inspect_command(const CollectedCommand *cmd) {
         List *tree = pg_call([child] { return find_all_inheritors(child, NoLock, nullptr); });
         ListCell *c;
         foreach (c, tree) add_capture_triggers(lfirst_oid(c));
+        const bool rows = holds_rows(child);
+        foreach (c, tree) watch_new_partition(lfirst_oid(c), rows && lfirst_oid(c) == child);
     }
-    if (modifies)
+    if (modifies) {
         for (Oid source : logged_sources_of(relid)) log_modification(source);
+        notify_dimension_change(with_ancestors(relid));
+    }
     if (enables && !logged_sources_of(relid).empty()) reassert_always(relid);
 }
 

@@ -9,6 +9,7 @@
 #include "pg/boundary/guard.hpp"
 #include "pg/boundary/security.hpp"
 #include "pg/boundary/spi_client.hpp"
+#include "pg/capture/change_capture.hpp"
 #include "pg/capture/source_triggers.hpp"
 #include "pg/catalog/change_log_rows.hpp"
 #include "pg/catalog/key_queue.hpp"
@@ -154,6 +155,24 @@ void unwatch_dimensions(const std::vector<Oid> &relids) {
             drop_statement_triggers(rel);
         }
     }
+}
+
+void watch_new_partition(Oid partition, bool with_rows) {
+    std::vector<Oid> watched;
+    for (Oid r : with_ancestors(partition))
+        if (r != partition && dimension_watched(r)) watched.push_back(r);
+    if (watched.empty()) return;
+    {
+        AsCatalogOwner owner;
+        const std::string rel = regclass_text(partition);
+        drop_trigger(core::kDimensionTruncateTrigger, rel);
+        spi_exec(core::create_dimension_truncate_trigger(rel));
+        spi_exec(core::enable_always(rel, core::kDimensionTruncateTrigger));
+        drop_statement_triggers(rel);
+        for (const auto &ddl : core::create_dimension_statement_triggers(rel)) spi_exec(ddl);
+    }
+    // Rows that arrive with an attached partition were written where no trigger saw them.
+    if (with_rows) notify_dimension_change(with_ancestors(partition));
 }
 
 void notify_dimension_change(const std::vector<Oid> &relids) {

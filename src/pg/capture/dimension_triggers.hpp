@@ -34,6 +34,11 @@ void unwatch_dimensions(const std::vector<Oid> &relids);
 // The relations a model watches (before it is dropped).
 std::vector<Oid> watched_relations(const ModelRecord &m);
 
+// A partition created in or attached to a watched relation (the DDL event trigger): it gets the
+// TRUNCATE and statement triggers (the row trigger is cloned by PostgreSQL); with_rows (an
+// attached partition that holds rows) queues what a change no trigger saw queues.
+void watch_new_partition(Oid partition, bool with_rows);
+
 // A change to relids (a relation and its partition ancestors) reached the models watching them:
 // a full recompute queued for each batch or features model, a 'modify' row for each time-based
 // one. Called before commit, and by the key capture for a relation that is also a source.
