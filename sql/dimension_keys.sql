@@ -149,6 +149,31 @@ SELECT count(*) AS values_seen_by_another_role FROM incmodel.key_queue;
 RESET ROLE;
 SELECT count(*) > 0 AS values_queued FROM incmodel.key_queue WHERE dimension IS NOT NULL;
 SELECT * FROM testkit.refresh_outcome('dk2_sessions');
+-- A model owner who lost SELECT on the dimension gets no values read for it from the changed
+-- rows (a transition table checks no privilege): a full recompute is queued instead.
+CREATE TABLE dk2.owned_dim (root_id text, tag text);
+ALTER TABLE dk2.owned_dim OWNER TO dk2_other;
+GRANT USAGE, CREATE ON SCHEMA dk2 TO dk2_other;
+GRANT SELECT, TRIGGER ON dk2.events TO dk2_other;
+SET ROLE dk2_other;
+SELECT incmodel.create_model(name => 'dk2_owned',
+  query => 'SELECT e.sid, count(*) AS n FROM dk2.events e JOIN dk2.owned_dim d
+            ON d.root_id = e.event_id GROUP BY e.sid',
+  target => 'dk2.t_owned', batch_column => 'etl') > 0 AS created;
+RESET ROLE;
+CREATE ROLE dk2_target_owner;
+GRANT USAGE ON SCHEMA dk2 TO dk2_target_owner;
+GRANT SELECT ON dk2.events TO dk2_target_owner;
+ALTER TABLE dk2.t_owned OWNER TO dk2_target_owner;
+INSERT INTO dk2.owned_dim VALUES ('e1', 'x');
+SELECT count(*) FILTER (WHERE q.keys IS NULL) AS full_recomputes,
+       count(*) FILTER (WHERE q.dimension IS NOT NULL) AS values_read
+FROM incmodel.key_queue q JOIN incmodel.models m USING (model_id) WHERE m.name = 'dk2_owned';
+SELECT incmodel.drop_model('dk2_owned', true);
+REVOKE ALL ON dk2.events FROM dk2_other, dk2_target_owner;
+REVOKE ALL ON SCHEMA dk2 FROM dk2_other, dk2_target_owner;
+DROP TABLE dk2.owned_dim;
+DROP ROLE dk2_target_owner;
 REVOKE USAGE ON SCHEMA incmodel FROM dk2_other;
 DROP ROLE dk2_other;
 

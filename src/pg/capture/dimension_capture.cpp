@@ -59,6 +59,14 @@ std::vector<std::optional<std::string>> changed_values(const ModelRecord &m,
     return out;
 }
 
+// Whether the owner of the model's target has SELECT on the whole relation.
+bool owner_may_read(Oid target, Oid relation) {
+    const Oid owner = relation_owner(target);
+    return pg_call([relation, owner] {
+        return pg_class_aclcheck(relation, owner, ACL_SELECT) == ACLCHECK_OK;
+    });
+}
+
 // The keys a stitched key part moves (one key part: the model's whole key), as the model's owner.
 KeyColumns moved_keys(const ModelRecord &m, const core::RefreshPlanner &planner,
                       const core::KeyThroughDimension &k, const ChangedRows &t) {
@@ -89,6 +97,12 @@ void capture_for_model(const DimensionWatcher &w, const ChangedRows &t) {
     std::exception_ptr failed = in_subtransaction([&] {
         const ModelRecord m = load_model(w.name);
         const core::RefreshPlanner planner(m.spec, quote_ident);
+        // The changed rows are read as the model's owner: only if it may read the relation (a
+        // transition table checks no privilege), else the refresh finds out by rebuilding.
+        if (!owner_may_read(m.target_oid, w.relation)) {
+            queue_full_recompute(planner, m.spec.id);
+            return;
+        }
         // A key read through this relation (identity stitching): the keys of its old and new
         // rows, and those their source rows have without them, move.
         for (const core::KeyPart &k : m.spec.keys)
