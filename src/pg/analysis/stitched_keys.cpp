@@ -88,6 +88,46 @@ bool unique_on(Oid relid, AttrNumber attno) {
     });
 }
 
+// The join that reads range table entry rti as one of its two sides (nullptr: none, e.g. an entry
+// of FROM's list, an inner join by WHERE).
+JoinExpr *join_reading(Node *node, int rti) {
+    if (node == nullptr) return nullptr;
+    if (IsA(node, FromExpr)) {
+        ListCell *lc;
+        foreach (lc, reinterpret_cast<FromExpr *>(node)->fromlist)
+            if (JoinExpr *j = join_reading(static_cast<Node *>(lfirst(lc)), rti)) return j;
+        return nullptr;
+    }
+    if (!IsA(node, JoinExpr)) return nullptr;
+    auto *j = reinterpret_cast<JoinExpr *>(node);
+    for (Node *side : {j->larg, j->rarg})
+        if (IsA(side, RangeTblRef) && reinterpret_cast<RangeTblRef *>(side)->rtindex == rti)
+            return j;
+    if (JoinExpr *inner = join_reading(j->larg, rti)) return inner;
+    return join_reading(j->rarg, rti);
+}
+
+// A row's match is the dimension row its equality finds: true when the dimension is joined
+// inner (other conditions only drop rows), or by an outer join whose ON is that equality alone
+// (another condition there would leave a row with a dimension row unmatched). The dimension must
+// be one side of that join itself, on its nullable side.
+bool match_is_the_equality(Query *query, int dim, int source_rti, const Equality &e) {
+    if (on_nullable_side(reinterpret_cast<Node *>(query->jointree), source_rti, false))
+        return false;
+    JoinExpr *j = join_reading(reinterpret_cast<Node *>(query->jointree), dim);
+    if (j == nullptr || j->jointype == JOIN_INNER)
+        return !on_nullable_side(reinterpret_cast<Node *>(query->jointree), dim, false);
+    const bool dim_right =
+        IsA(j->rarg, RangeTblRef) && reinterpret_cast<RangeTblRef *>(j->rarg)->rtindex == dim;
+    if (j->jointype != (dim_right ? JOIN_LEFT : JOIN_RIGHT)) return false;
+    Node *quals = without_join_aliases(query, j->quals);
+    List *parts = pg_call([quals] { return make_ands_implicit(reinterpret_cast<Expr *>(quals)); });
+    if (list_length(parts) != 1) return false;
+    Node *only = static_cast<Node *>(linitial(parts));
+    Node *op = reinterpret_cast<Node *>(e.op);
+    return pg_call([only, op] { return equal(only, op); });
+}
+
 }  // namespace
 
 std::optional<core::KeyThroughDimension> key_through_dimension(const SourceScope &scope,
@@ -117,6 +157,7 @@ std::optional<core::KeyThroughDimension> key_through_dimension(const SourceScope
             if (dv->vartype != sv->vartype || dv->varcollid != sv->varcollid) continue;
             if (!equality_is_identity(dv->vartype, dv->varcollid, e.op->opno)) continue;
             if (!unique_on(drte->relid, dv->varattno)) continue;
+            if (!match_is_the_equality(query, dim, scope.outer_rti, e)) continue;
             // matched: the source's joined column is the dimension's; the key must then read the
             // dimension alone. unmatched: the dimension's columns are NULL.
             Node *matched = replaced(key, scope.outer_rti, sv->varattno, dside);
