@@ -25,6 +25,8 @@ source "$repo/test/lib/cluster.sh"
 export PATH="$PGBIN:$PATH"  # psql of the same PostgreSQL as the cluster
 cli=$PGBIN/incmodel
 [ -x "$cli" ] || cli=$repo/cli/incmodel
+lint=$PGBIN/incmodel-lint
+[ -x "$lint" ] || lint=$repo/cli/incmodel-lint
 eventgen=$repo/tools/eventgen/incmodel-eventgen
 seed=${INCMODEL_RS_SEED:-$(( $(date +%s) % 100000 ))}
 start_ts=$(date +%s)
@@ -39,7 +41,7 @@ finish() {
     exit $?
 }
 
-for f in "$cli" "$eventgen" "$PGBIN/initdb" "$PGBIN/pg_ctl"; do
+for f in "$cli" "$lint" "$eventgen" "$PGBIN/initdb" "$PGBIN/pg_ctl"; do
     if [ ! -x "$f" ]; then
         echo "missing $f (run make && make install first)"
         failed=1
@@ -264,6 +266,23 @@ state=$(q_ext "DO \$\$ BEGIN PERFORM incmodel.export('listed'); EXCEPTION WHEN O
 echo "$state" | grep -q "0A000 incmodel: the query uses string_agg()" && ok "string_agg refused for Redshift (0A000)" ||
     fail "string_agg SQLSTATE" "$state"
 
+# string_agg(NULLIF(x, ''), ... ORDER BY ...) is exported as LISTAGG ... WITHIN GROUP (exact: LISTAGG
+# skips empty strings); what Redshift lacks is refused at export (0A000), by the translation
+# (array_agg) or by the linter run over the rendered package (hashtext: the rule is named).
+out=$(q_ext "SET client_min_messages = warning; SET incmodel.progress_notices = off; SELECT incmodel.create_model('listagg', \$q\$ SELECT domain_sessionid AS s, string_agg(NULLIF(page_url, ''), ',' ORDER BY page_url) AS pages FROM atomic.events GROUP BY 1 \$q\$, 'derived.listagg', 'etl_tstamp'); SELECT incmodel.create_model('arrays', \$q\$ SELECT domain_sessionid AS s, array_agg(page_url) AS pages FROM atomic.events GROUP BY 1 \$q\$, 'derived.arrays', 'etl_tstamp'); SELECT incmodel.create_model('hashed', \$q\$ SELECT domain_sessionid AS s, max(hashtext(page_url)) AS h FROM atomic.events GROUP BY 1 \$q\$, 'derived.hashed', 'etl_tstamp')" 2>&1) ||
+    fail "listagg / arrays / hashed models" "$out"
+out=$("$cli" export listagg --dsn "$ext_dsn" --dialect redshift --output "$tmp/listagg.rs.sql" 2>&1) &&
+    grep -q "LISTAGG(NULLIF(page_url, ''::text), ',') WITHIN GROUP (ORDER BY page_url)" "$tmp/listagg.rs.sql" &&
+    ! grep -qi 'string_agg' "$tmp/listagg.rs.sql" && ok "string_agg(NULLIF(x, '') ORDER BY) exported as LISTAGG WITHIN GROUP" ||
+    fail "LISTAGG translation" "$out$(grep -i -m2 'agg' "$tmp/listagg.rs.sql")"
+state=$(q_ext "DO \$\$ BEGIN PERFORM incmodel.export('arrays'); EXCEPTION WHEN OTHERS THEN RAISE NOTICE '% %', SQLSTATE, SQLERRM; END \$\$" 2>&1)
+echo "$state" | grep -q "0A000 incmodel: the query uses array_agg()" && ok "array_agg refused for Redshift (0A000)" ||
+    fail "array_agg SQLSTATE" "$state"
+state=$(q_ext "DO \$\$ BEGIN PERFORM incmodel.export('hashed'); EXCEPTION WHEN OTHERS THEN RAISE NOTICE '% %', SQLSTATE, SQLERRM; END \$\$" 2>&1)
+echo "$state" | grep -q "0A000 incmodel: the Redshift package of model \"hashed\" breaks Redshift's rule unsupported-function" &&
+    ok "the linter refuses the package of a query calling hashtext() (0A000 naming the rule)" ||
+    fail "linter refusal at export" "$state"
+
 # ---- packages cannot carry smuggled SQL ---------------------------------------------------
 # A model name that starts a marker line, one whose line break would end the header comment, and
 # a query whose string literal contains $$ and $incmodel$ (dollar-quote delimiters of bodies).
@@ -357,6 +376,22 @@ for m in sessions users_by_day "Quoted Model"; do
         fail "forbidden statement in a procedure of $file" "$bad"
     grep -q 'DISTSTYLE ALL SORTKEY (batch_value)' "$tmp/$file" && grep -q 'COMPOUND SORTKEY' "$tmp/$file" &&
         ok "distribution and sort keys in $file" || fail "DISTKEY/SORTKEY in $file"
+done
+
+# ---- the Redshift linter over every Redshift package this run exported ----------------------
+rs_files=("$here"/expected/*.sql "$tmp/dollars.rs.sql" "$tmp/listagg.rs.sql")
+for m in sessions users_by_day "Quoted Model"; do rs_files+=("$tmp/$(echo "$m" | tr ' A-Z' '_a-z').sql"); done
+out=$("$lint" "${rs_files[@]}" 2>&1) && ok "incmodel-lint: every Redshift package is clean (${#rs_files[@]} files)" ||
+    fail "incmodel-lint finds rule breaks" "$out"
+# It fails on constructs injected into a golden package (same-length edits keep the markers'
+# byte counts valid): an unquoted reserved word, a catalog name compared by text. The unit tests
+# (RedshiftLint.*) inject every construct of issue 16.
+sed 's/"percent" BIGINT/ percent  BIGINT/' "$here/expected/quoted_model.sql" >"$tmp/inject1.sql"
+sed "s/LOWER(n.nspname) =/n.nspname        =/" "$here/expected/quoted_model.sql" >"$tmp/inject2.sql"
+for f in inject1:reserved-word inject2:name-compared-by-text; do
+    out=$("$lint" "$tmp/${f%%:*}.sql" 2>&1); rc=$?
+    [ $rc = 1 ] && grep -q "${f#*:}" <<<"$out" && ok "incmodel-lint fails on ${f#*:}" ||
+        fail "incmodel-lint on ${f%%:*} (exit $rc)" "$out"
 done
 
 # ---- optional: node-sql-parser (Redshift grammar) on every statement outside procedures ----

@@ -7,6 +7,7 @@
 
 #include "core/export_format.hpp"
 #include "core/export_package.hpp"
+#include "core/redshift_lint.hpp"
 #include "core/version.hpp"
 #include "pg/boundary/guard.hpp"
 #include "pg/catalog/model_catalog.hpp"
@@ -65,6 +66,23 @@ void check_package_rules(const std::string &name, const std::vector<core::Packag
     }
 }
 
+// Redshift's documented rules (core/redshift_lint) over the package just rendered: a package that
+// breaks one is never handed out (0A000 naming the rule and its documentation page).
+void lint_redshift_package(const std::string &name, const std::vector<core::PackagePart> &parts) {
+    std::vector<core::PackageStatement> statements;
+    for (const auto &p : parts) statements.push_back({p.step, p.part, p.sql});
+    const auto findings = core::lint_redshift_package(statements);
+    if (findings.empty()) return;
+    std::string detail;
+    for (const auto &f : findings) detail += (detail.empty() ? "" : "\n") + core::describe(f);
+    throw UserError(ERRCODE_FEATURE_NOT_SUPPORTED,
+                    "incmodel: the Redshift package of model \"" + core::escape_header_text(name) +
+                        "\" breaks Redshift's rule " + findings[0].rule,
+                    detail,
+                    "Rewrite the model's query without it (the documentation page says what "
+                    "Redshift offers instead), or export with dialect => 'postgres'.");
+}
+
 std::vector<core::PackagePart> export_model(const std::string &name, core::Dialect dialect) {
     ModelRecord m = load_model(name);
     if (!m.depends_on.empty())
@@ -92,6 +110,7 @@ std::vector<core::PackagePart> export_model(const std::string &name, core::Diale
         std::vector<core::PackagePart> parts =
             core::PackageRenderer(m.spec, options, incmodel::pg::quote_ident).render();
         check_package_rules(name, parts);
+        if (dialect == core::Dialect::Redshift) lint_redshift_package(name, parts);
         return parts;
     } catch (const core::ExportError &e) {
         throw UserError(e.kind() == core::ExportError::Kind::Unsupported
