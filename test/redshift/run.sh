@@ -103,6 +103,8 @@ SELECT incmodel.create_model('sessions', \$q\$ $sessions_q \$q\$, 'derived.sessi
                              window_column => 'collector_tstamp', lookback => '7 days');
 SELECT incmodel.create_model('users_by_day', \$q\$ $users_q \$q\$, 'derived.users_by_day', 'etl_tstamp');
 SELECT incmodel.create_model('Quoted Model', \$q\$ $quoted_q \$q\$, '"Reporting"."Country Stats"', 'etl_tstamp');
+SELECT incmodel.create_model('sessions_append', \$q\$ $sessions_q \$q\$, 'derived.sessions_append', 'etl_tstamp',
+                             window_column => 'collector_tstamp', lookback => '7 days');
 SQL
 
 # ---- export and deploy --------------------------------------------------------------------
@@ -112,10 +114,15 @@ out=$("$cli" deploy --package "$tmp/sessions.pg.sql" --dsn "$pkg_dsn" 2>&1) && o
     fail "deploy sessions from a file" "$out"
 out=$("$cli" deploy users_by_day --from-dsn "$ext_dsn" --dialect postgres --dsn "$pkg_dsn" 2>&1) &&
     ok "deploy from a database" || fail "deploy users_by_day --from-dsn" "$out"
+# The DELETE + APPEND commit (commit => 'append'), emulated on PostgreSQL (INSERT ... SELECT and
+# TRUNCATE of the staging table in the post-commit step).
+out=$("$cli" deploy sessions_append --from-dsn "$ext_dsn" --dialect postgres --commit append --dsn "$pkg_dsn" 2>&1) &&
+    [ "$(q_pkg "SELECT count(*) FROM pg_class WHERE relname = 'sessions_append_append' AND relpersistence = 'p' AND relnamespace = 'incmodel_export_scratch'::regnamespace")" = 1 ] &&
+    ok "deploy with --commit append (a permanent staging table)" || fail "deploy sessions_append --commit append" "$out"
 # Deploying again is idempotent (CREATE ... IF NOT EXISTS, CREATE OR REPLACE, registry upsert).
 out=$("$cli" deploy --package "$tmp/sessions.pg.sql" --dsn "$pkg_dsn" 2>&1) && ok "redeploy" ||
     fail "redeploy sessions" "$out"
-[ "$(q_pkg "SELECT string_agg(model, ',' ORDER BY model) FROM incmodel.registry")" = "sessions,users_by_day" ] &&
+[ "$(q_pkg "SELECT string_agg(model, ',' ORDER BY model) FROM incmodel.registry")" = "sessions,sessions_append,users_by_day" ] &&
     ok "registry knows both models" || fail "registry"
 [ "$(q_pkg "SELECT count(*) FROM pg_extension WHERE extname = 'incmodel'")" = 0 ] &&
     ok "package database has no extension" || fail "package database has the extension"
@@ -163,6 +170,35 @@ refresh_both() {
             fail "$label: extension refresh $m"
     done
 }
+# The append model: now and then the procedure commits and its post-commit step never runs (a crash
+# between the two steps: CALL without the command); twice in a row at batches 2 and 3, so a run
+# finds rows of keys it touches again still pending. Meanwhile target + staging is the model's
+# result and readers see the touched keys missing from the target (never twice); the next
+# `incmodel refresh` finishes the pending append first, and the target alone equals a rebuild.
+staging_rows() { q_pkg "SELECT count(*) FROM incmodel_export_scratch.sessions_append_append"; }
+crashes=0
+retouched=0
+append_round() {
+    local label=$1 b=$2 out rc d
+    if [ "$b" = 2 ] || [ "$b" = 3 ] || [ $((RANDOM % 4)) = 0 ]; then
+        # Pending keys that this run touches again (events of batches the manifest lacks).
+        retouched=$((retouched + $(q_pkg "SELECT count(DISTINCT s.session_id) FROM incmodel_export_scratch.sessions_append_append s JOIN atomic.events e ON e.domain_sessionid = s.session_id WHERE e.etl_tstamp NOT IN (SELECT batch_value FROM incmodel.manifest_sessions_append)")))
+        q_pkg "CALL incmodel.refresh('sessions_append')" >/dev/null 2>&1 ||
+            fail "$label: CALL sessions_append"
+        crashes=$((crashes + 1))
+        d=$(same_as_rebuild without_ext "$sessions_q" "(SELECT * FROM derived.sessions_append UNION ALL SELECT * FROM incmodel_export_scratch.sessions_append_append) u")
+        [ "$d" = 0 ] && ok "$label append pending: target + staging = rebuild" ||
+            fail "$label: append pending: target + staging differs from a rebuild ($d rows)"
+        [ "$(q_pkg "SELECT count(*) FROM derived.sessions_append t JOIN incmodel_export_scratch.sessions_append_append s USING (session_id)")" = 0 ] &&
+            ok "$label append pending: no key both in the target and in staging" || fail "$label: a key in both target and staging"
+    else
+        out=$("$cli" refresh sessions_append --dsn "$pkg_dsn" 2>&1); rc=$?
+        [ $rc = 0 ] && ok "$label refresh sessions_append" || fail "$label: incmodel refresh sessions_append exited $rc" "$out"
+        d=$(same_as_rebuild without_ext "$sessions_q" derived.sessions_append)
+        [ "$d" = 0 ] && [ "$(staging_rows)" = 0 ] && ok "$label sessions_append (DELETE + APPEND) = rebuild" ||
+            fail "$label: sessions_append differs from a rebuild ($d rows, $(staging_rows) staged)" "$out"
+    fi
+}
 load() {  # file -> both databases
     q_pkg "COPY atomic.events FROM STDIN" <"$1" && q_ext "COPY atomic.events FROM STDIN" <"$1" ||
         fail "load $1"
@@ -175,12 +211,21 @@ for b in $(seq 0 11); do
         cut=$((n * (20 + RANDOM % 60) / 100))
         head -n $cut "$tmp/batch.tsv" >"$tmp/part1.tsv"
         tail -n +$((cut + 1)) "$tmp/batch.tsv" >"$tmp/part2.tsv"
-        load "$tmp/part1.tsv"; refresh_both "batch $b (1/2)"; check_round "batch $b (1/2)"
-        load "$tmp/part2.tsv"; refresh_both "batch $b (2/2)"; check_round "batch $b (2/2)"
+        load "$tmp/part1.tsv"; refresh_both "batch $b (1/2)"; check_round "batch $b (1/2)"; append_round "batch $b (1/2)" $b
+        load "$tmp/part2.tsv"; refresh_both "batch $b (2/2)"; check_round "batch $b (2/2)"; append_round "batch $b (2/2)" $b
     else
-        load "$tmp/batch.tsv"; refresh_both "batch $b"; check_round "batch $b"
+        load "$tmp/batch.tsv"; refresh_both "batch $b"; check_round "batch $b"; append_round "batch $b" $b
     fi
 done
+# A last refresh after the loop (the last round may have left an append pending).
+out=$("$cli" refresh sessions_append --dsn "$pkg_dsn" 2>&1) && [ "$(staging_rows)" = 0 ] &&
+    [ "$(same_as_rebuild without_ext "$sessions_q" derived.sessions_append)" = 0 ] &&
+    [ "$(fingerprint without_ext derived.sessions_append)" = "$(fingerprint with_ext derived.sessions)" ] &&
+    ok "sessions_append after $crashes crashes between the steps = rebuild = the extension's sessions" ||
+    fail "sessions_append final state" "$out"
+[ "$crashes" -ge 2 ] && [ "$retouched" -gt 0 ] &&
+    ok "crash between the steps exercised ($crashes times, $retouched pending keys touched again)" ||
+    fail "crash between the steps not exercised ($crashes crashes, $retouched pending keys touched again)"
 [ "$(q_pkg "SELECT count(*) FROM atomic.events")" = "$(wc -l <"$tmp/all.tsv")" ] &&
     ok "every event loaded" || fail "event count"
 [ "$(q_pkg "SELECT count(*) FROM derived.users_by_day WHERE domain_userid IS NULL")" -gt 0 ] &&
@@ -378,8 +423,20 @@ for m in sessions users_by_day "Quoted Model"; do
         ok "distribution and sort keys in $file" || fail "DISTKEY/SORTKEY in $file"
 done
 
+# The Redshift package of the DELETE + APPEND commit (golden): ALTER TABLE APPEND in the
+# post-commit list only, never in the procedure; the staging table LIKE the target.
+"$cli" export sessions_append --dsn "$ext_dsn" --dialect redshift --commit append --output "$tmp/sessions_append.sql" 2>/dev/null ||
+    fail "export sessions_append (redshift, --commit append)"
+[ -n "${INCMODEL_UPDATE_GOLDEN:-}" ] && cp "$tmp/sessions_append.sql" "$here/expected/sessions_append.sql" && echo "updated expected/sessions_append.sql"
+if d=$(diff -u "$here/expected/sessions_append.sql" "$tmp/sessions_append.sql"); then ok "golden sessions_append.sql"; else fail "golden sessions_append.sql differs" "$d"; fi
+awk '/^-- @@incmodel /{p = ($0 ~ /part=procedure/); next} p' "$tmp/sessions_append.sql" | grep -q 'APPEND FROM' &&
+    fail "ALTER TABLE APPEND inside the procedure" || ok "no ALTER TABLE APPEND inside the procedure"
+grep -q "'ALTER TABLE derived.sessions_append APPEND FROM incmodel_export_scratch.sessions_append_append'" "$tmp/sessions_append.sql" &&
+    grep -q 'CREATE TABLE IF NOT EXISTS incmodel_export_scratch.sessions_append_append (LIKE derived.sessions_append)' "$tmp/sessions_append.sql" &&
+    ok "post-commit ALTER TABLE APPEND from a staging table LIKE the target" || fail "append package shape"
+
 # ---- the Redshift linter over every Redshift package this run exported ----------------------
-rs_files=("$here"/expected/*.sql "$tmp/dollars.rs.sql" "$tmp/listagg.rs.sql")
+rs_files=("$here"/expected/*.sql "$tmp/dollars.rs.sql" "$tmp/listagg.rs.sql" "$tmp/sessions_append.sql")
 for m in sessions users_by_day "Quoted Model"; do rs_files+=("$tmp/$(echo "$m" | tr ' A-Z' '_a-z').sql"); done
 out=$("$lint" "${rs_files[@]}" 2>&1) && ok "incmodel-lint: every Redshift package is clean (${#rs_files[@]} files)" ||
     fail "incmodel-lint finds rule breaks" "$out"

@@ -83,7 +83,8 @@ void lint_redshift_package(const std::string &name, const std::vector<core::Pack
                     "Redshift offers instead), or export with dialect => 'postgres'.");
 }
 
-std::vector<core::PackagePart> export_model(const std::string &name, core::Dialect dialect) {
+std::vector<core::PackagePart> export_model(const std::string &name, core::Dialect dialect,
+                                            bool append_commit) {
     ModelRecord m = load_model(name);
     if (!m.depends_on.empty())
         throw UserError(ERRCODE_FEATURE_NOT_SUPPORTED,
@@ -101,6 +102,7 @@ std::vector<core::PackagePart> export_model(const std::string &name, core::Diale
     options.dialect = dialect;
     options.timezone = m.timezone;
     options.version = core::kVersion;
+    options.append_commit = append_commit;
     {
         PinnedSettings pinned(m.timezone);
         if (m.spec.window_column && m.lookback) options.lookback = lookback_of(*m.lookback);
@@ -134,10 +136,18 @@ Datum incmodel_export(PG_FUNCTION_ARGS) {
             throw UserError(ERRCODE_INVALID_PARAMETER_VALUE,
                             "incmodel: unknown dialect \"" + dialect_text + "\"", "",
                             "Use dialect => 'redshift' or dialect => 'postgres'.");
+        // commit => 'delete_insert' (default) | 'append' (0.5.0; a 0.4.0 SQL definition has two
+        // arguments).
+        const std::string commit =
+            PG_NARGS() > 2 ? required_text(fcinfo, 2, "commit") : std::string("delete_insert");
+        if (commit != "delete_insert" && commit != "append")
+            throw UserError(ERRCODE_INVALID_PARAMETER_VALUE,
+                            "incmodel: unknown commit \"" + commit + "\"", "",
+                            "Use commit => 'delete_insert' (the default) or commit => 'append'.");
         std::vector<core::PackagePart> parts;
         {
             SpiConnection spi;
-            parts = export_model(name, *dialect);
+            parts = export_model(name, *dialect, commit == "append");
         }
         pg_call([fcinfo] { InitMaterializedSRF(fcinfo, 0); });
         auto *rsinfo = reinterpret_cast<ReturnSetInfo *>(fcinfo->resultinfo);
