@@ -1,8 +1,9 @@
 // incmodel: the command schedulers and operators run against PostgreSQL (with or without the
 // extension) and Amazon Redshift. C++17 + libpq.
 //
-//   incmodel export  MODEL [--dsn DSN] [--dialect D] [--output FILE]
-//   incmodel deploy  [MODEL] --dsn DSN (--from-dsn DSN | --package FILE) [--dialect D] [--dry-run]
+//   incmodel export  MODEL [--dsn DSN] [--dialect D] [--commit C] [--output FILE]
+//   incmodel deploy  [MODEL] --dsn DSN (--from-dsn DSN | --package FILE) [--dialect D]
+//                    [--commit C] [--dry-run]
 //   incmodel refresh MODEL [--dsn DSN] [--dry-run]
 //   incmodel maintain [MODEL] [--dsn DSN] [--dry-run]
 //   incmodel status  [MODEL] [--dsn DSN]
@@ -55,6 +56,9 @@ Options:
   --output FILE    export: write to FILE instead of stdout
   --dialect D      redshift | postgres (export/deploy: the package's; others: the engine's,
                    detected from version() by default)
+  --commit C       export/deploy --from-dsn: delete_insert (default: one transaction) | append
+                   (DELETE committed by the procedure, rows appended after it: ALTER TABLE
+                   APPEND on Redshift; refresh finishes a pending append first)
   --dry-run        print the SQL instead of running it
   --verbose        also print the server's notices
   --help           this text
@@ -70,7 +74,7 @@ struct UsageError : std::runtime_error {
 struct Options {
     std::string command;
     std::vector<std::string> args;
-    std::optional<std::string> dsn, from_dsn, package, output, dialect;
+    std::optional<std::string> dsn, from_dsn, package, output, dialect, commit;
     bool dry_run = false, verbose = false, help = false;
 };
 
@@ -100,6 +104,8 @@ Options parse_args(int argc, char **argv) {
             o.output = value("--output");
         else if (a == "--dialect")
             o.dialect = value("--dialect");
+        else if (a == "--commit")
+            o.commit = value("--commit");
         else if (a == "--dry-run")
             o.dry_run = true;
         else if (a == "--verbose" || a == "-v")
@@ -113,6 +119,8 @@ Options parse_args(int argc, char **argv) {
     }
     if (o.dialect && *o.dialect != "redshift" && *o.dialect != "postgres")
         throw UsageError("--dialect must be redshift or postgres");
+    if (o.commit && *o.commit != "delete_insert" && *o.commit != "append")
+        throw UsageError("--commit must be delete_insert or append");
     return o;
 }
 
@@ -239,10 +247,14 @@ std::string need_model(const Options &o) {
 // ---------------------------------------------------------------------------------------------
 // export / deploy
 // ---------------------------------------------------------------------------------------------
-std::vector<incmodel::core::PackageStatement> fetch_package(Connection &c, const std::string &model,
-                                                            const std::string &dialect) {
-    auto rows = c.exec("SELECT step, part, sql FROM incmodel.export(" + c.literal(model) + ", " +
-                       c.literal(dialect) + ") ORDER BY step");
+// commit: --commit, passed only when given (an extension before 0.5.0 has no such argument).
+std::vector<incmodel::core::PackageStatement> fetch_package(
+    Connection &c, const std::string &model, const std::string &dialect,
+    const std::optional<std::string> &commit) {
+    auto rows =
+        c.exec("SELECT step, part, sql FROM incmodel.export(" + c.literal(model) + ", " +
+               c.literal(dialect) + (commit ? ", commit => " + c.literal(*commit) : std::string()) +
+               ") ORDER BY step");
     std::vector<incmodel::core::PackageStatement> parts;
     for (auto &r : rows) {
         if (r.size() != 3 || !r[0] || !r[1] || !r[2])
@@ -258,7 +270,8 @@ int cmd_export(const Options &o) {
     Connection c(o.from_dsn ? o.from_dsn : o.dsn, o.verbose);
     std::string text;
     try {
-        text = incmodel::core::write_package(model, dialect, fetch_package(c, model, dialect));
+        text = incmodel::core::write_package(model, dialect,
+                                             fetch_package(c, model, dialect, o.commit));
     } catch (const incmodel::core::PackageFormatError &e) {
         std::cerr << "incmodel export: refusing to write the package of model \""
                   << incmodel::core::escape_header_text(model) << "\": " << e.what() << "\n";
@@ -299,7 +312,7 @@ incmodel::core::Package load_package(const Options &o, std::string &what) {
         const std::string model = need_model(o);
         const std::string dialect = o.dialect.value_or("redshift");
         Connection src(o.from_dsn, o.verbose);
-        incmodel::core::Package pkg{model, dialect, fetch_package(src, model, dialect)};
+        incmodel::core::Package pkg{model, dialect, fetch_package(src, model, dialect, o.commit)};
         incmodel::core::validate_parts(pkg.parts);
         what = "model " + incmodel::core::escape_header_text(model);
         return pkg;
@@ -473,10 +486,33 @@ int cmd_refresh(const Options &o) {
     }
     int status = kExitOk;
     std::string summary;
+    // A DELETE + APPEND package: an append the last run left pending (its post-commit step did
+    // not run, or failed) is finished before anything else. The procedure is correct without it
+    // (it treats target + staging as the model's rows); this keeps the gap readers see short.
+    if (post_commit.find("pending_append") != std::string::npos) {
+        try {
+            std::vector<std::string> done;
+            for (auto &r : c.exec(post_commit))
+                if (r[0] && r[0]->rfind("ANALYZE", 0) != 0) {  // the append, not the ANALYZEs
+                    c.exec(*r[0]);
+                    done.push_back(*r[0]);
+                }
+            if (!done.empty())
+                summary =
+                    "pending append finished (" + std::to_string(done.size()) + " statement(s)); ";
+        } catch (const DbError &err) {
+            std::printf("%s: failed: finishing the pending append: %s (%.2f s)\n", model.c_str(),
+                        err.what(), seconds_since(t0));
+            if (e == Engine::Postgres && c.alive())
+                c.exec("SELECT pg_advisory_unlock(" + std::string(kLockClass) + ", hashtext(" +
+                       c.literal(model) + "))");
+            return kExitFailed;
+        }
+    }
     try {
         c.exec(call);
         auto kv = parse_run_notice(c.take_notices());
-        summary = model + ": " + (kv.count("outcome") ? kv["outcome"] : "done") + ", " +
+        summary = model + ": " + summary + (kv.count("outcome") ? kv["outcome"] : "done") + ", " +
                   kv["batches"] + " batches, " + kv["events"] + " events, " + kv["keys"] +
                   " keys, " + kv["deleted"] + " rows deleted, " + kv["inserted"] + " inserted";
     } catch (const DbError &err) {

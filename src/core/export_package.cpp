@@ -328,6 +328,10 @@ PackageRenderer::PackageRenderer(ModelSpec spec, ExportOptions options, IdentQuo
 std::string PackageRenderer::scratch(const char *suffix) const {
     return q(kExportScratchSchema) + "." + q(spec_.name + "_" + suffix);
 }
+// DELETE + APPEND commit: the permanent staging table the post-commit step appends from.
+std::string PackageRenderer::staging() const {
+    return q(kExportScratchSchema) + "." + q(spec_.name + "_append");
+}
 std::string PackageRenderer::manifest() const {
     return q(kExportSchema) + "." + q("manifest_" + spec_.name);
 }
@@ -483,6 +487,11 @@ std::vector<std::string> PackageRenderer::ddl() const {
             "CREATE UNIQUE INDEX IF NOT EXISTS {} ON {} ({}) NULLS NOT DISTINCT",
             q(spec_.target.name + "_incmodel_key"), target(),
             join_map(spec_.unique_columns, ", ", [this](const std::string &c) { return q(c); })));
+    // DELETE + APPEND: a permanent (logged: it survives a crash) staging table that matches the
+    // target: LIKE copies the columns, NOT NULL, and on Redshift the encodings, DISTKEY and
+    // SORTKEY, as ALTER TABLE APPEND requires.
+    if (options_.append_commit)
+        out.push_back("CREATE TABLE IF NOT EXISTS " + staging() + " (LIKE " + target() + ")");
     // The registry row: the dispatcher finds the procedure here, the CLI the post-commit and
     // maintenance queries.
     const Dialect d = options_.dialect;
@@ -634,10 +643,37 @@ std::string PackageRenderer::procedure_body() const {
     s += "        GET DIAGNOSTICS v_n := ROW_COUNT;\n";
     s += "        v_deleted := v_deleted + v_n;\n";
     s += "    END IF;\n";
+    if (options_.append_commit) {
+        // DELETE + APPEND: the rows go to the permanent staging table, which the post-commit step
+        // appends to the target (ALTER TABLE APPEND cannot run in a procedure). Rows a crashed
+        // run left there for keys touched again are replaced, so target + staging is always the
+        // model's result.
+        const std::string st = q(spec_.name + "_append");
+        std::vector<std::string> seq, snull, smatch;
+        for (std::size_t i = 0; i < spec_.keys.size(); ++i) {
+            const std::string k = fmt::format("{}.k{}", kKeysAlias, i + 1);
+            const std::string sc = st + "." + q(spec_.keys[i].column);
+            seq.push_back(fmt::format("{} = {}", sc, k));
+            snull.push_back(sc + " IS NULL");
+            smatch.push_back(fmt::format("({k} = {t} OR ({k} IS NULL AND {t} IS NULL))",
+                                         fmt::arg("k", k), fmt::arg("t", sc)));
+        }
+        s += fmt::format("    DELETE FROM {t} USING {keys} AS {k} WHERE {eq};\n",
+                         fmt::arg("t", staging()), fmt::arg("keys", scratch("keys")),
+                         fmt::arg("k", kKeysAlias), fmt::arg("eq", join(seq, " AND ")));
+        s += "    IF v_null_keys > 0 THEN\n";
+        s += fmt::format(
+            "        DELETE FROM {t} WHERE ({tnull}) AND EXISTS (SELECT 1 FROM {keys} AS {k} "
+            "WHERE ({kn}) AND {match});\n",
+            fmt::arg("t", staging()), fmt::arg("tnull", join(snull, " OR ")),
+            fmt::arg("keys", scratch("keys")), fmt::arg("k", kKeysAlias),
+            fmt::arg("kn", join(kn, " OR ")), fmt::arg("match", join(smatch, " AND ")));
+        s += "    END IF;\n";
+    }
     const std::string cols =
         join_map(spec_.outputs, ", ", [this](const OutputColumn &c) { return q(c.name); });
-    s += fmt::format("    INSERT INTO {} ({}) SELECT {} FROM {};\n", target(), cols, cols,
-                     scratch("rows"));
+    s += fmt::format("    INSERT INTO {} ({}) SELECT {} FROM {};\n",
+                     options_.append_commit ? staging() : target(), cols, cols, scratch("rows"));
     s += fmt::format(
         "    DELETE FROM {m} USING {b} AS _incmodel_b WHERE {mn}.batch_value = "
         "_incmodel_b.batch_value;\n",
@@ -728,6 +764,31 @@ std::string PackageRenderer::post_commit() const {
                             "= to_regclass({lit}) AND n_mod_since_analyze >= 50 + 0.1 * n_live_tup",
                             fmt::arg("ord", ord), fmt::arg("stmt", sql_literal("ANALYZE " + qn, d)),
                             fmt::arg("lit", sql_literal(qn, d))));
+    }
+    if (options_.append_commit) {
+        // First, the pending append: listed while the staging table holds rows (the procedure
+        // committed them with the DELETE of their keys and the manifest). Redshift: ALTER TABLE
+        // APPEND moves the blocks and commits. PostgreSQL has none: INSERT ... SELECT and TRUNCATE
+        // in one statement string, which the command runs as one transaction, under the model's
+        // lock (a refresh running meanwhile could otherwise put rows in staging that the
+        // TRUNCATE removes unseen, or delete keys from the target before they arrive there).
+        // Either way a crash
+        // leaves the rows in staging or in the target, never in both, and the next run (the
+        // command runs this list before the procedure too) finishes it.
+        const std::string cols =
+            join_map(spec_.outputs, ", ", [this](const OutputColumn &c) { return q(c.name); });
+        const std::string stmt =
+            redshift()
+                ? "ALTER TABLE " + target() + " APPEND FROM " + staging()
+                : fmt::format(
+                      "SELECT pg_advisory_xact_lock({l}, hashtext({m})); INSERT INTO "
+                      "{t} ({c}) SELECT {c} FROM {s}; TRUNCATE {s}",
+                      fmt::arg("l", kExportLockClass), fmt::arg("m", sql_literal(spec_.name, d)),
+                      fmt::arg("t", target()), fmt::arg("c", cols), fmt::arg("s", staging()));
+        branches.insert(branches.begin(),
+                        fmt::format("SELECT 0 AS ord, {} AS stmt FROM (SELECT 1 AS pending_append "
+                                    "FROM {} LIMIT 1) p",
+                                    sql_literal(stmt, d), staging()));
     }
     return "SELECT stmt FROM (" + join(branches, " UNION ALL ") + ") x ORDER BY ord";
 }

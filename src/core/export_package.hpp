@@ -61,6 +61,10 @@ struct ExportOptions {
     std::optional<Lookback> lookback;  // set when the model has a window
     std::string timezone = "UTC";      // the model's TimeZone (pinned by the postgres procedure)
     std::string version;               // incmodel version that rendered the package
+    // commit => 'append': the procedure commits the DELETE of the touched keys and their new rows
+    // in a permanent staging table; the post-commit step appends them to the target (Redshift:
+    // ALTER TABLE APPEND). Default: DELETE + INSERT in the procedure's one transaction.
+    bool append_commit = false;
 };
 
 struct PackagePart {
@@ -97,6 +101,7 @@ class PackageRenderer {
     bool redshift() const { return options_.dialect == Dialect::Redshift; }
     std::string scratch(const char *suffix) const;
     std::string manifest() const;
+    std::string staging() const;
     std::string target() const;
     std::string source_as_alias() const;
     std::string restricted_query() const;

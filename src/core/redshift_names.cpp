@@ -74,6 +74,10 @@ bool redshift_reserved(std::string_view word) {
     return std::find(kReserved.begin(), kReserved.end(), std::string_view(u)) != kReserved.end();
 }
 
+bool redshift_only_reserved(std::string_view word) {
+    return redshift_reserved(word) && !postgres_syntax_words().count(upper(word));
+}
+
 IdentQuoter redshift_quoter(IdentQuoter base) {
     return [base = std::move(base)](std::string_view ident) {
         std::string q = base(ident);

@@ -14,6 +14,10 @@ namespace incmodel::core {
 // True when word (any case) is on Redshift's list of reserved words.
 bool redshift_reserved(std::string_view word);
 
+// True when word (any case) is reserved by Redshift but PostgreSQL prints it bare as an identifier
+// (TOP, OPEN, PERCENT, TAG, DELTA, OID, ...: no PostgreSQL keyword, or an unreserved one).
+bool redshift_only_reserved(std::string_view word);
+
 // The quoter of the redshift dialect: base's quoting, and a reserved word quoted too.
 IdentQuoter redshift_quoter(IdentQuoter base);
 

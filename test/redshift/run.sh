@@ -25,6 +25,8 @@ source "$repo/test/lib/cluster.sh"
 export PATH="$PGBIN:$PATH"  # psql of the same PostgreSQL as the cluster
 cli=$PGBIN/incmodel
 [ -x "$cli" ] || cli=$repo/cli/incmodel
+lint=$PGBIN/incmodel-lint
+[ -x "$lint" ] || lint=$repo/cli/incmodel-lint
 eventgen=$repo/tools/eventgen/incmodel-eventgen
 seed=${INCMODEL_RS_SEED:-$(( $(date +%s) % 100000 ))}
 start_ts=$(date +%s)
@@ -39,7 +41,7 @@ finish() {
     exit $?
 }
 
-for f in "$cli" "$eventgen" "$PGBIN/initdb" "$PGBIN/pg_ctl"; do
+for f in "$cli" "$lint" "$eventgen" "$PGBIN/initdb" "$PGBIN/pg_ctl"; do
     if [ ! -x "$f" ]; then
         echo "missing $f (run make && make install first)"
         failed=1
@@ -101,6 +103,8 @@ SELECT incmodel.create_model('sessions', \$q\$ $sessions_q \$q\$, 'derived.sessi
                              window_column => 'collector_tstamp', lookback => '7 days');
 SELECT incmodel.create_model('users_by_day', \$q\$ $users_q \$q\$, 'derived.users_by_day', 'etl_tstamp');
 SELECT incmodel.create_model('Quoted Model', \$q\$ $quoted_q \$q\$, '"Reporting"."Country Stats"', 'etl_tstamp');
+SELECT incmodel.create_model('sessions_append', \$q\$ $sessions_q \$q\$, 'derived.sessions_append', 'etl_tstamp',
+                             window_column => 'collector_tstamp', lookback => '7 days');
 SQL
 
 # ---- export and deploy --------------------------------------------------------------------
@@ -110,10 +114,15 @@ out=$("$cli" deploy --package "$tmp/sessions.pg.sql" --dsn "$pkg_dsn" 2>&1) && o
     fail "deploy sessions from a file" "$out"
 out=$("$cli" deploy users_by_day --from-dsn "$ext_dsn" --dialect postgres --dsn "$pkg_dsn" 2>&1) &&
     ok "deploy from a database" || fail "deploy users_by_day --from-dsn" "$out"
+# The DELETE + APPEND commit (commit => 'append'), emulated on PostgreSQL (INSERT ... SELECT and
+# TRUNCATE of the staging table in the post-commit step).
+out=$("$cli" deploy sessions_append --from-dsn "$ext_dsn" --dialect postgres --commit append --dsn "$pkg_dsn" 2>&1) &&
+    [ "$(q_pkg "SELECT count(*) FROM pg_class WHERE relname = 'sessions_append_append' AND relpersistence = 'p' AND relnamespace = 'incmodel_export_scratch'::regnamespace")" = 1 ] &&
+    ok "deploy with --commit append (a permanent staging table)" || fail "deploy sessions_append --commit append" "$out"
 # Deploying again is idempotent (CREATE ... IF NOT EXISTS, CREATE OR REPLACE, registry upsert).
 out=$("$cli" deploy --package "$tmp/sessions.pg.sql" --dsn "$pkg_dsn" 2>&1) && ok "redeploy" ||
     fail "redeploy sessions" "$out"
-[ "$(q_pkg "SELECT string_agg(model, ',' ORDER BY model) FROM incmodel.registry")" = "sessions,users_by_day" ] &&
+[ "$(q_pkg "SELECT string_agg(model, ',' ORDER BY model) FROM incmodel.registry")" = "sessions,sessions_append,users_by_day" ] &&
     ok "registry knows both models" || fail "registry"
 [ "$(q_pkg "SELECT count(*) FROM pg_extension WHERE extname = 'incmodel'")" = 0 ] &&
     ok "package database has no extension" || fail "package database has the extension"
@@ -161,6 +170,35 @@ refresh_both() {
             fail "$label: extension refresh $m"
     done
 }
+# The append model: now and then the procedure commits and its post-commit step never runs (a crash
+# between the two steps: CALL without the command); twice in a row at batches 2 and 3, so a run
+# finds rows of keys it touches again still pending. Meanwhile target + staging is the model's
+# result and readers see the touched keys missing from the target (never twice); the next
+# `incmodel refresh` finishes the pending append first, and the target alone equals a rebuild.
+staging_rows() { q_pkg "SELECT count(*) FROM incmodel_export_scratch.sessions_append_append"; }
+crashes=0
+retouched=0
+append_round() {
+    local label=$1 b=$2 out rc d
+    if [ "$b" = 2 ] || [ "$b" = 3 ] || [ $((RANDOM % 4)) = 0 ]; then
+        # Pending keys that this run touches again (events of batches the manifest lacks).
+        retouched=$((retouched + $(q_pkg "SELECT count(DISTINCT s.session_id) FROM incmodel_export_scratch.sessions_append_append s JOIN atomic.events e ON e.domain_sessionid = s.session_id WHERE e.etl_tstamp NOT IN (SELECT batch_value FROM incmodel.manifest_sessions_append)")))
+        q_pkg "CALL incmodel.refresh('sessions_append')" >/dev/null 2>&1 ||
+            fail "$label: CALL sessions_append"
+        crashes=$((crashes + 1))
+        d=$(same_as_rebuild without_ext "$sessions_q" "(SELECT * FROM derived.sessions_append UNION ALL SELECT * FROM incmodel_export_scratch.sessions_append_append) u")
+        [ "$d" = 0 ] && ok "$label append pending: target + staging = rebuild" ||
+            fail "$label: append pending: target + staging differs from a rebuild ($d rows)"
+        [ "$(q_pkg "SELECT count(*) FROM derived.sessions_append t JOIN incmodel_export_scratch.sessions_append_append s USING (session_id)")" = 0 ] &&
+            ok "$label append pending: no key both in the target and in staging" || fail "$label: a key in both target and staging"
+    else
+        out=$("$cli" refresh sessions_append --dsn "$pkg_dsn" 2>&1); rc=$?
+        [ $rc = 0 ] && ok "$label refresh sessions_append" || fail "$label: incmodel refresh sessions_append exited $rc" "$out"
+        d=$(same_as_rebuild without_ext "$sessions_q" derived.sessions_append)
+        [ "$d" = 0 ] && [ "$(staging_rows)" = 0 ] && ok "$label sessions_append (DELETE + APPEND) = rebuild" ||
+            fail "$label: sessions_append differs from a rebuild ($d rows, $(staging_rows) staged)" "$out"
+    fi
+}
 load() {  # file -> both databases
     q_pkg "COPY atomic.events FROM STDIN" <"$1" && q_ext "COPY atomic.events FROM STDIN" <"$1" ||
         fail "load $1"
@@ -173,12 +211,21 @@ for b in $(seq 0 11); do
         cut=$((n * (20 + RANDOM % 60) / 100))
         head -n $cut "$tmp/batch.tsv" >"$tmp/part1.tsv"
         tail -n +$((cut + 1)) "$tmp/batch.tsv" >"$tmp/part2.tsv"
-        load "$tmp/part1.tsv"; refresh_both "batch $b (1/2)"; check_round "batch $b (1/2)"
-        load "$tmp/part2.tsv"; refresh_both "batch $b (2/2)"; check_round "batch $b (2/2)"
+        load "$tmp/part1.tsv"; refresh_both "batch $b (1/2)"; check_round "batch $b (1/2)"; append_round "batch $b (1/2)" $b
+        load "$tmp/part2.tsv"; refresh_both "batch $b (2/2)"; check_round "batch $b (2/2)"; append_round "batch $b (2/2)" $b
     else
-        load "$tmp/batch.tsv"; refresh_both "batch $b"; check_round "batch $b"
+        load "$tmp/batch.tsv"; refresh_both "batch $b"; check_round "batch $b"; append_round "batch $b" $b
     fi
 done
+# A last refresh after the loop (the last round may have left an append pending).
+out=$("$cli" refresh sessions_append --dsn "$pkg_dsn" 2>&1) && [ "$(staging_rows)" = 0 ] &&
+    [ "$(same_as_rebuild without_ext "$sessions_q" derived.sessions_append)" = 0 ] &&
+    [ "$(fingerprint without_ext derived.sessions_append)" = "$(fingerprint with_ext derived.sessions)" ] &&
+    ok "sessions_append after $crashes crashes between the steps = rebuild = the extension's sessions" ||
+    fail "sessions_append final state" "$out"
+[ "$crashes" -ge 2 ] && [ "$retouched" -gt 0 ] &&
+    ok "crash between the steps exercised ($crashes times, $retouched pending keys touched again)" ||
+    fail "crash between the steps not exercised ($crashes crashes, $retouched pending keys touched again)"
 [ "$(q_pkg "SELECT count(*) FROM atomic.events")" = "$(wc -l <"$tmp/all.tsv")" ] &&
     ok "every event loaded" || fail "event count"
 [ "$(q_pkg "SELECT count(*) FROM derived.users_by_day WHERE domain_userid IS NULL")" -gt 0 ] &&
@@ -263,6 +310,23 @@ grep -q "count(CASE WHEN (events.event = 'page_view'::text) THEN 1 END)\|count(C
 state=$(q_ext "DO \$\$ BEGIN PERFORM incmodel.export('listed'); EXCEPTION WHEN OTHERS THEN RAISE NOTICE '% %', SQLSTATE, SQLERRM; END \$\$" 2>&1)
 echo "$state" | grep -q "0A000 incmodel: the query uses string_agg()" && ok "string_agg refused for Redshift (0A000)" ||
     fail "string_agg SQLSTATE" "$state"
+
+# string_agg(NULLIF(x, ''), ... ORDER BY ...) is exported as LISTAGG ... WITHIN GROUP (exact: LISTAGG
+# skips empty strings); what Redshift lacks is refused at export (0A000), by the translation
+# (array_agg) or by the linter run over the rendered package (hashtext: the rule is named).
+out=$(q_ext "SET client_min_messages = warning; SET incmodel.progress_notices = off; SELECT incmodel.create_model('listagg', \$q\$ SELECT domain_sessionid AS s, string_agg(NULLIF(page_url, ''), ',' ORDER BY page_url) AS pages FROM atomic.events GROUP BY 1 \$q\$, 'derived.listagg', 'etl_tstamp'); SELECT incmodel.create_model('arrays', \$q\$ SELECT domain_sessionid AS s, array_agg(page_url) AS pages FROM atomic.events GROUP BY 1 \$q\$, 'derived.arrays', 'etl_tstamp'); SELECT incmodel.create_model('hashed', \$q\$ SELECT domain_sessionid AS s, max(hashtext(page_url)) AS h FROM atomic.events GROUP BY 1 \$q\$, 'derived.hashed', 'etl_tstamp')" 2>&1) ||
+    fail "listagg / arrays / hashed models" "$out"
+out=$("$cli" export listagg --dsn "$ext_dsn" --dialect redshift --output "$tmp/listagg.rs.sql" 2>&1) &&
+    grep -q "LISTAGG(NULLIF(page_url, ''::text), ',') WITHIN GROUP (ORDER BY page_url)" "$tmp/listagg.rs.sql" &&
+    ! grep -qi 'string_agg' "$tmp/listagg.rs.sql" && ok "string_agg(NULLIF(x, '') ORDER BY) exported as LISTAGG WITHIN GROUP" ||
+    fail "LISTAGG translation" "$out$(grep -i -m2 'agg' "$tmp/listagg.rs.sql")"
+state=$(q_ext "DO \$\$ BEGIN PERFORM incmodel.export('arrays'); EXCEPTION WHEN OTHERS THEN RAISE NOTICE '% %', SQLSTATE, SQLERRM; END \$\$" 2>&1)
+echo "$state" | grep -q "0A000 incmodel: the query uses array_agg()" && ok "array_agg refused for Redshift (0A000)" ||
+    fail "array_agg SQLSTATE" "$state"
+state=$(q_ext "DO \$\$ BEGIN PERFORM incmodel.export('hashed'); EXCEPTION WHEN OTHERS THEN RAISE NOTICE '% %', SQLSTATE, SQLERRM; END \$\$" 2>&1)
+echo "$state" | grep -q "0A000 incmodel: the Redshift package of model \"hashed\" breaks Redshift's rule unsupported-function" &&
+    ok "the linter refuses the package of a query calling hashtext() (0A000 naming the rule)" ||
+    fail "linter refusal at export" "$state"
 
 # ---- packages cannot carry smuggled SQL ---------------------------------------------------
 # A model name that starts a marker line, one whose line break would end the header comment, and
@@ -357,6 +421,34 @@ for m in sessions users_by_day "Quoted Model"; do
         fail "forbidden statement in a procedure of $file" "$bad"
     grep -q 'DISTSTYLE ALL SORTKEY (batch_value)' "$tmp/$file" && grep -q 'COMPOUND SORTKEY' "$tmp/$file" &&
         ok "distribution and sort keys in $file" || fail "DISTKEY/SORTKEY in $file"
+done
+
+# The Redshift package of the DELETE + APPEND commit (golden): ALTER TABLE APPEND in the
+# post-commit list only, never in the procedure; the staging table LIKE the target.
+"$cli" export sessions_append --dsn "$ext_dsn" --dialect redshift --commit append --output "$tmp/sessions_append.sql" 2>/dev/null ||
+    fail "export sessions_append (redshift, --commit append)"
+[ -n "${INCMODEL_UPDATE_GOLDEN:-}" ] && cp "$tmp/sessions_append.sql" "$here/expected/sessions_append.sql" && echo "updated expected/sessions_append.sql"
+if d=$(diff -u "$here/expected/sessions_append.sql" "$tmp/sessions_append.sql"); then ok "golden sessions_append.sql"; else fail "golden sessions_append.sql differs" "$d"; fi
+awk '/^-- @@incmodel /{p = ($0 ~ /part=procedure/); next} p' "$tmp/sessions_append.sql" | grep -q 'APPEND FROM' &&
+    fail "ALTER TABLE APPEND inside the procedure" || ok "no ALTER TABLE APPEND inside the procedure"
+grep -q "'ALTER TABLE derived.sessions_append APPEND FROM incmodel_export_scratch.sessions_append_append'" "$tmp/sessions_append.sql" &&
+    grep -q 'CREATE TABLE IF NOT EXISTS incmodel_export_scratch.sessions_append_append (LIKE derived.sessions_append)' "$tmp/sessions_append.sql" &&
+    ok "post-commit ALTER TABLE APPEND from a staging table LIKE the target" || fail "append package shape"
+
+# ---- the Redshift linter over every Redshift package this run exported ----------------------
+rs_files=("$here"/expected/*.sql "$tmp/dollars.rs.sql" "$tmp/listagg.rs.sql" "$tmp/sessions_append.sql")
+for m in sessions users_by_day "Quoted Model"; do rs_files+=("$tmp/$(echo "$m" | tr ' A-Z' '_a-z').sql"); done
+out=$("$lint" "${rs_files[@]}" 2>&1) && ok "incmodel-lint: every Redshift package is clean (${#rs_files[@]} files)" ||
+    fail "incmodel-lint finds rule breaks" "$out"
+# It fails on constructs injected into a golden package (same-length edits keep the markers'
+# byte counts valid): an unquoted reserved word, a catalog name compared by text. The unit tests
+# (RedshiftLint.*) inject every construct of issue 16.
+sed 's/"percent" BIGINT/ percent  BIGINT/' "$here/expected/quoted_model.sql" >"$tmp/inject1.sql"
+sed "s/LOWER(n.nspname) =/n.nspname        =/" "$here/expected/quoted_model.sql" >"$tmp/inject2.sql"
+for f in inject1:reserved-word inject2:name-compared-by-text; do
+    out=$("$lint" "$tmp/${f%%:*}.sql" 2>&1); rc=$?
+    [ $rc = 1 ] && grep -q "${f#*:}" <<<"$out" && ok "incmodel-lint fails on ${f#*:}" ||
+        fail "incmodel-lint on ${f%%:*} (exit $rc)" "$out"
 done
 
 # ---- optional: node-sql-parser (Redshift grammar) on every statement outside procedures ----

@@ -64,3 +64,65 @@ TEST(RedshiftTranslate, RedshiftPackageCarriesTheRewrittenQueryPostgresTheOrigin
     o.dialect = Dialect::Redshift;
     EXPECT_THROW(PackageRenderer(s, o, test_support::test_quote), ExportError);
 }
+
+TEST(RedshiftTranslate, RewritesCallsThatHaveAnExactRedshiftForm) {
+    // string_agg of NULLIF(x, ''): LISTAGG skips NULLs and empty strings alike, so the same
+    // values are aggregated, in the same order.
+    EXPECT_EQ(translate_for_redshift("SELECT string_agg(NULLIF(e.page_url, ''::text), ','::text "
+                                     "ORDER BY e.page_url) AS pages FROM t"),
+              "SELECT LISTAGG(NULLIF(e.page_url, ''::text), ',') WITHIN GROUP (ORDER BY "
+              "e.page_url) AS pages FROM t");
+    EXPECT_EQ(translate_for_redshift("string_agg(NULLIF(a, ''), ' | ')"),
+              "LISTAGG(NULLIF(a, ''), ' | ')");
+    EXPECT_EQ(translate_for_redshift("SELECT every(e.x > 0) AS all_positive"),
+              "SELECT bool_and(e.x > 0) AS all_positive");
+    EXPECT_EQ(translate_for_redshift("percentile_cont((0.5)::double precision) WITHIN GROUP (ORDER "
+                                     "BY e.n)"),
+              "percentile_cont(0.5) WITHIN GROUP (ORDER BY e.n)");
+    // The same ORDER BY for every ordered aggregate (Redshift's rule) passes.
+    EXPECT_NO_THROW(translate_for_redshift(
+        "SELECT string_agg(NULLIF(a, ''), ',' ORDER BY a), percentile_cont((0.5)::double "
+        "precision) WITHIN GROUP (ORDER BY a) FROM t"));
+    // Words that only look like the constructs.
+    for (const char *q :
+         {"SELECT DISTINCT one FROM t", "SELECT t.mode, mode FROM t",
+          "SELECT x IS NOT NULL, 'a->b', \"array\" FROM t", "SELECT e.substr FROM t"})
+        EXPECT_EQ(translate_for_redshift(q), q);
+}
+
+TEST(RedshiftTranslate, RefusesEachConstructRedshiftLacks) {
+    for (const char *q : {
+             "SELECT array_agg(x) FROM t",
+             "SELECT corr(a, b) FROM t",
+             "SELECT covar_pop(a, b) FROM t",
+             "SELECT covar_samp(a, b) FROM t",
+             "SELECT regr_slope(a, b) FROM t",
+             "SELECT regr_r2(a, b) FROM t",
+             "SELECT json_agg(x) FROM t",
+             "SELECT mode() WITHIN GROUP (ORDER BY x) FROM t",
+             "SELECT count(*) FROM generate_series(1, 3) g",
+             "SELECT substr(x, 1, 2) FROM t",
+             "SELECT DISTINCT ON (a) a, b FROM t",
+             "SELECT a FROM t, LATERAL (SELECT 1) l",
+             "SELECT ARRAY[1, 2] FROM t",
+             "SELECT (x)::integer[] FROM t",
+             "SELECT (payload ->> 'k'::text) FROM t",
+             "SELECT payload -> 'k' FROM t",
+             "SELECT a IS DISTINCT FROM b FROM t",
+             "SELECT a IS NOT DISTINCT FROM b FROM t",
+             "SELECT string_agg(x, ',') FROM t",
+             "SELECT string_agg(DISTINCT NULLIF(x, ''), ',') FROM t",
+             "SELECT string_agg(NULLIF(x, ''), sep) FROM t",
+             "SELECT string_agg(NULLIF(x, ''), ',') OVER (PARTITION BY y) FROM t",
+             "SELECT string_agg(NULLIF(a, ''), ',' ORDER BY a), percentile_cont((0.5)::double "
+             "precision) WITHIN GROUP (ORDER BY b) FROM t",
+         }) {
+        try {
+            translate_for_redshift(q);
+            ADD_FAILURE() << "accepted: " << q;
+        } catch (const ExportError &e) {
+            EXPECT_EQ(e.kind(), ExportError::Kind::Unsupported) << q;
+            EXPECT_FALSE(e.hint().empty()) << q;
+        }
+    }
+}

@@ -7,6 +7,7 @@
 
 #include "core/export_format.hpp"
 #include "core/export_package.hpp"
+#include "core/redshift_lint.hpp"
 #include "core/version.hpp"
 #include "pg/boundary/guard.hpp"
 #include "pg/catalog/model_catalog.hpp"
@@ -65,7 +66,25 @@ void check_package_rules(const std::string &name, const std::vector<core::Packag
     }
 }
 
-std::vector<core::PackagePart> export_model(const std::string &name, core::Dialect dialect) {
+// Redshift's documented rules (core/redshift_lint) over the package just rendered: a package that
+// breaks one is never handed out (0A000 naming the rule and its documentation page).
+void lint_redshift_package(const std::string &name, const std::vector<core::PackagePart> &parts) {
+    std::vector<core::PackageStatement> statements;
+    for (const auto &p : parts) statements.push_back({p.step, p.part, p.sql});
+    const auto findings = core::lint_redshift_package(statements);
+    if (findings.empty()) return;
+    std::string detail;
+    for (const auto &f : findings) detail += (detail.empty() ? "" : "\n") + core::describe(f);
+    throw UserError(ERRCODE_FEATURE_NOT_SUPPORTED,
+                    "incmodel: the Redshift package of model \"" + core::escape_header_text(name) +
+                        "\" breaks Redshift's rule " + findings[0].rule,
+                    detail,
+                    "Rewrite the model's query without it (the documentation page says what "
+                    "Redshift offers instead), or export with dialect => 'postgres'.");
+}
+
+std::vector<core::PackagePart> export_model(const std::string &name, core::Dialect dialect,
+                                            bool append_commit) {
     ModelRecord m = load_model(name);
     if (!m.depends_on.empty())
         throw UserError(ERRCODE_FEATURE_NOT_SUPPORTED,
@@ -83,6 +102,7 @@ std::vector<core::PackagePart> export_model(const std::string &name, core::Diale
     options.dialect = dialect;
     options.timezone = m.timezone;
     options.version = core::kVersion;
+    options.append_commit = append_commit;
     {
         PinnedSettings pinned(m.timezone);
         if (m.spec.window_column && m.lookback) options.lookback = lookback_of(*m.lookback);
@@ -92,6 +112,7 @@ std::vector<core::PackagePart> export_model(const std::string &name, core::Diale
         std::vector<core::PackagePart> parts =
             core::PackageRenderer(m.spec, options, incmodel::pg::quote_ident).render();
         check_package_rules(name, parts);
+        if (dialect == core::Dialect::Redshift) lint_redshift_package(name, parts);
         return parts;
     } catch (const core::ExportError &e) {
         throw UserError(e.kind() == core::ExportError::Kind::Unsupported
@@ -115,10 +136,18 @@ Datum incmodel_export(PG_FUNCTION_ARGS) {
             throw UserError(ERRCODE_INVALID_PARAMETER_VALUE,
                             "incmodel: unknown dialect \"" + dialect_text + "\"", "",
                             "Use dialect => 'redshift' or dialect => 'postgres'.");
+        // commit => 'delete_insert' (default) | 'append' (0.5.0; a 0.4.0 SQL definition has two
+        // arguments).
+        const std::string commit =
+            PG_NARGS() > 2 ? required_text(fcinfo, 2, "commit") : std::string("delete_insert");
+        if (commit != "delete_insert" && commit != "append")
+            throw UserError(ERRCODE_INVALID_PARAMETER_VALUE,
+                            "incmodel: unknown commit \"" + commit + "\"", "",
+                            "Use commit => 'delete_insert' (the default) or commit => 'append'.");
         std::vector<core::PackagePart> parts;
         {
             SpiConnection spi;
-            parts = export_model(name, *dialect);
+            parts = export_model(name, *dialect, commit == "append");
         }
         pg_call([fcinfo] { InitMaterializedSRF(fcinfo, 0); });
         auto *rsinfo = reinterpret_cast<ReturnSetInfo *>(fcinfo->resultinfo);
