@@ -231,6 +231,9 @@ DimensionMapping dimension_mapping(const std::string &tree, Oid source,
         }
         if (i + 1 == path.size()) {
             out.route.source_match = match;
+            Node *own = to_source(scope, e.side[there]);
+            if (own != nullptr && IsA(own, Var))
+                out.source_attnum = reinterpret_cast<Var *>(own)->varattno;
         } else {
             // The next hop reads the relation on the other side; its value is its side of the
             // next equality, and this equality is its match.

@@ -37,6 +37,9 @@ struct DimensionMapping {
     core::DimensionRoute route;  // when bounded
     // For explain and errors: the equalities followed ("c.root_id = e.event_id"), or why none.
     std::string description;
+    // The source's column the last equality reads, when it is a plain column (its index makes
+    // the refresh after a change read only the rows it reaches).
+    AttrNumber source_attnum = InvalidAttrNumber;
 };
 
 // The mapping of relation relid for the model whose stored query tree is tree and whose source

@@ -74,6 +74,28 @@ void add_watch_triggers(Oid relid) {
     for (const auto &r : tree) spi_exec(core::enable_always(r, core::kDimensionTrigger));
 }
 
+// A NOTICE when the source's column a dimension's route ends on has no index led by it: every
+// refresh after a change to the dimension then scans the source.
+void notice_unindexed_route(const ModelRecord &m, Oid dimension, const DimensionMapping &map) {
+    if (map.source_attnum == InvalidAttrNumber) return;
+    const bool indexed = spi_exec(
+                             "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_index i WHERE i.indrelid "
+                             "OPERATOR(pg_catalog.=) $1::pg_catalog.oid AND i.indkey[0] "
+                             "OPERATOR(pg_catalog.=) $2::pg_catalog.int2)",
+                             {SqlParam::int64(m.source_oid), SqlParam::int64(map.source_attnum)})
+                             .scalar() == std::optional<std::string>("t");
+    if (indexed) return;
+    const Oid source = m.source_oid;
+    const AttrNumber att = map.source_attnum;
+    const char *col = pg_call([source, att] { return get_attname(source, att, false); });
+    const std::string src = regclass_text(m.source_oid);
+    report(NOTICE,
+           "incmodel: a change to " + regclass_text(dimension) + " reaches the rows of " + src +
+               " by " + quote_ident(col) + ", which has no index: refreshes after one will scan " +
+               src,
+           "", "CREATE INDEX ON " + src + " (" + quote_ident(col) + ");");
+}
+
 }  // namespace
 
 std::vector<Oid> dimensions_of(const ModelRecord &m, const std::vector<Oid> &input_targets) {
@@ -91,7 +113,10 @@ void require_dimension_routes(const ModelRecord &m, const std::vector<Oid> &reli
     for (Oid r : relids) {
         const DimensionMapping map =
             dimension_mapping(m.query_tree, m.source_oid, m.spec.source_alias, r);
-        if (map.bounded) continue;
+        if (map.bounded) {
+            notice_unindexed_route(m, r, map);
+            continue;
+        }
         throw UserError(ERRCODE_FEATURE_NOT_SUPPORTED,
                         "incmodel: model \"" + m.spec.name + "\" reads " + regclass_text(r) +
                             ", whose changes cannot be mapped to the keys they touch",
