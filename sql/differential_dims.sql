@@ -19,7 +19,8 @@
 -- user_map too).
 -- Each step is its own transaction: a load, or a dimension change (INSERT, UPDATE of a join
 -- column or of a value column, DELETE, TRUNCATE, TRUNCATE + reload, INSERT ... ON CONFLICT DO
--- UPDATE, late and re-pointed map rows), sometimes two changes (or a load and a change) in one
+-- UPDATE, late and re-pointed map rows, join values moved away and back), or a correction of
+-- the events' own join columns; sometimes two changes (or a load and a change) in one
 -- transaction. After a random share of the steps (so sometimes after several) the models are
 -- refreshed and every target must equal a full rebuild of its query (testkit.assert_equal
 -- raises, naming the seed, the step and the operations since the last check). The test uses
@@ -171,6 +172,12 @@ BEGIN
     UPDATE dd.geo g SET code = CASE WHEN code = upper(code) THEN lower(code) ELSE upper(code) END
      WHERE abs(hashtext(code || salt)) % 3 = 0
        AND NOT EXISTS (SELECT 1 FROM dd.geo o WHERE o.code <> g.code AND upper(o.code) = upper(g.code));
+  WHEN 'geo_roundtrip' THEN  -- codes moved away and back, a row deleted and inserted again with
+                            -- another region, in one transaction: only the regions changed
+    UPDATE dd.geo g SET code = code || '~' WHERE abs(hashtext(code || salt)) % 2 = 0;
+    UPDATE dd.geo g SET code = left(code, -1), region = region || '~' WHERE code LIKE '%~';
+    WITH gone AS (DELETE FROM dd.geo WHERE code = (SELECT min(code) FROM dd.geo) RETURNING *)
+    INSERT INTO dd.geo SELECT code, region || '*', tier FROM gone;
   WHEN 'geo_delete' THEN
     DELETE FROM dd.geo WHERE abs(hashtext(code || salt)) % 4 = 0;
   WHEN 'geo_truncate' THEN  -- emptied (a later geo_reload or geo_insert fills it)
@@ -238,6 +245,13 @@ BEGIN
      WHERE abs(hashtext(domain_userid || salt)) % 3 = 0;
   WHEN 'map_delete' THEN
     DELETE FROM dd.user_map WHERE abs(hashtext(domain_userid || salt)) % 4 = 0;
+  WHEN 'ev_correct' THEN  -- the events' own join columns corrected (the source's key capture), a few deleted
+    UPDATE atomic.dd_events SET geo_country = CASE WHEN geo_country = 'US' THEN 'GB' ELSE 'US' END,
+           page_url = page_url || '?fixed'
+     WHERE abs(hashtext(event_id::text || salt)) % 15 = 0;
+    UPDATE atomic.dd_events SET br_family = NULL, domain_userid = 'moved-' || left(domain_userid, 8)
+     WHERE abs(hashtext(event_id::text || salt || 'u')) % 25 = 0;
+    DELETE FROM atomic.dd_events WHERE abs(hashtext(event_id::text || salt || 'd')) % 30 = 0;
   END CASE;
 END $$;
 
@@ -248,10 +262,10 @@ CREATE PROCEDURE testkit.dd_seed(seed int) LANGUAGE plpgsql AS $$
 DECLARE
   batches timestamp[]; nb int; i int := 1; step int := 0; op text; op2 text; r float8;
   since text := ''; checks int := 0;
-  changes constant text[] := ARRAY['geo_insert', 'geo_value', 'geo_key', 'geo_delete',
-    'geo_truncate', 'geo_reload', 'browser_upsert', 'browser_delete', 'ctx_late', 'ctx_late',
-    'ctx_update', 'ctx_delete', 'pages_key', 'pages_category', 'categories', 'bots', 'limits',
-    'map_late', 'map_repoint', 'map_delete'];
+  changes constant text[] := ARRAY['geo_insert', 'geo_value', 'geo_key', 'geo_roundtrip',
+    'geo_delete', 'geo_truncate', 'geo_reload', 'browser_upsert', 'browser_delete', 'ctx_late',
+    'ctx_late', 'ctx_update', 'ctx_delete', 'pages_key', 'pages_category', 'categories', 'bots',
+    'limits', 'map_late', 'map_repoint', 'map_delete', 'ev_correct'];
 BEGIN
   PERFORM setseed(seed / 1000.0);
   TRUNCATE testkit.dd_stage;
