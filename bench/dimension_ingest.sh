@@ -4,9 +4,9 @@
 #   copy:     COPY of R rows into a dimension table read by a model (it carries incmodel's watch
 #             triggers) and into an identical table no model reads, in interleaved rounds (the
 #             order alternates), each into an emptied table from the same server-side file.
-#             Medians, their ratio, the median of the rounds' ratios and the ratio of the
-#             fastest rounds (the least disturbed on a shared machine) (issue 15's target:
-#             watched / plain <= 1.05).
+#             Wall time and the backend's on-CPU time (Linux /proc/<pid>/schedstat: what other
+#             processes on a shared machine disturb least): medians, their ratio, the median of
+#             the rounds' ratios, the fastest rounds (issue 15's target: watched / plain <= 1.05).
 #   refresh:  a batch model keyed by user over E events of U users joined to accounts (10 users
 #             an account); the refresh after a dimension change that reaches k keys (UPDATE of a
 #             value column of k/10 accounts) against the refresh after a batch of events that
@@ -40,6 +40,19 @@ export PGOPTIONS='-c client_min_messages=warning'
 psql_q() { cluster_psql "$dir" -q -At -v ON_ERROR_STOP=1 "$@"; }
 # The time of one statement from a fresh connection (psql's \timing, ms).
 timed() { cluster_psql "$dir" -At -v ON_ERROR_STOP=1 -c '\timing on' -c "$1" | sed -n 's/^Time: \([0-9.]*\) ms.*/\1/p' | tail -1; }
+# The wall and on-CPU time (ms) of one COPY into dim_\$1 from a fresh connection: on-CPU from the
+# backend's /proc/<pid>/schedstat (Linux; '' where unreadable), which other processes on a shared
+# machine disturb far less than the wall clock.
+copy_timed() {
+    cluster_psql "$dir" -At -v ON_ERROR_STOP=1 <<SQL | tail -1
+CREATE FUNCTION pg_temp.cpu_ns() RETURNS bigint LANGUAGE plpgsql AS \$f\$
+BEGIN RETURN split_part(pg_read_file('/proc/' || pg_backend_pid() || '/schedstat'), ' ', 1)::bigint;
+EXCEPTION WHEN OTHERS THEN RETURN NULL; END \$f\$;
+SELECT clock_timestamp() AS t0, pg_temp.cpu_ns() AS c0 \gset
+COPY dim_$1 FROM '$dir/dim.tsv';
+SELECT round(extract(epoch FROM clock_timestamp() - :'t0') * 1000, 3) || ',' || coalesce(round((pg_temp.cpu_ns() - :'c0'::bigint) / 1e6, 3)::text, '');
+SQL
+}
 # The kind and keys of the last run of model m.
 last_run() { psql_q -c "SELECT kind || ',' || coalesce(keys, 0) FROM incmodel.runs WHERE model_name = 'm' ORDER BY run_id DESC LIMIT 1"; }
 
@@ -62,7 +75,9 @@ for r in $(seq 1 "$copy_rounds"); do
     psql_q -c "TRUNCATE dim_watched" -c "TRUNCATE dim_plain" -c "CHECKPOINT"
     order="watched plain"; [ $((r % 2)) = 0 ] && order="plain watched"
     for t in $order; do
-        echo "copy,$rows,$r,$t,$(timed "COPY dim_$t FROM '$dir/dim.tsv'"),," >> "$csv"
+        IFS=, read -r wall cpu <<< "$(copy_timed "$t")"
+        echo "copy,$rows,$r,$t,$wall,," >> "$csv"
+        [ -n "$cpu" ] && echo "copy,$rows,$r,${t}_cpu,$cpu,," >> "$csv"
     done
 done
 
@@ -117,18 +132,24 @@ diff=$(psql_q -c "WITH q AS (SELECT e.uid, max(a.plan) AS plan, max(a.region) AS
 psql_q > "$out/dimension_ingest.md" <<SQL
 CREATE TEMP TABLE r (cell text, k int, round int, measure text, ms float8, run_kind text, keys bigint);
 \copy r FROM '$csv' WITH (FORMAT csv, HEADER)
-SELECT format('COPY of %s rows into a dimension, median of %s rounds: watched %s ms, plain %s ms, '
-              'watched / plain %s (median of the rounds'' ratios %s; fastest rounds %s / %s ms, ratio %s)',
-  k, count(*) / 2, round(percentile_cont(0.5) WITHIN GROUP (ORDER BY ms) FILTER (WHERE measure = 'watched')),
-  round(percentile_cont(0.5) WITHIN GROUP (ORDER BY ms) FILTER (WHERE measure = 'plain')),
-  round((percentile_cont(0.5) WITHIN GROUP (ORDER BY ms) FILTER (WHERE measure = 'watched')
-       / percentile_cont(0.5) WITHIN GROUP (ORDER BY ms) FILTER (WHERE measure = 'plain'))::numeric, 3),
+SELECT format('COPY of %s rows into a dimension (%s rounds), median ms, watched / plain:', max(k), max(round)) FROM r WHERE cell = 'copy';
+SELECT '| time | watched (read by a model) | plain | ratio of medians | median of the rounds'' ratios | fastest rounds | their ratio |';
+SELECT '|---|---|---|---|---|---|---|';
+SELECT format('| %s | %s | %s | %s | %s | %s / %s | %s |', c.clock,
+  round(c.w), round(c.p), round((c.w / c.p)::numeric, 3),
   (SELECT round(percentile_cont(0.5) WITHIN GROUP (ORDER BY w.ms / p.ms)::numeric, 3)
      FROM r w JOIN r p USING (cell, k, round)
-    WHERE w.cell = 'copy' AND w.measure = 'watched' AND p.measure = 'plain'),
-  round(min(ms) FILTER (WHERE measure = 'watched')), round(min(ms) FILTER (WHERE measure = 'plain')),
-  round((min(ms) FILTER (WHERE measure = 'watched') / min(ms) FILTER (WHERE measure = 'plain'))::numeric, 3))
-FROM r WHERE cell = 'copy' GROUP BY k;
+    WHERE w.cell = 'copy' AND w.measure = c.suffix_w AND p.measure = c.suffix_p),
+  round(c.wmin), round(c.pmin), round((c.wmin / c.pmin)::numeric, 3))
+FROM (SELECT CASE WHEN measure LIKE '%_cpu' THEN 'backend on-CPU' ELSE 'wall' END AS clock,
+             min(measure) FILTER (WHERE measure LIKE 'watched%') AS suffix_w,
+             min(measure) FILTER (WHERE measure LIKE 'plain%') AS suffix_p,
+             percentile_cont(0.5) WITHIN GROUP (ORDER BY ms) FILTER (WHERE measure LIKE 'watched%') AS w,
+             percentile_cont(0.5) WITHIN GROUP (ORDER BY ms) FILTER (WHERE measure LIKE 'plain%') AS p,
+             min(ms) FILTER (WHERE measure LIKE 'watched%') AS wmin,
+             min(ms) FILTER (WHERE measure LIKE 'plain%') AS pmin
+      FROM r WHERE cell = 'copy' GROUP BY 1) c
+ORDER BY c.clock DESC;
 SELECT '';
 SELECT format('Refresh of a batch model (%s users, %s events) after a change reaching k keys, median ms:', $users, $events);
 SELECT '| k keys | after a dimension change | its runs | after a batch of events | its runs |';

@@ -4,8 +4,9 @@
 -- batch by batch while the dimensions the models read change under them:
 --   dd.geo         INNER JOIN on the country code (dd_sessions, dd_countries, dd_daily)
 --   dd.browsers    LEFT JOIN on the browser family (dd_sessions)
---   dd.ctx         contexts joined on the event id (c.root_id = e.event_id, dd_contexts): rows
---                  arrive after their events, are updated, re-pointed to other events, deleted
+--   dd.ctx         contexts joined on the event id (c.root_id = e.event_id and a filter on their
+--                  score, dd_contexts): rows arrive after their events, are updated (their score
+--                  crossing the filter), re-pointed to other events, deleted
 --   dd.pages, dd.categories   a chain: categories joined to pages joined to the events
 --                  (dd_categories, and the features model dd_user_cats over it)
 --   dd.bots, dd.limits        read in subqueries: NOT EXISTS (correlated on the user) and a
@@ -61,7 +62,7 @@ INSERT INTO testkit.dd_models VALUES
 ('dd_contexts', 3, $q$
   SELECT e.event_id, count(*) AS rows, count(c.root_id) AS contexts, sum(c.score) AS score,
          string_agg(DISTINCT c.kind, ',' ORDER BY c.kind) AS kinds
-  FROM atomic.dd_events e LEFT JOIN dd.ctx c ON c.root_id = e.event_id
+  FROM atomic.dd_events e LEFT JOIN dd.ctx c ON c.root_id = e.event_id AND c.score >= 2
   GROUP BY e.event_id $q$, NULL),
 ('dd_categories', 4, $q$
   SELECT e.domain_userid AS user_id, k.category, count(*) AS views, count(DISTINCT p.url) AS pages
