@@ -257,7 +257,7 @@ BEGIN
 END $$;
 
 -- One seed. The loader walks the generated batches in order; a step loads the next batch (or a
--- replay) or changes dimensions; the models are refreshed after about 60% of the steps.
+-- replay) or changes dimensions; the models are refreshed after half of the steps.
 CREATE PROCEDURE testkit.dd_seed(seed int) LANGUAGE plpgsql AS $$
 <<run>>
 DECLARE
@@ -271,7 +271,7 @@ BEGIN
   PERFORM setseed(seed / 1000.0);
   TRUNCATE testkit.dd_stage;
   PERFORM testkit.generate('testkit.dd_stage', format(
-    '--seed %s --events 360 --users 14 --session-events 10 --batches 7 --days 2 '
+    '--seed %s --events 360 --users 14 --session-events 10 --batches 6 --days 2 '
     '--late-fraction 0.1 --dup-fraction 0.05 --null-session-fraction 0.04', seed));
   SELECT array_agg(DISTINCT etl_tstamp ORDER BY etl_tstamp) INTO batches FROM testkit.dd_stage;
   nb := array_length(batches, 1);
@@ -320,12 +320,12 @@ BEGIN
     since := since || ' ' || op || coalesce('+' || op2, '');
     COMMIT;
     r := random();
-    IF r < 0.45 THEN
+    IF r < 0.38 THEN
       CALL incmodel.refresh_all();
-    ELSIF r < 0.6 THEN
+    ELSIF r < 0.5 THEN
       CALL testkit.dd_refresh_each();  -- one by one, inputs first
     END IF;
-    IF r < 0.6 THEN
+    IF r < 0.5 THEN
       checks := checks + testkit.dd_check(format('seed %s step %s, after:%s', seed, step, since));
       UPDATE testkit.dd_ops o SET refreshed = true WHERE o.seed = dd_seed.seed AND o.step = run.step;
       since := '';
