@@ -95,7 +95,9 @@ BEGIN
       PERFORM incmodel.create_model(name => m.name, query => m.query, target => 'derived.' || m.name,
         depends_on => ARRAY[m.depends_on]);
     ELSE
-      PERFORM incmodel.create_model(m.name, m.query, 'derived.' || m.name, 'etl_tstamp');
+      -- dd_humans reads its dimensions in sublinks: no route maps their changes to keys.
+      PERFORM incmodel.create_model(m.name, m.query, 'derived.' || m.name, 'etl_tstamp',
+        on_dimension_change => CASE m.name WHEN 'dd_humans' THEN 'rebuild' ELSE 'recompute' END);
     END IF;
   END LOOP;
 END $$;

@@ -5,11 +5,9 @@
 -- user, to NULL or to an id that is another device's domain_userid, deleted; the other
 -- dimensions changing too). After every refresh each model equals a full rebuild of its query.
 --
--- NOT in test/regress_schedule yet: create_model refuses these queries until models keyed by
--- a stitched id are supported ("no GROUP BY expression is computed from the source alone").
--- To enable it, add `test: differential_stitch` after `test: differential_dims` (it needs that
--- file's helpers). expected/differential_stitch.out is what a passing run prints (the counts do
--- not depend on the models' queries, only on the seeds).
+-- dd_stitched_users is keyed through the map (identity stitching: a map change recomputes the
+-- keys of its old and new rows); dd_stitched_days by the day (its source key), the map's changes
+-- reaching the days of the visitors' events. Runs after sql/differential_dims.sql (its helpers).
 SET client_min_messages = warning;
 SET TimeZone = 'UTC';
 TRUNCATE testkit.dd_results, testkit.dd_ops;
