@@ -61,6 +61,12 @@ struct ExportOptions {
     std::optional<Lookback> lookback;  // set when the model has a window
     std::string timezone = "UTC";      // the model's TimeZone (pinned by the postgres procedure)
     std::string version;               // incmodel version that rendered the package
+    // Time-based models (export_time.hpp): start_date as a timestamp literal (postgres:
+    // timestamptz text; redshift: UTC timestamp text), backfill_limit split as the lookback is,
+    // and the source's columns in order (an append model's deduplication selects them).
+    std::string start_date;
+    std::optional<Lookback> backfill_limit;
+    std::vector<std::string> source_columns;
 };
 
 struct PackagePart {
@@ -78,6 +84,7 @@ inline constexpr std::int64_t kExportLockClass = 1229865806;
 class PackageRenderer {
   public:
     PackageRenderer(ModelSpec spec, ExportOptions options, IdentQuoter quote);
+    virtual ~PackageRenderer() = default;
 
     // Every part in deployment order. Throws ExportError.
     std::vector<PackagePart> render() const;
@@ -85,14 +92,20 @@ class PackageRenderer {
     // The pieces, for tests.
     std::vector<std::string> ddl() const;
     std::string procedure() const;
-    std::string procedure_body() const;  // the text between the dollar quotes of procedure()
+    // the text between the dollar quotes of procedure(); each model kind renders its own
+    virtual std::string procedure_body() const;
     std::string dispatcher() const;
     std::string post_commit() const;
     std::string maintenance() const;
     std::string procedure_name() const;  // incmodel.<quoted refresh_<model>>
     std::string column_type(const std::string &pg_type) const;
 
-  private:
+  protected:
+    // The kind's own state: the manifest and the scratch tables besides keys and rows (DDL),
+    // the tables maintenance covers, and the procedure's variable count (Redshift's limit).
+    virtual std::vector<std::string> state_tables() const;
+    virtual std::vector<QualifiedName> maintained_relations() const;
+    virtual int variable_count() const { return 11; }
     std::string q(std::string_view ident) const { return quote_(ident); }
     bool redshift() const { return options_.dialect == Dialect::Redshift; }
     std::string scratch(const char *suffix) const;
