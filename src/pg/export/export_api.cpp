@@ -7,6 +7,7 @@
 
 #include "core/export_format.hpp"
 #include "core/export_package.hpp"
+#include "core/export_time.hpp"
 #include "core/version.hpp"
 #include "pg/boundary/guard.hpp"
 #include "pg/catalog/model_catalog.hpp"
@@ -47,6 +48,25 @@ core::Lookback lookback_of(const std::string &interval_text) {
     return lb;
 }
 
+// A time-based model's start_date (timestamptz text; for Redshift the UTC timestamp, as its
+// limits are), backfill_limit split as a lookback, and the source's columns in order (an append
+// package selects them after its deduplication).
+void time_options(const ModelRecord &m, core::ExportOptions &options) {
+    const core::TimeSpec &t = *m.spec.time;
+    options.start_date = options.dialect == core::Dialect::Redshift
+                             ? *spi_exec("SELECT ($1::timestamptz AT TIME ZONE 'UTC')::text",
+                                         {SqlParam::value(t.start_date)})
+                                    .scalar()
+                             : t.start_date;
+    options.backfill_limit = lookback_of(t.backfill_limit);
+    for (const auto &row :
+         spi_exec("SELECT attname::text FROM pg_catalog.pg_attribute WHERE attrelid = $1::oid AND "
+                  "attnum > 0 AND NOT attisdropped ORDER BY attnum",
+                  {SqlParam::int64(m.source_oid)})
+             .rows)
+        options.source_columns.push_back(*row[0]);
+}
+
 // The package rules every consumer relies on (core::validate_parts): checked here too, so that
 // incmodel.export() itself refuses a package that a file could not carry safely (a model name
 // with a line break followed by the marker prefix ends up in the registry's string literals).
@@ -72,13 +92,6 @@ std::vector<core::PackagePart> export_model(const std::string &name, core::Diale
                         "incmodel: model \"" + name +
                             "\" is a features model, which export does "
                             "not support yet");
-    if (m.spec.time)
-        throw UserError(ERRCODE_FEATURE_NOT_SUPPORTED,
-                        "incmodel: model \"" + name +
-                            "\" is a time-based model, which export does not "
-                            "support yet",
-                        "",
-                        "Export batch models (batch_column); time-based models run in PostgreSQL.");
     core::ExportOptions options;
     options.dialect = dialect;
     options.timezone = m.timezone;
@@ -86,11 +99,12 @@ std::vector<core::PackagePart> export_model(const std::string &name, core::Diale
     {
         PinnedSettings pinned(m.timezone);
         if (m.spec.window_column && m.lookback) options.lookback = lookback_of(*m.lookback);
+        if (m.spec.time) time_options(m, options);
         pinned.close();
     }
     try {
         std::vector<core::PackagePart> parts =
-            core::PackageRenderer(m.spec, options, incmodel::pg::quote_ident).render();
+            core::render_package(m.spec, options, incmodel::pg::quote_ident);
         check_package_rules(name, parts);
         return parts;
     } catch (const core::ExportError &e) {
