@@ -428,6 +428,7 @@ std::vector<std::string> PackageRenderer::state_tables() const {
         "recorded_count bigint){all}",
         fmt::arg("u", unlogged), fmt::arg("t", scratch("batches")), fmt::arg("b", btype),
         fmt::arg("all", all)));
+    if (options_.log_touched_keys) out.push_back(touched_ddl());
     return out;
 }
 
@@ -658,6 +659,7 @@ std::string PackageRenderer::procedure_body() const {
         "    INSERT INTO {} (batch_value, event_count, recorded_at) SELECT batch_value, "
         "event_count, v_started FROM {};\n",
         manifest(), scratch("batches"));
+    s += log_touched_keys("    ");
     s += finish("success", "    ");
     s += "END;\n";
     return s;

@@ -67,6 +67,17 @@ struct ExportOptions {
     std::string start_date;
     std::optional<Lookback> backfill_limit;
     std::vector<std::string> source_columns;
+    // Features models (export_features.cpp): a model that features models read logs the keys
+    // each run touched (incmodel.touched_<model>); a features package reads its inputs' logs.
+    bool log_touched_keys = false;
+    struct Input {
+        std::string model;
+        std::vector<KeyPart> keys;       // the input's key parts (column names and types)
+        std::vector<int> positions;      // per features key part: the input key part, 1-based
+        std::vector<std::string> exprs;  // per features key part when a position is 0: an
+                                         // expression over the input's key columns
+    };
+    std::vector<Input> inputs;
 };
 
 struct PackagePart {
@@ -106,6 +117,10 @@ class PackageRenderer {
     virtual std::vector<std::string> state_tables() const;
     virtual std::vector<QualifiedName> maintained_relations() const;
     virtual int variable_count() const { return 11; }
+    // The log of touched keys read by features packages: its DDL, and the statements appending
+    // this run's keys scratch to it (both empty unless options_.log_touched_keys).
+    std::string touched_ddl() const;
+    std::string log_touched_keys(const std::string &indent) const;
     std::string q(std::string_view ident) const { return quote_(ident); }
     bool redshift() const { return options_.dialect == Dialect::Redshift; }
     std::string scratch(const char *suffix) const;

@@ -21,17 +21,20 @@ std::string trimmed(const std::string &s) {
 }
 }  // namespace
 
-TimePackage::TimePackage(ModelSpec spec, ExportOptions options, IdentQuoter quote)
+KindPackage::KindPackage(ModelSpec spec, ExportOptions options, IdentQuoter quote)
     : PackageRenderer(std::move(spec), std::move(options), std::move(quote)) {
+    // The source filter is printed by PostgreSQL, as the query is.
+    if (redshift())
+        spec_.source_filter = translate_for_redshift(quote_redshift_reserved(spec_.source_filter));
+}
+
+TimePackage::TimePackage(ModelSpec spec, ExportOptions options, IdentQuoter quote)
+    : KindPackage(std::move(spec), std::move(options), std::move(quote)) {
     if (!spec_.time || options_.start_date.empty() || !options_.backfill_limit)
         throw ExportError(ExportError::Kind::InvalidValue,
                           "incmodel: a time-based package needs the model's start_date and "
                           "backfill_limit");
-    if (redshift()) {
-        // The source filter and the day expression are printed by PostgreSQL, as the query is.
-        spec_.source_filter = translate_for_redshift(quote_redshift_reserved(spec_.source_filter));
-        spec_.time->day_expr = quote_redshift_reserved(spec_.time->day_expr);
-    }
+    if (redshift()) spec_.time->day_expr = quote_redshift_reserved(spec_.time->day_expr);
 }
 
 std::string TimePackage::ts_type() const {
@@ -58,16 +61,16 @@ std::string TimePackage::in_range(const char *lower_op, const std::string &lower
                        fmt::arg("hi", as_load("v_upper")));
 }
 
-std::string TimePackage::and_filter() const {
+std::string KindPackage::and_filter() const {
     return trimmed(spec_.source_filter).empty() ? "" : " AND (" + spec_.source_filter + ")";
 }
 
-std::string TimePackage::key_columns() const {
+std::string KindPackage::key_columns() const {
     return join_map(spec_.keys, ", ",
                     [i = 0](const KeyPart &) mutable { return fmt::format("k{}", ++i); });
 }
 
-std::string TimePackage::key_exprs() const {
+std::string KindPackage::key_exprs() const {
     return join_map(spec_.keys, ", ", [](const KeyPart &k) { return k.source_expr; });
 }
 
@@ -79,13 +82,15 @@ std::string TimePackage::ledger() const {
 // the reprocess_days it ran under (the inclusion rule reads it back) and its counts.
 std::vector<std::string> TimePackage::state_tables() const {
     const bool rs = redshift();
-    return {fmt::format(
+    std::vector<std::string> out = {fmt::format(
         "CREATE TABLE IF NOT EXISTS {m} (lower_limit {ts} NOT NULL, upper_limit {ts} NOT "
         "NULL{pk}, reprocess_days integer, rows_processed bigint, rows_late bigint, "
         "days_reprocessed bigint, recorded_at {ts}){dist}",
         fmt::arg("m", manifest()), fmt::arg("ts", ts_type()),
         fmt::arg("pk", rs ? "" : " PRIMARY KEY"),
         fmt::arg("dist", rs ? " DISTSTYLE ALL SORTKEY (upper_limit)" : ""))};
+    if (options_.log_touched_keys) out.push_back(touched_ddl());
+    return out;
 }
 
 std::vector<QualifiedName> TimePackage::maintained_relations() const {
@@ -166,7 +171,7 @@ std::string TimePackage::lock_and_range() const {
     return s;
 }
 
-std::string TimePackage::delete_scratch(const std::vector<std::string> &suffixes) const {
+std::string KindPackage::delete_scratch(const std::vector<std::string> &suffixes) const {
     std::string s;
     for (const std::string &t : suffixes)  // DELETE on Redshift: TRUNCATE would commit there
         s += fmt::format("    {} {};\n", redshift() ? "DELETE FROM" : "TRUNCATE",
@@ -176,7 +181,7 @@ std::string TimePackage::delete_scratch(const std::vector<std::string> &suffixes
 
 // The non-NULL keys match by equality; a second branch reads only rows with a NULL key part,
 // used when some touched key has one (as the batch package's restricted_query()).
-std::string TimePackage::recompute(const std::string &extra_joins, const std::string &filter,
+std::string KindPackage::recompute(const std::string &extra_joins, const std::string &filter,
                                    const std::string &wrap_head,
                                    const std::string &wrap_tail) const {
     std::vector<std::string> eq, src_null, key_null, null_match;
@@ -224,7 +229,7 @@ std::string TimePackage::recompute(const std::string &extra_joins, const std::st
 
 // The commit of the recomputed keys, as the batch package's: the target locked only now
 // (Redshift), the touched keys deleted (NULL parts matched with IS NULL), the rows inserted.
-std::string TimePackage::replace_keys() const {
+std::string KindPackage::replace_keys() const {
     std::vector<std::string> kn, tnull, tmatch, teq;
     for (std::size_t i = 0; i < spec_.keys.size(); ++i) {
         const std::string k = fmt::format("{}.k{}", kKeysAlias, i + 1);
@@ -255,10 +260,11 @@ std::string TimePackage::replace_keys() const {
         join_map(spec_.outputs, ", ", [this](const OutputColumn &c) { return q(c.name); });
     s += fmt::format("        INSERT INTO {} ({}) SELECT {} FROM {};\n", target(), cols, cols,
                      scratch("rows"));
+    s += log_touched_keys("        ");
     return s;
 }
 
-std::string TimePackage::finish() const {
+std::string KindPackage::finish() const {
     std::string f;
     f += fmt::format(
         "    INSERT INTO {s}.run_log (model, started_at, finished_at, outcome, batches, events, "
@@ -274,6 +280,7 @@ std::string TimePackage::finish() const {
 
 std::vector<PackagePart> render_package(const ModelSpec &spec, const ExportOptions &options,
                                         const IdentQuoter &quote) {
+    if (!options.inputs.empty()) return FeaturesPackage(spec, options, quote).render();
     if (!spec.time) return PackageRenderer(spec, options, quote).render();
     if (spec.time->append) return AppendPackage(spec, options, quote).render();
     return DailyPackage(spec, options, quote).render();

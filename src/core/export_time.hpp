@@ -20,9 +20,30 @@
 
 namespace incmodel::core {
 
-// What daily and append packages share: the range manifest, the load range of a run, the
-// restricted source and the commit of recomputed keys.
-class TimePackage : public PackageRenderer {
+// What the daily, append and features packages share: the keys scratch filled from the
+// source, the recompute of those keys through the user's query, their commit and the run record.
+class KindPackage : public PackageRenderer {
+  public:
+    KindPackage(ModelSpec spec, ExportOptions options, IdentQuoter quote);
+
+  protected:
+    std::string and_filter() const;   // " AND (source filter)" or ""
+    std::string key_columns() const;  // k1, k2, ...
+    std::string key_exprs() const;    // the key parts over the source
+    std::string delete_scratch(const std::vector<std::string> &suffixes) const;
+    // "INSERT INTO rows ..." of the user's query over the source rows of the touched keys (joined
+    // to extra_joins, which must not repeat a row, and kept by filter, " AND ..."); wrap_head and
+    // wrap_tail surround the restricted rows (append's deduplication).
+    std::string recompute(const std::string &extra_joins, const std::string &filter,
+                          const std::string &wrap_head = "",
+                          const std::string &wrap_tail = "") const;
+    // LOCK (redshift), DELETE the touched keys, INSERT the rows, log the keys for dependents.
+    std::string replace_keys() const;
+    std::string finish() const;  // run_log row and the RAISE the CLI reads
+};
+
+// What daily and append packages share: the range manifest and the load range of a run.
+class TimePackage : public KindPackage {
   public:
     TimePackage(ModelSpec spec, ExportOptions options, IdentQuoter quote);
 
@@ -35,22 +56,9 @@ class TimePackage : public PackageRenderer {
     std::string load() const;                            // alias.load_column
     std::string as_load(const std::string &expr) const;  // a limit compared with the load
     std::string in_range(const char *lower_op, const std::string &lower) const;
-    std::string and_filter() const;      // " AND (source filter)" or ""
-    std::string key_columns() const;     // k1, k2, ...
-    std::string key_exprs() const;       // the key parts over the source
     std::string declare_common() const;  // DECLARE ... common variables
     std::string lock_and_range() const;  // lock, v_lower, v_upper
-    std::string delete_scratch(const std::vector<std::string> &suffixes) const;
-    // "INSERT INTO rows ..." of the user's query over the source rows of the touched keys (joined
-    // to extra_joins, which must not repeat a row, and kept by filter, " AND ..."); wrap_head and
-    // wrap_tail surround the restricted rows (append's deduplication).
-    std::string recompute(const std::string &extra_joins, const std::string &filter,
-                          const std::string &wrap_head = "",
-                          const std::string &wrap_tail = "") const;
-    std::string replace_keys() const;  // LOCK (redshift), DELETE touched keys, INSERT the rows
-    std::string finish() const;        // run_log row and the RAISE the CLI reads
-
-    std::string ledger() const;  // incmodel.ledger_<model> (daily)
+    std::string ledger() const;          // incmodel.ledger_<model> (daily)
 };
 
 // A daily aggregate model: rows loaded in the run's range that are not late, every row of a day
@@ -81,8 +89,27 @@ class AppendPackage : public TimePackage {
     int variable_count() const override { return 16; }
 };
 
+// A features model: the keys its inputs' packages logged since its last run (each input's
+// incmodel.touched_<input>, read from the run number it recorded per input in its manifest),
+// projected on its key, recomputed from the inputs' targets; its first run builds it in full.
+class FeaturesPackage : public KindPackage {
+  public:
+    FeaturesPackage(ModelSpec spec, ExportOptions options, IdentQuoter quote);
+    std::string procedure_body() const override;
+
+  protected:
+    std::vector<std::string> state_tables() const override;
+    std::vector<QualifiedName> maintained_relations() const override;
+    int variable_count() const override {
+        return 12 + 2 * static_cast<int>(options_.inputs.size());
+    }
+
+  private:
+    std::string projected_keys(std::size_t input) const;  // SELECT of one input's logged keys
+};
+
 // The package of any exportable model: a batch model's (PackageRenderer), a daily or append
-// model's. Throws ExportError.
+// model's, a features model's. Throws ExportError.
 std::vector<PackagePart> render_package(const ModelSpec &spec, const ExportOptions &options,
                                         const IdentQuoter &quote);
 

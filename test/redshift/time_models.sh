@@ -1,22 +1,25 @@
 #!/usr/bin/env bash
-# Round trip of the time-based packages (daily aggregate and append models), as run.sh does for
+# Round trip of the packages of daily aggregate, append and features models, as run.sh does for
 # batch models:
 #
 #   bash test/redshift/time_models.sh          after `make && make install` (as root: the server
 #                                              runs as postgres, test/lib/cluster.sh)
-#   INCMODEL_UPDATE_GOLDEN=1 bash ...          rewrite test/redshift/expected/{user_days,page_views}.sql
+#   INCMODEL_UPDATE_GOLDEN=1 bash ...          rewrite test/redshift/expected/{user_days,
+#                                              page_views,user_features,week_totals}.sql
 #   INCMODEL_RS_PORT=5571 INCMODEL_RS_SEED=42  first port to try; data seed
 #
 # A throwaway cluster with one database WITH the extension and one WITHOUT it. The extension's
 # models: a daily aggregate (late rows under reprocess_days 0, days reprocessed in full once
 # min_rows_to_process skipped rows gather, a backfill_limit shorter than the time one load
-# covers, so runs lag behind and catch up) and an append model (duplicates of an event in the
-# same and in later loads). Their postgres-dialect packages are exported and deployed with the
-# `incmodel` CLI into the database without the extension; randomized loads (events late by up to
-# six loads, duplicates, some loads split in two) go into both and both refresh after every
+# covers, so runs lag behind and catch up), an append model (duplicates of an event in the same
+# and in later loads), and two features models over the daily one (per user: a key part copied;
+# per week: a key expression). Their postgres-dialect packages are exported and deployed with
+# the `incmodel` CLI into the database without the extension; randomized loads (events late by up
+# to six loads, duplicates, some loads split in two) go into both and both refresh after every
 # load: each package target must equal the extension's target, and the daily package's ledger
-# the extension's daily_manifest. Then the Redshift golden files of both models and the
-# forbidden-statement scan of their procedures. Last line: "N passed, M failed".
+# the extension's daily_manifest. Then the Redshift golden files of the four models and checks
+# of their procedures (forbidden statements, RAISE arguments, the target locked for the commit
+# only, reserved words quoted). Last line: "N passed, M failed".
 set -uo pipefail
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 here=$repo/test/redshift
@@ -85,6 +88,9 @@ gen=("$eventgen" --seed "$seed" --events 16000 --batches 16 --days 4 --start "$s
 "${gen[@]}" >"$tmp/all.tsv" || fail "eventgen"
 daily_q="SELECT domain_userid AS user_id, derived_tstamp::date AS day, count(*) AS events, count(DISTINCT page_url) AS pages, sum(tr_total) AS revenue, min(derived_tstamp) AS first_seen FROM atomic.events GROUP BY 1, 2"
 append_q="SELECT e.event_id, e.domain_userid, e.page_url, e.derived_tstamp, e.load_tstamp, e.collector_tstamp FROM atomic.events e WHERE e.event = 'page_view'"
+features_q="SELECT user_id, count(*) AS active_days, sum(events) AS lifetime_events, max(pages) AS max_daily_pages, min(day) AS first_day, max(day) AS last_day FROM derived.user_days GROUP BY user_id"
+rollup_q="SELECT date_trunc('week', day::timestamp)::date AS week, count(*) AS user_days, sum(events) AS events, sum(revenue) AS revenue FROM derived.user_days GROUP BY 1"
+models="user_days page_views user_features week_totals"
 create_models() {
     "${psql_ext[@]}" >"$tmp/setup.log" 2>&1 <<SQL
 SET client_min_messages = warning;
@@ -96,6 +102,10 @@ SELECT incmodel.create_model(name => 'user_days', query => \$q\$ $daily_q \$q\$,
 SELECT incmodel.create_model(name => 'page_views', query => \$q\$ $append_q \$q\$,
   target => 'derived.page_views', load_column => 'load_tstamp', start_date => '$start+00',
   backfill_limit => '150 minutes', strategy => 'append', event_key => 'event_id');
+SELECT incmodel.create_model(name => 'user_features', query => \$q\$ $features_q \$q\$,
+  target => 'derived.user_features', depends_on => ARRAY['user_days']);
+SELECT incmodel.create_model(name => 'week_totals', query => \$q\$ $rollup_q \$q\$,
+  target => 'derived.week_totals', depends_on => ARRAY['user_days']);
 SQL
 }
 
@@ -108,19 +118,19 @@ fingerprint() {
 }
 refresh_pkg() {
     local label=$1 m out rc
-    for m in user_days page_views; do
+    for m in $models; do
         out=$("$cli" refresh $m --dsn "$pkg_dsn" 2>&1); rc=$?
         [ $rc = 0 ] && ok "$label refresh $m" || fail "$label: incmodel refresh $m exited $rc" "$out"
         [ -n "${VERBOSE:-}" ] && echo "  $out"
     done
 }
 refresh_ext() {
-    q_ext "SET incmodel.progress_notices = off; SET client_min_messages = warning; CALL incmodel.refresh('user_days'); CALL incmodel.refresh('page_views')" >/dev/null ||
+    q_ext "SET incmodel.progress_notices = off; SET client_min_messages = warning; CALL incmodel.refresh('user_days'); CALL incmodel.refresh('page_views'); CALL incmodel.refresh('user_features'); CALL incmodel.refresh('week_totals')" >/dev/null ||
         fail "$1: extension refresh"
 }
 check_round() {
     local label=$1 m f1 f2 l1 l2
-    for m in user_days page_views; do
+    for m in $models; do
         f1=$(fingerprint without_ext derived.$m)
         f2=$(fingerprint with_ext derived.$m)
         [ "$f1" = "$f2" ] && ok "$label $m package = extension" ||
@@ -136,7 +146,7 @@ check_round() {
 "${gen[@]}" --batch-from 0 --batch-to 0 >"$tmp/batch.tsv"
 load "$tmp/batch.tsv"
 create_models || { cat "$tmp/setup.log"; fail "extension models"; finish; }
-for m in user_days page_views; do
+for m in $models; do
     out=$("$cli" export $m --dsn "$ext_dsn" --dialect postgres --output "$tmp/$m.pg.sql" 2>&1) &&
         [ -s "$tmp/$m.pg.sql" ] && ok "export $m (postgres)" || fail "export $m (postgres)" "$out"
     out=$("$cli" deploy --package "$tmp/$m.pg.sql" --dsn "$pkg_dsn" 2>&1) && ok "deploy $m" ||
@@ -179,7 +189,7 @@ exercised=$(q_pkg "SELECT (SELECT sum(rows_late) > 0 FROM incmodel.manifest_user
 [ "$exercised" = truetruetruetruetrue ] && ok "late rows, full days, capped runs, duplicates and NULL keys exercised" ||
     fail "not every case exercised (late, full days, capped runs, duplicates, NULL keys: $exercised)"
 # The extension's own check of its models: what it holds equals what its rules include.
-for m in user_days page_views; do
+for m in $models; do
     r=$(q_ext "SET client_min_messages = warning; SELECT result FROM incmodel.verify('$m')")
     [ "$r" = equal ] && ok "extension verify $m" || fail "extension verify $m: $r"
 done
@@ -190,7 +200,7 @@ out=$("$cli" status --dsn "$pkg_dsn" 2>&1) && grep -q "^page_views" <<<"$out" &&
 
 # ---- Redshift golden files and the forbidden-statement scan --------------------------------
 mkdir -p "$here/expected"
-for m in user_days page_views; do
+for m in $models; do
     file=$m.sql
     "$cli" export "$m" --dsn "$ext_dsn" --dialect redshift --output "$tmp/$file" 2>"$tmp/export.err" ||
         { fail "export $m (redshift)" "$(cat "$tmp/export.err")"; continue; }
