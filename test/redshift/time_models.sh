@@ -4,16 +4,16 @@
 #
 #   bash test/redshift/time_models.sh          after `make && make install` (as root: the server
 #                                              runs as postgres, test/lib/cluster.sh)
-#   INCMODEL_UPDATE_GOLDEN=1 bash ...          rewrite test/redshift/expected/{user_days,
-#                                              page_views,user_features,week_totals}.sql
+#   INCMODEL_UPDATE_GOLDEN=1 bash ...          rewrite test/redshift/expected/<model>.sql
 #   INCMODEL_RS_PORT=5571 INCMODEL_RS_SEED=42  first port to try; data seed
 #
 # A throwaway cluster with one database WITH the extension and one WITHOUT it. The extension's
 # models: a daily aggregate (late rows under reprocess_days 0, days reprocessed in full once
 # min_rows_to_process skipped rows gather, a backfill_limit shorter than the time one load
 # covers, so runs lag behind and catch up), an append model (duplicates of an event in the same
-# and in later loads), and two features models over the daily one (per user: a key part copied;
-# per week: a key expression). Their postgres-dialect packages are exported and deployed with
+# and in later loads), a batch model of totals per user, and three features models: two over the
+# daily one (per user: a key part copied; per week: a key expression) and one over the daily and
+# the batch model joined on the user. Their postgres-dialect packages are exported and deployed with
 # the `incmodel` CLI into the database without the extension; randomized loads (events late by up
 # to six loads, duplicates, some loads split in two) go into both and both refresh after every
 # load: each package target must equal the extension's target, and the daily package's ledger
@@ -90,7 +90,9 @@ daily_q="SELECT domain_userid AS user_id, derived_tstamp::date AS day, count(*) 
 append_q="SELECT e.event_id, e.domain_userid, e.page_url, e.derived_tstamp, e.load_tstamp, e.collector_tstamp FROM atomic.events e WHERE e.event = 'page_view'"
 features_q="SELECT user_id, count(*) AS active_days, sum(events) AS lifetime_events, max(pages) AS max_daily_pages, min(day) AS first_day, max(day) AS last_day FROM derived.user_days GROUP BY user_id"
 rollup_q="SELECT date_trunc('week', day::timestamp)::date AS week, count(*) AS user_days, sum(events) AS events, sum(revenue) AS revenue FROM derived.user_days GROUP BY 1"
-models="user_days page_views user_features week_totals"
+batch_q="SELECT domain_userid, count(*) AS events, max(collector_tstamp) AS last_seen FROM atomic.events GROUP BY 1"
+mix_q="SELECT d.user_id, count(*) AS active_days, sum(d.events) AS day_events, max(t.events) AS all_events FROM derived.user_days d JOIN derived.user_totals t ON t.domain_userid = d.user_id GROUP BY d.user_id"
+models="user_days page_views user_totals user_features week_totals user_mix"
 create_models() {
     "${psql_ext[@]}" >"$tmp/setup.log" 2>&1 <<SQL
 SET client_min_messages = warning;
@@ -102,6 +104,9 @@ SELECT incmodel.create_model(name => 'user_days', query => \$q\$ $daily_q \$q\$,
 SELECT incmodel.create_model(name => 'page_views', query => \$q\$ $append_q \$q\$,
   target => 'derived.page_views', load_column => 'load_tstamp', start_date => '$start+00',
   backfill_limit => '150 minutes', strategy => 'append', event_key => 'event_id');
+SELECT incmodel.create_model('user_totals', \$q\$ $batch_q \$q\$, 'derived.user_totals', 'etl_tstamp');
+SELECT incmodel.create_model(name => 'user_mix', query => \$q\$ $mix_q \$q\$,
+  target => 'derived.user_mix', depends_on => ARRAY['user_days', 'user_totals']);
 SELECT incmodel.create_model(name => 'user_features', query => \$q\$ $features_q \$q\$,
   target => 'derived.user_features', depends_on => ARRAY['user_days']);
 SELECT incmodel.create_model(name => 'week_totals', query => \$q\$ $rollup_q \$q\$,
@@ -125,7 +130,7 @@ refresh_pkg() {
     done
 }
 refresh_ext() {
-    q_ext "SET incmodel.progress_notices = off; SET client_min_messages = warning; CALL incmodel.refresh('user_days'); CALL incmodel.refresh('page_views'); CALL incmodel.refresh('user_features'); CALL incmodel.refresh('week_totals')" >/dev/null ||
+    q_ext "SET incmodel.progress_notices = off; SET client_min_messages = warning; CALL incmodel.refresh('user_days'); CALL incmodel.refresh('page_views'); CALL incmodel.refresh('user_features'); CALL incmodel.refresh('user_totals'); CALL incmodel.refresh('week_totals'); CALL incmodel.refresh('user_mix')" >/dev/null ||
         fail "$1: extension refresh"
 }
 check_round() {
