@@ -86,7 +86,7 @@ gen=("$eventgen" --seed "$seed" --events 16000 --batches 16 --days 4 --start "$s
      --session-events 30 --late-fraction 0.12 --max-late-batches 6 --dup-fraction 0.05
      --null-session-fraction 0.02)
 "${gen[@]}" >"$tmp/all.tsv" || fail "eventgen"
-daily_q="SELECT domain_userid AS user_id, derived_tstamp::date AS day, count(*) AS events, count(DISTINCT page_url) AS pages, sum(tr_total) AS revenue, min(derived_tstamp) AS first_seen FROM atomic.events GROUP BY 1, 2"
+daily_q="SELECT domain_userid AS user_id, derived_tstamp::date AS day, count(*) AS events, count(*) FILTER (WHERE event = 'page_view') AS views, count(DISTINCT page_url) AS pages, sum(tr_total) AS revenue, min(derived_tstamp) AS first_seen FROM atomic.events GROUP BY 1, 2"
 append_q="SELECT e.event_id, e.domain_userid, e.page_url, e.derived_tstamp, e.load_tstamp, e.collector_tstamp FROM atomic.events e WHERE e.event = 'page_view'"
 features_q="SELECT user_id, count(*) AS active_days, sum(events) AS lifetime_events, max(pages) AS max_daily_pages, min(day) AS first_day, max(day) AS last_day FROM derived.user_days GROUP BY user_id"
 rollup_q="SELECT date_trunc('week', day::timestamp)::date AS week, count(*) AS user_days, sum(events) AS events, sum(revenue) AS revenue FROM derived.user_days GROUP BY 1"
@@ -223,6 +223,7 @@ for m in $models; do
     grep -E "^ *RAISE INFO '[^']*'(, v_[a-z_]+)*;$" "$tmp/procs.sql" >/dev/null &&
         ! grep -E "^ *RAISE" "$tmp/procs.sql" | grep -vE "^ *RAISE (INFO|EXCEPTION) '[^']*'(, [a-z_]+)*;$" >/dev/null &&
         ok "RAISE arguments are variables in $file" || fail "RAISE arguments in $file" "$(grep RAISE "$tmp/procs.sql")"
+    ! grep -qi svv_table_info "$tmp/$file" && ok "no svv_table_info in $file" || fail "svv_table_info in $file"
     first_lock=$(grep -n "LOCK derived" "$tmp/procs.sql" | head -1 | cut -d: -f1)
     first_delete=$(grep -n "DELETE FROM derived" "$tmp/procs.sql" | head -1 | cut -d: -f1)
     [ -n "$first_lock" ] && [ -n "$first_delete" ] && [ $((first_delete - first_lock)) = 1 ] &&
@@ -236,6 +237,45 @@ grep -q 'e."open"' <<<"$out" && grep -q '"top"' <<<"$out" && ! grep -qE '[ .(]op
     ok "reserved words quoted in a daily Redshift package" || fail "reserved words in open_days" "$(grep -m3 -i open <<<"$out")"
 state=$(q_ext "DO \$\$ BEGIN PERFORM incmodel.export('open_days', 'postgres'); RAISE NOTICE 'exported'; EXCEPTION WHEN OTHERS THEN RAISE NOTICE '%', SQLSTATE; END \$\$" 2>&1)
 grep -q exported <<<"$state" && ok "open_days exports (postgres)" || fail "open_days export (postgres)" "$state"
+
+grep -q "count(CASE WHEN (event = 'page_view'::text) THEN 1 END)" "$here/expected/user_days.sql" &&
+    ok "FILTER translated to CASE in the daily Redshift package" || fail "FILTER translation in user_days.sql"
+
+# ---- the load limit stays before a loader in flight (postgres package) ----------------------
+# A model caught up to now: a loader's transaction stamps its row with its start and stays open
+# (it waits on an advisory lock this script holds) while the package refreshes: the range must
+# end before that start, and the next refresh after the loader's commit takes the row.
+q_ext "SET client_min_messages = warning; SET incmodel.progress_notices = off; SELECT incmodel.create_model(name => 'recent_days', query => \$q\$ SELECT domain_userid AS user_id, derived_tstamp::date AS day, count(*) AS n FROM atomic.events GROUP BY 1, 2 \$q\$, target => 'derived.recent_days', load_column => 'load_tstamp', start_date => '$start+00', backfill_limit => '100000 days', day_key => 'day')" >/dev/null ||
+    fail "recent_days model"
+out=$("$cli" deploy recent_days --from-dsn "$ext_dsn" --dialect postgres --dsn "$pkg_dsn" 2>&1) &&
+    out=$("$cli" refresh recent_days --dsn "$pkg_dsn" 2>&1) && ok "recent_days deployed and refreshed" ||
+    fail "recent_days package" "$out"
+mkfifo "$tmp/ctl"
+psql -X -q -d without_ext <"$tmp/ctl" >/dev/null 2>&1 &
+ctl_pid=$!
+exec 3>"$tmp/ctl"
+echo "SELECT pg_advisory_lock(4242);" >&3
+for _ in $(seq 1 100); do
+    [ "$(q_pkg "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND objid = 4242 AND granted")" = 1 ] && break
+    sleep 0.1
+done
+psql -X -q -d without_ext -c "BEGIN" \
+    -c "INSERT INTO atomic.events (collector_tstamp, derived_tstamp, load_tstamp, event_id, domain_userid) VALUES (now(), now(), now(), '00000000-0000-4000-8000-000000004242', 'in-flight-user')" \
+    -c "SELECT pg_advisory_xact_lock(4242)" -c "COMMIT" >/dev/null 2>&1 &
+loader=$!
+for _ in $(seq 1 100); do
+    [ "$(q_pkg "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND objid = 4242 AND NOT granted")" = 1 ] && break
+    sleep 0.1
+done
+out=$("$cli" refresh recent_days --dsn "$pkg_dsn" 2>&1) || fail "refresh while a loader is in flight" "$out"
+before=$(q_pkg "SELECT (SELECT max(upper_limit) FROM incmodel.manifest_recent_days) < (SELECT a.xact_start FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid WHERE l.locktype = 'advisory' AND l.objid = 4242 AND NOT l.granted)")
+[ "$before" = t ] && ok "the range ends before the in-flight loader's start" || fail "range end vs in-flight loader: $before"
+echo "SELECT pg_advisory_unlock(4242);" >&3
+exec 3>&-
+wait "$loader" "$ctl_pid"
+out=$("$cli" refresh recent_days --dsn "$pkg_dsn" 2>&1) || fail "refresh after the loader committed" "$out"
+[ "$(q_pkg "SELECT count(*) FROM derived.recent_days WHERE user_id = 'in-flight-user'")" = 1 ] &&
+    ok "the in-flight loader's row is taken by the next refresh" || fail "the in-flight row was lost"
 
 echo "elapsed $(( $(date +%s) - start_ts )) s"
 finish
