@@ -11,9 +11,10 @@
 # models: a daily aggregate (late rows under reprocess_days 0, days reprocessed in full once
 # min_rows_to_process skipped rows gather, a backfill_limit shorter than the time one load
 # covers, so runs lag behind and catch up), an append model (duplicates of an event in the same
-# and in later loads), a batch model of totals per user, and three features models: two over the
-# daily one (per user: a key part copied; per week: a key expression) and one over the daily and
-# the batch model joined on the user. Their postgres-dialect packages are exported and deployed with
+# and in later loads), a batch model of totals per user, and four features models: two over the
+# daily one (per user: a key part copied; per week: a key expression), one over the daily and the
+# batch model joined on the user, and one over the per-user features model (a chain: a features
+# package logs its keys too). Their postgres-dialect packages are exported and deployed with
 # the `incmodel` CLI into the database without the extension; randomized loads (events late by up
 # to six loads, duplicates, some loads split in two) go into both and both refresh after every
 # load: each package target must equal the extension's target, and the daily package's ledger
@@ -92,7 +93,8 @@ features_q="SELECT user_id, count(*) AS active_days, sum(events) AS lifetime_eve
 rollup_q="SELECT date_trunc('week', day::timestamp)::date AS week, count(*) AS user_days, sum(events) AS events, sum(revenue) AS revenue FROM derived.user_days GROUP BY 1"
 batch_q="SELECT domain_userid, count(*) AS events, max(collector_tstamp) AS last_seen FROM atomic.events GROUP BY 1"
 mix_q="SELECT d.user_id, count(*) AS active_days, sum(d.events) AS day_events, max(t.events) AS all_events FROM derived.user_days d JOIN derived.user_totals t ON t.domain_userid = d.user_id GROUP BY d.user_id"
-models="user_days page_views user_totals user_features week_totals user_mix"
+chain_q="SELECT user_id, max(active_days) * 2 AS double_days, sum(lifetime_events) AS events FROM derived.user_features GROUP BY user_id"
+models="user_days page_views user_totals user_features week_totals user_mix user_chain"
 create_models() {
     "${psql_ext[@]}" >"$tmp/setup.log" 2>&1 <<SQL
 SET client_min_messages = warning;
@@ -109,6 +111,8 @@ SELECT incmodel.create_model(name => 'user_mix', query => \$q\$ $mix_q \$q\$,
   target => 'derived.user_mix', depends_on => ARRAY['user_days', 'user_totals']);
 SELECT incmodel.create_model(name => 'user_features', query => \$q\$ $features_q \$q\$,
   target => 'derived.user_features', depends_on => ARRAY['user_days']);
+SELECT incmodel.create_model(name => 'user_chain', query => \$q\$ $chain_q \$q\$,
+  target => 'derived.user_chain', depends_on => ARRAY['user_features']);
 SELECT incmodel.create_model(name => 'week_totals', query => \$q\$ $rollup_q \$q\$,
   target => 'derived.week_totals', depends_on => ARRAY['user_days']);
 SQL
@@ -130,7 +134,7 @@ refresh_pkg() {
     done
 }
 refresh_ext() {
-    q_ext "SET incmodel.progress_notices = off; SET client_min_messages = warning; CALL incmodel.refresh('user_days'); CALL incmodel.refresh('page_views'); CALL incmodel.refresh('user_features'); CALL incmodel.refresh('user_totals'); CALL incmodel.refresh('week_totals'); CALL incmodel.refresh('user_mix')" >/dev/null ||
+    q_ext "SET incmodel.progress_notices = off; SET client_min_messages = warning; CALL incmodel.refresh('user_days'); CALL incmodel.refresh('page_views'); CALL incmodel.refresh('user_features'); CALL incmodel.refresh('user_totals'); CALL incmodel.refresh('week_totals'); CALL incmodel.refresh('user_mix'); CALL incmodel.refresh('user_chain')" >/dev/null ||
         fail "$1: extension refresh"
 }
 check_round() {

@@ -1,4 +1,4 @@
--- incmodel package format 2: model "user_features", dialect redshift, parts 15
+-- incmodel package format 2: model "user_features", dialect redshift, parts 16
 -- @@incmodel step=1 part=ddl bytes=36
 CREATE SCHEMA IF NOT EXISTS incmodel;
 -- @@incmodel step=2 part=ddl bytes=51
@@ -11,17 +11,19 @@ CREATE TABLE IF NOT EXISTS incmodel.registry (model VARCHAR(256) NOT NULL, proce
 CREATE TABLE IF NOT EXISTS incmodel.run_log (model VARCHAR(256) NOT NULL, started_at TIMESTAMP NOT NULL, finished_at TIMESTAMP, outcome VARCHAR(256) NOT NULL, batches bigint, events bigint, keys bigint, null_keys bigint, rows_deleted bigint, rows_inserted bigint, window_start TIMESTAMP, message VARCHAR(65535)) DISTSTYLE ALL SORTKEY (model, started_at);
 -- @@incmodel step=6 part=ddl bytes=155
 CREATE TABLE IF NOT EXISTS incmodel.manifest_user_features (input VARCHAR(256) NOT NULL, consumed_run bigint NOT NULL, recorded_at TIMESTAMP) DISTSTYLE ALL;
--- @@incmodel step=7 part=ddl bytes=102
+-- @@incmodel step=7 part=ddl bytes=118
+CREATE TABLE IF NOT EXISTS incmodel.touched_user_features (run_no bigint NOT NULL, k1 VARCHAR(65535)) SORTKEY (run_no);
+-- @@incmodel step=8 part=ddl bytes=102
 CREATE TABLE IF NOT EXISTS incmodel_export_scratch.user_features_keys (k1 VARCHAR(65535)) DISTKEY (k1);
--- @@incmodel step=8 part=ddl bytes=219
+-- @@incmodel step=9 part=ddl bytes=219
 CREATE TABLE IF NOT EXISTS incmodel_export_scratch.user_features_rows (user_id VARCHAR(65535), active_days BIGINT, lifetime_events NUMERIC(38,10), max_daily_pages BIGINT, first_day DATE, last_day DATE) DISTKEY (user_id);
--- @@incmodel step=9 part=ddl bytes=225
+-- @@incmodel step=10 part=ddl bytes=225
 CREATE TABLE IF NOT EXISTS derived.user_features (user_id VARCHAR(65535), active_days BIGINT, lifetime_events NUMERIC(38,10), max_daily_pages BIGINT, first_day DATE, last_day DATE) DISTKEY (user_id) COMPOUND SORTKEY (user_id);
--- @@incmodel step=10 part=ddl bytes=59
+-- @@incmodel step=11 part=ddl bytes=59
 DELETE FROM incmodel.registry WHERE model = 'user_features';
--- @@incmodel step=11 part=ddl bytes=3367
+-- @@incmodel step=12 part=ddl bytes=3367
 INSERT INTO incmodel.registry (model, procedure_name, target_table, dialect, version, post_commit_sql, maintenance_sql, deployed_at) VALUES ('user_features', 'incmodel.refresh_user_features', 'derived.user_features', 'redshift', '0.5.0', 'SELECT stmt FROM (SELECT 1 AS ord, ''ANALYZE derived.user_features'' AS stmt FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE LOWER(n.nspname) = LOWER(''derived'') AND LOWER(c.relname) = LOWER(''user_features'') UNION ALL SELECT 2 AS ord, ''ANALYZE incmodel.manifest_user_features'' AS stmt FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE LOWER(n.nspname) = LOWER(''incmodel'') AND LOWER(c.relname) = LOWER(''manifest_user_features'')) x ORDER BY ord', 'SELECT stmt FROM (SELECT 1 AS ord, ''VACUUM FULL derived.user_features TO 95 PERCENT'' AS stmt FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE LOWER(n.nspname) = LOWER(''derived'') AND LOWER(c.relname) = LOWER(''user_features'') UNION ALL SELECT 2 AS ord, ''ANALYZE derived.user_features PREDICATE COLUMNS'' AS stmt FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE LOWER(n.nspname) = LOWER(''derived'') AND LOWER(c.relname) = LOWER(''user_features'') UNION ALL SELECT 3 AS ord, ''VACUUM FULL incmodel.manifest_user_features TO 95 PERCENT'' AS stmt FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE LOWER(n.nspname) = LOWER(''incmodel'') AND LOWER(c.relname) = LOWER(''manifest_user_features'') UNION ALL SELECT 4 AS ord, ''ANALYZE incmodel.manifest_user_features PREDICATE COLUMNS'' AS stmt FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE LOWER(n.nspname) = LOWER(''incmodel'') AND LOWER(c.relname) = LOWER(''manifest_user_features'') UNION ALL SELECT 5 AS ord, ''VACUUM FULL incmodel_export_scratch.user_features_keys TO 95 PERCENT'' AS stmt FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE LOWER(n.nspname) = LOWER(''incmodel_export_scratch'') AND LOWER(c.relname) = LOWER(''user_features_keys'') UNION ALL SELECT 6 AS ord, ''ANALYZE incmodel_export_scratch.user_features_keys PREDICATE COLUMNS'' AS stmt FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE LOWER(n.nspname) = LOWER(''incmodel_export_scratch'') AND LOWER(c.relname) = LOWER(''user_features_keys'') UNION ALL SELECT 7 AS ord, ''VACUUM FULL incmodel_export_scratch.user_features_rows TO 95 PERCENT'' AS stmt FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE LOWER(n.nspname) = LOWER(''incmodel_export_scratch'') AND LOWER(c.relname) = LOWER(''user_features_rows'') UNION ALL SELECT 8 AS ord, ''ANALYZE incmodel_export_scratch.user_features_rows PREDICATE COLUMNS'' AS stmt FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE LOWER(n.nspname) = LOWER(''incmodel_export_scratch'') AND LOWER(c.relname) = LOWER(''user_features_rows'') UNION ALL SELECT 9 AS ord, ''VACUUM FULL incmodel.run_log TO 95 PERCENT'' AS stmt FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE LOWER(n.nspname) = LOWER(''incmodel'') AND LOWER(c.relname) = LOWER(''run_log'') UNION ALL SELECT 10 AS ord, ''ANALYZE incmodel.run_log PREDICATE COLUMNS'' AS stmt FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE LOWER(n.nspname) = LOWER(''incmodel'') AND LOWER(c.relname) = LOWER(''run_log'')) x ORDER BY ord', GETDATE());
--- @@incmodel step=12 part=procedure bytes=5741
+-- @@incmodel step=13 part=procedure bytes=6177
 CREATE OR REPLACE PROCEDURE incmodel.refresh_user_features()
 AS $incmodel$
 DECLARE
@@ -64,6 +66,8 @@ BEGIN
         DELETE FROM derived.user_features;
         GET DIAGNOSTICS v_deleted := ROW_COUNT;
         INSERT INTO derived.user_features (user_id, active_days, lifetime_events, max_daily_pages, first_day, last_day) SELECT user_id, active_days, lifetime_events, max_daily_pages, first_day, last_day FROM incmodel_export_scratch.user_features_rows;
+        SELECT INTO v_n COALESCE(MAX(run_no), 0) + 1 FROM incmodel.touched_user_features;
+        INSERT INTO incmodel.touched_user_features (run_no, k1) SELECT v_n, k1 FROM incmodel_export_scratch.user_features_keys;
     ELSIF v_to_1 > v_from_1 THEN
         INSERT INTO incmodel_export_scratch.user_features_keys (k1)
         SELECT _incmodel_input.user_id FROM (SELECT _incmodel_log.k1 AS user_id, _incmodel_log.k2 AS day FROM incmodel.touched_user_days AS _incmodel_log WHERE _incmodel_log.run_no > v_from_1 AND _incmodel_log.run_no <= v_to_1) AS _incmodel_input;
@@ -101,6 +105,8 @@ BEGIN
             v_deleted := v_deleted + v_n;
         END IF;
         INSERT INTO derived.user_features (user_id, active_days, lifetime_events, max_daily_pages, first_day, last_day) SELECT user_id, active_days, lifetime_events, max_daily_pages, first_day, last_day FROM incmodel_export_scratch.user_features_rows;
+        SELECT INTO v_n COALESCE(MAX(run_no), 0) + 1 FROM incmodel.touched_user_features;
+        INSERT INTO incmodel.touched_user_features (run_no, k1) SELECT v_n, k1 FROM incmodel_export_scratch.user_features_keys;
         END IF;
     END IF;
     DELETE FROM incmodel.manifest_user_features;
@@ -109,7 +115,7 @@ BEGIN
     RAISE INFO 'incmodel-run model=% outcome=% batches=% events=% keys=% deleted=% inserted=%', v_model, v_outcome, v_batches, v_events, v_keys, v_deleted, v_inserted;
 END;
 $incmodel$ LANGUAGE plpgsql;
--- @@incmodel step=13 part=dispatcher bytes=443
+-- @@incmodel step=14 part=dispatcher bytes=443
 CREATE OR REPLACE PROCEDURE incmodel.refresh(p_model VARCHAR(256))
 AS $incmodel$
 DECLARE
@@ -122,7 +128,7 @@ BEGIN
     EXECUTE 'CALL ' || v_procedure || '()';
 END;
 $incmodel$ LANGUAGE plpgsql;
--- @@incmodel step=14 part=post_commit bytes=477
+-- @@incmodel step=15 part=post_commit bytes=477
 SELECT stmt FROM (SELECT 1 AS ord, 'ANALYZE derived.user_features' AS stmt FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE LOWER(n.nspname) = LOWER('derived') AND LOWER(c.relname) = LOWER('user_features') UNION ALL SELECT 2 AS ord, 'ANALYZE incmodel.manifest_user_features' AS stmt FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE LOWER(n.nspname) = LOWER('incmodel') AND LOWER(c.relname) = LOWER('manifest_user_features')) x ORDER BY ord;
--- @@incmodel step=15 part=maintenance bytes=2562
+-- @@incmodel step=16 part=maintenance bytes=2562
 SELECT stmt FROM (SELECT 1 AS ord, 'VACUUM FULL derived.user_features TO 95 PERCENT' AS stmt FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE LOWER(n.nspname) = LOWER('derived') AND LOWER(c.relname) = LOWER('user_features') UNION ALL SELECT 2 AS ord, 'ANALYZE derived.user_features PREDICATE COLUMNS' AS stmt FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE LOWER(n.nspname) = LOWER('derived') AND LOWER(c.relname) = LOWER('user_features') UNION ALL SELECT 3 AS ord, 'VACUUM FULL incmodel.manifest_user_features TO 95 PERCENT' AS stmt FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE LOWER(n.nspname) = LOWER('incmodel') AND LOWER(c.relname) = LOWER('manifest_user_features') UNION ALL SELECT 4 AS ord, 'ANALYZE incmodel.manifest_user_features PREDICATE COLUMNS' AS stmt FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE LOWER(n.nspname) = LOWER('incmodel') AND LOWER(c.relname) = LOWER('manifest_user_features') UNION ALL SELECT 5 AS ord, 'VACUUM FULL incmodel_export_scratch.user_features_keys TO 95 PERCENT' AS stmt FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE LOWER(n.nspname) = LOWER('incmodel_export_scratch') AND LOWER(c.relname) = LOWER('user_features_keys') UNION ALL SELECT 6 AS ord, 'ANALYZE incmodel_export_scratch.user_features_keys PREDICATE COLUMNS' AS stmt FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE LOWER(n.nspname) = LOWER('incmodel_export_scratch') AND LOWER(c.relname) = LOWER('user_features_keys') UNION ALL SELECT 7 AS ord, 'VACUUM FULL incmodel_export_scratch.user_features_rows TO 95 PERCENT' AS stmt FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE LOWER(n.nspname) = LOWER('incmodel_export_scratch') AND LOWER(c.relname) = LOWER('user_features_rows') UNION ALL SELECT 8 AS ord, 'ANALYZE incmodel_export_scratch.user_features_rows PREDICATE COLUMNS' AS stmt FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE LOWER(n.nspname) = LOWER('incmodel_export_scratch') AND LOWER(c.relname) = LOWER('user_features_rows') UNION ALL SELECT 9 AS ord, 'VACUUM FULL incmodel.run_log TO 95 PERCENT' AS stmt FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE LOWER(n.nspname) = LOWER('incmodel') AND LOWER(c.relname) = LOWER('run_log') UNION ALL SELECT 10 AS ord, 'ANALYZE incmodel.run_log PREDICATE COLUMNS' AS stmt FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE LOWER(n.nspname) = LOWER('incmodel') AND LOWER(c.relname) = LOWER('run_log')) x ORDER BY ord;
