@@ -17,6 +17,7 @@ constexpr const char *kDedupeAlias = "_incmodel_d";
 constexpr const char *kRowNumber = "_incmodel_rn";
 }  // namespace
 
+// The deduplication needs the event key and the source's columns (ExportOptions).
 AppendPackage::AppendPackage(ModelSpec spec, ExportOptions options, IdentQuoter quote)
     : TimePackage(std::move(spec), std::move(options), std::move(quote)) {
     if (options_.source_columns.empty() || spec_.time->event_key.empty() || spec_.keys.size() != 1)
@@ -25,6 +26,7 @@ AppendPackage::AppendPackage(ModelSpec spec, ExportOptions options, IdentQuoter 
                           "columns");
 }
 
+// The run of the header comment, in one transaction.
 std::string AppendPackage::procedure_body() const {
     const TimeSpec &t = *spec_.time;
     const std::string a = q(spec_.source_alias);

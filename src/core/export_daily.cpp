@@ -23,6 +23,7 @@ constexpr const char *kLedgerAlias = "_incmodel_l";
 constexpr const char *kRangeAlias = "_incmodel_m";
 }  // namespace
 
+// A daily package needs the day key's expression (the late rule and the ledger's days).
 DailyPackage::DailyPackage(ModelSpec spec, ExportOptions options, IdentQuoter quote)
     : TimePackage(std::move(spec), std::move(options), std::move(quote)) {
     if (spec_.time->day_expr.empty())
@@ -30,6 +31,7 @@ DailyPackage::DailyPackage(ModelSpec spec, ExportOptions options, IdentQuoter qu
                           "incmodel: the daily model has no day key expression");
 }
 
+// The event day of a source row, as the extension's daily_day().
 std::string DailyPackage::day() const {
     return "(" + spec_.time->day_expr + ")::" + (redshift() ? "DATE" : "date");
 }
@@ -75,6 +77,7 @@ std::vector<std::string> DailyPackage::state_tables() const {
     return out;
 }
 
+// What `incmodel maintain` vacuums and analyzes: the ledger and the daily scratch too.
 std::vector<QualifiedName> DailyPackage::maintained_relations() const {
     return {spec_.target,
             {kExportSchema, "manifest_" + spec_.name},
@@ -87,6 +90,7 @@ std::vector<QualifiedName> DailyPackage::maintained_relations() const {
             {kExportSchema, "run_log"}};
 }
 
+// The steps of the header comment, in one transaction.
 std::string DailyPackage::procedure_body() const {
     const bool rs = redshift();
     const TimeSpec &t = *spec_.time;

@@ -18,12 +18,14 @@ namespace {
 constexpr const char *kInputAlias = "_incmodel_input";  // the alias of the stored expressions
 constexpr const char *kLogAlias = "_incmodel_log";
 
+// The text without surrounding white space (query_head / query_tail carry line breaks).
 std::string trim_sql(const std::string &s) {
     std::size_t b = s.find_first_not_of(" \t\r\n"), e = s.find_last_not_of(" \t\r\n");
     return b == std::string::npos ? std::string() : s.substr(b, e - b + 1);
 }
 }  // namespace
 
+// The log a features package reads: one row per key a run touched, with the run's number.
 std::string PackageRenderer::touched_ddl() const {
     std::vector<std::string> cols{"run_no bigint NOT NULL"};
     for (std::size_t i = 0; i < spec_.keys.size(); ++i)
@@ -33,6 +35,7 @@ std::string PackageRenderer::touched_ddl() const {
                        redshift() ? " SORTKEY (run_no)" : "");
 }
 
+// In the commit: this run's keys scratch appended to the log under the next run number.
 std::string PackageRenderer::log_touched_keys(const std::string &indent) const {
     if (!options_.log_touched_keys) return "";
     const std::string log = q(kExportSchema) + "." + q("touched_" + spec_.name);
@@ -45,6 +48,8 @@ std::string PackageRenderer::log_touched_keys(const std::string &indent) const {
     return s;
 }
 
+// Every input's mapping must give each features key part; its expressions are printed by
+// PostgreSQL, so Redshift's reserved words in them are quoted.
 FeaturesPackage::FeaturesPackage(ModelSpec spec, ExportOptions options, IdentQuoter quote)
     : KindPackage(std::move(spec), std::move(options), std::move(quote)) {
     for (ExportOptions::Input &in : options_.inputs) {
@@ -71,6 +76,7 @@ std::vector<std::string> FeaturesPackage::state_tables() const {
     return out;
 }
 
+// What `incmodel maintain` vacuums and analyzes.
 std::vector<QualifiedName> FeaturesPackage::maintained_relations() const {
     return {spec_.target,
             {kExportSchema, "manifest_" + spec_.name},
@@ -97,6 +103,7 @@ std::string FeaturesPackage::projected_keys(std::size_t i) const {
         fmt::arg("l", kLogAlias), fmt::arg("n", i + 1), fmt::arg("a", kInputAlias));
 }
 
+// The run of the header comment, in one transaction: first build, or the logged keys.
 std::string FeaturesPackage::procedure_body() const {
     const bool rs = redshift();
     const Dialect d = options_.dialect;

@@ -1,9 +1,7 @@
-// What the daily and append packages share (export_time.hpp): the range manifest, the run's load
-// range, the restricted source, the commit of recomputed keys and the run record; and the choice
-// of a package by model kind.
+// What the daily, append and features packages share (export_time.hpp): the keys, the restricted
+// source, the commit of recomputed keys and the run record (KindPackage); the range manifest and
+// the run's load range (TimePackage); and the choice of a package by model kind.
 #include "core/export_time.hpp"
-
-#include <memory>
 
 #include <fmt/format.h>
 
@@ -15,12 +13,14 @@ namespace incmodel::core {
 namespace {
 constexpr const char *kKeysAlias = "_incmodel_k";
 
+// The text without surrounding white space (query_head / query_tail carry line breaks).
 std::string trimmed(const std::string &s) {
     std::size_t b = s.find_first_not_of(" \t\r\n"), e = s.find_last_not_of(" \t\r\n");
     return b == std::string::npos ? std::string() : s.substr(b, e - b + 1);
 }
 }  // namespace
 
+// The base's Redshift rewriting of the query, extended to the filter the key steps add.
 KindPackage::KindPackage(ModelSpec spec, ExportOptions options, IdentQuoter quote)
     : PackageRenderer(std::move(spec), std::move(options), std::move(quote)) {
     // The source filter is printed by PostgreSQL, as the query is.
@@ -28,6 +28,7 @@ KindPackage::KindPackage(ModelSpec spec, ExportOptions options, IdentQuoter quot
         spec_.source_filter = translate_for_redshift(quote_redshift_reserved(spec_.source_filter));
 }
 
+// A time-based package needs what the adapter adds for it (ExportOptions' time fields).
 TimePackage::TimePackage(ModelSpec spec, ExportOptions options, IdentQuoter quote)
     : KindPackage(std::move(spec), std::move(options), std::move(quote)) {
     if (!spec_.time || options_.start_date.empty() || !options_.backfill_limit)
@@ -37,14 +38,17 @@ TimePackage::TimePackage(ModelSpec spec, ExportOptions options, IdentQuoter quot
     if (redshift()) spec_.time->day_expr = quote_redshift_reserved(spec_.time->day_expr);
 }
 
+// The type of limits and stamps: Redshift's UTC TIMESTAMP, PostgreSQL's timestamptz.
 std::string TimePackage::ts_type() const {
     return redshift() ? "TIMESTAMP" : "timestamptz";
 }
 
+// start_date as a literal of that type (ranges start just before it).
 std::string TimePackage::start() const {
     return sql_literal(options_.start_date, options_.dialect) + "::" + ts_type();
 }
 
+// The load column of a source row, over the query's alias of the source.
 std::string TimePackage::load() const {
     return q(spec_.source_alias) + "." + q(spec_.time->load_column);
 }
@@ -55,25 +59,31 @@ std::string TimePackage::as_load(const std::string &expr) const {
     return redshift() ? expr : expr + "::" + spec_.time->load_type;
 }
 
+// The row's load after lower (lower_op ">" or ">=") and at most v_upper.
 std::string TimePackage::in_range(const char *lower_op, const std::string &lower) const {
     return fmt::format("{l} {op} {lo} AND {l} <= {hi}", fmt::arg("l", load()),
                        fmt::arg("op", lower_op), fmt::arg("lo", as_load(lower)),
                        fmt::arg("hi", as_load("v_upper")));
 }
 
+// The query's own filters on the source, so keys come from rows the query reads (as the
+// extension's key steps).
 std::string KindPackage::and_filter() const {
     return trimmed(spec_.source_filter).empty() ? "" : " AND (" + spec_.source_filter + ")";
 }
 
+// The keys scratch's columns.
 std::string KindPackage::key_columns() const {
     return join_map(spec_.keys, ", ",
                     [i = 0](const KeyPart &) mutable { return fmt::format("k{}", ++i); });
 }
 
+// The key parts computed from a source row.
 std::string KindPackage::key_exprs() const {
     return join_map(spec_.keys, ", ", [](const KeyPart &k) { return k.source_expr; });
 }
 
+// A daily model's ledger of event days.
 std::string TimePackage::ledger() const {
     return q(kExportSchema) + "." + q("ledger_" + spec_.name);
 }
@@ -93,6 +103,7 @@ std::vector<std::string> TimePackage::state_tables() const {
     return out;
 }
 
+// What `incmodel maintain` vacuums and analyzes for an append model.
 std::vector<QualifiedName> TimePackage::maintained_relations() const {
     return {spec_.target,
             {kExportSchema, "manifest_" + spec_.name},
@@ -101,6 +112,7 @@ std::vector<QualifiedName> TimePackage::maintained_relations() const {
             {kExportSchema, "run_log"}};
 }
 
+// The variables every time-based procedure uses (Redshift counts them against its limit).
 std::string TimePackage::declare_common() const {
     const bool rs = redshift();
     std::string s = "DECLARE\n";
@@ -171,6 +183,7 @@ std::string TimePackage::lock_and_range() const {
     return s;
 }
 
+// Step 0: the run's scratch emptied.
 std::string KindPackage::delete_scratch(const std::vector<std::string> &suffixes) const {
     std::string s;
     for (const std::string &t : suffixes)  // DELETE on Redshift: TRUNCATE would commit there
@@ -264,6 +277,7 @@ std::string KindPackage::replace_keys() const {
     return s;
 }
 
+// The run recorded in incmodel.run_log and reported to the command (outcome in v_outcome).
 std::string KindPackage::finish() const {
     std::string f;
     f += fmt::format(
@@ -278,6 +292,7 @@ std::string KindPackage::finish() const {
     return f;
 }
 
+// The package by model kind: features (inputs given), append, daily, else batch.
 std::vector<PackagePart> render_package(const ModelSpec &spec, const ExportOptions &options,
                                         const IdentQuoter &quote) {
     if (!options.inputs.empty()) return FeaturesPackage(spec, options, quote).render();

@@ -1,16 +1,17 @@
-// The deployable packages of time-based models (daily aggregates and append models), rendered
-// as the batch package is (export_package.hpp) but with the state those models keep: a range
-// manifest of load-time ranges (lower, upper] instead of batches, and for a daily model the
-// late-events ledger per event day. PostgreSQL-free.
+// The deployable packages of daily aggregate, append and features models, rendered as the batch
+// package is (export_package.hpp) but with the state those models keep: for time-based models a
+// range manifest of load-time ranges (lower, upper] instead of batches, and for a daily model the
+// late-events ledger per event day; for a features model the runs of its inputs' touched-key logs
+// it consumed (export_features.cpp). PostgreSQL-free.
 //
-// The procedures follow src/pg/models/time_model.cpp run for run: the same load range (from
-// the last upper limit, or start_date, at most backfill_limit further and never past the oldest
-// writer still in flight on the source), the same late rule, the same full-day reprocessing
-// and the same inclusion rule, so that a package refreshed after the same loads holds the same
-// rows as the extension's model. What the extension does and a package cannot: rows committed
-// behind a limit (the extension's change log) and UPDATE/DELETE/TRUNCATE of the source are not
-// seen; backfill(name, from, to) and per-run overrides of reprocess_days / min_rows_to_process
-// do not exist (docs/REDSHIFT.md).
+// The procedures follow src/pg/models/time_model.cpp and features_model.cpp run for run: the
+// same load range (from the last upper limit, or start_date, at most backfill_limit further and
+// never past the oldest writer still in flight on the source), the same late rule, the same
+// full-day reprocessing and inclusion rule, the same keys recomputed, so that a package refreshed
+// after the same loads holds the same rows as the extension's model. What the extension does and
+// a package cannot: rows committed behind a limit (the extension's change log) and
+// UPDATE/DELETE/TRUNCATE of the source are not seen; backfill(name, from, to), rebuild() and
+// per-run overrides of reprocess_days / min_rows_to_process do not exist (docs/REDSHIFT.md).
 #pragma once
 
 #include <string>
