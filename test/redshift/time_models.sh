@@ -242,6 +242,15 @@ grep -q 'e."open"' <<<"$out" && grep -q '"top"' <<<"$out" && ! grep -qE '[ .(]op
 state=$(q_ext "DO \$\$ BEGIN PERFORM incmodel.export('open_days', 'postgres'); RAISE NOTICE 'exported'; EXCEPTION WHEN OTHERS THEN RAISE NOTICE '%', SQLSTATE; END \$\$" 2>&1)
 grep -q exported <<<"$state" && ok "open_days exports (postgres)" || fail "open_days export (postgres)" "$state"
 
+# The Redshift linter (incmodel-lint, when this build has it) over every package above.
+lint=$PGBIN/incmodel-lint
+[ -x "$lint" ] || lint=$repo/cli/incmodel-lint
+if [ -x "$lint" ]; then
+    out=$("$lint" "$here"/expected/{user_days,page_views,user_totals,user_features,week_totals,user_mix,user_chain}.sql 2>&1) &&
+        ok "incmodel-lint: the daily, append and features packages are clean" || fail "incmodel-lint" "$out"
+else
+    echo "incmodel-lint not built: linter check skipped"
+fi
 grep -q "count(CASE WHEN (event = 'page_view'::text) THEN 1 END)" "$here/expected/user_days.sql" &&
     ok "FILTER translated to CASE in the daily Redshift package" || fail "FILTER translation in user_days.sql"
 
