@@ -48,7 +48,8 @@ WHERE step_name = 'dimension';
 
 -- 1. Late context rows: 100 events get theirs; the sessions of exactly those events recompute.
 INSERT INTO dk2.ctx SELECT 'e' || g, '/late' FROM generate_series(601, 700) g;
-SELECT count(*) AS queued_values FROM incmodel.key_queue q JOIN incmodel.models m USING (model_id)
+SELECT sum(cardinality(q.keys)) AS queued_values, count(*) AS queue_rows
+FROM incmodel.key_queue q JOIN incmodel.models m USING (model_id)
 WHERE m.name = 'dk2_sessions' AND q.dimension = 'dk2.ctx'::regclass;
 SELECT model, pending_events > 0 AS pending FROM incmodel.status WHERE model LIKE 'dk2%'
 ORDER BY 1;

@@ -6,8 +6,8 @@
 -- =============================================================================================
 -- A statement that changes rows of a relation a batch model reads besides its source queues the
 -- changed rows' values on the query's equality that leads from that relation to the source
--- (c.root_id = e.event_id, possibly through other joined tables), one key_queue row per value
--- with `dimension` set; the next refresh follows the equalities from those values to the
+-- (c.root_id = e.event_id, possibly through other joined tables), one key_queue row per statement
+-- with `dimension` set and the values in `keys`; the next refresh follows the equalities from those values to the
 -- source's rows and recomputes their keys. The statement triggers incmodel_dim_ins, _upd and _del
 -- (REFERENCING the changed rows, enabled ALWAYS) do it on each watched relation and partition;
 -- rows no statement trigger takes care of (logical replication's apply) and TRUNCATE still queue
@@ -15,7 +15,7 @@
 -- (dimensions_recorded is reset below).
 ALTER TABLE incmodel.key_queue ADD COLUMN dimension regclass;
 COMMENT ON COLUMN incmodel.key_queue.dimension IS
-    'Set: keys holds one join value of changed rows of this relation (the model''s refresh maps it to keys); NULL: keys holds a key (NULL keys: a full recompute).';
+    'Set: keys holds the join values of rows of this relation one statement changed (the model''s refresh maps them to keys); NULL: keys holds a key (NULL keys: a full recompute).';
 
 -- What a change to a relation the query reads besides the source does for this model:
 -- 'recompute' (the keys it reaches; a batch model with no route from the relation to its source

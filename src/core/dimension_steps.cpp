@@ -45,9 +45,8 @@ std::string RefreshPlanner::dimension_values(const std::string &transition,
 
 std::string RefreshPlanner::queue_dimension_values() const {
     return fmt::format(
-        "INSERT INTO {} (model_id, dimension, keys) SELECT $1::pg_catalog.int8, "
-        "$2::pg_catalog.oid::pg_catalog.regclass, ARRAY[v] FROM pg_catalog.unnest($3::pg_catalog."
-        "text[]) AS v",
+        "INSERT INTO {} (model_id, dimension, keys) VALUES ($1::pg_catalog.int8, "
+        "$2::pg_catalog.oid::pg_catalog.regclass, $3::pg_catalog.text[])",
         kKeyQueue);
 }
 
@@ -56,9 +55,9 @@ std::string RefreshPlanner::queue_dimension_values() const {
 // restricted to the rows whose equality with them holds.
 std::string RefreshPlanner::dimension_keys_into_scratch(const DimensionRoute &route) const {
     std::string values = fmt::format(
-        "SELECT DISTINCT q.keys[1]::{type} AS v FROM {queue} q WHERE q.model_id = "
-        "$1::pg_catalog.int8 AND q.id = ANY ($2::pg_catalog.int8[]) AND q.dimension::"
-        "pg_catalog.oid = $3::pg_catalog.oid",
+        "SELECT DISTINCT u.v::{type} AS v FROM {queue} q, pg_catalog.unnest(q.keys) AS u(v) WHERE "
+        "q.model_id = $1::pg_catalog.int8 AND q.id = ANY ($2::pg_catalog.int8[]) AND "
+        "q.dimension::pg_catalog.oid = $3::pg_catalog.oid",
         fmt::arg("type", route.value_type), fmt::arg("queue", kKeyQueue));
     for (size_t i = 1; i < route.hops.size(); ++i) {
         const DimensionHop &hop = route.hops[i];

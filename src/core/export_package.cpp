@@ -414,6 +414,28 @@ std::string PackageRenderer::restricted_query() const {
         fmt::arg("with_nulls", splice(plain + nulls)), fmt::arg("plain", splice(plain)));
 }
 
+// A batch model's state: its manifest (batch value, event count) and the batches scratch.
+std::vector<std::string> PackageRenderer::state_tables() const {
+    const bool rs = redshift();
+    const std::string ts = rs ? "TIMESTAMP" : "timestamptz";
+    const std::string all = rs ? " DISTSTYLE ALL" : "";
+    const std::string unlogged = rs ? "" : "UNLOGGED ";
+    std::vector<std::string> out;
+    const std::string btype = column_type(spec_.batch_type);
+    out.push_back(fmt::format(
+        "CREATE TABLE IF NOT EXISTS {m} (batch_value {b} NOT NULL{pk}, event_count bigint NOT "
+        "NULL, recorded_at {ts}){dist}",
+        fmt::arg("m", manifest()), fmt::arg("b", btype), fmt::arg("pk", rs ? "" : " PRIMARY KEY"),
+        fmt::arg("ts", ts), fmt::arg("dist", rs ? " DISTSTYLE ALL SORTKEY (batch_value)" : "")));
+    out.push_back(fmt::format(
+        "CREATE {u}TABLE IF NOT EXISTS {t} (batch_value {b} NOT NULL, event_count bigint NOT NULL, "
+        "recorded_count bigint){all}",
+        fmt::arg("u", unlogged), fmt::arg("t", scratch("batches")), fmt::arg("b", btype),
+        fmt::arg("all", all)));
+    if (options_.log_touched_keys) out.push_back(touched_ddl());
+    return out;
+}
+
 std::vector<std::string> PackageRenderer::ddl() const {
     const bool rs = redshift();
     const std::string ts = rs ? "TIMESTAMP" : "timestamptz";
@@ -440,18 +462,8 @@ std::vector<std::string> PackageRenderer::ddl() const {
         fmt::arg("s", q(kExportSchema)), fmt::arg("n", name_t), fmt::arg("t", txt),
         fmt::arg("ts", ts),
         fmt::arg("dist", rs ? " DISTSTYLE ALL SORTKEY (model, started_at)" : "")));
-    const std::string btype = column_type(spec_.batch_type);
-    out.push_back(fmt::format(
-        "CREATE TABLE IF NOT EXISTS {m} (batch_value {b} NOT NULL{pk}, event_count bigint NOT "
-        "NULL, recorded_at {ts}){dist}",
-        fmt::arg("m", manifest()), fmt::arg("b", btype), fmt::arg("pk", rs ? "" : " PRIMARY KEY"),
-        fmt::arg("ts", ts), fmt::arg("dist", rs ? " DISTSTYLE ALL SORTKEY (batch_value)" : "")));
+    for (std::string &t : state_tables()) out.push_back(std::move(t));
     const std::string unlogged = rs ? "" : "UNLOGGED ";
-    out.push_back(fmt::format(
-        "CREATE {u}TABLE IF NOT EXISTS {t} (batch_value {b} NOT NULL, event_count bigint NOT NULL, "
-        "recorded_count bigint){all}",
-        fmt::arg("u", unlogged), fmt::arg("t", scratch("batches")), fmt::arg("b", btype),
-        fmt::arg("all", all)));
     std::vector<std::string> keys;
     for (std::size_t i = 0; i < spec_.keys.size(); ++i)
         keys.push_back(fmt::format("k{} {}", i + 1, column_type(spec_.keys[i].type)));
@@ -683,6 +695,7 @@ std::string PackageRenderer::procedure_body() const {
         "    INSERT INTO {} (batch_value, event_count, recorded_at) SELECT batch_value, "
         "event_count, v_started FROM {};\n",
         manifest(), scratch("batches"));
+    s += log_touched_keys("    ");
     s += finish("success", "    ");
     s += "END;\n";
     return s;
@@ -692,7 +705,7 @@ std::string PackageRenderer::procedure() const {
     const std::string body = procedure_body();
     const std::string tag = dollar_quote_tag(body);
     if (redshift()) {
-        check_redshift_procedure(body, 11, 0);
+        check_redshift_procedure(body, variable_count(), 0);
         return "CREATE OR REPLACE PROCEDURE " + procedure_name() + "()\nAS " + tag + "\n" + body +
                tag + " LANGUAGE plpgsql";
     }
@@ -793,6 +806,16 @@ std::string PackageRenderer::post_commit() const {
     return "SELECT stmt FROM (" + join(branches, " UNION ALL ") + ") x ORDER BY ord";
 }
 
+// What maintenance covers for a batch model: target, manifest, scratch tables, run log.
+std::vector<QualifiedName> PackageRenderer::maintained_relations() const {
+    return {spec_.target,
+            {kExportSchema, "manifest_" + spec_.name},
+            {kExportScratchSchema, spec_.name + "_batches"},
+            {kExportScratchSchema, spec_.name + "_keys"},
+            {kExportScratchSchema, spec_.name + "_rows"},
+            {kExportSchema, "run_log"}};
+}
+
 // Off the critical path (nightly, or `incmodel maintain`). Redshift: VACUUM FULL ... TO 95 PERCENT
 // (sorts when under 95% sorted, reclaims deleted rows down to 5%) and ANALYZE PREDICATE COLUMNS
 // (skipped under analyze_threshold_percent) for every table that exists. PostgreSQL: VACUUM
@@ -800,12 +823,7 @@ std::string PackageRenderer::post_commit() const {
 // >= 50 + 20% of the table, ANALYZE when modified rows >= 50 + 10%.
 std::string PackageRenderer::maintenance() const {
     const Dialect d = options_.dialect;
-    std::vector<QualifiedName> rels = {spec_.target,
-                                       {kExportSchema, "manifest_" + spec_.name},
-                                       {kExportScratchSchema, spec_.name + "_batches"},
-                                       {kExportScratchSchema, spec_.name + "_keys"},
-                                       {kExportScratchSchema, spec_.name + "_rows"},
-                                       {kExportSchema, "run_log"}};
+    const std::vector<QualifiedName> rels = maintained_relations();
     std::vector<std::string> branches;
     int ord = 0;
     for (const QualifiedName &rel : rels) {

@@ -65,6 +65,23 @@ struct ExportOptions {
     // in a permanent staging table; the post-commit step appends them to the target (Redshift:
     // ALTER TABLE APPEND). Default: DELETE + INSERT in the procedure's one transaction.
     bool append_commit = false;
+    // Time-based models (export_time.hpp): start_date as a timestamp literal (postgres:
+    // timestamptz text; redshift: UTC timestamp text), backfill_limit split as the lookback is,
+    // and the source's columns in order (an append model's deduplication selects them).
+    std::string start_date;
+    std::optional<Lookback> backfill_limit;
+    std::vector<std::string> source_columns;
+    // Features models (export_features.cpp): a model that features models read logs the keys
+    // each run touched (incmodel.touched_<model>); a features package reads its inputs' logs.
+    bool log_touched_keys = false;
+    struct Input {
+        std::string model;
+        std::vector<KeyPart> keys;       // the input's key parts (column names and types)
+        std::vector<int> positions;      // per features key part: the input key part, 1-based
+        std::vector<std::string> exprs;  // per features key part when a position is 0: an
+                                         // expression over the input's key columns
+    };
+    std::vector<Input> inputs;
 };
 
 struct PackagePart {
@@ -82,6 +99,7 @@ inline constexpr std::int64_t kExportLockClass = 1229865806;
 class PackageRenderer {
   public:
     PackageRenderer(ModelSpec spec, ExportOptions options, IdentQuoter quote);
+    virtual ~PackageRenderer() = default;
 
     // Every part in deployment order. Throws ExportError.
     std::vector<PackagePart> render() const;
@@ -89,14 +107,24 @@ class PackageRenderer {
     // The pieces, for tests.
     std::vector<std::string> ddl() const;
     std::string procedure() const;
-    std::string procedure_body() const;  // the text between the dollar quotes of procedure()
+    // the text between the dollar quotes of procedure(); each model kind renders its own
+    virtual std::string procedure_body() const;
     std::string dispatcher() const;
     std::string post_commit() const;
     std::string maintenance() const;
     std::string procedure_name() const;  // incmodel.<quoted refresh_<model>>
     std::string column_type(const std::string &pg_type) const;
 
-  private:
+  protected:
+    // The kind's own state: the manifest and the scratch tables besides keys and rows (DDL),
+    // the tables maintenance covers, and the procedure's variable count (Redshift's limit).
+    virtual std::vector<std::string> state_tables() const;
+    virtual std::vector<QualifiedName> maintained_relations() const;
+    virtual int variable_count() const { return 11; }
+    // The log of touched keys read by features packages: its DDL, and the statements appending
+    // this run's keys scratch to it (both empty unless options_.log_touched_keys).
+    std::string touched_ddl() const;
+    std::string log_touched_keys(const std::string &indent) const;
     std::string q(std::string_view ident) const { return quote_(ident); }
     bool redshift() const { return options_.dialect == Dialect::Redshift; }
     std::string scratch(const char *suffix) const;

@@ -246,7 +246,8 @@ class RefreshPlanner {
     // transition tables (text, distinct, NULLs left out: an equality never matches them),
     // evaluated as the model's owner.
     std::string dimension_values(const std::string &transition, const DimensionRoute &route) const;
-    // Queues them for this model (catalog owner): $1 model id, $2 the dimension (oid), $3 values.
+    // Queues them for this model, one queue row holding the statement's values (catalog owner):
+    // $1 model id, $2 the dimension (oid), $3 values (text[]).
     std::string queue_dimension_values() const;
     // The keys a change to a dimension moves for a key part read through it: the key of each
     // changed row (old and new rows), and the key its source rows have without it; text,

@@ -8,6 +8,7 @@
 #include "core/export_format.hpp"
 #include "core/export_package.hpp"
 #include "core/redshift_lint.hpp"
+#include "core/export_time.hpp"
 #include "core/version.hpp"
 #include "pg/boundary/guard.hpp"
 #include "pg/catalog/model_catalog.hpp"
@@ -48,6 +49,65 @@ core::Lookback lookback_of(const std::string &interval_text) {
     return lb;
 }
 
+// A time-based model's start_date (timestamptz text; for Redshift the UTC timestamp, as its
+// limits are), backfill_limit split as a lookback, and the source's columns in order (an append
+// package selects them after its deduplication).
+void time_options(const ModelRecord &m, core::ExportOptions &options) {
+    const core::TimeSpec &t = *m.spec.time;
+    options.start_date = options.dialect == core::Dialect::Redshift
+                             ? *spi_exec("SELECT ($1::timestamptz AT TIME ZONE 'UTC')::text",
+                                         {SqlParam::value(t.start_date)})
+                                    .scalar()
+                             : t.start_date;
+    options.backfill_limit = lookback_of(t.backfill_limit);
+    for (const auto &row :
+         spi_exec("SELECT attname::text FROM pg_catalog.pg_attribute WHERE attrelid "
+                  "OPERATOR(pg_catalog.=) $1::pg_catalog.oid AND "
+                  "attnum OPERATOR(pg_catalog.>) 0 AND NOT attisdropped ORDER BY attnum",
+                  {SqlParam::int64(m.source_oid)})
+             .rows)
+        options.source_columns.push_back(*row[0]);
+}
+
+// A model that features models read logs its touched keys (its features models read them); a
+// features model reads its inputs' logs, each input's keys projected on its key as
+// incmodel.feature_inputs says (a position per key part, or expressions over the input's key).
+void features_options(const ModelRecord &m, core::ExportOptions &options) {
+    options.log_touched_keys =
+        spi_exec(
+            "SELECT pg_catalog.count(*) FROM incmodel.feature_inputs WHERE input "
+            "OPERATOR(pg_catalog.=) $1::pg_catalog.text",
+            {SqlParam::value(m.spec.name)})
+            .scalar_int() > 0;
+    SqlResult inputs = spi_exec(
+        "SELECT input, pg_catalog.array_to_string(feature_keys, ','), feature_key_exprs IS NOT "
+        "NULL FROM incmodel.feature_inputs WHERE model_id OPERATOR(pg_catalog.=) "
+        "$1::pg_catalog.int8 ORDER BY ord",
+        {SqlParam::int64(m.spec.id)});
+    for (const auto &row : inputs.rows) {
+        core::ExportOptions::Input in;
+        in.model = *row[0];
+        in.keys = load_model(in.model).spec.keys;
+        std::string positions = row[1].value_or("");
+        for (std::size_t p = 0; p < positions.size();) {
+            std::size_t e = positions.find(',', p);
+            if (e == std::string::npos) e = positions.size();
+            in.positions.push_back(std::stoi(positions.substr(p, e - p)));
+            p = e + 1;
+        }
+        if (*row[2] == "t")
+            for (const auto &expr :
+                 spi_exec("SELECT e FROM incmodel.feature_inputs, "
+                          "pg_catalog.unnest(feature_key_exprs) WITH ORDINALITY AS u(e, o) WHERE "
+                          "model_id OPERATOR(pg_catalog.=) $1::pg_catalog.int8 AND input "
+                          "OPERATOR(pg_catalog.=) $2::pg_catalog.text ORDER BY o",
+                          {SqlParam::int64(m.spec.id), SqlParam::value(in.model)})
+                     .rows)
+                in.exprs.push_back(expr[0].value_or(""));
+        options.inputs.push_back(std::move(in));
+    }
+}
+
 // The package rules every consumer relies on (core::validate_parts): checked here too, so that
 // incmodel.export() itself refuses a package that a file could not carry safely (a model name
 // with a line break followed by the marker prefix ends up in the registry's string literals).
@@ -86,18 +146,12 @@ void lint_redshift_package(const std::string &name, const std::vector<core::Pack
 std::vector<core::PackagePart> export_model(const std::string &name, core::Dialect dialect,
                                             bool append_commit) {
     ModelRecord m = load_model(name);
-    if (!m.depends_on.empty())
+    if (append_commit && (m.spec.time || !m.depends_on.empty()))
         throw UserError(ERRCODE_FEATURE_NOT_SUPPORTED,
-                        "incmodel: model \"" + name +
-                            "\" is a features model, which export does "
-                            "not support yet");
-    if (m.spec.time)
-        throw UserError(ERRCODE_FEATURE_NOT_SUPPORTED,
-                        "incmodel: model \"" + name +
-                            "\" is a time-based model, which export does not "
-                            "support yet",
-                        "",
-                        "Export batch models (batch_column); time-based models run in PostgreSQL.");
+                        "incmodel: commit => 'append' is for batch models; model \"" + name +
+                            "\" is a " + (m.spec.time ? "time-based" : "features") + " model",
+                        "Its package commits its runs by DELETE + INSERT in one transaction.",
+                        "Export it with the default commit => 'delete_insert'.");
     core::ExportOptions options;
     options.dialect = dialect;
     options.timezone = m.timezone;
@@ -106,11 +160,13 @@ std::vector<core::PackagePart> export_model(const std::string &name, core::Diale
     {
         PinnedSettings pinned(m.timezone);
         if (m.spec.window_column && m.lookback) options.lookback = lookback_of(*m.lookback);
+        if (m.spec.time) time_options(m, options);
+        features_options(m, options);
         pinned.close();
     }
     try {
         std::vector<core::PackagePart> parts =
-            core::PackageRenderer(m.spec, options, incmodel::pg::quote_ident).render();
+            core::render_package(m.spec, options, incmodel::pg::quote_ident);
         check_package_rules(name, parts);
         if (dialect == core::Dialect::Redshift) lint_redshift_package(name, parts);
         return parts;

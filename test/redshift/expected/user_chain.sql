@@ -1,0 +1,119 @@
+-- incmodel package format 2: model "user_chain", dialect redshift, parts 15
+-- @@incmodel step=1 part=ddl bytes=36
+CREATE SCHEMA IF NOT EXISTS incmodel;
+-- @@incmodel step=2 part=ddl bytes=51
+CREATE SCHEMA IF NOT EXISTS incmodel_export_scratch;
+-- @@incmodel step=3 part=ddl bytes=35
+CREATE SCHEMA IF NOT EXISTS derived;
+-- @@incmodel step=4 part=ddl bytes=297
+CREATE TABLE IF NOT EXISTS incmodel.registry (model VARCHAR(256) NOT NULL, procedure_name VARCHAR(65535) NOT NULL, target_table VARCHAR(65535) NOT NULL, dialect VARCHAR(256), version VARCHAR(256), post_commit_sql VARCHAR(65535), maintenance_sql VARCHAR(65535), deployed_at TIMESTAMP) DISTSTYLE ALL;
+-- @@incmodel step=5 part=ddl bytes=353
+CREATE TABLE IF NOT EXISTS incmodel.run_log (model VARCHAR(256) NOT NULL, started_at TIMESTAMP NOT NULL, finished_at TIMESTAMP, outcome VARCHAR(256) NOT NULL, batches bigint, events bigint, keys bigint, null_keys bigint, rows_deleted bigint, rows_inserted bigint, window_start TIMESTAMP, message VARCHAR(65535)) DISTSTYLE ALL SORTKEY (model, started_at);
+-- @@incmodel step=6 part=ddl bytes=152
+CREATE TABLE IF NOT EXISTS incmodel.manifest_user_chain (input VARCHAR(256) NOT NULL, consumed_run bigint NOT NULL, recorded_at TIMESTAMP) DISTSTYLE ALL;
+-- @@incmodel step=7 part=ddl bytes=99
+CREATE TABLE IF NOT EXISTS incmodel_export_scratch.user_chain_keys (k1 VARCHAR(65535)) DISTKEY (k1);
+-- @@incmodel step=8 part=ddl bytes=152
+CREATE TABLE IF NOT EXISTS incmodel_export_scratch.user_chain_rows (user_id VARCHAR(65535), double_days BIGINT, events NUMERIC(38,10)) DISTKEY (user_id);
+-- @@incmodel step=9 part=ddl bytes=158
+CREATE TABLE IF NOT EXISTS derived.user_chain (user_id VARCHAR(65535), double_days BIGINT, events NUMERIC(38,10)) DISTKEY (user_id) COMPOUND SORTKEY (user_id);
+-- @@incmodel step=10 part=ddl bytes=56
+DELETE FROM incmodel.registry WHERE model = 'user_chain';
+-- @@incmodel step=11 part=ddl bytes=3298
+INSERT INTO incmodel.registry (model, procedure_name, target_table, dialect, version, post_commit_sql, maintenance_sql, deployed_at) VALUES ('user_chain', 'incmodel.refresh_user_chain', 'derived.user_chain', 'redshift', '0.5.0', 'SELECT stmt FROM (SELECT 1 AS ord, ''ANALYZE derived.user_chain'' AS stmt FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE LOWER(n.nspname) = LOWER(''derived'') AND LOWER(c.relname) = LOWER(''user_chain'') UNION ALL SELECT 2 AS ord, ''ANALYZE incmodel.manifest_user_chain'' AS stmt FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE LOWER(n.nspname) = LOWER(''incmodel'') AND LOWER(c.relname) = LOWER(''manifest_user_chain'')) x ORDER BY ord', 'SELECT stmt FROM (SELECT 1 AS ord, ''VACUUM FULL derived.user_chain TO 95 PERCENT'' AS stmt FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE LOWER(n.nspname) = LOWER(''derived'') AND LOWER(c.relname) = LOWER(''user_chain'') UNION ALL SELECT 2 AS ord, ''ANALYZE derived.user_chain PREDICATE COLUMNS'' AS stmt FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE LOWER(n.nspname) = LOWER(''derived'') AND LOWER(c.relname) = LOWER(''user_chain'') UNION ALL SELECT 3 AS ord, ''VACUUM FULL incmodel.manifest_user_chain TO 95 PERCENT'' AS stmt FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE LOWER(n.nspname) = LOWER(''incmodel'') AND LOWER(c.relname) = LOWER(''manifest_user_chain'') UNION ALL SELECT 4 AS ord, ''ANALYZE incmodel.manifest_user_chain PREDICATE COLUMNS'' AS stmt FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE LOWER(n.nspname) = LOWER(''incmodel'') AND LOWER(c.relname) = LOWER(''manifest_user_chain'') UNION ALL SELECT 5 AS ord, ''VACUUM FULL incmodel_export_scratch.user_chain_keys TO 95 PERCENT'' AS stmt FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE LOWER(n.nspname) = LOWER(''incmodel_export_scratch'') AND LOWER(c.relname) = LOWER(''user_chain_keys'') UNION ALL SELECT 6 AS ord, ''ANALYZE incmodel_export_scratch.user_chain_keys PREDICATE COLUMNS'' AS stmt FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE LOWER(n.nspname) = LOWER(''incmodel_export_scratch'') AND LOWER(c.relname) = LOWER(''user_chain_keys'') UNION ALL SELECT 7 AS ord, ''VACUUM FULL incmodel_export_scratch.user_chain_rows TO 95 PERCENT'' AS stmt FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE LOWER(n.nspname) = LOWER(''incmodel_export_scratch'') AND LOWER(c.relname) = LOWER(''user_chain_rows'') UNION ALL SELECT 8 AS ord, ''ANALYZE incmodel_export_scratch.user_chain_rows PREDICATE COLUMNS'' AS stmt FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE LOWER(n.nspname) = LOWER(''incmodel_export_scratch'') AND LOWER(c.relname) = LOWER(''user_chain_rows'') UNION ALL SELECT 9 AS ord, ''VACUUM FULL incmodel.run_log TO 95 PERCENT'' AS stmt FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE LOWER(n.nspname) = LOWER(''incmodel'') AND LOWER(c.relname) = LOWER(''run_log'') UNION ALL SELECT 10 AS ord, ''ANALYZE incmodel.run_log PREDICATE COLUMNS'' AS stmt FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE LOWER(n.nspname) = LOWER(''incmodel'') AND LOWER(c.relname) = LOWER(''run_log'')) x ORDER BY ord', GETDATE());
+-- @@incmodel step=12 part=procedure bytes=5151
+CREATE OR REPLACE PROCEDURE incmodel.refresh_user_chain()
+AS $incmodel$
+DECLARE
+    v_started TIMESTAMP;
+    v_model VARCHAR(256) := 'user_chain';
+    v_outcome VARCHAR(16) := 'noop';
+    v_recorded BIGINT := 0;
+    v_batches BIGINT := 0;
+    v_events BIGINT := 0;
+    v_keys BIGINT := 0;
+    v_null_keys BIGINT := 0;
+    v_deleted BIGINT := 0;
+    v_n BIGINT := 0;
+    v_inserted BIGINT := 0;
+    v_from_1 BIGINT := 0;
+    v_to_1 BIGINT := 0;
+BEGIN
+    v_started := GETDATE();
+    LOCK incmodel.manifest_user_chain;
+    DELETE FROM incmodel_export_scratch.user_chain_keys;
+    DELETE FROM incmodel_export_scratch.user_chain_rows;
+    SELECT INTO v_recorded COUNT(*) FROM incmodel.manifest_user_chain;
+    SELECT INTO v_from_1 COALESCE(MAX(consumed_run), 0) FROM incmodel.manifest_user_chain WHERE input = 'user_features';
+    SELECT INTO v_to_1 COALESCE(MAX(run_no), 0) FROM incmodel.touched_user_features;
+    v_batches := v_batches + v_to_1 - v_from_1;
+    IF v_recorded = 0 THEN
+        v_outcome := 'success';
+        INSERT INTO incmodel_export_scratch.user_chain_rows (user_id, double_days, events)
+        SELECT user_id,
+    (max(active_days) * 2) AS double_days,
+    sum(lifetime_events) AS events
+   FROM derived.user_features AS user_features GROUP BY user_id;
+        GET DIAGNOSTICS v_inserted := ROW_COUNT;
+        INSERT INTO incmodel_export_scratch.user_chain_keys (k1) SELECT DISTINCT user_id FROM incmodel_export_scratch.user_chain_rows;
+        GET DIAGNOSTICS v_keys := ROW_COUNT;
+        LOCK derived.user_chain;
+        DELETE FROM derived.user_chain;
+        GET DIAGNOSTICS v_deleted := ROW_COUNT;
+        INSERT INTO derived.user_chain (user_id, double_days, events) SELECT user_id, double_days, events FROM incmodel_export_scratch.user_chain_rows;
+    ELSIF v_to_1 > v_from_1 THEN
+        INSERT INTO incmodel_export_scratch.user_chain_keys (k1)
+        SELECT _incmodel_input.user_id FROM (SELECT _incmodel_log.k1 AS user_id FROM incmodel.touched_user_features AS _incmodel_log WHERE _incmodel_log.run_no > v_from_1 AND _incmodel_log.run_no <= v_to_1) AS _incmodel_input;
+        GET DIAGNOSTICS v_keys := ROW_COUNT;
+        v_events := v_keys;
+        IF v_keys > 0 THEN
+            v_outcome := 'success';
+            SELECT INTO v_null_keys COUNT(*) FROM incmodel_export_scratch.user_chain_keys WHERE k1 IS NULL;
+        IF v_null_keys > 0 THEN
+            INSERT INTO incmodel_export_scratch.user_chain_rows (user_id, double_days, events)
+            SELECT user_id,
+    (max(active_days) * 2) AS double_days,
+    sum(lifetime_events) AS events
+   FROM (SELECT user_features.* FROM derived.user_features AS user_features WHERE EXISTS (SELECT 1 FROM incmodel_export_scratch.user_chain_keys AS _incmodel_k WHERE _incmodel_k.k1 = user_features.user_id) UNION ALL SELECT user_features.* FROM derived.user_features AS user_features WHERE (user_features.user_id IS NULL) AND EXISTS (SELECT 1 FROM incmodel_export_scratch.user_chain_keys AS _incmodel_k WHERE (_incmodel_k.k1 IS NULL) AND (_incmodel_k.k1 = user_features.user_id OR (_incmodel_k.k1 IS NULL AND user_features.user_id IS NULL)))) AS user_features GROUP BY user_id;
+        ELSE
+            INSERT INTO incmodel_export_scratch.user_chain_rows (user_id, double_days, events)
+            SELECT user_id,
+    (max(active_days) * 2) AS double_days,
+    sum(lifetime_events) AS events
+   FROM (SELECT user_features.* FROM derived.user_features AS user_features WHERE EXISTS (SELECT 1 FROM incmodel_export_scratch.user_chain_keys AS _incmodel_k WHERE _incmodel_k.k1 = user_features.user_id)) AS user_features GROUP BY user_id;
+        END IF;
+        GET DIAGNOSTICS v_inserted := ROW_COUNT;
+        LOCK derived.user_chain;
+        DELETE FROM derived.user_chain USING incmodel_export_scratch.user_chain_keys AS _incmodel_k WHERE user_chain.user_id = _incmodel_k.k1;
+        GET DIAGNOSTICS v_deleted := ROW_COUNT;
+        IF v_null_keys > 0 THEN
+            DELETE FROM derived.user_chain WHERE (user_chain.user_id IS NULL) AND EXISTS (SELECT 1 FROM incmodel_export_scratch.user_chain_keys AS _incmodel_k WHERE (_incmodel_k.k1 IS NULL) AND (_incmodel_k.k1 = user_chain.user_id OR (_incmodel_k.k1 IS NULL AND user_chain.user_id IS NULL)));
+            GET DIAGNOSTICS v_n := ROW_COUNT;
+            v_deleted := v_deleted + v_n;
+        END IF;
+        INSERT INTO derived.user_chain (user_id, double_days, events) SELECT user_id, double_days, events FROM incmodel_export_scratch.user_chain_rows;
+        END IF;
+    END IF;
+    DELETE FROM incmodel.manifest_user_chain;
+    INSERT INTO incmodel.manifest_user_chain (input, consumed_run, recorded_at) VALUES ('user_features', v_to_1, v_started);
+    INSERT INTO incmodel.run_log (model, started_at, finished_at, outcome, batches, events, keys, null_keys, rows_deleted, rows_inserted, window_start) VALUES (v_model, v_started, GETDATE(), v_outcome, v_batches, v_events, v_keys, v_null_keys, v_deleted, v_inserted, NULL);
+    RAISE INFO 'incmodel-run model=% outcome=% batches=% events=% keys=% deleted=% inserted=%', v_model, v_outcome, v_batches, v_events, v_keys, v_deleted, v_inserted;
+END;
+$incmodel$ LANGUAGE plpgsql;
+-- @@incmodel step=13 part=dispatcher bytes=443
+CREATE OR REPLACE PROCEDURE incmodel.refresh(p_model VARCHAR(256))
+AS $incmodel$
+DECLARE
+    v_procedure VARCHAR(65535);
+BEGIN
+    SELECT INTO v_procedure r.procedure_name FROM incmodel.registry r WHERE r.model = p_model;
+    IF v_procedure IS NULL THEN
+        RAISE EXCEPTION 'incmodel: model "%" is not deployed here (see incmodel.registry)', p_model;
+    END IF;
+    EXECUTE 'CALL ' || v_procedure || '()';
+END;
+$incmodel$ LANGUAGE plpgsql;
+-- @@incmodel step=14 part=post_commit bytes=465
+SELECT stmt FROM (SELECT 1 AS ord, 'ANALYZE derived.user_chain' AS stmt FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE LOWER(n.nspname) = LOWER('derived') AND LOWER(c.relname) = LOWER('user_chain') UNION ALL SELECT 2 AS ord, 'ANALYZE incmodel.manifest_user_chain' AS stmt FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE LOWER(n.nspname) = LOWER('incmodel') AND LOWER(c.relname) = LOWER('manifest_user_chain')) x ORDER BY ord;
+-- @@incmodel step=15 part=maintenance bytes=2514
+SELECT stmt FROM (SELECT 1 AS ord, 'VACUUM FULL derived.user_chain TO 95 PERCENT' AS stmt FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE LOWER(n.nspname) = LOWER('derived') AND LOWER(c.relname) = LOWER('user_chain') UNION ALL SELECT 2 AS ord, 'ANALYZE derived.user_chain PREDICATE COLUMNS' AS stmt FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE LOWER(n.nspname) = LOWER('derived') AND LOWER(c.relname) = LOWER('user_chain') UNION ALL SELECT 3 AS ord, 'VACUUM FULL incmodel.manifest_user_chain TO 95 PERCENT' AS stmt FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE LOWER(n.nspname) = LOWER('incmodel') AND LOWER(c.relname) = LOWER('manifest_user_chain') UNION ALL SELECT 4 AS ord, 'ANALYZE incmodel.manifest_user_chain PREDICATE COLUMNS' AS stmt FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE LOWER(n.nspname) = LOWER('incmodel') AND LOWER(c.relname) = LOWER('manifest_user_chain') UNION ALL SELECT 5 AS ord, 'VACUUM FULL incmodel_export_scratch.user_chain_keys TO 95 PERCENT' AS stmt FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE LOWER(n.nspname) = LOWER('incmodel_export_scratch') AND LOWER(c.relname) = LOWER('user_chain_keys') UNION ALL SELECT 6 AS ord, 'ANALYZE incmodel_export_scratch.user_chain_keys PREDICATE COLUMNS' AS stmt FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE LOWER(n.nspname) = LOWER('incmodel_export_scratch') AND LOWER(c.relname) = LOWER('user_chain_keys') UNION ALL SELECT 7 AS ord, 'VACUUM FULL incmodel_export_scratch.user_chain_rows TO 95 PERCENT' AS stmt FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE LOWER(n.nspname) = LOWER('incmodel_export_scratch') AND LOWER(c.relname) = LOWER('user_chain_rows') UNION ALL SELECT 8 AS ord, 'ANALYZE incmodel_export_scratch.user_chain_rows PREDICATE COLUMNS' AS stmt FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE LOWER(n.nspname) = LOWER('incmodel_export_scratch') AND LOWER(c.relname) = LOWER('user_chain_rows') UNION ALL SELECT 9 AS ord, 'VACUUM FULL incmodel.run_log TO 95 PERCENT' AS stmt FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE LOWER(n.nspname) = LOWER('incmodel') AND LOWER(c.relname) = LOWER('run_log') UNION ALL SELECT 10 AS ord, 'ANALYZE incmodel.run_log PREDICATE COLUMNS' AS stmt FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE LOWER(n.nspname) = LOWER('incmodel') AND LOWER(c.relname) = LOWER('run_log')) x ORDER BY ord;
