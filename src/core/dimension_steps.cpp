@@ -33,20 +33,24 @@ std::string RefreshPlanner::through_dimension_keys(const std::string &transition
         fmt::arg("rows", quote_(transition)), fmt::arg("alias", k.alias));
 }
 
-std::string RefreshPlanner::dimension_values(const std::string &transition,
+std::string RefreshPlanner::dimension_values(const std::vector<std::string> &transitions,
                                              const DimensionRoute &route) const {
     const DimensionHop &first = route.hops.front();
+    std::vector<std::string> reads;
+    for (const auto &t : transitions)
+        reads.push_back(fmt::format("SELECT ({value})::pg_catalog.text AS v FROM {rows} AS {alias}",
+                                    fmt::arg("value", first.value), fmt::arg("rows", quote_(t)),
+                                    fmt::arg("alias", first.alias)));
     return fmt::format(
-        "SELECT DISTINCT ({value})::pg_catalog.text AS v FROM {rows} AS {alias} WHERE ({value}) "
-        "IS NOT NULL",
-        fmt::arg("value", first.value), fmt::arg("rows", quote_(transition)),
-        fmt::arg("alias", first.alias));
+        "SELECT pg_catalog.array_agg(x.v)::pg_catalog.text FROM ({}) AS x WHERE x.v IS "
+        "NOT NULL",
+        join(reads, " UNION ALL "));
 }
 
 std::string RefreshPlanner::queue_dimension_values() const {
     return fmt::format(
-        "INSERT INTO {} (model_id, dimension, keys) VALUES ($1::pg_catalog.int8, "
-        "$2::pg_catalog.oid::pg_catalog.regclass, $3::pg_catalog.text[])",
+        "INSERT INTO {} (model_id, dimension, keys) SELECT $1::pg_catalog.int8, "
+        "$2::pg_catalog.oid::pg_catalog.regclass, $3::pg_catalog.text[] WHERE $3 IS NOT NULL",
         kKeyQueue);
 }
 

@@ -242,12 +242,14 @@ class RefreshPlanner {
     std::string features_queued_keys() const;
 
     // --- dimension changes (src/core/dimension_steps.cpp) --------------------------------------
-    // A statement changed rows of a dimension: the values of the route's first hop on one of its
-    // transition tables (text, distinct, NULLs left out: an equality never matches them),
-    // evaluated as the model's owner.
-    std::string dimension_values(const std::string &transition, const DimensionRoute &route) const;
+    // A statement changed rows of a dimension: the values of the route's first hop on its
+    // transition tables, as one text[] (NULLs left out: an equality never matches them; NULL
+    // when there are none; duplicates left to the refresh's DISTINCT, cheaper than a sort or a
+    // hash here, on the writer's time), evaluated as the model's owner.
+    std::string dimension_values(const std::vector<std::string> &transitions,
+                                 const DimensionRoute &route) const;
     // Queues them for this model, one queue row holding the statement's values (catalog owner):
-    // $1 model id, $2 the dimension (oid), $3 values (text[]).
+    // $1 model id, $2 the dimension (oid), $3 values (text[] as text; NULL: nothing queued).
     std::string queue_dimension_values() const;
     // The keys a change to a dimension moves for a key part read through it: the key of each
     // changed row (old and new rows), and the key its source rows have without it; text,

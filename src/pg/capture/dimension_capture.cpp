@@ -43,20 +43,18 @@ struct ChangedRows {
     std::optional<std::string> old_rows, new_rows;
 };
 
-// The route's first values on the changed rows, as the model's owner.
-std::vector<std::optional<std::string>> changed_values(const ModelRecord &m,
-                                                       const core::RefreshPlanner &planner,
-                                                       const core::DimensionRoute &route,
-                                                       const ChangedRows &t) {
-    std::vector<std::optional<std::string>> out;
+// The route's first values on the changed rows (one text[] as text), as the model's owner.
+std::optional<std::string> changed_values(const ModelRecord &m,
+                                          const core::RefreshPlanner &planner,
+                                          const core::DimensionRoute &route, const ChangedRows &t) {
+    std::vector<std::string> tables;
+    for (const auto *table : {&t.old_rows, &t.new_rows})
+        if (*table) tables.push_back(**table);
     AsModelOwner owner(m.target_oid);
     PinnedSettings pinned(m.timezone);
-    for (const auto *table : {&t.old_rows, &t.new_rows})
-        if (*table)
-            for (const SqlRow &row : spi_exec(planner.dimension_values(**table, route)).rows)
-                out.push_back(row.at(0));
+    std::optional<std::string> values = spi_exec(planner.dimension_values(tables, route)).scalar();
     pinned.close();
-    return out;
+    return values;
 }
 
 // Whether the owner of the model's target has SELECT on the whole relation.

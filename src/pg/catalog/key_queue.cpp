@@ -60,12 +60,11 @@ void queue_key_sets(const core::RefreshPlanner &planner, std::int64_t model_id, 
 }
 
 void queue_dimension_values(const core::RefreshPlanner &planner, std::int64_t model_id,
-                            Oid dimension, std::vector<std::optional<std::string>> values) {
-    if (values.empty()) return;
+                            Oid dimension, const std::optional<std::string> &values) {
+    if (!values) return;
     AsCatalogOwner owner;
     spi_exec(planner.queue_dimension_values(),
-             {SqlParam::int64(model_id), SqlParam::int64(dimension),
-              SqlParam::text_array(std::move(values))});
+             {SqlParam::int64(model_id), SqlParam::int64(dimension), SqlParam::value(*values)});
 }
 
 void queue_full_recompute(const core::RefreshPlanner &planner, std::int64_t model_id) {

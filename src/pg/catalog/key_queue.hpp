@@ -38,7 +38,7 @@ void queue_key_sets(const core::RefreshPlanner &planner, std::int64_t model_id, 
 
 // Queues the join values of a dimension's changed rows for a model (catalog owner).
 void queue_dimension_values(const core::RefreshPlanner &planner, std::int64_t model_id,
-                            Oid dimension, std::vector<std::optional<std::string>> values);
+                            Oid dimension, const std::optional<std::string> &values);
 
 // Queues a full recompute of the model (catalog owner).
 void queue_full_recompute(const core::RefreshPlanner &planner, std::int64_t model_id);
