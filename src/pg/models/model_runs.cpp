@@ -87,9 +87,10 @@ void clear_scratch(const core::RefreshPlanner &planner, bool time_based) {
         oids.push_back(std::to_string(rel));
     }
     const std::int64_t largest =
-        spi_exec("SELECT pg_catalog.max(pg_catalog.pg_relation_size(o::pg_catalog.regclass)) "
-                 "FROM pg_catalog.unnest($1::pg_catalog.oid[]) o",
-                 {SqlParam::text_array(oids)})
+        spi_exec(
+            "SELECT pg_catalog.max(pg_catalog.pg_relation_size(o::pg_catalog.regclass)) "
+            "FROM pg_catalog.unnest($1::pg_catalog.oid[]) o",
+            {SqlParam::text_array(oids)})
             .scalar_int();
     if (largest > scratch_truncate_bytes) {
         spi_exec(planner.truncate_scratch());
