@@ -160,34 +160,56 @@ BEGIN
     END IF;
 END $$;
 
--- The hand-written optimum for the same touched keys: the keys from the batch's rows (etl index),
--- then per-key index lookups (= ANY(array)) for DELETE and for the recompute, in one transaction.
-CREATE FUNCTION bench.hand_sessions(b int) RETURNS void LANGUAGE plpgsql AS $$
-DECLARE etl timestamp; ks text[]; has_null boolean;
+-- The hand-written optimum for the same touched keys, as a skilled engineer writes it: it knows
+-- the new batch's etl_tstamp (a parameter: no plan step, no manifest), reads the batch's keys by
+-- the etl_tstamp index into a temp table, and recomputes and deletes them by the key's index
+-- (hash and merge joins off, as incmodel's steered runs do), in one transaction. The models
+-- leave NULL keys out, so it does too. bench.explain_hand shows the plans of its statements.
+CREATE FUNCTION bench.hand_sessions(etl timestamp) RETURNS void LANGUAGE plpgsql AS $$
 BEGIN
-    SELECT min(etl_tstamp) INTO etl FROM bench.batch WHERE bsize = b;
-    SELECT array_agg(DISTINCT domain_sessionid) FILTER (WHERE domain_sessionid IS NOT NULL),
-           bool_or(domain_sessionid IS NULL)
-      INTO ks, has_null FROM atomic.events WHERE etl_tstamp = etl;
-    DELETE FROM derived.sessions WHERE session_id = ANY (ks);
+    SET LOCAL enable_hashjoin = off; SET LOCAL enable_mergejoin = off;
+    CREATE TEMP TABLE hand_keys ON COMMIT DROP AS
+        SELECT DISTINCT domain_sessionid AS k FROM atomic.events
+        WHERE etl_tstamp = etl AND domain_sessionid IS NOT NULL;
+    DELETE FROM derived.sessions t USING hand_keys h WHERE t.session_id = h.k;
     INSERT INTO derived.sessions
     SELECT domain_sessionid, MIN(derived_tstamp), MAX(derived_tstamp), COUNT(*),
            COUNT(DISTINCT page_url)
-      FROM atomic.events WHERE domain_sessionid = ANY (ks) GROUP BY 1;
+      FROM atomic.events WHERE domain_sessionid IN (SELECT k FROM hand_keys) GROUP BY 1;
 END $$;
 
-CREATE FUNCTION bench.hand_users(b int) RETURNS void LANGUAGE plpgsql AS $$
-DECLARE etl timestamp; ks text[]; has_null boolean;
+CREATE FUNCTION bench.hand_users(etl timestamp) RETURNS void LANGUAGE plpgsql AS $$
 BEGIN
-    SELECT min(etl_tstamp) INTO etl FROM bench.batch WHERE bsize = b;
-    SELECT array_agg(DISTINCT domain_userid) FILTER (WHERE domain_userid IS NOT NULL),
-           bool_or(domain_userid IS NULL)
-      INTO ks, has_null FROM atomic.events WHERE etl_tstamp = etl;
-    DELETE FROM derived.users WHERE user_key = ANY (ks);
+    SET LOCAL enable_hashjoin = off; SET LOCAL enable_mergejoin = off;
+    CREATE TEMP TABLE hand_keys ON COMMIT DROP AS
+        SELECT DISTINCT domain_userid AS k FROM atomic.events
+        WHERE etl_tstamp = etl AND domain_userid IS NOT NULL;
+    DELETE FROM derived.users t USING hand_keys h WHERE t.user_key = h.k;
     INSERT INTO derived.users
     SELECT domain_userid, MIN(collector_tstamp), MAX(collector_tstamp), COUNT(*),
            COUNT(DISTINCT domain_sessionid), SUM(tr_total)
-      FROM atomic.events WHERE domain_userid = ANY (ks) GROUP BY 1;
+      FROM atomic.events WHERE domain_userid IN (SELECT k FROM hand_keys) GROUP BY 1;
+END $$;
+
+-- The plans of the hand-written statements (bench/run writes them to psql.log once per history
+-- at B = 10k): the keys by the etl_tstamp index, the DELETE and the recompute by the key's index.
+CREATE FUNCTION bench.explain_hand(model text, etl timestamp) RETURNS SETOF text
+LANGUAGE plpgsql AS $$
+DECLARE k text := CASE model WHEN 'sessions' THEN 'domain_sessionid' ELSE 'domain_userid' END;
+        t text := CASE model WHEN 'sessions' THEN 'session_id' ELSE 'user_key' END;
+        q text := CASE model WHEN 'sessions' THEN bench.q_sessions() ELSE bench.q_users() END;
+        line text;
+BEGIN
+    SET LOCAL enable_hashjoin = off; SET LOCAL enable_mergejoin = off;
+    FOR line IN EXECUTE format('EXPLAIN (COSTS OFF) SELECT DISTINCT %I FROM atomic.events '
+        'WHERE etl_tstamp = %L AND %I IS NOT NULL', k, etl, k) LOOP RETURN NEXT line; END LOOP;
+    EXECUTE format('CREATE TEMP TABLE hand_keys ON COMMIT DROP AS SELECT DISTINCT %I AS k '
+        'FROM atomic.events WHERE etl_tstamp = %L AND %I IS NOT NULL', k, etl, k);
+    FOR line IN EXECUTE format('EXPLAIN (COSTS OFF) DELETE FROM derived.%I t USING hand_keys h '
+        'WHERE t.%I = h.k', model, t) LOOP RETURN NEXT line; END LOOP;
+    FOR line IN EXECUTE format('EXPLAIN (COSTS OFF) %s', replace(q, 'IS NOT NULL',
+        'IN (SELECT k FROM hand_keys)')) LOOP RETURN NEXT line; END LOOP;
+    DROP TABLE hand_keys;
 END $$;
 
 -- Full rebuild of the sessions model the classic way: CREATE TABLE AS, index, swap.

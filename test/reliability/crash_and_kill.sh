@@ -11,7 +11,7 @@
 # How a refresh is held inside a step (volatile functions are rejected in model queries, so the
 # gates are IMMUTABLE-declared PL/pgSQL functions that wait on an advisory lock when it is held):
 #   plan      another session holds ACCESS EXCLUSIVE on the model's scratch batches table
-#             (plan begins with TRUNCATE of the scratch tables)
+#             (plan begins by emptying the scratch tables: DELETE, or TRUNCATE once grown)
 #   keys      advisory lock 1 held: the key expression gate(domain_sessionid, 1) is first
 #             evaluated when the keys of the new batches are collected
 #   recompute advisory lock 2 held: only the aggregate argument gate_num(tr_total, 2) waits

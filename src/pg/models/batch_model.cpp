@@ -328,7 +328,7 @@ std::int64_t rebuild_batch_model(RunDriver &driver, const ModelRecord &m) {
         snapshot = capture_snapshot();
         // Key sets queued before the rebuild's reads are subsumed by it.
         queued = queued_key_ids(m, planner);
-        spi_exec(planner.truncate_scratch());
+        clear_scratch(planner, m.spec.time.has_value());
         SqlResult r = spi_exec(planner.all_batches());
         run.batches = static_cast<std::int64_t>(r.processed);
         run.events = spi_exec(planner.scratch_event_total()).scalar_int();
@@ -373,7 +373,7 @@ RefreshOutcome refresh_batch_model(SpiConnection &spi, const ModelRecord &m) {
             if (!why) {
                 cutoff = window_cutoff(m);
                 run.window_start = cutoff;
-                spi_exec(planner.truncate_scratch());
+                clear_scratch(planner, m.spec.time.has_value());
                 planned = plan_batches(m, planner, cutoff);
                 // Read after the plan's counts: every queued set's rows are visible to the
                 // recompute.
@@ -414,6 +414,7 @@ RefreshOutcome refresh_batch_model(SpiConnection &spi, const ModelRecord &m) {
             return;
         }
         const std::string &snapshot = planned.snapshot;
+        bool steer = false;
         driver.unit("keys", [&] {
             std::vector<SqlParam> params{SqlParam::text_array(batches)};
             if (cutoff) params.push_back(SqlParam::value(*cutoff));
@@ -434,13 +435,15 @@ RefreshOutcome refresh_batch_model(SpiConnection &spi, const ModelRecord &m) {
                              {SqlParam::int64(m.spec.id), SqlParam::text_array(queued),
                               SqlParam::int64(dimension)})
                         .processed);
-            spi_exec(planner.analyze_keys());
+            // Statistics on the keys only matter when the planner chooses the joins: a steered
+            // run looks every key up by index, and its ANALYZE (a catalog write, so a WAL flush
+            // at the unit's commit, and new plans) would buy nothing.
+            steer = steer_to_index_lookups(m, run.keys);
+            if (!steer) spi_exec(planner.analyze_keys());
             run.null_keys = spi_exec(planner.count_null_keys(), {}).scalar_int();
             driver.report(fmt::format("keys: {} keys touched", run.keys));
         });
-        bool steer = false;
         driver.unit("recompute", [&] {
-            steer = steer_to_index_lookups(m, run.keys);
             if (steer) use_index_lookups();
             const bool bounded = m.spec.bounded_recompute && cutoff.has_value();
             std::vector<SqlParam> params =

@@ -43,7 +43,7 @@ bool run_features(RunDriver &driver, const ModelRecord &m, bool full) {
     RunRecord &run = driver.run();
     QueuedKeySets q;
     driver.unit("plan", [&] {
-        spi_exec(planner.truncate_scratch());
+        clear_scratch(planner, m.spec.time.has_value());
         q = queued_key_sets(planner, m.spec.id);
         run.events = static_cast<std::int64_t>(q.ids.size());
         driver.report(fmt::format("plan: {} queued key sets{}", q.ids.size(),

@@ -33,6 +33,10 @@ Oid relation_oid(const core::QualifiedName &name);
 // Drops scratch tables left under this model id by a dump of another database.
 void drop_orphan_scratch(const core::RefreshPlanner &planner, bool time_based);
 
+// Empties the scratch tables at the start of a run: DELETE while they are small, TRUNCATE once
+// one has grown past scratch_truncate_bytes (see model_runs.cpp).
+void clear_scratch(const core::RefreshPlanner &planner, bool time_based);
+
 // Runs body with a run record (kind: refresh, rebuild, backfill, verify); a failure is recorded
 // against its step and rethrown. The caller holds the model lock.
 void with_run(SpiConnection &spi, const ModelRecord &m, const char *kind,

@@ -284,7 +284,7 @@ bool run_time_model(RunDriver &driver, const ModelRecord &m, const TimeRunArgs &
 
     driver.unit("plan", [&] {
         require_read_committed();
-        spi_exec(planner.truncate_scratch());
+        clear_scratch(planner, m.spec.time.has_value());
         // Before anything reads the source: a transaction this snapshot cannot see is read
         // from the log by the next run.
         if (!args.backfill && m.change_log) snapshot = capture_snapshot();

@@ -94,7 +94,7 @@ VerifyResult verify_model(SpiConnection &spi, const std::string &name,
         out.run_id = run.run_id;
         std::vector<SqlParam> params;
         driver.unit("keys", [&] {
-            spi_exec(planner.truncate_scratch());
+            clear_scratch(planner, m.spec.time.has_value());
             if (m.spec.time) params = time_params(m, run);
             if (!sample) return;
             run.keys =
