@@ -121,8 +121,11 @@ BEGIN
   INSERT INTO atomic.dev
   SELECT md5(random()::text), CASE WHEN random() < 0.05 THEN NULL ELSE 'u' || (random() * n / 4)::int END,
          CASE WHEN random() < 0.03 THEN NULL
-              ELSE clock_timestamp()::timestamp - (CASE WHEN random() < 0.7 THEN random()
-                                                         ELSE random() * 6 END) * interval '1 day' END,
+              -- anchored at noon of the load's day: which event day a row falls on depends on
+              -- the random draw only, not on the time of day the test runs at
+              ELSE date_trunc('day', clock_timestamp())::timestamp + interval '12 hours'
+                   - (CASE WHEN random() < 0.7 THEN random()
+                           ELSE random() * 6 END) * interval '1 day' END,
          clock_timestamp(), '/p' || (random() * 5)::int
   FROM generate_series(1, n);
   -- duplicates: a few rows loaded again in the same load

@@ -65,6 +65,11 @@ struct ExportOptions {
     // in a permanent staging table; the post-commit step appends them to the target (Redshift:
     // ALTER TABLE APPEND). Default: DELETE + INSERT in the procedure's one transaction.
     bool append_commit = false;
+    // Redshift's distribution of the target and its scratch tables: the key part (0-based) with
+    // the most distinct values (the adapter counts them in the extension's target), so rows spread
+    // over the slices and the DELETE of touched keys and the recompute stay colocated; nullopt:
+    // DISTSTYLE EVEN (no key part has enough values to spread the rows).
+    std::optional<std::size_t> distkey_part = 0;
     // Time-based models (export_time.hpp): start_date as a timestamp literal (postgres:
     // timestamptz text; redshift: UTC timestamp text), backfill_limit split as the lookback is,
     // and the source's columns in order (an append model's deduplication selects them).
@@ -128,6 +133,8 @@ class PackageRenderer {
     std::string q(std::string_view ident) const { return quote_(ident); }
     bool redshift() const { return options_.dialect == Dialect::Redshift; }
     std::string scratch(const char *suffix) const;
+    // " DISTKEY (column)", or " DISTSTYLE EVEN" when options_.distkey_part is unset.
+    std::string distribution(const std::string &column) const;
     std::string manifest() const;
     std::string staging() const;
     std::string target() const;

@@ -265,3 +265,44 @@ TEST(ExportRenderer, DollarQuoteTagDoesNotOccurInTheBody) {
     // Formed with the closing tag: "...$incmodel" + "$incmodel$" contains "$incmodel$" early.
     EXPECT_EQ(dollar_quote_tag("x $incmodel"), "$incmodel_1$");
 }
+
+namespace {
+
+std::string all_of(const std::vector<PackagePart> &parts) {
+    std::string out;
+    for (const auto &p : parts) out += p.sql + "\n";
+    return out;
+}
+
+// users_by_day keyed by (country, user): the adapter picks the key part with the most distinct
+// values; with too few everywhere, the rows are spread evenly.
+TEST(ExportDistribution, DistkeyIsTheChosenKeyPartOrEven) {
+    ModelSpec s = sessions();
+    s.keys = {{"country", "events.geo_country", "text", std::nullopt},
+              {"session_id", "events.domain_sessionid", "text", std::nullopt}};
+    s.outputs = {{"country", "text"}, {"session_id", "text"}, {"events", "bigint"}};
+    ExportOptions o = options(Dialect::Redshift);
+    o.distkey_part = 1;
+    const std::string chosen = all_of(PackageRenderer(s, o, quote).render());
+    EXPECT_TRUE(has(chosen, "(country VARCHAR(65535), session_id VARCHAR(65535), events BIGINT) "
+                            "DISTKEY (session_id)"))
+        << chosen;
+    EXPECT_TRUE(has(chosen, "DISTKEY (k2)"));
+    EXPECT_FALSE(has(chosen, "DISTKEY (country)"));
+    o.distkey_part.reset();
+    const std::string even = all_of(PackageRenderer(s, o, quote).render());
+    EXPECT_FALSE(has(even, "DISTKEY"));
+    EXPECT_TRUE(has(even, "DISTSTYLE EVEN"));
+}
+
+// The batch count reads the range of batch values of the window first, which zone maps can skip
+// by (the tutorial's filter on the sort key), and still counts whole batches.
+TEST(ExportBatchCount, RangeOfTheWindowsBatchValuesBeforeTheirList) {
+    const std::string sql = all_of(PackageRenderer(sessions(), options(Dialect::Redshift), quote).render());
+    EXPECT_TRUE(has(sql, "events.etl_tstamp >= (SELECT MIN(_incmodel_w.etl_tstamp) FROM "
+                         "atomic.events AS _incmodel_w WHERE _incmodel_w.collector_tstamp >= "
+                         "v_cutoff) AND events.etl_tstamp IN (SELECT _incmodel_w.etl_tstamp"))
+        << sql;
+}
+
+}  // namespace

@@ -13,6 +13,7 @@
 #include "pg/boundary/guard.hpp"
 #include "pg/catalog/model_catalog.hpp"
 #include "pg/analysis/query_analysis.hpp"
+#include "pg/boundary/security.hpp"
 #include "pg/boundary/settings.hpp"
 #include "pg/boundary/spi_client.hpp"
 
@@ -143,6 +144,38 @@ void lint_redshift_package(const std::string &name, const std::vector<core::Pack
                     "Redshift offers instead), or export with dialect => 'postgres'.");
 }
 
+// Below this many distinct values the key part with the most cannot spread the target's rows over
+// a cluster's slices: DISTSTYLE EVEN instead.
+constexpr std::int64_t kMinDistinctForDistkey = 64;
+
+// The key part with the most distinct values in the extension's target (counted as its owner),
+// Redshift's DISTKEY; nothing (DISTSTYLE EVEN) when even that one has too few. An empty target:
+// the first key part.
+std::optional<std::size_t> distribution_key(const ModelRecord &m) {
+    if (m.spec.keys.size() == 1 && m.spec.keys[0].through) return 0;
+    std::vector<std::string> counts;
+    for (const auto &k : m.spec.keys)
+        counts.push_back("count(DISTINCT " + quote_ident(k.column) + ")::pg_catalog.text");
+    SqlResult r;
+    {
+        AsModelOwner owner(m.target_oid);
+        r = spi_exec("SELECT count(*)::pg_catalog.text, " + core::join(counts, ", ") + " FROM " +
+                     core::qualified(incmodel::pg::quote_ident, m.spec.target));
+    }
+    if (r.rows.empty() || r.rows[0][0] == std::optional<std::string>("0")) return 0;
+    std::size_t best = 0;
+    std::int64_t most = -1;
+    for (std::size_t i = 0; i < m.spec.keys.size(); ++i) {
+        const std::int64_t n = std::stoll(r.rows[0][i + 1].value_or("0"));
+        if (n > most) {
+            most = n;
+            best = i;
+        }
+    }
+    if (most < kMinDistinctForDistkey) return std::nullopt;
+    return best;
+}
+
 std::vector<core::PackagePart> export_model(const std::string &name, core::Dialect dialect,
                                             bool append_commit) {
     ModelRecord m = load_model(name);
@@ -162,6 +195,7 @@ std::vector<core::PackagePart> export_model(const std::string &name, core::Diale
         if (m.spec.window_column && m.lookback) options.lookback = lookback_of(*m.lookback);
         if (m.spec.time) time_options(m, options);
         features_options(m, options);
+        if (dialect == core::Dialect::Redshift) options.distkey_part = distribution_key(m);
         pinned.close();
     }
     try {
