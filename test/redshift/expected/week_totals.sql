@@ -11,12 +11,12 @@ CREATE TABLE IF NOT EXISTS incmodel.registry (model VARCHAR(256) NOT NULL, proce
 CREATE TABLE IF NOT EXISTS incmodel.run_log (model VARCHAR(256) NOT NULL, started_at TIMESTAMP NOT NULL, finished_at TIMESTAMP, outcome VARCHAR(256) NOT NULL, batches bigint, events bigint, keys bigint, null_keys bigint, rows_deleted bigint, rows_inserted bigint, window_start TIMESTAMP, message VARCHAR(65535)) DISTSTYLE ALL SORTKEY (model, started_at);
 -- @@incmodel step=6 part=ddl bytes=153
 CREATE TABLE IF NOT EXISTS incmodel.manifest_week_totals (input VARCHAR(256) NOT NULL, consumed_run bigint NOT NULL, recorded_at TIMESTAMP) DISTSTYLE ALL;
--- @@incmodel step=7 part=ddl bytes=90
-CREATE TABLE IF NOT EXISTS incmodel_export_scratch.week_totals_keys (k1 DATE) DISTKEY (k1);
+-- @@incmodel step=7 part=ddl bytes=92
+CREATE TABLE IF NOT EXISTS incmodel_export_scratch.week_totals_keys (k1 DATE) DISTSTYLE EVEN;
 -- @@incmodel step=8 part=ddl bytes=159
-CREATE TABLE IF NOT EXISTS incmodel_export_scratch.week_totals_rows (week DATE, user_days BIGINT, events NUMERIC(38,10), revenue NUMERIC(38,10)) DISTKEY (week);
+CREATE TABLE IF NOT EXISTS incmodel_export_scratch.week_totals_rows (week DATE, user_days BIGINT, events NUMERIC(38,10), revenue NUMERIC(38,10)) DISTSTYLE EVEN;
 -- @@incmodel step=9 part=ddl bytes=162
-CREATE TABLE IF NOT EXISTS derived.week_totals (week DATE, user_days BIGINT, events NUMERIC(38,10), revenue NUMERIC(38,10)) DISTKEY (week) COMPOUND SORTKEY (week);
+CREATE TABLE IF NOT EXISTS derived.week_totals (week DATE, user_days BIGINT, events NUMERIC(38,10), revenue NUMERIC(38,10)) DISTSTYLE EVEN COMPOUND SORTKEY (week);
 -- @@incmodel step=10 part=ddl bytes=57
 DELETE FROM incmodel.registry WHERE model = 'week_totals';
 -- @@incmodel step=11 part=ddl bytes=3321
