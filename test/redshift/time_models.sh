@@ -249,6 +249,24 @@ out=$("$cli" backfill no_such_model "$bf_from" "$bf_to" --dsn "$pkg_dsn" 2>&1); 
 [ $rc = 1 ] && ok "backfill of an unknown model fails (exit 1)" || fail "backfill of an unknown model: exit $rc" "$out"
 out=$("$cli" backfill user_days "$bf_from" --dsn "$pkg_dsn" 2>&1); rc=$?
 [ $rc = 2 ] && ok "backfill without TO is a usage error (exit 2)" || fail "backfill usage: exit $rc" "$out"
+# Another session holds the model (the package's advisory lock): skipped, exit 3, nothing run.
+mkfifo "$tmp/bfctl"
+psql -X -q -d without_ext <"$tmp/bfctl" >/dev/null 2>&1 &
+bf_pid=$!
+exec 4>"$tmp/bfctl"
+echo "SELECT pg_advisory_lock(1229865806, hashtext('user_days'));" >&4
+for _ in $(seq 1 100); do
+    [ "$(q_pkg "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND classid = 1229865806 AND granted")" = 1 ] && break
+    sleep 0.1
+done
+runs_before=$(q_pkg "SELECT count(*) FROM incmodel.run_log WHERE model = 'user_days' AND outcome = 'success'")
+out=$("$cli" backfill user_days "$bf_from" "$bf_to" --dsn "$pkg_dsn" 2>&1); rc=$?
+[ $rc = 3 ] && grep -q "skipped" <<<"$out" &&
+    [ "$(q_pkg "SELECT count(*) FROM incmodel.run_log WHERE model = 'user_days' AND outcome = 'success'")" = "$runs_before" ] &&
+    ok "backfill while another session holds the model is skipped (exit 3)" || fail "backfill under the model's lock: exit $rc" "$out"
+echo "SELECT pg_advisory_unlock(1229865806, hashtext('user_days'));" >&4
+exec 4>&-
+wait "$bf_pid"
 check_round "after failed backfills"
 
 # ---- Redshift golden files and the forbidden-statement scan --------------------------------
