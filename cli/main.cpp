@@ -5,6 +5,7 @@
 //   incmodel deploy  [MODEL] --dsn DSN (--from-dsn DSN | --package FILE) [--dialect D]
 //                    [--commit C] [--dry-run]
 //   incmodel refresh MODEL [--dsn DSN] [--dry-run]
+//   incmodel backfill MODEL FROM TO [--dsn DSN] [--dry-run]
 //   incmodel maintain [MODEL] [--dsn DSN] [--dry-run]
 //   incmodel status  [MODEL] [--dsn DSN]
 //
@@ -45,6 +46,12 @@ Commands:
                    the whole package is checked first, a malformed one is refused (exit 2)
   refresh MODEL    CALL incmodel.refresh(MODEL), then run the post-commit statements outside any
                    transaction; prints a one-line summary
+  backfill MODEL FROM TO
+                   rebuild the event days [FROM, TO) of a daily model (the events loaded in
+                   [FROM, TO) of an append model) from the rows loaded up to its upper limit, in
+                   one transaction, the range manifest unchanged: incmodel.backfill with the
+                   extension, else the package's incmodel."backfill_MODEL"; then the post-commit
+                   statements, as refresh
   maintain [MODEL] run the VACUUM / ANALYZE statements the thresholds call for (every model
                    without MODEL)
   status [MODEL]   the last run of each model
@@ -181,6 +188,14 @@ class Connection {
 
     std::string literal(const std::string &s) {
         char *l = PQescapeLiteral(conn_, s.c_str(), s.size());
+        if (!l) throw DbError(PQerrorMessage(conn_), "");
+        std::string out(l);
+        PQfreemem(l);
+        return out;
+    }
+
+    std::string identifier(const std::string &s) {
+        char *l = PQescapeIdentifier(conn_, s.c_str(), s.size());
         if (!l) throw DbError(PQerrorMessage(conn_), "");
         std::string out(l);
         PQfreemem(l);
@@ -546,6 +561,90 @@ int unknown_model(const char *command, const std::string &model) {
     return kExitFailed;
 }
 
+// The extension's backfill(name, from, to): the rows written, or the failure.
+int backfill_with_extension(Connection &c, const Options &o, const std::string &model,
+                            const std::string &from, const std::string &to) {
+    const std::string call = "SELECT incmodel.backfill(" + c.literal(model) + ", " +
+                             c.literal(from) + ", " + c.literal(to) + ")";
+    if (o.dry_run) {
+        std::cout << call << ";\n";
+        return kExitOk;
+    }
+    auto t0 = std::chrono::steady_clock::now();
+    try {
+        auto rows = c.scalar(call);
+        std::printf("%s: backfill success, %s rows written (%.2f s)\n", model.c_str(),
+                    rows.value_or("0").c_str(), seconds_since(t0));
+        return kExitOk;
+    } catch (const DbError &e) {
+        std::printf("%s: backfill failed (%.2f s): %s\n", model.c_str(), seconds_since(t0),
+                    e.what());
+        return kExitFailed;
+    }
+}
+
+// `incmodel backfill MODEL FROM TO`: a daily or append package's incmodel."backfill_<model>"
+// (or the extension's backfill), run as refresh runs the refresh procedure: skipped (exit 3)
+// while another session holds the model, a failure recorded in incmodel.run_log, the post-commit
+// statements after the commit.
+int cmd_backfill(const Options &o) {
+    if (o.args.size() != 3) throw UsageError("backfill needs MODEL FROM TO");
+    const std::string &model = o.args[0], &from = o.args[1], &to = o.args[2];
+    Connection c(o.dsn, o.verbose);
+    const Engine e = engine_of(c, o);
+    if (has_extension(c, e)) return backfill_with_extension(c, o, model, from, to);
+    auto reg =
+        c.exec("SELECT post_commit_sql FROM incmodel.registry WHERE model = " + c.literal(model));
+    if (reg.empty()) return unknown_model("backfill", model);
+    const std::string post_commit = reg[0][0].value_or("");
+    const std::string call = "CALL incmodel." + c.identifier("backfill_" + model) + "(" +
+                             c.literal(from) + ", " + c.literal(to) + ")";
+    if (o.dry_run) {
+        std::cout << call << ";\n-- after the commit, outside any transaction:\n";
+        run_listed(c, post_commit, true);
+        return kExitOk;
+    }
+    auto t0 = std::chrono::steady_clock::now();
+    const std::string now = e == Engine::Redshift ? "GETDATE()" : "now()";
+    if (held_elsewhere(c, e, model)) {
+        c.exec("INSERT INTO incmodel.run_log (model, started_at, finished_at, outcome) VALUES (" +
+               c.literal(model) + ", " + now + ", " + now + ", 'skipped')");
+        std::printf("%s: skipped, another run holds the model\n", model.c_str());
+        return kExitSkipped;
+    }
+    int status = kExitOk;
+    std::string summary;
+    try {
+        c.exec(call);
+        auto kv = parse_run_notice(c.take_notices());
+        summary = model + ": backfill " + (kv.count("outcome") ? kv["outcome"] : "done") + ", " +
+                  kv["keys"] + " keys, " + kv["deleted"] + " rows deleted, " + kv["inserted"] +
+                  " inserted";
+    } catch (const DbError &err) {
+        status = kExitFailed;
+        summary = model + ": backfill failed: " + err.what();
+        if (err.sqlstate == "42883")
+            summary += " (only the packages of daily and append models have a backfill)";
+        if (!record_failed_run(c, o, model, now, std::string("backfill: ") + err.what()))
+            summary += " (the failed run could not be recorded in incmodel.run_log)";
+    }
+    if (e == Engine::Postgres && c.alive())
+        c.exec("SELECT pg_advisory_unlock(" + std::string(kLockClass) + ", hashtext(" +
+               c.literal(model) + "))");
+    if (status == kExitOk) {
+        try {
+            auto done = run_listed(c, post_commit, false);
+            if (!done.empty())
+                summary += "; post-commit: " + std::to_string(done.size()) + " statement(s)";
+        } catch (const DbError &err) {
+            summary += "; post-commit failed: " + std::string(err.what());
+            status = kExitFailed;
+        }
+    }
+    std::printf("%s (%.2f s)\n", summary.c_str(), seconds_since(t0));
+    return status;
+}
+
 int cmd_maintain(const Options &o) {
     Connection c(o.dsn, o.verbose);
     const Engine e = engine_of(c, o);
@@ -622,6 +721,7 @@ int main(int argc, char **argv) {
         if (o.command == "export") return cmd_export(o);
         if (o.command == "deploy") return cmd_deploy(o);
         if (o.command == "refresh") return cmd_refresh(o);
+        if (o.command == "backfill") return cmd_backfill(o);
         if (o.command == "maintain") return cmd_maintain(o);
         if (o.command == "status") return cmd_status(o);
         throw UsageError(o.command.empty() ? "no command given" : "unknown command " + o.command);

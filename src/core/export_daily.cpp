@@ -90,8 +90,20 @@ std::vector<QualifiedName> DailyPackage::maintained_relations() const {
             {kExportSchema, "run_log"}};
 }
 
-// The steps of the header comment, in one transaction.
+// The refresh: the steps of the header comment, in one transaction.
 std::string DailyPackage::procedure_body() const {
+    return body(false);
+}
+
+// The backfill, as the extension's: the same steps with the last upper limit as both limits (no
+// new rows, no range recorded) and the days of [range_start, range_end) that have rows loaded
+// up to it as the days reprocessed in full (days without rows have nothing to rebuild).
+std::string DailyPackage::backfill_body() const {
+    return body(true);
+}
+
+// One body for both: they differ in the plan (range or backfill days) and the range recorded.
+std::string DailyPackage::body(bool backfill) const {
     const bool rs = redshift();
     const TimeSpec &t = *spec_.time;
     const std::string max_load = rs ? "MAX(" + load() + ")" : "max(" + load() + ")::timestamptz";
@@ -100,28 +112,41 @@ std::string DailyPackage::procedure_body() const {
     s += fmt::format("    v_min_rows BIGINT := {};\n", t.min_rows_to_process);
     s += "    v_late BIGINT := 0;\n";
     s += "    v_full BIGINT := 0;\n";
+    if (backfill) s += fmt::format("    v_from {t};\n    v_to {t};\n", fmt::arg("t", ts_type()));
     s += "BEGIN\n";
-    s += lock_and_range();
+    s += backfill ? backfill_range() : lock_and_range();
     s += delete_scratch({"days", "full", "ledger", "keys", "rows"});
-    // The range's rows per event day: new, late, latest load.
-    s += "    IF v_lower <> v_upper THEN\n";
-    s += fmt::format(
-        "        INSERT INTO {days} (event_date, new_rows, late_rows, max_load)\n"
-        "        SELECT {day}, COUNT(*), COUNT(CASE WHEN NOT ({not_late}) THEN 1 END), {max_load} "
-        "FROM {src} WHERE {range} GROUP BY 1;\n",
-        fmt::arg("days", scratch("days")), fmt::arg("day", day()),
-        fmt::arg("not_late", not_late("v_reprocess_days")), fmt::arg("max_load", max_load),
-        fmt::arg("src", source_as_alias()), fmt::arg("range", in_range(">", "v_lower")));
-    s += "    END IF;\n";
-    // Days whose skipped rows, this run's late rows included, reach min_rows_to_process.
-    s += fmt::format(
-        "    INSERT INTO {full} (event_date)\n"
-        "    SELECT event_date FROM (SELECT event_date, SUM(n) AS n FROM (SELECT event_date, "
-        "late_rows AS n FROM {days} WHERE event_date IS NOT NULL UNION ALL SELECT event_date, "
-        "skipped_events FROM {ledger}) u GROUP BY event_date) x WHERE n > 0 AND n >= "
-        "v_min_rows;\n",
-        fmt::arg("full", scratch("full")), fmt::arg("days", scratch("days")),
-        fmt::arg("ledger", ledger()));
+    if (backfill) {
+        s += fmt::format(
+            "    INSERT INTO {full} (event_date)\n"
+            "    SELECT DISTINCT {day} FROM {src} WHERE {day} >= {from} AND {day} < {to} AND "
+            "{range};\n",
+            fmt::arg("full", scratch("full")), fmt::arg("day", day()),
+            fmt::arg("src", source_as_alias()), fmt::arg("from", as_date("v_from")),
+            fmt::arg("to", as_date("v_to")), fmt::arg("range", in_range(">=", start())));
+    }
+    if (!backfill) {
+        // The range's rows per event day: new, late, latest load.
+        s += "    IF v_lower <> v_upper THEN\n";
+        s += fmt::format(
+            "        INSERT INTO {days} (event_date, new_rows, late_rows, max_load)\n"
+            "        SELECT {day}, COUNT(*), COUNT(CASE WHEN NOT ({not_late}) THEN 1 END), "
+            "{max_load} "
+            "FROM {src} WHERE {range} GROUP BY 1;\n",
+            fmt::arg("days", scratch("days")), fmt::arg("day", day()),
+            fmt::arg("not_late", not_late("v_reprocess_days")), fmt::arg("max_load", max_load),
+            fmt::arg("src", source_as_alias()), fmt::arg("range", in_range(">", "v_lower")));
+        s += "    END IF;\n";
+        // Days whose skipped rows, this run's late rows included, reach min_rows_to_process.
+        s += fmt::format(
+            "    INSERT INTO {full} (event_date)\n"
+            "    SELECT event_date FROM (SELECT event_date, SUM(n) AS n FROM (SELECT event_date, "
+            "late_rows AS n FROM {days} WHERE event_date IS NOT NULL UNION ALL SELECT event_date, "
+            "skipped_events FROM {ledger}) u GROUP BY event_date) x WHERE n > 0 AND n >= "
+            "v_min_rows;\n",
+            fmt::arg("full", scratch("full")), fmt::arg("days", scratch("days")),
+            fmt::arg("ledger", ledger()));
+    }
     s += "    GET DIAGNOSTICS v_full := ROW_COUNT;\n";
     s += "    IF v_full > 0 THEN\n";
     s += fmt::format(
@@ -206,14 +231,16 @@ std::string DailyPackage::procedure_body() const {
         "u.full_day THEN v_upper END FROM {sl} u WHERE NOT EXISTS (SELECT 1 FROM {l} AS {a} "
         "WHERE {a}.event_date = u.event_date);\n",
         fmt::arg("l", ledger()), fmt::arg("sl", scratch("ledger")), fmt::arg("a", kLedgerAlias));
-    // The range, when the limit moved.
-    s += "    IF v_lower <> v_upper THEN\n";
-    s += fmt::format(
-        "        INSERT INTO {} (lower_limit, upper_limit, reprocess_days, rows_processed, "
-        "rows_late, days_reprocessed, recorded_at) VALUES (v_lower, v_upper, v_reprocess_days, "
-        "v_events - v_late, v_late, v_full, v_started);\n",
-        manifest());
-    s += "    END IF;\n";
+    // The range, when the limit moved (never in a backfill).
+    if (!backfill) {
+        s += "    IF v_lower <> v_upper THEN\n";
+        s += fmt::format(
+            "        INSERT INTO {} (lower_limit, upper_limit, reprocess_days, rows_processed, "
+            "rows_late, days_reprocessed, recorded_at) VALUES (v_lower, v_upper, "
+            "v_reprocess_days, v_events - v_late, v_late, v_full, v_started);\n",
+            manifest());
+        s += "    END IF;\n";
+    }
     s += finish();
     s += "END;\n";
     return s;

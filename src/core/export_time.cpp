@@ -5,6 +5,8 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+
 #include "core/redshift_names.hpp"
 #include "core/redshift_translate.hpp"
 
@@ -112,7 +114,8 @@ std::vector<QualifiedName> TimePackage::maintained_relations() const {
             {kExportSchema, "run_log"}};
 }
 
-// The variables every time-based procedure uses (Redshift counts them against its limit).
+// The variables every time-based procedure uses (Redshift counts them against its limit); a
+// backfill adds v_from and v_to.
 std::string TimePackage::declare_common() const {
     const bool rs = redshift();
     std::string s = "DECLARE\n";
@@ -181,6 +184,72 @@ std::string TimePackage::lock_and_range() const {
              sql_literal(bf.text, Dialect::Postgres) + "::interval, v_limit));\n";
     }
     return s;
+}
+
+// A limit's event day: the date of a UTC timestamp (Redshift), or of a timestamptz under the
+// TimeZone the procedure pins to the model's (as the extension's backfill days).
+std::string TimePackage::as_date(const std::string &expr) const {
+    return "(" + expr + ")::" + (redshift() ? "DATE" : "date");
+}
+
+// The backfill's plan, as the extension's: the model's lock, range_start < range_end, and the
+// last upper limit as both limits (so no range is recorded and only rows loaded up to it count).
+std::string TimePackage::backfill_range() const {
+    std::string s;
+    s += "    v_started := " + now_expr() + ";\n";
+    if (redshift())
+        s += "    LOCK " + manifest() + ";\n";
+    else
+        s += fmt::format("    PERFORM pg_advisory_xact_lock({}, hashtext(v_model));\n",
+                         kExportLockClass);
+    s += "    v_from := range_start;\n";
+    s += "    v_to := range_end;\n";
+    s += "    IF v_from IS NULL OR v_to IS NULL OR v_from >= v_to THEN\n";
+    s += "        RAISE EXCEPTION 'incmodel: backfill range is empty: range_start must be before "
+         "range_end';\n";
+    s += "    END IF;\n";
+    s += "    SELECT INTO v_lower MAX(upper_limit) FROM " + manifest() + ";\n";
+    s += "    IF v_lower IS NULL THEN\n";
+    s += "        RAISE EXCEPTION 'incmodel: model \"%\" has not run yet: refresh it first (a "
+         "backfill rebuilds up to the upper limit)', v_model;\n";
+    s += "    END IF;\n";
+    s += "    v_upper := v_lower;\n";
+    return s;
+}
+
+// incmodel."backfill_<model>", beside the refresh procedure.
+std::string TimePackage::backfill_name() const {
+    return q(kExportSchema) + "." + q("backfill_" + spec_.name);
+}
+
+// The backfill procedure, checked and wrapped as procedure() wraps the refresh (the same pinned
+// settings on PostgreSQL, the same checks on Redshift: two parameters, two more variables).
+std::string TimePackage::backfill_procedure() const {
+    const std::string body = backfill_body();
+    const std::string tag = dollar_quote_tag(body);
+    const std::string params =
+        fmt::format("range_start {t}, range_end {t}", fmt::arg("t", ts_type()));
+    if (redshift()) {
+        check_redshift_procedure(body, variable_count() + 2, 2);
+        return "CREATE OR REPLACE PROCEDURE " + backfill_name() + "(" + params + ")\nAS " + tag +
+               "\n" + body + tag + " LANGUAGE plpgsql";
+    }
+    return fmt::format(
+        "CREATE OR REPLACE PROCEDURE {}({})\nLANGUAGE plpgsql\nSET search_path = pg_catalog, "
+        "pg_temp\nSET \"TimeZone\" = {}\nSET \"DateStyle\" = 'ISO'\nAS {}\n{}{}",
+        backfill_name(), params, sql_literal(options_.timezone, Dialect::Postgres), tag, body, tag);
+}
+
+// The package format is ddl..., procedure, dispatcher, post_commit, maintenance: the backfill
+// procedure is deployed as the last ddl statement, before the refresh procedure.
+std::vector<PackagePart> TimePackage::render_with_backfill() const {
+    std::vector<PackagePart> parts = render();
+    auto at = std::find_if(parts.begin(), parts.end(),
+                           [](const PackagePart &p) { return p.part == "procedure"; });
+    parts.insert(at, PackagePart{0, "ddl", backfill_procedure()});
+    int step = 0;
+    for (PackagePart &p : parts) p.step = ++step;
+    return parts;
 }
 
 // Step 0: the run's scratch emptied.
@@ -297,8 +366,8 @@ std::vector<PackagePart> render_package(const ModelSpec &spec, const ExportOptio
                                         const IdentQuoter &quote) {
     if (!options.inputs.empty()) return FeaturesPackage(spec, options, quote).render();
     if (!spec.time) return PackageRenderer(spec, options, quote).render();
-    if (spec.time->append) return AppendPackage(spec, options, quote).render();
-    return DailyPackage(spec, options, quote).render();
+    if (spec.time->append) return AppendPackage(spec, options, quote).render_with_backfill();
+    return DailyPackage(spec, options, quote).render_with_backfill();
 }
 
 }  // namespace incmodel::core

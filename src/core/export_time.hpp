@@ -8,10 +8,14 @@
 // same load range (from the last upper limit, or start_date, at most backfill_limit further and
 // never past the oldest writer still in flight on the source), the same late rule, the same
 // full-day reprocessing and inclusion rule, the same keys recomputed, so that a package refreshed
-// after the same loads holds the same rows as the extension's model. What the extension does and
-// a package cannot: rows committed behind a limit (the extension's change log) and
-// UPDATE/DELETE/TRUNCATE of the source are not seen; backfill(name, from, to), rebuild() and
-// per-run overrides of reprocess_days / min_rows_to_process do not exist (docs/REDSHIFT.md).
+// after the same loads holds the same rows as the extension's model. A daily or append package
+// also has incmodel."backfill_<model>"(range_start, range_end), the extension's backfill(name,
+// from, to): the days (daily) or the events loaded (append) in [range_start, range_end) rebuilt
+// from the rows loaded up to the recorded upper limit, in one transaction, the range manifest
+// unchanged; deployed as the last ddl part (the package format's procedure part is the refresh).
+// What the extension does and a package cannot: rows committed behind a limit (the extension's
+// change log) and UPDATE/DELETE/TRUNCATE of the source are not seen; rebuild() and per-run
+// overrides of reprocess_days / min_rows_to_process do not exist (docs/REDSHIFT.md).
 #pragma once
 
 #include <string>
@@ -48,6 +52,13 @@ class TimePackage : public KindPackage {
   public:
     TimePackage(ModelSpec spec, ExportOptions options, IdentQuoter quote);
 
+    // render() with the backfill procedure as the last ddl part (steps renumbered).
+    std::vector<PackagePart> render_with_backfill() const;
+    // CREATE OR REPLACE PROCEDURE incmodel."backfill_<model>"(range_start, range_end).
+    std::string backfill_procedure() const;
+    std::string backfill_name() const;              // incmodel.<quoted backfill_<model>>
+    virtual std::string backfill_body() const = 0;  // between the dollar quotes
+
   protected:
     std::vector<std::string> state_tables() const override;
     std::vector<QualifiedName> maintained_relations() const override;
@@ -59,7 +70,11 @@ class TimePackage : public KindPackage {
     std::string in_range(const char *lower_op, const std::string &lower) const;
     std::string declare_common() const;  // DECLARE ... common variables
     std::string lock_and_range() const;  // lock, v_lower, v_upper
-    std::string ledger() const;          // incmodel.ledger_<model> (daily)
+    // A backfill's lock, its range checked into v_from / v_to, v_lower = v_upper = the last
+    // upper limit (an error when the model never ran).
+    std::string backfill_range() const;
+    std::string as_date(const std::string &expr) const;  // a limit's day
+    std::string ledger() const;                          // incmodel.ledger_<model> (daily)
 };
 
 // A daily aggregate model: rows loaded in the run's range that are not late, every row of a day
@@ -68,6 +83,7 @@ class DailyPackage : public TimePackage {
   public:
     DailyPackage(ModelSpec spec, ExportOptions options, IdentQuoter quote);
     std::string procedure_body() const override;
+    std::string backfill_body() const override;
 
   protected:
     std::vector<std::string> state_tables() const override;
@@ -75,6 +91,7 @@ class DailyPackage : public TimePackage {
     int variable_count() const override { return 19; }
 
   private:
+    std::string body(bool backfill) const;                // refresh, or backfill of days
     std::string day() const;                              // the event day of a source row
     std::string not_late(const std::string &days) const;  // not late under days
 };
@@ -85,9 +102,13 @@ class AppendPackage : public TimePackage {
   public:
     AppendPackage(ModelSpec spec, ExportOptions options, IdentQuoter quote);
     std::string procedure_body() const override;
+    std::string backfill_body() const override;
 
   protected:
     int variable_count() const override { return 16; }
+
+  private:
+    std::string recompute_first_duplicates() const;
 };
 
 // A features model: the keys its inputs' packages logged since its last run (each input's

@@ -1,6 +1,7 @@
 // Parses every statement of the given package files that runs outside a procedure body (ddl,
 // post_commit, maintenance) with node-sql-parser's Redshift grammar. Procedure bodies (PL/pgSQL)
-// are beyond that grammar. Exit status 1 when a statement does not parse.
+// are beyond that grammar (so is the backfill procedure of daily and append packages, deployed
+// as their last ddl part). Exit status 1 when a statement does not parse.
 const fs = require('fs');
 const { Parser } = require('node-sql-parser');
 const parser = new Parser();
@@ -14,6 +15,7 @@ for (const file of process.argv.slice(2)) {
   }
   for (const p of parts) {
     if (p.part === 'procedure' || p.part === 'dispatcher') continue;
+    if (/^CREATE OR REPLACE PROCEDURE /.test(p.sql)) continue;
     // The grammar lacks Redshift's table attributes; they are checked by the golden files only.
     const sql = p.sql.trim().replace(/;$/, '')
       .replace(/\s+DISTSTYLE\s+(ALL|EVEN|KEY|AUTO)/g, '')

@@ -207,6 +207,68 @@ out=$("$cli" refresh user_days --dsn "$pkg_dsn" 2>&1) && grep -q "user_days: noo
 out=$("$cli" maintain --dsn "$pkg_dsn" --dry-run 2>&1) && ok "maintain --dry-run" || fail "maintain --dry-run" "$out"
 out=$("$cli" status --dsn "$pkg_dsn" 2>&1) && grep -q "^page_views" <<<"$out" && ok "status" || fail "status" "$out"
 
+# ---- backfill: the package's incmodel."backfill_<model>" through the CLI, the extension's --
+# incmodel.backfill over the same ranges. The package's targets are tampered with first (values
+# changed, rows deleted) inside the ranges, so only a real rebuild makes them equal again; the
+# range manifests must not move; the features packages take the touched keys at their refresh.
+bf_from='2026-01-02'; bf_to='2026-01-04'        # user_days: the event days 01-02 and 01-03
+pv_from='2026-01-01 12:00'; pv_to='2026-01-02 18:00'  # page_views: events loaded in this range
+man_pkg() { q_pkg "SELECT count(*) || ':' || md5(coalesce(string_agg(lower_limit || '/' || upper_limit, ',' ORDER BY upper_limit), '')) FROM incmodel.manifest_$1"; }
+man_ext() { q_ext "SELECT count(*) || ':' || md5(coalesce(string_agg(r.lower_limit || '/' || r.upper_limit, ',' ORDER BY r.upper_limit), '')) FROM incmodel.range_manifest r JOIN incmodel.models m ON m.model_id = r.model_id WHERE m.name = '$1'"; }
+m1=$(man_pkg user_days); m2=$(man_pkg page_views); e1=$(man_ext user_days); e2=$(man_ext page_views)
+q_pkg "UPDATE derived.user_days SET events = events + 1000 WHERE day = '2026-01-02' AND user_id IN (SELECT user_id FROM derived.user_days WHERE day = '2026-01-02' ORDER BY user_id LIMIT 5); DELETE FROM derived.user_days WHERE day = '2026-01-03' AND user_id IN (SELECT user_id FROM derived.user_days WHERE day = '2026-01-03' ORDER BY user_id LIMIT 3); UPDATE derived.page_views SET page_url = 'tampered' WHERE event_id IN (SELECT event_id FROM derived.page_views WHERE load_tstamp >= '$pv_from' AND load_tstamp < '$pv_to' ORDER BY event_id LIMIT 5); DELETE FROM derived.page_views WHERE event_id IN (SELECT event_id FROM derived.page_views WHERE load_tstamp >= '$pv_from' AND load_tstamp < '$pv_to' ORDER BY event_id DESC LIMIT 5)" >/dev/null ||
+    fail "tampering with the package targets"
+for m in user_days page_views; do
+    [ "$(fingerprint without_ext derived.$m)" != "$(fingerprint with_ext derived.$m)" ] &&
+        ok "tampered $m differs from the extension" || fail "tampering did not change $m"
+done
+out=$("$cli" backfill user_days "$bf_from" "$bf_to" --dsn "$pkg_dsn" 2>&1) &&
+    grep -q "user_days: backfill success" <<<"$out" && ok "incmodel backfill user_days (package)" ||
+    fail "incmodel backfill user_days (package)" "$out"
+[ -n "${VERBOSE:-}" ] && echo "  $out"
+out=$("$cli" backfill page_views "$pv_from" "$pv_to" --dsn "$pkg_dsn" 2>&1) &&
+    grep -q "page_views: backfill success" <<<"$out" && ok "incmodel backfill page_views (package)" ||
+    fail "incmodel backfill page_views (package)" "$out"
+[ -n "${VERBOSE:-}" ] && echo "  $out"
+q_ext "SET incmodel.progress_notices = off; SET client_min_messages = warning; SELECT incmodel.backfill('user_days', '$bf_from', '$bf_to'); SELECT incmodel.backfill('page_views', '$pv_from', '$pv_to')" >/dev/null ||
+    fail "extension backfill"
+check_round "backfill"
+[ "$(man_pkg user_days)" = "$m1" ] && [ "$(man_pkg page_views)" = "$m2" ] &&
+    ok "the package backfills left the range manifests unchanged" || fail "a package backfill moved its range manifest"
+[ "$(man_ext user_days)" = "$e1" ] && [ "$(man_ext page_views)" = "$e2" ] &&
+    ok "the extension backfills left the range manifests unchanged" || fail "an extension backfill moved its range manifest"
+refresh_pkg "after backfill"; refresh_ext "after backfill"; check_round "after backfill"
+# The CLI's failures: a model without a backfill, an empty range, an unknown model, usage.
+out=$("$cli" backfill user_features "$bf_from" "$bf_to" --dsn "$pkg_dsn" 2>&1); rc=$?
+[ $rc = 1 ] && grep -q "only the packages of daily and append models" <<<"$out" &&
+    ok "backfill of a features package fails (exit 1)" || fail "backfill of a features package: exit $rc" "$out"
+out=$("$cli" backfill user_days "$bf_to" "$bf_from" --dsn "$pkg_dsn" 2>&1); rc=$?
+[ $rc = 1 ] && grep -q "range_start must be before range_end" <<<"$out" &&
+    ok "backfill of an empty range fails (exit 1)" || fail "backfill of an empty range: exit $rc" "$out"
+out=$("$cli" backfill no_such_model "$bf_from" "$bf_to" --dsn "$pkg_dsn" 2>&1); rc=$?
+[ $rc = 1 ] && ok "backfill of an unknown model fails (exit 1)" || fail "backfill of an unknown model: exit $rc" "$out"
+out=$("$cli" backfill user_days "$bf_from" --dsn "$pkg_dsn" 2>&1); rc=$?
+[ $rc = 2 ] && ok "backfill without TO is a usage error (exit 2)" || fail "backfill usage: exit $rc" "$out"
+# Another session holds the model (the package's advisory lock): skipped, exit 3, nothing run.
+mkfifo "$tmp/bfctl"
+psql -X -q -d without_ext <"$tmp/bfctl" >/dev/null 2>&1 &
+bf_pid=$!
+exec 4>"$tmp/bfctl"
+echo "SELECT pg_advisory_lock(1229865806, hashtext('user_days'));" >&4
+for _ in $(seq 1 100); do
+    [ "$(q_pkg "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND classid = 1229865806 AND granted")" = 1 ] && break
+    sleep 0.1
+done
+runs_before=$(q_pkg "SELECT count(*) FROM incmodel.run_log WHERE model = 'user_days' AND outcome = 'success'")
+out=$("$cli" backfill user_days "$bf_from" "$bf_to" --dsn "$pkg_dsn" 2>&1); rc=$?
+[ $rc = 3 ] && grep -q "skipped" <<<"$out" &&
+    [ "$(q_pkg "SELECT count(*) FROM incmodel.run_log WHERE model = 'user_days' AND outcome = 'success'")" = "$runs_before" ] &&
+    ok "backfill while another session holds the model is skipped (exit 3)" || fail "backfill under the model's lock: exit $rc" "$out"
+echo "SELECT pg_advisory_unlock(1229865806, hashtext('user_days'));" >&4
+exec 4>&-
+wait "$bf_pid"
+check_round "after failed backfills"
+
 # ---- Redshift golden files and the forbidden-statement scan --------------------------------
 mkdir -p "$here/expected"
 for m in $models; do
@@ -218,7 +280,8 @@ for m in $models; do
         echo "updated expected/$file"
     fi
     if d=$(diff -u "$here/expected/$file" "$tmp/$file"); then ok "golden $file"; else fail "golden $file differs" "$d"; fi
-    awk '/^-- @@incmodel /{p = ($0 ~ /part=(procedure|dispatcher)/); next} p' "$tmp/$file" >"$tmp/procs.sql"
+    # The procedures: the procedure and dispatcher parts, and the backfill procedure (a ddl part).
+    awk '/^-- @@incmodel /{p = ($0 ~ /part=(procedure|dispatcher)/); d = ($0 ~ /part=ddl/); next} d {p = ($0 ~ /^CREATE OR REPLACE PROCEDURE/); d = 0} p' "$tmp/$file" >"$tmp/procs.sql"
     bad=$(sed -e "s/'[^']*'//g" "$tmp/procs.sql" |
           grep -niE '\bvacuum\b|alter +table.*\bappend\b|set +local|savepoint|rollback|\bcommit\b|\btruncate\b|\banalyze\b|\bnow *\(|\binterval\b|exception +when|on +conflict|distinct +from|distinct +on|\bfilter *\(|\bprepare\b|create +(external|database)|drop +database' || true)
     [ -z "$bad" ] && ok "no forbidden statement in the procedures of $file" ||
@@ -251,6 +314,10 @@ if [ -x "$lint" ]; then
 else
     echo "incmodel-lint not built: linter check skipped"
 fi
+for m in user_days page_views; do
+    grep -qE "^CREATE OR REPLACE PROCEDURE incmodel\.\"?backfill_$m\"?\(range_start TIMESTAMP, range_end TIMESTAMP\)" "$here/expected/$m.sql" &&
+        ok "the Redshift package of $m has its backfill procedure" || fail "no backfill procedure in $m.sql"
+done
 grep -q "count(CASE WHEN (event = 'page_view'::text) THEN 1 END)" "$here/expected/user_days.sql" &&
     ok "FILTER translated to CASE in the daily Redshift package" || fail "FILTER translation in user_days.sql"
 

@@ -134,6 +134,35 @@ TEST(ExportDaily, PostgresProcedurePinsSettingsAndReadsInFlightWriters) {
     EXPECT_TRUE(has(proc, "TRUNCATE incmodel_export_scratch.user_days_full"));
 }
 
+// The backfill procedure of daily and append packages: the last ddl part (the format's
+// procedure part stays the refresh), steps renumbered, the range manifest never written, Redshift's
+// rules kept (two parameters, RAISE with variables only).
+TEST(ExportTime, BackfillProcedureIsTheLastDdlPartAndLeavesTheRangeManifest) {
+    for (const ModelSpec &spec : {daily_spec(), append_spec()})
+        for (Dialect d : {Dialect::Redshift, Dialect::Postgres}) {
+            auto parts = render_package(spec, time_options(d), test_support::test_quote);
+            std::size_t at = 0;
+            for (std::size_t i = 0; i < parts.size(); ++i) {
+                EXPECT_EQ(parts[i].step, static_cast<int>(i + 1));
+                if (parts[i].part == "procedure") at = i;
+            }
+            ASSERT_GT(at, 0u);
+            const std::string bf = parts[at - 1].sql;
+            EXPECT_EQ(parts[at - 1].part, "ddl");
+            const std::string ts = d == Dialect::Redshift ? "TIMESTAMP" : "timestamptz";
+            EXPECT_TRUE(has(bf, "CREATE OR REPLACE PROCEDURE incmodel.backfill_" + spec.name +
+                                    "(range_start " + ts + ", range_end " + ts + ")"))
+                << bf.substr(0, 200);
+            EXPECT_TRUE(has(bf, "v_upper := v_lower;"));
+            EXPECT_TRUE(has(bf, "range_start must be before range_end"));
+            EXPECT_FALSE(has(bf, "INSERT INTO incmodel.manifest_"));
+            EXPECT_TRUE(has(parts[at].sql, "INSERT INTO incmodel.manifest_"));
+            if (d == Dialect::Redshift)
+                EXPECT_TRUE(redshift_procedure_problems(body_of(bf), 30, 2).empty())
+                    << redshift_procedure_problems(body_of(bf), 30, 2).front();
+        }
+}
+
 TEST(ExportAppend, KeepsTheFirstDuplicateWithRowNumberOverTheSourceColumns) {
     for (Dialect d : {Dialect::Redshift, Dialect::Postgres}) {
         auto parts = render_package(append_spec(), time_options(d), test_support::test_quote);
