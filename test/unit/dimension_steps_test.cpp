@@ -105,11 +105,12 @@ TEST(StitchedKeys, TheSourceRowsOfTouchedKeysAreFoundThroughTheMapAndByTheirOwnK
                        "_incmodel_k WHERE _incmodel_k.k1 = (COALESCE(m.user_id, m.duid))))"),
               std::string::npos);
     // the other rows by their own key, without the mapped ones (a row is read once)
-    EXPECT_NE(sql.find("UNION ALL SELECT * FROM atomic.events AS events WHERE EXISTS (SELECT 1 FROM "
-                       "incmodel_scratch.m7_keys AS _incmodel_k WHERE _incmodel_k.k1 = "
-                       "(COALESCE(NULL::text, events.duid))) AND NOT "
-                       "COALESCE(events.duid OPERATOR(pg_catalog.=) ANY"),
-              std::string::npos);
+    EXPECT_NE(
+        sql.find("UNION ALL SELECT * FROM atomic.events AS events WHERE EXISTS (SELECT 1 FROM "
+                 "incmodel_scratch.m7_keys AS _incmodel_k WHERE _incmodel_k.k1 = "
+                 "(COALESCE(NULL::text, events.duid))) AND NOT "
+                 "COALESCE(events.duid OPERATOR(pg_catalog.=) ANY"),
+        std::string::npos);
     // a NULL key's rows only when asked
     EXPECT_EQ(sql.find("IS NULL"), std::string::npos);
     EXPECT_NE(p.recompute(true).find("(COALESCE(NULL::text, events.duid)) IS NULL"),

@@ -284,8 +284,9 @@ TEST(ExportDistribution, DistkeyIsTheChosenKeyPartOrEven) {
     ExportOptions o = options(Dialect::Redshift);
     o.distkey_part = 1;
     const std::string chosen = all_of(PackageRenderer(s, o, quote).render());
-    EXPECT_TRUE(has(chosen, "(country VARCHAR(65535), session_id VARCHAR(65535), events BIGINT) "
-                            "DISTKEY (session_id)"))
+    EXPECT_TRUE(has(chosen,
+                    "(country VARCHAR(65535), session_id VARCHAR(65535), events BIGINT) "
+                    "DISTKEY (session_id)"))
         << chosen;
     EXPECT_TRUE(has(chosen, "DISTKEY (k2)"));
     EXPECT_FALSE(has(chosen, "DISTKEY (country)"));
@@ -298,10 +299,12 @@ TEST(ExportDistribution, DistkeyIsTheChosenKeyPartOrEven) {
 // The batch count reads the range of batch values of the window first, which zone maps can skip
 // by (the tutorial's filter on the sort key), and still counts whole batches.
 TEST(ExportBatchCount, RangeOfTheWindowsBatchValuesBeforeTheirList) {
-    const std::string sql = all_of(PackageRenderer(sessions(), options(Dialect::Redshift), quote).render());
-    EXPECT_TRUE(has(sql, "events.etl_tstamp >= (SELECT MIN(_incmodel_w.etl_tstamp) FROM "
-                         "atomic.events AS _incmodel_w WHERE _incmodel_w.collector_tstamp >= "
-                         "v_cutoff) AND events.etl_tstamp IN (SELECT _incmodel_w.etl_tstamp"))
+    const std::string sql =
+        all_of(PackageRenderer(sessions(), options(Dialect::Redshift), quote).render());
+    EXPECT_TRUE(has(sql,
+                    "events.etl_tstamp >= (SELECT MIN(_incmodel_w.etl_tstamp) FROM "
+                    "atomic.events AS _incmodel_w WHERE _incmodel_w.collector_tstamp >= "
+                    "v_cutoff) AND events.etl_tstamp IN (SELECT _incmodel_w.etl_tstamp"))
         << sql;
 }
 

@@ -76,18 +76,6 @@ RangeTblEntry *rte_of(Query *query, int rti) {
     return static_cast<RangeTblEntry *>(list_nth(query->rtable, rti - 1));
 }
 
-// An expression reading one relation entry as SQL over alias (names qualified).
-std::string deparse_over(Node *expr, int rti, const std::string &alias, Oid relid) {
-    CatalogOnlySearchPath path;
-    const char *a = alias.c_str();
-    const char *sql = pg_call([expr, rti, a, relid] {
-        Node *copy = static_cast<Node *>(copyObjectImpl(expr));
-        ChangeVarNodes(copy, rti, 1, 0);
-        return deparse_expression(copy, deparse_context_for(a, relid), true, false);
-    });
-    return sql;
-}
-
 // OPERATOR(schema.name): the equality the query compares with, whatever the search path.
 std::string operator_sql(Oid opno) {
     const char *sql = pg_call([opno] {

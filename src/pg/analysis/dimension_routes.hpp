@@ -23,10 +23,9 @@ struct Equality {
 };
 std::vector<Equality> top_level_equalities(Query *query);
 
-// SQL texts of parts of an analyzed query: an expression reading one relation entry over an
-// alias, an operator as OPERATOR(schema.name), a relation entry's name ([ONLY] schema.name) and
-// its alias (quoted).
-std::string deparse_over(Node *expr, int rti, const std::string &alias, Oid relid);
+// SQL texts of parts of an analyzed query: an operator as OPERATOR(schema.name), a relation
+// entry's name ([ONLY] schema.name) and its alias (quoted). (deparse_over, tree_util.hpp, gives
+// an expression of one entry.)
 std::string operator_sql(Oid opno);
 std::string relation_sql(RangeTblEntry *rte);
 std::string alias_of(Query *query, int rti);

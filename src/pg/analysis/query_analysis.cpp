@@ -232,16 +232,6 @@ void render_canonical(Query *query, Oid source, core::ModelSpec &spec, std::stri
     spec.query_tail = canonical_out.substr(end);
 }
 
-// A key expression (computed from the source alone) as text over the source's alias.
-std::string deparse_key(Node *expr, int source_rti, const std::string &source_alias, Oid source) {
-    CatalogOnlySearchPath path;
-    const char *alias = source_alias.c_str();
-    List *dpcontext = pg_call([alias, source] { return deparse_context_for(alias, source); });
-    Node *copy = static_cast<Node *>(pg_call([expr] { return copyObjectImpl(expr); }));
-    pg_call([copy, source_rti] { ChangeVarNodes(copy, source_rti, 1, 0); });
-    return pg_call([copy, dpcontext] { return deparse_expression(copy, dpcontext, true, false); });
-}
-
 // Refuses what makes a rebuild differ from itself with no new data: the clock and the session
 // (now(), CURRENT_DATE, CURRENT_USER, current_setting()) and system columns (xmin, ctid,
 // tableoid change when rows are rewritten, vacuumed, moved or restored).
@@ -331,7 +321,7 @@ std::string source_filter(Query *query, int source_rti, const std::string &alias
     }
     if (kept == NIL) return "";
     Node *all = pg_call([kept] { return reinterpret_cast<Node *>(make_ands_explicit(kept)); });
-    return deparse_key(all, source_rti, alias, source);
+    return deparse_over(all, source_rti, alias, source);
 }
 
 // What a stored query tree refers to by OID: relations (with the columns read) and functions.
@@ -451,6 +441,15 @@ Node *key_source_expr(const SourceScope &scope, TargetEntry *tle, Oid eqop, bool
 }
 
 }  // namespace
+
+bool has_index_led_by(Oid relid, AttrNumber attnum) {
+    return spi_exec(
+               "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_index i WHERE i.indrelid "
+               "OPERATOR(pg_catalog.=) $1::pg_catalog.oid AND i.indkey[0] OPERATOR(pg_catalog.=) "
+               "$2::pg_catalog.int2)",
+               {SqlParam::int64(relid), SqlParam::int64(attnum)})
+               .scalar() == std::optional<std::string>("t");
+}
 
 std::string quote_ident(std::string_view ident) {
     std::string copy(ident);
@@ -794,14 +793,14 @@ AnalyzedQuery analyze_model_query(const ModelQueryInput &input) {
         if (IsA(k.expr, Var) && out.first_key_attnum == 0 && spec.keys.empty())
             out.first_key_attnum = reinterpret_cast<Var *>(k.expr)->varattno;
         spec.keys.push_back({k.name,
-                             deparse_key(k.expr, scope.source_rti, spec.source_alias, source), type,
-                             key_equality(query, k.name)});
+                             deparse_over(k.expr, scope.source_rti, spec.source_alias, source),
+                             type, key_equality(query, k.name)});
         key_exprs.push_back(k.expr);
         if (OidIsValid(input.source_relid)) {
             require_function_of_input_keys(k.expr, k.name, scope.source_rti, source,
                                            input.input_keys);
             out.feature_key_exprs.push_back(
-                deparse_key(k.expr, scope.source_rti, kFeatureInputAlias, source));
+                deparse_over(k.expr, scope.source_rti, kFeatureInputAlias, source));
         }
     }
     require_within_keys(scope, key_exprs);
@@ -881,7 +880,7 @@ RenderedQuery render_tree(const std::string &model, const std::string &tree, Oid
                                      "\" is not a key of the stored query");
         out.key_exprs.push_back(
             through ? core::through_dimension_expr(*through)
-                    : deparse_key(expr, scope.source_rti, out.spec.source_alias, source));
+                    : deparse_over(expr, scope.source_rti, out.spec.source_alias, source));
         out.key_through.push_back(through);
         out.key_equalities.push_back(key_equality(query, name));
     }
@@ -932,13 +931,7 @@ void verify_output_types(const std::string &model, const std::string &canonical_
 // A refresh looks events up by batch, by key and (with a window) by event time; without the
 // indexes it scans the source, so say which CREATE INDEX statements would help.
 void notice_missing_indexes(const AnalyzedQuery &a) {
-    auto has_index_on = [&](AttrNumber att) {
-        SqlResult r = spi_exec(
-            "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_index i WHERE i.indrelid = $1::oid AND "
-            "i.indkey[0] = $2::int2)",
-            {SqlParam::value(std::to_string(a.source_oid)), SqlParam::value(std::to_string(att))});
-        return r.scalar() == std::optional<std::string>("t");
-    };
+    auto has_index_on = [&](AttrNumber att) { return has_index_led_by(a.source_oid, att); };
     const std::string src =
         quote_ident(a.spec.source.schema) + "." + quote_ident(a.spec.source.name);
     auto notice = [&](const std::string &what, const std::string &cols) {

@@ -71,6 +71,10 @@ RenderedQuery render_model_query(const std::string &model, const std::string &tr
 void verify_output_types(const std::string &model, const std::string &canonical_query,
                          const std::vector<core::OutputColumn> &outputs);
 
+// Whether an index of the relation has the column as its first key column (a refresh's lookups
+// by that column can use it).
+bool has_index_led_by(Oid relid, AttrNumber attnum);
+
 // NOTICEs with the CREATE INDEX statements a refresh would want on the source.
 void notice_missing_indexes(const AnalyzedQuery &analyzed);
 

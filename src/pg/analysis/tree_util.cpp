@@ -54,6 +54,17 @@ int relation_references(Query *query, Oid relid) {
     return uses.count;
 }
 
+std::string deparse_over(Node *expr, int rti, const std::string &alias, Oid relid) {
+    CatalogOnlySearchPath path;
+    const char *a = alias.c_str();
+    const char *sql = pg_call([expr, rti, a, relid] {
+        Node *copy = static_cast<Node *>(copyObjectImpl(expr));
+        ChangeVarNodes(copy, rti, 1, 0);
+        return deparse_expression(copy, deparse_context_for(a, relid), true, false);
+    });
+    return sql;
+}
+
 // One place for the 0A000 refusals of query shapes, so they all read alike.
 void unsupported(const std::string &what, const std::string &hint) {
     throw UserError(ERRCODE_FEATURE_NOT_SUPPORTED, "incmodel: " + what, "", hint);

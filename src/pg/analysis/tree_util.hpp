@@ -27,6 +27,10 @@ struct CatalogOnlySearchPath {
 // the relation.
 int relation_references(Query *query, Oid relid);
 
+// An expression reading only range table entry rti (of relation relid) as SQL over alias, every
+// other name qualified: key expressions, source filters and the sides of a dimension's route.
+std::string deparse_over(Node *expr, int rti, const std::string &alias, Oid relid);
+
 // Raises 0A000 "incmodel: <what>" with a hint: a query shape incmodel cannot keep incremental.
 [[noreturn]] void unsupported(const std::string &what, const std::string &hint);
 

@@ -44,8 +44,7 @@ struct ChangedRows {
 };
 
 // The route's first values on the changed rows (one text[] as text), as the model's owner.
-std::optional<std::string> changed_values(const ModelRecord &m,
-                                          const core::RefreshPlanner &planner,
+std::optional<std::string> changed_values(const ModelRecord &m, const core::RefreshPlanner &planner,
                                           const core::DimensionRoute &route, const ChangedRows &t) {
     std::vector<std::string> tables;
     for (const auto *table : {&t.old_rows, &t.new_rows})

@@ -78,12 +78,7 @@ void add_watch_triggers(Oid relid) {
 // refresh after a change to the dimension then scans the source.
 void notice_unindexed_route(const ModelRecord &m, Oid dimension, const DimensionMapping &map) {
     if (map.source_attnum == InvalidAttrNumber) return;
-    const bool indexed = spi_exec(
-                             "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_index i WHERE i.indrelid "
-                             "OPERATOR(pg_catalog.=) $1::pg_catalog.oid AND i.indkey[0] "
-                             "OPERATOR(pg_catalog.=) $2::pg_catalog.int2)",
-                             {SqlParam::int64(m.source_oid), SqlParam::int64(map.source_attnum)})
-                             .scalar() == std::optional<std::string>("t");
+    const bool indexed = has_index_led_by(m.source_oid, map.source_attnum);
     if (indexed) return;
     const Oid source = m.source_oid;
     const AttrNumber att = map.source_attnum;
