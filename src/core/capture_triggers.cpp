@@ -1,6 +1,7 @@
 #include "core/capture_triggers.hpp"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 namespace incmodel::core {
 
@@ -49,13 +50,46 @@ std::vector<std::string> create_relation_capture_triggers(const std::string &rel
     return out;
 }
 
-std::string create_dimension_row_trigger(const std::string &relation,
-                                         const std::string &relation_literal) {
-    return fmt::format(
-        "CREATE TRIGGER {} AFTER INSERT OR UPDATE OR DELETE ON {} FOR EACH ROW WHEN "
-        "(incmodel.note_dimension_change({}::pg_catalog.regclass)) EXECUTE FUNCTION "
-        "incmodel.log_source_modification()",
-        kDimensionTrigger, relation, relation_literal);
+std::string DimensionWatchShape::signature() const {
+    std::vector<std::string> numbers;
+    for (int a : attnums) numbers.push_back(std::to_string(a));
+    return fmt::format("columns={};rows={}", fmt::join(numbers, ","), rows ? 1 : 0);
+}
+
+std::vector<std::string> dimension_row_trigger_names(const DimensionWatchShape &shape) {
+    if (shape.attnums.empty()) return {kDimensionTrigger};
+    return {kDimensionTrigger, kDimensionOldTrigger};
+}
+
+std::vector<std::string> create_dimension_row_triggers(const std::string &relation,
+                                                       const std::string &relation_literal,
+                                                       const DimensionWatchShape &shape) {
+    // The signature is digits, '=', ',' and ';': a literal without quoting.
+    const std::string function =
+        fmt::format("incmodel.log_source_modification('{}')", shape.signature());
+    if (shape.attnums.empty())
+        return {fmt::format(
+            "CREATE TRIGGER {} AFTER INSERT OR UPDATE OR DELETE ON {} FOR EACH ROW WHEN "
+            "(incmodel.note_dimension_change({}::pg_catalog.regclass)) EXECUTE FUNCTION {}",
+            kDimensionTrigger, relation, relation_literal, function)};
+    std::vector<std::string> numbers, news, olds;
+    for (int a : shape.attnums) numbers.push_back(std::to_string(a));
+    for (const auto &c : shape.columns) {
+        news.push_back("NEW." + c);
+        olds.push_back("OLD." + c);
+    }
+    const auto when = [&](const std::vector<std::string> &values) {
+        return fmt::format(
+            "incmodel.note_dimension_values({}::pg_catalog.regclass, '{{{}}}'::pg_catalog.int2[], "
+            "{})",
+            relation_literal, fmt::join(numbers, ","), fmt::join(values, ", "));
+    };
+    return {fmt::format("CREATE TRIGGER {} AFTER INSERT OR UPDATE ON {} FOR EACH ROW WHEN ({}) "
+                        "EXECUTE FUNCTION {}",
+                        kDimensionTrigger, relation, when(news), function),
+            fmt::format("CREATE TRIGGER {} AFTER UPDATE OR DELETE ON {} FOR EACH ROW WHEN ({}) "
+                        "EXECUTE FUNCTION {}",
+                        kDimensionOldTrigger, relation, when(olds), function)};
 }
 
 std::string create_dimension_truncate_trigger(const std::string &relation) {

@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include <string>
+#include <vector>
 
 #include "core/capture_triggers.hpp"
 
@@ -61,16 +62,46 @@ TEST(CaptureTriggers, ModificationRowTriggerOnlyNotes) {
               "DROP TRIGGER incmodel_mods ON atomic.events");
 }
 
-// A relation a model reads besides its source gets a row trigger that only notes the change (its
-// WHEN clause returns false, so no event is queued) and a TRUNCATE trigger.
+// A relation whose watch notes no column (only models that recompute whole, or need whole rows)
+// gets one row trigger that only counts (its WHEN clause returns false, so no event is queued),
+// named by its shape, and a TRUNCATE trigger.
 TEST(CaptureTriggers, DimensionTriggersOnlyNote) {
-    EXPECT_EQ(create_dimension_row_trigger("dm.countries", "'dm.countries'"),
+    DimensionWatchShape shape;
+    shape.rows = true;
+    EXPECT_EQ(shape.signature(), "columns=;rows=1");
+    const auto ddl = create_dimension_row_triggers("dm.countries", "'dm.countries'", shape);
+    ASSERT_EQ(ddl.size(), 1u);
+    EXPECT_EQ(ddl[0],
               "CREATE TRIGGER incmodel_dim AFTER INSERT OR UPDATE OR DELETE ON dm.countries FOR "
               "EACH ROW WHEN (incmodel.note_dimension_change('dm.countries'::pg_catalog."
-              "regclass)) EXECUTE FUNCTION incmodel.log_source_modification()");
+              "regclass)) EXECUTE FUNCTION incmodel.log_source_modification('columns=;rows=1')");
+    EXPECT_EQ(dimension_row_trigger_names(shape), std::vector<std::string>{"incmodel_dim"});
     EXPECT_EQ(create_dimension_truncate_trigger("dm.countries"),
               "CREATE TRIGGER incmodel_dim_truncate AFTER TRUNCATE ON dm.countries FOR EACH "
               "STATEMENT EXECUTE FUNCTION incmodel.log_source_modification()");
+}
+
+// Noted columns: the NEW row's values on INSERT and UPDATE, the OLD row's on UPDATE and DELETE,
+// each with the columns' numbers, so a statement's changed rows need no transition table.
+TEST(CaptureTriggers, DimensionRowTriggersNoteColumnValues) {
+    DimensionWatchShape shape;
+    shape.attnums = {1, 4};
+    shape.columns = {"code", "\"Region\""};
+    EXPECT_EQ(shape.signature(), "columns=1,4;rows=0");
+    const auto ddl = create_dimension_row_triggers("dm.countries", "'dm.countries'", shape);
+    ASSERT_EQ(ddl.size(), 2u);
+    EXPECT_EQ(ddl[0],
+              "CREATE TRIGGER incmodel_dim AFTER INSERT OR UPDATE ON dm.countries FOR EACH ROW "
+              "WHEN (incmodel.note_dimension_values('dm.countries'::pg_catalog.regclass, "
+              "'{1,4}'::pg_catalog.int2[], NEW.code, NEW.\"Region\")) EXECUTE FUNCTION "
+              "incmodel.log_source_modification('columns=1,4;rows=0')");
+    EXPECT_EQ(ddl[1],
+              "CREATE TRIGGER incmodel_dim_old AFTER UPDATE OR DELETE ON dm.countries FOR EACH "
+              "ROW WHEN (incmodel.note_dimension_values('dm.countries'::pg_catalog.regclass, "
+              "'{1,4}'::pg_catalog.int2[], OLD.code, OLD.\"Region\")) EXECUTE FUNCTION "
+              "incmodel.log_source_modification('columns=1,4;rows=0')");
+    EXPECT_EQ(dimension_row_trigger_names(shape),
+              (std::vector<std::string>{"incmodel_dim", "incmodel_dim_old"}));
 }
 
 // The statement triggers that turn a dimension change into queued join values: one per event

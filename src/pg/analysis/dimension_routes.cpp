@@ -9,6 +9,7 @@
 #include "pg/boundary/guard.hpp"
 
 extern "C" {
+#include "access/transam.h"
 #include "catalog/pg_operator.h"
 }
 
@@ -216,6 +217,15 @@ DimensionMapping dimension_mapping(const std::string &tree, Oid source,
             const char *type_sql = pg_call([type] { return format_type_be(type); });
             out.route.value_type = type_sql;
             out.route.hops.push_back({"", alias_of(query, dim), *mine, ""});
+            Node *plain = first;
+            while (plain != nullptr && IsA(plain, RelabelType))
+                plain = reinterpret_cast<Node *>(reinterpret_cast<RelabelType *>(plain)->arg);
+            if (plain != nullptr && IsA(plain, Var)) {
+                const Var *var = reinterpret_cast<const Var *>(plain);
+                if (var->varno == dim && var->varlevelsup == 0 && var->varattno > 0 &&
+                    var->vartype < FirstNormalObjectId)
+                    out.dimension_attnum = var->varattno;
+            }
         }
         if (i + 1 == path.size()) {
             out.route.source_match = match;

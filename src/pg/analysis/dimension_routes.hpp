@@ -39,6 +39,9 @@ struct DimensionMapping {
     // The source's column the last equality reads, when it is a plain column (its index makes
     // the refresh after a change read only the rows it reaches).
     AttrNumber source_attnum = InvalidAttrNumber;
+    // The relation's column the first equality reads, when it is a plain column (binary coercions
+    // aside) of a built-in type: its row triggers can note the changed rows' values themselves.
+    AttrNumber dimension_attnum = InvalidAttrNumber;
 };
 
 // The mapping of relation relid for the model whose stored query tree is tree and whose source

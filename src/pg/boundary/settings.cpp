@@ -14,6 +14,7 @@ int analyze_mod_min = 1000;
 int maintenance_naptime = 60;
 char *maintenance_database = nullptr;
 int maintenance_time_budget = 300;
+int dimension_values_limit = 2'000'000;
 
 // Registers every GUC; called once from _PG_init.
 void define_settings() {
@@ -51,6 +52,12 @@ void define_settings() {
                             "Seconds after which a maintenance cycle starts no further action.",
                             nullptr, &maintenance_time_budget, 300, 1, 86400, PGC_SIGHUP,
                             GUC_UNIT_S, nullptr, nullptr, nullptr);
+    DefineCustomIntVariable(
+        "incmodel.dimension_values_limit",
+        "Most values a transaction's row triggers note for one watched relation.",
+        "Past it the models that map the relation's changed values to keys recompute whole "
+        "(memory stays bounded; a change that large reaches most keys anyway).",
+        &dimension_values_limit, 2'000'000, 0, INT_MAX, PGC_SUSET, 0, nullptr, nullptr, nullptr);
     MarkGUCPrefixReserved("incmodel");
 }
 

@@ -10,6 +10,8 @@ namespace incmodel::pg {
 
 // incmodel.progress_notices: emit a NOTICE as each refresh step ends.
 extern bool progress_notices;
+// incmodel.dimension_values_limit: most values noted per watched relation and transaction.
+extern int dimension_values_limit;
 
 // Maintenance thresholds (defaults for models without their own) and the worker's settings.
 extern double vacuum_dead_ratio;

@@ -7,6 +7,8 @@
 
 #include "pg/boundary/guard.hpp"
 #include "pg/boundary/security.hpp"
+#include "pg/capture/dimension_capture.hpp"
+#include "pg/capture/dimension_notes.hpp"
 #include "pg/capture/dimension_triggers.hpp"
 #include "pg/capture/source_triggers.hpp"
 #include "pg/capture/transaction_list.hpp"
@@ -40,9 +42,8 @@ bool capture_suppressed = false;
 // in TopTransactionContext, dropped with the transaction.
 struct ModifiedSource {
     Oid source;
-    int64 rows;            // noted by incmodel_mods' WHEN clause since a statement trigger ran
-    int64 dimension_rows;  // noted by incmodel_dim's: rows of a relation models read as a dimension
-    bool truncated;        // a TRUNCATE: no statement trigger can take care of it
+    int64 rows;      // noted by incmodel_mods' WHEN clause since a statement trigger ran
+    bool truncated;  // a TRUNCATE: no statement trigger can take care of it
     ModifiedSource *next;
 };
 TransactionList<ModifiedSource> modified;
@@ -71,15 +72,10 @@ void note_modified(Oid relid, int64 rows) {
     if (rows == 0) m->truncated = true;
 }
 
-// Notes a changed row of a relation read as a dimension. Plain C, once per row.
-void note_dimension(Oid relid) {
-    noted(relid)->dimension_rows++;
-}
-
 bool modifications_pending() {
     if (!modified.current()) return false;
     for (ModifiedSource *m = modified.head(); m != nullptr; m = m->next)
-        if (m->rows > 0 || m->dimension_rows > 0 || m->truncated) return true;
+        if (m->rows > 0 || m->truncated) return true;
     return false;
 }
 
@@ -106,7 +102,8 @@ namespace {
 
 // Logs every relation with modified rows no capture trigger took care of (a TRUNCATE; logical
 // replication's apply, which fires no statement trigger) against the logged sources it belongs
-// to: their models rebuild.
+// to: their models rebuild. A truncated relation models read besides their source recomputes
+// them whole (its changed rows are dimension_capture.cpp's).
 void flush_modifications() {
     if (!modifications_pending()) return;
     struct Noted {
@@ -115,8 +112,7 @@ void flush_modifications() {
     };
     std::vector<Noted> noted;
     for (ModifiedSource *m = modified.head(); m != nullptr; m = m->next)
-        noted.push_back(
-            {m->source, m->rows > 0 || m->truncated, m->dimension_rows > 0 || m->truncated});
+        noted.push_back({m->source, m->rows > 0 || m->truncated, m->truncated});
     modified.clear();
     for (const Noted &n : noted) {
         if (n.source_changed)
@@ -134,13 +130,16 @@ void at_xact_event(XactEvent event, void *) {
     }
     if (event != XACT_EVENT_PRE_COMMIT && event != XACT_EVENT_PRE_PREPARE) return;
     // Registered in the postmaster when preloaded, so every process has it: most have nothing.
-    if (MyProc == nullptr || (!modifications_pending() && !pending_ranges_exist())) return;
+    if (MyProc == nullptr ||
+        (!modifications_pending() && !pending_ranges_exist() && !dimension_notes_pending()))
+        return;
     (void)entry_point([]() -> Datum {
         pg_call([] { PushActiveSnapshot(GetTransactionSnapshot()); });
         {
             SpiConnection spi;
             flush_pending_ranges();
             flush_modifications();
+            flush_dimension_notes();
         }
         pg_call([] { PopActiveSnapshot(); });
         return (Datum)0;
@@ -294,13 +293,6 @@ void release_modified_rows(Oid source) {
     if (m != nullptr) m->rows = 0;
 }
 
-void release_dimension_rows(const std::vector<Oid> &relids) {
-    for (Oid relid : relids) {
-        ModifiedSource *m = pg_call([relid] { return find_modified(relid); });
-        if (m != nullptr) m->dimension_rows = 0;
-    }
-}
-
 bool capture_suppressed_now() {
     return capture_suppressed;
 }
@@ -320,14 +312,6 @@ extern "C" {
 // The WHEN clause of incmodel_mods, the AFTER UPDATE OR DELETE row trigger (cloned to every
 // partition): notes the source as modified and returns false, so no row event is queued. Plain
 // C, called once per updated or deleted row.
-// The WHEN clause of incmodel_dim (AFTER INSERT OR UPDATE OR DELETE, each row) on a relation
-// models read besides their source: notes the change for the commit, returns false (no event).
-PG_FUNCTION_INFO_V1(incmodel_note_dimension_change);
-Datum incmodel_note_dimension_change(PG_FUNCTION_ARGS) {
-    if (!capture_suppressed && !PG_ARGISNULL(0)) note_dimension(PG_GETARG_OID(0));
-    PG_RETURN_BOOL(false);
-}
-
 PG_FUNCTION_INFO_V1(incmodel_note_source_modification);
 Datum incmodel_note_source_modification(PG_FUNCTION_ARGS) {
     if (!capture_suppressed && !PG_ARGISNULL(0)) note_modified(PG_GETARG_OID(0), 1);

@@ -44,10 +44,6 @@ void release_modified_rows(Oid source);
 // Whether incmodel itself is removing rows (retention): nothing is captured.
 bool capture_suppressed_now();
 
-// A statement trigger took care of the rows of these relations (a dimension and its partition
-// ancestors) that incmodel_dim noted: the commit does not fall back to a full recompute for them.
-void release_dimension_rows(const std::vector<Oid> &relids);
-
 // change_log.cpp: logs the range of a transition table's batch values (rows of an UPDATE or
 // DELETE whose keys were queued) as a 'recount' row: the next plan recounts those batches.
 void log_recount_range(Oid source, Relation rel, Tuplestorestate *rows, const char *column);

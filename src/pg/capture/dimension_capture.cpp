@@ -1,17 +1,24 @@
-// A statement changed rows of a relation models read besides their source (a dimension): the
-// statement triggers incmodel_dim_ins / _upd / _del (REFERENCING the changed rows, on the relation
-// and on each of its partitions, enabled ALWAYS) queue, for every batch model that watches it with
-// on_dimension_change 'recompute' and a route from it to the source (analysis/
-// dimension_routes.cpp), the changed rows' values on the route's first equality
-// (incmodel.key_queue rows with a dimension): the next refresh follows the route from them to the
-// source rows and recomputes their keys. Only values are read here (one pass over the transition
-// tables), so the dimension's writers never wait on a read of the source.
-//
-// Where no route bounds the change (a subquery, a view, no equality), for a features model and
-// for 'rebuild', a full recompute is queued; a time-based model reprocesses what it holds. The
-// values are the model's SQL: evaluated as the model's owner in a security-restricted operation;
-// the catalog owner writes the queue from parameters. A model whose values cannot be computed
-// gets a full recompute and the writer's statement succeeds, with a WARNING.
+// A change to a relation models read besides their source (a dimension) reaches their keys
+// (docs/ARCHITECTURE.md, "Dimension changes"). What each watching model needs is its watch plan
+// (dimension_watch_plans.cpp):
+// - Values (the route to the source starts from a plain column, the common case: c.root_id =
+//   e.event_id): the row triggers' WHEN clauses note the changed rows' values on that column
+//   (dimension_notes.cpp: no transition table, no SQL per statement), and before commit
+//   flush_dimension_notes() queues them, one key_queue row (with `dimension` set) per model and
+//   transaction, written by the catalog owner from the values; the next refresh follows the
+//   route from them to the source rows and recomputes their keys. Logical replication's apply,
+//   which fires no statement trigger, is captured the same way.
+// - Rows (a key read through the relation, identity stitching; or a route starting from an
+//   expression): the statement triggers incmodel_dim_ins / _upd / _del (REFERENCING the changed
+//   rows, on the relation and on each of its partitions, enabled ALWAYS) compute the values (or
+//   the moved keys) from the transition tables as the model's owner, in a security-restricted
+//   operation, and queue them. Rows changed where none fired recompute the model whole.
+// - Recompute (a features model, 'rebuild', no route) and Reprocess (time-based): one full
+//   recompute or 'modify' row per transaction.
+// A model whose owner may not read the relation gets a full recompute (neither path checks a
+// privilege); one whose values cannot be computed too, and the writer's statement succeeds, with
+// a WARNING.
+#include <algorithm>
 #include <string>
 #include <vector>
 
@@ -24,6 +31,9 @@
 #include "pg/boundary/spi_client.hpp"
 #include "pg/boundary/subtransaction.hpp"
 #include "pg/capture/change_capture.hpp"
+#include "pg/capture/dimension_capture.hpp"
+#include "pg/capture/dimension_notes.hpp"
+#include "pg/capture/dimension_watch_plans.hpp"
 #include "pg/catalog/change_log_rows.hpp"
 #include "pg/catalog/key_queue.hpp"
 #include "pg/catalog/model_catalog.hpp"
@@ -78,19 +88,12 @@ KeyColumns moved_keys(const ModelRecord &m, const core::RefreshPlanner &planner,
     return keys;
 }
 
-// What one watching model needs for the changed rows of w.relation.
-void capture_for_model(const DimensionWatcher &w, const ChangedRows &t) {
-    if (w.time_based) {
-        log_modification(w.source, w.load_column);
-        return;
-    }
+// What a model that needs whole rows does with the changed rows of w.relation (the statement
+// triggers' transition tables).
+void capture_rows_for_model(const DimensionWatcher &w, const ChangedRows &t) {
     core::ModelSpec bare;
     bare.id = w.model_id;
     const core::RefreshPlanner by_id(bare, quote_ident);
-    if (w.features || w.on_dimension_change != "recompute") {
-        queue_full_recompute(by_id, w.model_id);
-        return;
-    }
     std::exception_ptr failed = in_subtransaction([&] {
         const ModelRecord m = load_model(w.name);
         const core::RefreshPlanner planner(m.spec, quote_ident);
@@ -126,7 +129,48 @@ void capture_for_model(const DimensionWatcher &w, const ChangedRows &t) {
     queue_full_recompute(by_id, w.model_id);
 }
 
+// Before commit, what one watching model gets for the rows noted on relation n.relid.
+void flush_for_model(const WatchPlan &p, const NotedRelation &n) {
+    const DimensionWatcher &w = p.watcher;
+    core::ModelSpec bare;
+    bare.id = w.model_id;
+    const core::RefreshPlanner by_id(bare, quote_ident);
+    switch (p.kind) {
+        case WatchKind::Reprocess:
+            log_modification(w.source, w.load_column);
+            return;
+        case WatchKind::Recompute:
+            queue_full_recompute(by_id, w.model_id);
+            return;
+        case WatchKind::Rows:
+            // The statement triggers queued what they saw; rows no statement trigger saw (or
+            // triggers made before this model needed them) leave only a full recompute.
+            if (n.unreleased_rows > 0) queue_full_recompute(by_id, w.model_id);
+            return;
+        case WatchKind::Values:
+            break;
+    }
+    const bool noted = std::find(n.columns.begin(), n.columns.end(), p.attnum) != n.columns.end();
+    // Triggers that do not note the model's column: set up again at its next run.
+    if (!noted) redo_dimension_watch(w.model_id);
+    // The owner reads the values through the refresh only if it may read the relation.
+    if (!noted || n.overflow || !owner_may_read(p.target, w.relation)) {
+        queue_full_recompute(by_id, w.model_id);
+        return;
+    }
+    const std::optional<Datum> values = noted_values_as_text(n.relid, p.attnum);
+    if (values) queue_dimension_values(by_id, w.model_id, w.relation, *values);
+}
+
 }  // namespace
+
+void flush_dimension_notes() {
+    if (!dimension_notes_pending()) return;
+    const std::vector<NotedRelation> noted = noted_dimension_relations();
+    for (const NotedRelation &n : noted)
+        for (const WatchPlan &p : watch_plans(with_ancestors(n.relid))) flush_for_model(p, n);
+    clear_dimension_notes();
+}
 
 }  // namespace incmodel::pg
 
@@ -169,7 +213,8 @@ Datum incmodel_queue_dimension_values(PG_FUNCTION_ARGS) {
             if (SPI_register_trigger_data(td) != SPI_OK_TD_REGISTER)
                 elog(ERROR, "incmodel: could not register the transition tables");
         });
-        for (const DimensionWatcher &w : models_watching(relids)) capture_for_model(w, t);
+        for (const WatchPlan &p : watch_plans(relids))
+            if (p.kind == WatchKind::Rows) capture_rows_for_model(p.watcher, t);
         release_dimension_rows(relids);
         return PointerGetDatum(nullptr);
     });

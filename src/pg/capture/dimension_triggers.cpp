@@ -1,5 +1,7 @@
 #include "pg/capture/dimension_triggers.hpp"
 
+#include <algorithm>
+#include <map>
 #include <string>
 
 #include "core/capture_triggers.hpp"
@@ -10,6 +12,7 @@
 #include "pg/boundary/security.hpp"
 #include "pg/boundary/spi_client.hpp"
 #include "pg/capture/change_capture.hpp"
+#include "pg/capture/dimension_watch_plans.hpp"
 #include "pg/capture/source_triggers.hpp"
 #include "pg/catalog/change_log_rows.hpp"
 #include "pg/catalog/key_queue.hpp"
@@ -30,48 +33,94 @@ std::vector<std::string> relation_tree(Oid relid) {
     return out;
 }
 
-// Whether every watch trigger is on every relation of the tree, enabled ALWAYS.
-bool watched_already(Oid relid) {
-    return spi_exec(
-               "SELECT NOT EXISTS (SELECT 1 FROM (SELECT $1::pg_catalog.oid AS relid UNION SELECT "
-               "relid FROM pg_catalog.pg_partition_tree($1::pg_catalog.oid)) p CROSS JOIN "
-               "pg_catalog.unnest($2::pg_catalog.text[]) t(name) WHERE NOT EXISTS (SELECT 1 FROM "
-               "pg_catalog.pg_trigger g WHERE g.tgrelid OPERATOR(pg_catalog.=) p.relid AND "
-               "g.tgname OPERATOR(pg_catalog.=) t.name AND g.tgenabled OPERATOR(pg_catalog.=) "
-               "'A'))",
-               {SqlParam::int64(relid),
-                SqlParam::text_array(std::vector<std::string>{
-                    core::kDimensionTrigger, core::kDimensionTruncateTrigger,
-                    core::kDimensionInsertTrigger, core::kDimensionUpdateTrigger,
-                    core::kDimensionDeleteTrigger})})
-               .scalar() == std::optional<std::string>("t");
+// The watch triggers one relation of a watched tree carries for a shape (the relation itself
+// carries the row triggers; its partitions carry their clones).
+std::vector<std::string> triggers_for(const core::DimensionWatchShape &shape) {
+    std::vector<std::string> names = core::dimension_row_trigger_names(shape);
+    names.push_back(core::kDimensionTruncateTrigger);
+    if (shape.rows)
+        for (const char *t : {core::kDimensionInsertTrigger, core::kDimensionUpdateTrigger,
+                              core::kDimensionDeleteTrigger})
+            names.push_back(t);
+    std::sort(names.begin(), names.end());
+    return names;
 }
 
-// The statement triggers of the watch, dropped where they are.
-void drop_statement_triggers(const std::string &relation) {
-    for (const char *t : {core::kDimensionInsertTrigger, core::kDimensionUpdateTrigger,
-                          core::kDimensionDeleteTrigger})
-        drop_trigger(t, relation);
+// Whether every relation of the tree carries exactly the shape's watch triggers, enabled
+// ALWAYS, the row triggers made for this shape (their argument is its signature).
+bool watched_as(Oid relid, const core::DimensionWatchShape &shape) {
+    const std::vector<std::string> wanted = triggers_for(shape);
+    const std::string signature = shape.signature();
+    const SqlResult r = spi_exec(
+        "SELECT p.relid::pg_catalog.text AS relid, g.tgname::pg_catalog.text AS name, "
+        "g.tgenabled OPERATOR(pg_catalog.=) 'A' AS always, pg_catalog.encode(g.tgargs, 'escape') "
+        "AS args FROM (SELECT $1::pg_catalog.oid AS relid UNION SELECT relid FROM "
+        "pg_catalog.pg_partition_tree($1::pg_catalog.oid)) p LEFT JOIN pg_catalog.pg_trigger g "
+        "ON g.tgrelid OPERATOR(pg_catalog.=) p.relid AND g.tgname LIKE 'incmodel\\_dim%' "
+        "ORDER BY 1, 2",
+        {SqlParam::int64(relid)});
+    std::map<std::string, std::vector<std::string>> found;
+    for (std::size_t i = 0; i < r.rows.size(); ++i) {
+        const NamedRow row(r, i);
+        std::vector<std::string> &names = found[row.text("relid")];
+        if (!row["name"]) continue;
+        if (!row.boolean("always")) return false;
+        const std::string name = row.text("name");
+        const bool row_trigger =
+            name == core::kDimensionTrigger || name == core::kDimensionOldTrigger;
+        if (row_trigger && row.text("args") != signature + "\\000") return false;
+        names.push_back(name);
+    }
+    for (auto &[rel, names] : found) {
+        std::sort(names.begin(), names.end());
+        if (names != wanted) return false;
+    }
+    return true;
 }
 
-// Puts the two watch triggers on a relation and its partitions (as the catalog owner: the
-// caller's right was checked; no user code runs in the DDL).
-void add_watch_triggers(Oid relid) {
+// Drops every watch trigger of the tree: the row triggers on the relation itself first (their
+// clones on partitions go with them), then each relation's own.
+void drop_watch_triggers(const std::vector<std::string> &tree) {
+    for (const char *t : {core::kDimensionTrigger, core::kDimensionOldTrigger})
+        drop_trigger(t, tree.front());
+    for (const auto &r : tree)
+        for (const char *t : {core::kDimensionTruncateTrigger, core::kDimensionInsertTrigger,
+                              core::kDimensionUpdateTrigger, core::kDimensionDeleteTrigger})
+            drop_trigger(t, r);
+}
+
+// The TRUNCATE trigger and, for a shape with rows, the statement triggers of one relation of
+// the tree.
+void add_relation_watch_triggers(const std::string &relation,
+                                 const core::DimensionWatchShape &shape) {
+    spi_exec(core::create_dimension_truncate_trigger(relation));
+    spi_exec(core::enable_always(relation, core::kDimensionTruncateTrigger));
+    if (shape.rows)
+        for (const auto &ddl : core::create_dimension_statement_triggers(relation)) spi_exec(ddl);
+}
+
+// Puts the shape's watch triggers on a relation and its partitions, replacing those of another
+// shape (as the catalog owner: the caller's right was checked; no user code runs in the DDL).
+void add_watch_triggers(Oid relid, const core::DimensionWatchShape &shape) {
     AsCatalogOwner owner;
     const std::vector<std::string> tree = relation_tree(relid);
     const std::string literal =
         *spi_exec("SELECT pg_catalog.quote_literal($1)", {SqlParam::value(tree.front())}).scalar();
-    for (const auto &r : tree) {
-        drop_trigger(core::kDimensionTruncateTrigger, r);
-        spi_exec(core::create_dimension_truncate_trigger(r));
-        spi_exec(core::enable_always(r, core::kDimensionTruncateTrigger));
-        drop_statement_triggers(r);
-        for (const auto &ddl : core::create_dimension_statement_triggers(r)) spi_exec(ddl);
-    }
-    drop_trigger(core::kDimensionTrigger, tree.front());
-    spi_exec(core::create_dimension_row_trigger(tree.front(), literal));
+    drop_watch_triggers(tree);
+    for (const auto &r : tree) add_relation_watch_triggers(r, shape);
+    for (const auto &ddl : core::create_dimension_row_triggers(tree.front(), literal, shape))
+        spi_exec(ddl);
     // Clones on partitions too: PostgreSQL copies the mode only to partitions made later.
-    for (const auto &r : tree) spi_exec(core::enable_always(r, core::kDimensionTrigger));
+    for (const auto &r : tree)
+        for (const auto &t : core::dimension_row_trigger_names(shape))
+            spi_exec(core::enable_always(r, t));
+}
+
+// Gives the relation the watch triggers of the models that now watch it (nothing when they
+// are already there).
+void sync_watch_triggers(Oid relid) {
+    const core::DimensionWatchShape shape = watch_shape(relid);
+    if (!watched_as(relid, shape)) add_watch_triggers(relid, shape);
 }
 
 // A NOTICE when the source's column a dimension's route ends on has no index led by it: every
@@ -130,9 +179,10 @@ void watch_dimensions(const ModelRecord &m, const std::vector<Oid> &input_target
     const std::vector<Oid> relids = dimensions_of(m, input_targets);
     record_model_dimensions(m.spec.id, relids);
     if (m.on_dimension_change == "ignore") return;
+    record_watch_plans(m, relids, !input_targets.empty() || !m.depends_on.empty());
     for (Oid r : relids) {
         const bool foreign = pg_call([r] { return get_rel_relkind(r) == RELKIND_FOREIGN_TABLE; });
-        if (!foreign && watched_already(r)) continue;
+        invalidate_watch_plans(r);
         if (foreign || !may_add_triggers(r)) {
             const std::string name = regclass_text(r);
             report(NOTICE,
@@ -145,7 +195,7 @@ void watch_dimensions(const ModelRecord &m, const std::vector<Oid> &input_target
                              "rebuild the model after changing it.");
             continue;
         }
-        add_watch_triggers(r);
+        sync_watch_triggers(r);
     }
 }
 
@@ -163,17 +213,18 @@ std::vector<Oid> watched_relations(const ModelRecord &m) {
 
 void unwatch_dimensions(const std::vector<Oid> &relids) {
     for (Oid r : relids) {
-        if (dimension_watched(r)) continue;
         const bool exists = pg_call([r] { return get_rel_name(r) != nullptr; });
-        if (!exists || !may_add_triggers(r)) continue;  // dropped, or another role's: left
+        if (!exists) continue;
+        invalidate_watch_plans(r);
+        if (!may_add_triggers(r)) continue;  // another role's: left
         if (pg_call([r] { return get_rel_relkind(r) == RELKIND_FOREIGN_TABLE; })) continue;
-        AsCatalogOwner owner;
-        const std::vector<std::string> tree = relation_tree(r);
-        drop_trigger(core::kDimensionTrigger, tree.front());
-        for (const auto &rel : tree) {
-            drop_trigger(core::kDimensionTruncateTrigger, rel);
-            drop_statement_triggers(rel);
+        // Still watched: the triggers the remaining models need (fewer columns, perhaps).
+        if (dimension_watched(r)) {
+            sync_watch_triggers(r);
+            continue;
         }
+        AsCatalogOwner owner;
+        drop_watch_triggers(relation_tree(r));
     }
 }
 
@@ -183,13 +234,14 @@ void watch_new_partition(Oid partition, bool with_rows) {
         if (r != partition && dimension_watched(r)) watched.push_back(r);
     if (watched.empty()) return;
     {
+        core::DimensionWatchShape shape;
+        for (Oid r : watched) shape.rows = shape.rows || watch_shape(r).rows;
         AsCatalogOwner owner;
         const std::string rel = regclass_text(partition);
-        drop_trigger(core::kDimensionTruncateTrigger, rel);
-        spi_exec(core::create_dimension_truncate_trigger(rel));
-        spi_exec(core::enable_always(rel, core::kDimensionTruncateTrigger));
-        drop_statement_triggers(rel);
-        for (const auto &ddl : core::create_dimension_statement_triggers(rel)) spi_exec(ddl);
+        for (const char *t : {core::kDimensionTruncateTrigger, core::kDimensionInsertTrigger,
+                              core::kDimensionUpdateTrigger, core::kDimensionDeleteTrigger})
+            drop_trigger(t, rel);
+        add_relation_watch_triggers(rel, shape);
     }
     // Rows that arrive with an attached partition were written where no trigger saw them.
     if (with_rows) notify_dimension_change(with_ancestors(partition));

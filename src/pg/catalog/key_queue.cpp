@@ -5,6 +5,11 @@
 #include "pg/boundary/security.hpp"
 #include "pg/boundary/spi_client.hpp"
 
+extern "C" {
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+}
+
 namespace incmodel::pg {
 
 namespace {
@@ -65,6 +70,18 @@ void queue_dimension_values(const core::RefreshPlanner &planner, std::int64_t mo
     AsCatalogOwner owner;
     spi_exec(planner.queue_dimension_values(),
              {SqlParam::int64(model_id), SqlParam::int64(dimension), SqlParam::value(*values)});
+}
+
+void queue_dimension_values(const core::RefreshPlanner &planner, std::int64_t model_id,
+                            Oid dimension, Datum values) {
+    AsCatalogOwner owner;
+    const std::string sql = planner.queue_dimension_values();
+    pg_call([&] {
+        Oid types[3] = {INT8OID, OIDOID, TEXTARRAYOID};
+        Datum args[3] = {Int64GetDatum(model_id), ObjectIdGetDatum(dimension), values};
+        if (SPI_execute_with_args(sql.c_str(), 3, types, args, nullptr, false, 0) != SPI_OK_INSERT)
+            elog(ERROR, "incmodel: could not queue the values of a dimension change");
+    });
 }
 
 void queue_full_recompute(const core::RefreshPlanner &planner, std::int64_t model_id) {

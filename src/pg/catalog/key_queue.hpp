@@ -39,6 +39,9 @@ void queue_key_sets(const core::RefreshPlanner &planner, std::int64_t model_id, 
 // Queues the join values of a dimension's changed rows for a model (catalog owner).
 void queue_dimension_values(const core::RefreshPlanner &planner, std::int64_t model_id,
                             Oid dimension, const std::optional<std::string> &values);
+// The same from a text[] Datum built in C (the values the row triggers noted).
+void queue_dimension_values(const core::RefreshPlanner &planner, std::int64_t model_id,
+                            Oid dimension, Datum values);
 
 // Queues a full recompute of the model (catalog owner).
 void queue_full_recompute(const core::RefreshPlanner &planner, std::int64_t model_id);

@@ -426,7 +426,8 @@ std::vector<DimensionWatcher> models_watching(const std::vector<Oid> &relids) {
         "SELECT DISTINCT m.model_id, m.name, m.load_column IS NOT NULL AS time_based, "
         "m.source::pg_catalog.oid::pg_catalog.text AS source, m.load_column, "
         "d.relation::pg_catalog.oid::pg_catalog.text AS relation, m.on_dimension_change, "
-        "m.depends_on IS NOT NULL AS features FROM incmodel.model_dimensions d JOIN "
+        "m.depends_on IS NOT NULL AS features, m.target::pg_catalog.oid::pg_catalog.text AS "
+        "target, d.watch, d.noted_column FROM incmodel.model_dimensions d JOIN "
         "incmodel.models m USING (model_id) WHERE d.relation::pg_catalog.oid "
         "OPERATOR(pg_catalog.=) ANY ($1::pg_catalog.text[]::pg_catalog.oid[]) AND "
         "m.on_dimension_change OPERATOR(pg_catalog.<>) 'ignore' ORDER BY m.name",
@@ -443,9 +444,32 @@ std::vector<DimensionWatcher> models_watching(const std::vector<Oid> &relids) {
         w.time_based = row.boolean("time_based");
         w.source = static_cast<Oid>(std::stoul(row.text("source")));
         w.load_column = row.text("load_column");
+        w.target = static_cast<Oid>(std::stoul(row.text("target")));
+        w.watch = row.text("watch");
+        if (row["noted_column"])
+            w.noted_column = static_cast<AttrNumber>(std::stoi(row.text("noted_column")));
         out.push_back(std::move(w));
     }
     return out;
+}
+
+void redo_dimension_watch(std::int64_t model_id) {
+    AsCatalogOwner owner;
+    spi_exec(
+        "UPDATE incmodel.models SET dimensions_recorded = false WHERE model_id = "
+        "$1::pg_catalog.int8 AND dimensions_recorded",
+        {SqlParam::int64(model_id)});
+}
+
+void record_dimension_watch(std::int64_t model_id, Oid relid, const std::string &watch,
+                            AttrNumber noted_column) {
+    AsCatalogOwner owner;
+    spi_exec(
+        "UPDATE incmodel.model_dimensions SET watch = $3, noted_column = $4::pg_catalog.int2 "
+        "WHERE model_id = $1::pg_catalog.int8 AND relation::pg_catalog.oid "
+        "OPERATOR(pg_catalog.=) $2::pg_catalog.oid",
+        {SqlParam::int64(model_id), SqlParam::int64(relid), SqlParam::value(watch),
+         noted_column == InvalidAttrNumber ? SqlParam::null() : SqlParam::int64(noted_column)});
 }
 
 void record_dimension_policy(std::int64_t model_id, const std::string &policy) {

@@ -75,10 +75,24 @@ struct DimensionWatcher {
     bool time_based = false;  // a time-based model reprocesses (a 'modify' for its load column)
     Oid source = InvalidOid;
     std::string load_column;
+    Oid target = InvalidOid;
+    // What a change does for it, as worked out when the watch was set up (dimension_watch_plans:
+    // "values", "rows", "recompute", "reprocess"; "" when not recorded yet), and the relation's
+    // column whose values are noted for "values".
+    std::string watch;
+    AttrNumber noted_column = InvalidAttrNumber;
 };
 // The models that watch any of relids (a relation and its partition ancestors), one entry per
 // model and watched relation; models set to ignore dimension changes are left out.
 std::vector<DimensionWatcher> models_watching(const std::vector<Oid> &relids);
+
+// The model's watch triggers are to be set up again at its next run (they note other columns
+// than its plan reads: made before an upgrade, or a restore renumbered the relation's columns).
+void redo_dimension_watch(std::int64_t model_id);
+
+// Records what a change to relid does for the model (DimensionWatcher::watch, noted_column).
+void record_dimension_watch(std::int64_t model_id, Oid relid, const std::string &watch,
+                            AttrNumber noted_column);
 
 // Stores a model's on_dimension_change setting.
 void record_dimension_policy(std::int64_t model_id, const std::string &policy);

@@ -1,0 +1,314 @@
+#include "pg/capture/dimension_notes.hpp"
+
+#include "pg/boundary/guard.hpp"
+#include "pg/boundary/settings.hpp"
+#include "pg/capture/change_capture.hpp"
+#include "pg/capture/transaction_list.hpp"
+
+extern "C" {
+#include "access/transam.h"
+#include "catalog/pg_type.h"
+#include "fmgr.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/lsyscache.h"
+}
+
+using namespace incmodel::pg;
+
+namespace {
+
+// A column's noted values are kept as the elements of the text[] they are queued as, laid out
+// as an array stores them (a 4-byte length header, the text, padding to int alignment), in
+// blocks that are chained, never moved: queuing them copies the blocks after an array header,
+// with no work per value.
+constexpr Size kBlockBytes = 64 * 1024;
+struct ValueBlock {
+    Size used, size;
+    ValueBlock *next;
+    char *data() { return reinterpret_cast<char *>(this) + MAXALIGN(sizeof(ValueBlock)); }
+};
+
+// The values noted for one column of a relation.
+struct NotedColumn {
+    AttrNumber attnum;
+    Oid type;
+    ValueBlock *first, *last;
+    const char *last_value;  // the last element kept (its header), for repeats_last
+    int64 count;
+    NotedColumn *next;
+};
+
+// One relation's notes (the relation the WHEN clauses name).
+struct DimensionNote {
+    Oid relid;
+    int64 rows;    // noted since a statement trigger released them
+    int64 values;  // kept, all columns
+    int64 bytes;   // kept, all columns
+    bool overflow;
+    NotedColumn *columns;
+    DimensionNote *next;
+};
+
+TransactionList<DimensionNote> notes;
+// Bumped when the notes are cleared, so a WHEN clause's cached pointers are not reused after.
+uint64 generation = 0;
+
+DimensionNote *find_note(Oid relid) {
+    for (DimensionNote *n = notes.head(); n != nullptr; n = n->next)
+        if (n->relid == relid) return n;
+    return nullptr;
+}
+
+// The relation's notes, created on first use (for the life of the transaction).
+DimensionNote *note_of(Oid relid) {
+    DimensionNote *n = find_note(relid);
+    if (n == nullptr) {
+        n = notes.add();
+        n->relid = relid;
+    }
+    return n;
+}
+
+// The column's entry in the relation's notes, created on first use: its presence says the row
+// triggers note that column, even when every value was NULL.
+NotedColumn *column_of(DimensionNote *n, AttrNumber attnum, Oid type) {
+    for (NotedColumn *c = n->columns; c != nullptr; c = c->next)
+        if (c->attnum == attnum && c->type == type) return c;
+    auto *c = static_cast<NotedColumn *>(
+        MemoryContextAllocZero(TopTransactionContext, sizeof(NotedColumn)));
+    c->attnum = attnum;
+    c->type = type;
+    c->next = n->columns;
+    n->columns = c;
+    return c;
+}
+
+// Whether text is the column's last noted value (an UPDATE notes its NEW row, then its OLD one;
+// a statement often repeats a value): it is noted once.
+bool repeats_last(const NotedColumn *c, const char *text, Size len) {
+    return c->last_value != nullptr && VARSIZE(c->last_value) - VARHDRSZ == len &&
+           memcmp(c->last_value + VARHDRSZ, text, len) == 0;
+}
+
+// Appends one value's text to a column's notes, as an element of a text[].
+void append_text(DimensionNote *n, NotedColumn *c, const char *text, Size len) {
+    const Size room = INTALIGN(VARHDRSZ + len);
+    if (c->last == nullptr || c->last->size - c->last->used < room) {
+        const Size size = room > kBlockBytes / 4 ? room : kBlockBytes;
+        auto *block = static_cast<ValueBlock *>(
+            MemoryContextAlloc(TopTransactionContext, MAXALIGN(sizeof(ValueBlock)) + size));
+        block->used = 0;
+        block->size = size;
+        block->next = nullptr;
+        if (c->last == nullptr) {
+            c->first = block;
+        } else {
+            c->last->next = block;
+        }
+        c->last = block;
+        n->bytes += static_cast<int64>(size);
+    }
+    char *to = c->last->data() + c->last->used;
+    SET_VARSIZE(to, VARHDRSZ + len);
+    memcpy(to + VARHDRSZ, text, len);
+    if (room > VARHDRSZ + len) memset(to + VARHDRSZ + len, 0, room - VARHDRSZ - len);
+    c->last->used += room;
+    c->last_value = to;
+    c->count++;
+    n->values++;
+}
+
+// What a WHEN clause's function keeps between rows (fn_extra, in the expression's memory
+// context): its columns and their types, and where the current transaction's notes are.
+struct NoteCall {
+    int nvalues;
+    AttrNumber *attnums;
+    Oid *types;
+    FmgrInfo *outputs;  // per value: the type's output function (unused for text and varchar)
+    bool *as_text;      // per value: text or varchar, kept as they are
+    Oid relid;
+    LocalTransactionId lxid;
+    uint64 generation;
+    DimensionNote *note;
+    NotedColumn **columns;
+};
+
+// The fn_extra of note_dimension_values' first call in a statement.
+NoteCall *set_up_call(FunctionCallInfo fcinfo) {
+    if (get_fn_expr_variadic(fcinfo->flinfo))
+        ereport(ERROR, (errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+                        errmsg("incmodel.note_dimension_values() takes the noted values one by "
+                               "one, not as a VARIADIC array")));
+    ArrayType *columns = PG_GETARG_ARRAYTYPE_P(1);
+    Datum *elems;
+    bool *nulls;
+    int count;
+    deconstruct_array(columns, INT2OID, 2, true, TYPALIGN_SHORT, &elems, &nulls, &count);
+    const int nvalues = PG_NARGS() - 2;
+    if (count != nvalues)
+        ereport(ERROR, (errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+                        errmsg("incmodel.note_dimension_values() got %d column numbers for %d "
+                               "values",
+                               count, nvalues)));
+    MemoryContext mcxt = fcinfo->flinfo->fn_mcxt;
+    auto *call = static_cast<NoteCall *>(MemoryContextAllocZero(mcxt, sizeof(NoteCall)));
+    call->nvalues = nvalues;
+    call->attnums =
+        static_cast<AttrNumber *>(MemoryContextAlloc(mcxt, sizeof(AttrNumber) * (nvalues + 1)));
+    call->types = static_cast<Oid *>(MemoryContextAlloc(mcxt, sizeof(Oid) * (nvalues + 1)));
+    call->columns = static_cast<NotedColumn **>(
+        MemoryContextAllocZero(mcxt, sizeof(NotedColumn *) * (nvalues + 1)));
+    call->outputs =
+        static_cast<FmgrInfo *>(MemoryContextAllocZero(mcxt, sizeof(FmgrInfo) * (nvalues + 1)));
+    call->as_text = static_cast<bool *>(MemoryContextAllocZero(mcxt, sizeof(bool) * (nvalues + 1)));
+    for (int i = 0; i < nvalues; ++i) {
+        if (nulls[i])
+            ereport(ERROR, (errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+                            errmsg("incmodel.note_dimension_values(): a NULL column number")));
+        call->attnums[i] = DatumGetInt16(elems[i]);
+        call->types[i] = get_fn_expr_argtype(fcinfo->flinfo, i + 2);
+        // Only built-in types' output functions run here (the watch notes no other column).
+        if (call->types[i] >= FirstNormalObjectId)
+            ereport(ERROR, (errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+                            errmsg("incmodel.note_dimension_values() notes built-in types "
+                                   "only")));
+        call->as_text[i] = call->types[i] == TEXTOID || call->types[i] == VARCHAROID;
+        if (!call->as_text[i]) {
+            Oid output;
+            bool varlena;
+            getTypeOutputInfo(call->types[i], &output, &varlena);
+            fmgr_info_cxt(output, &call->outputs[i], mcxt);
+        }
+    }
+    fcinfo->flinfo->fn_extra = call;
+    return call;
+}
+
+// Points the call at the current transaction's notes of relid.
+void bind_call(NoteCall *call, Oid relid) {
+    call->note = note_of(relid);
+    for (int i = 0; i < call->nvalues; ++i)
+        call->columns[i] = column_of(call->note, call->attnums[i], call->types[i]);
+    call->relid = relid;
+    call->lxid = MyProc->lxid;
+    call->generation = generation;
+}
+
+}  // namespace
+
+namespace incmodel::pg {
+
+bool dimension_notes_pending() {
+    return notes.current() && notes.head() != nullptr;
+}
+
+std::vector<NotedRelation> noted_dimension_relations() {
+    std::vector<NotedRelation> out;
+    if (!notes.current()) return out;
+    for (DimensionNote *n = notes.head(); n != nullptr; n = n->next) {
+        NotedRelation r;
+        r.relid = n->relid;
+        r.unreleased_rows = n->rows;
+        r.overflow = n->overflow;
+        for (NotedColumn *c = n->columns; c != nullptr; c = c->next) r.columns.push_back(c->attnum);
+        out.push_back(std::move(r));
+    }
+    return out;
+}
+
+std::optional<Datum> noted_values_as_text(Oid relid, AttrNumber attnum) {
+    DimensionNote *n = pg_call([relid] { return notes.current() ? find_note(relid) : nullptr; });
+    if (n == nullptr) return std::nullopt;
+    NotedColumn *c = n->columns;
+    while (c != nullptr && c->attnum != attnum) c = c->next;
+    if (c == nullptr || c->count == 0) return std::nullopt;
+    return pg_call([c] {
+        Size data = 0;
+        for (const ValueBlock *b = c->first; b != nullptr; b = b->next) data += b->used;
+        const Size total = ARR_OVERHEAD_NONULLS(1) + data;
+        auto *a = static_cast<ArrayType *>(palloc0(total));
+        SET_VARSIZE(a, total);
+        a->ndim = 1;
+        a->dataoffset = 0;
+        a->elemtype = TEXTOID;
+        ARR_DIMS(a)[0] = static_cast<int>(c->count);
+        ARR_LBOUND(a)[0] = 1;
+        char *to = ARR_DATA_PTR(a);
+        for (ValueBlock *b = c->first; b != nullptr; b = b->next) {
+            memcpy(to, b->data(), b->used);
+            to += b->used;
+        }
+        return PointerGetDatum(a);
+    });
+}
+
+void clear_dimension_notes() {
+    notes.clear();
+    generation++;
+}
+
+void release_dimension_rows(const std::vector<Oid> &relids) {
+    for (Oid relid : relids) {
+        DimensionNote *n =
+            pg_call([relid] { return notes.current() ? find_note(relid) : nullptr; });
+        if (n != nullptr) n->rows = 0;
+    }
+}
+
+}  // namespace incmodel::pg
+
+extern "C" {
+
+// The WHEN clause of incmodel_dim and incmodel_dim_old on a watched relation whose models' routes
+// start from plain columns: notes the row and its values on those columns (consecutive repeats of
+// a value once: an UPDATE notes the NEW row then the OLD), returns false so no row event is
+// queued. Plain C, called once per changed row.
+PG_FUNCTION_INFO_V1(incmodel_note_dimension_values);
+Datum incmodel_note_dimension_values(PG_FUNCTION_ARGS) {
+    if (capture_suppressed_now() || PG_ARGISNULL(0) || PG_ARGISNULL(1)) PG_RETURN_BOOL(false);
+    auto *call = static_cast<NoteCall *>(fcinfo->flinfo->fn_extra);
+    if (call == nullptr) call = set_up_call(fcinfo);
+    const Oid relid = PG_GETARG_OID(0);
+    if (call->lxid != MyProc->lxid || call->generation != generation || call->relid != relid ||
+        !notes.current())
+        bind_call(call, relid);
+    DimensionNote *n = call->note;
+    n->rows++;
+    if (n->overflow) PG_RETURN_BOOL(false);
+    for (int i = 0; i < call->nvalues; ++i) {
+        if (PG_ARGISNULL(i + 2)) continue;
+        if (n->values >= dimension_values_limit || n->bytes >= kMaxNotedBytes) {
+            n->overflow = true;
+            break;
+        }
+        NotedColumn *c = call->columns[i];
+        const char *text;
+        Size len;
+        char *printed = nullptr;
+        if (call->as_text[i]) {
+            auto *v = reinterpret_cast<struct varlena *>(DatumGetPointer(PG_GETARG_DATUM(i + 2)));
+            if (VARATT_IS_EXTENDED(v) && !VARATT_IS_SHORT(v)) v = PG_DETOAST_DATUM_PACKED(v);
+            text = VARDATA_ANY(v);
+            len = VARSIZE_ANY_EXHDR(v);
+        } else {
+            printed = OutputFunctionCall(&call->outputs[i], PG_GETARG_DATUM(i + 2));
+            text = printed;
+            len = strlen(printed);
+        }
+        if (!repeats_last(c, text, len)) append_text(n, c, text, len);
+        if (printed != nullptr) pfree(printed);
+    }
+    PG_RETURN_BOOL(false);
+}
+
+// The WHEN clause of incmodel_dim on a watched relation no model reads values of: notes the
+// changed row, returns false (no event).
+PG_FUNCTION_INFO_V1(incmodel_note_dimension_change);
+Datum incmodel_note_dimension_change(PG_FUNCTION_ARGS) {
+    if (capture_suppressed_now() || PG_ARGISNULL(0)) PG_RETURN_BOOL(false);
+    note_of(PG_GETARG_OID(0))->rows++;
+    PG_RETURN_BOOL(false);
+}
+
+}  // extern "C"
