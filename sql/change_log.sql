@@ -1,5 +1,6 @@
 -- The change log's trigger pair: a row trigger whose WHEN clause notes each inserted batch value
--- in backend memory (and never fires), and a statement trigger that writes the range. Checked
+-- in backend memory (and never fires), and a statement trigger that keeps the statement's range
+-- for the commit, which writes one log row per distinct range. Checked
 -- here for each comparison path (int64, int32, btree with collation, by-reference values) and for
 -- the statements that could lose or mix a range: COPY, INSERT ... SELECT, an empty insert, a
 -- rolled-back savepoint, an insert nested in another insert into the same source, two sources
@@ -66,16 +67,20 @@ INSERT INTO atomic.cl SELECT * FROM atomic.cl WHERE false;
 SELECT count(*) - :log_rows_before AS new_log_rows FROM incmodel.source_changes
 WHERE source = 'atomic.cl'::regclass;
 
--- A savepoint rolled back after noting values: the next statement's range may be wider, never
--- narrower, and the rolled-back rows are not counted by a refresh.
+-- A savepoint rolled back after noting values: the transaction may still log the rolled-back
+-- statement's range (its batches are recounted, finding nothing new), never less, and the
+-- rolled-back rows are not counted by a refresh. The ranges of a transaction's statements are
+-- written as it commits, one row per distinct range.
 BEGIN;
 SAVEPOINT s;
 INSERT INTO atomic.cl VALUES ('f', 1, '2020-01-01+00', '2020-01-01', 'AAA', 1);
 ROLLBACK TO SAVEPOINT s;
 INSERT INTO atomic.cl VALUES ('f', 2, '2026-02-01+00', '2026-02-01', 'n', 2);
+INSERT INTO atomic.cl VALUES ('f', 3, '2026-02-01+00', '2026-02-01', 'n', 3);
 COMMIT;
-SELECT batch_column, lo, hi FROM incmodel.source_changes
-WHERE source = 'atomic.cl'::regclass AND batch_column IN ('ts', 'd') ORDER BY txid DESC, batch_column LIMIT 2;
+SELECT batch_column, lo, hi, rows FROM incmodel.source_changes
+WHERE source = 'atomic.cl'::regclass AND batch_column IN ('ts', 'd')
+  AND txid = (SELECT max(txid) FROM incmodel.source_changes) ORDER BY batch_column, lo;
 SELECT testkit.cl_check('savepoint');
 
 -- An insert nested inside another insert into the same source: a BEFORE trigger on atomic.cl

@@ -96,6 +96,14 @@ SELECT dn.last_keys('dn_code') AS keys,
 SELECT * FROM testkit.refresh_outcome('dn_acct');
 SELECT * FROM testkit.refresh_outcome('dn_expr');
 
+-- A refresh in the transaction that changed the dimension sees the change (the values noted for
+-- the commit are queued first).
+BEGIN;
+UPDATE dn.dim SET label = 'same transaction' WHERE code = 'c8';
+SELECT * FROM testkit.refresh_outcome('dn_code');
+COMMIT;
+SELECT dn.last_keys('dn_code') AS keys, dn.users_of_codes('{c8}') AS expected;
+
 -- 6. COPY into the dimension (the loaders' path), then a refresh of each model.
 COPY dn.dim FROM stdin;
 c40	6	copied
@@ -103,8 +111,9 @@ c41	5	copied too
 \.
 SELECT * FROM testkit.refresh_outcome('dn_code');
 SELECT * FROM testkit.refresh_outcome('dn_acct');
+-- (accounts 5 and 6 of the copied rows, and 3, c8's, whose label changed above)
 SELECT dn.last_keys('dn_acct') AS keys,
-       (SELECT count(DISTINCT uid) FROM dn.ev WHERE acct IN (5, 6)) AS expected;
+       (SELECT count(DISTINCT uid) FROM dn.ev WHERE acct IN (3, 5, 6)) AS expected;
 SELECT * FROM testkit.refresh_outcome('dn_expr');
 
 -- 7. Tags: a late tag row, a changed label, a removed tag.

@@ -74,8 +74,9 @@ SELECT max(events) < 424242 AS not_hijacked FROM derived.owned;
 -- except those that must not: create_model resolves the user's query in the caller's path (as
 -- CREATE VIEW does), procedures that COMMIT cannot have a SET clause (they pin it inside,
 -- per transaction, in C), and note_source_row / note_source_modification / note_dimension_change
--- / note_dimension_values, the change capture's per-row WHEN functions, which resolve no names and must not pay a setting
--- save/restore for every inserted, updated or deleted row.
+-- / note_dimension_values, the change capture's per-row WHEN functions, and log_source_change, its
+-- per-statement trigger, which resolve no names and must not pay a setting save/restore for
+-- every inserted, updated or deleted row (or every small INSERT statement).
 SELECT count(*) AS security_definer_functions
 FROM pg_proc WHERE pronamespace IN ('incmodel'::regnamespace, 'incmodel_test'::regnamespace) AND prosecdef;
 SELECT p.oid::regprocedure AS without_pinned_search_path

@@ -5,9 +5,12 @@
 //
 // The WHEN function widens a backend-local range of the batch values inserted in the current
 // transaction and returns false, so no row event is ever queued and COPY keeps its multi-insert
-// path; the statement trigger writes the range to incmodel.source_changes and forgets it. This
-// costs a loader one comparison per row. (0.1.0 read an AFTER STATEMENT transition table instead,
-// which copied every inserted row into a tuplestore: 5-12% of a COPY. Those triggers still work.)
+// path; the statement trigger takes the statement's range and keeps it for the commit, which
+// writes one row to incmodel.source_changes per distinct range (a stream of small INSERT
+// statements of one batch in a transaction: one row). This costs a loader one comparison per
+// row and, per transaction, one INSERT of a saved plan. (0.1.0 read an AFTER STATEMENT transition
+// table instead, which copied every inserted row into a tuplestore: 5-12% of a COPY. Those triggers
+// still work.)
 #include <string>
 #include <vector>
 
@@ -21,6 +24,7 @@
 
 extern "C" {
 #include "catalog/pg_type_d.h"
+#include "miscadmin.h"
 #include "commands/trigger.h"
 #include "executor/executor.h"
 #include "executor/tuptable.h"
@@ -179,6 +183,62 @@ PendingRange *note_range(FunctionCallInfo fcinfo, NoteCache *c) {
     return r;
 }
 
+// The ranges a transaction's INSERT statements noted, kept until its commit writes them: one log
+// row per distinct range and transaction (a stream of small INSERT statements of one batch in a
+// transaction writes one row, not one per statement). Plain C data in TopTransactionContext.
+struct KeptRange {
+    Oid source;
+    char column[NAMEDATALEN];
+    Oid type;
+    int16 typlen;
+    bool byval;
+    int64 rows, nulls;
+    bool any;
+    Datum lo, hi;
+    KeptRange *next;
+};
+TransactionList<KeptRange> kept;
+int kept_count = 0;  // entries of the current transaction (reset with its first entry)
+// Past this many distinct ranges in one transaction they are written as they come.
+constexpr int kMaxKeptRanges = 64;
+
+// Whether two values of a range's type are the same.
+bool same_value(const KeptRange *k, Datum a, Datum b) {
+    return datumIsEqual(a, b, k->byval, k->typlen);
+}
+
+// Keeps a statement's range for the commit: merged into an equal range of the same (source,
+// column), else a new entry. False when the transaction holds too many: the caller writes it.
+bool keep_range(Oid source, const char *column, const BatchRange &r, Oid type) {
+    if (!kept.current()) kept_count = 0;
+    for (KeptRange *k = kept.head(); k != nullptr; k = k->next) {
+        if (k->source != source || k->type != type || strncmp(k->column, column, NAMEDATALEN) != 0)
+            continue;
+        if (k->any != r.any) continue;
+        if (r.any && (!same_value(k, k->lo, r.lo) || !same_value(k, k->hi, r.hi))) continue;
+        k->rows += r.rows;
+        k->nulls += r.nulls;
+        return true;
+    }
+    if (kept_count >= kMaxKeptRanges) return false;
+    KeptRange *k = kept.add();
+    kept_count++;
+    k->source = source;
+    strlcpy(k->column, column, NAMEDATALEN);
+    k->type = type;
+    get_typlenbyval(type, &k->typlen, &k->byval);
+    k->rows = r.rows;
+    k->nulls = r.nulls;
+    k->any = r.any;
+    if (r.any) {
+        MemoryContext old = MemoryContextSwitchTo(TopTransactionContext);
+        k->lo = datumCopy(r.lo, k->byval, k->typlen);
+        k->hi = datumCopy(r.hi, k->byval, k->typlen);
+        MemoryContextSwitchTo(old);
+    }
+    return true;
+}
+
 // Takes the range noted for (source, column) in this transaction and empties it. The entry stays
 // in the list: a WHEN call site caches it, and a statement nested in another (a trigger loading
 // the same source) must not detach the outer statement's range.
@@ -244,14 +304,57 @@ std::string output_text(Oid type, Datum v) {
     });
 }
 
+// Whether a type's text form depends on no setting but DateStyle (the usual batch types):
+// its bounds are written in ISO DateStyle set directly around the output, where a GUC nest level
+// per statement cost a small INSERT more than its rows.
+bool needs_only_datestyle(Oid type) {
+    switch (type) {
+        case INT2OID:
+        case INT4OID:
+        case INT8OID:
+        case TEXTOID:
+        case VARCHAROID:
+        case BPCHAROID:
+        case UUIDOID:
+        case NUMERICOID:
+        case DATEOID:
+        case TIMESTAMPOID:
+        case TIMESTAMPTZOID:
+            return true;
+        default:
+            return false;
+    }
+}
+
+// ISO DateStyle (year-month-day) while alive; the previous style after.
+class IsoDateStyle {
+  public:
+    IsoDateStyle() : style_(DateStyle), order_(DateOrder) {
+        DateStyle = USE_ISO_DATES;
+        DateOrder = DATEORDER_YMD;
+    }
+    ~IsoDateStyle() {
+        DateStyle = style_;
+        DateOrder = order_;
+    }
+    IsoDateStyle(const IsoDateStyle &) = delete;
+    IsoDateStyle &operator=(const IsoDateStyle &) = delete;
+
+  private:
+    int style_, order_;
+};
+
 // Writes one range to the log (as the catalog owner: a loader needs no right on incmodel's schema
 // or log). The bounds are rendered first, as the loader (the column type's output).
 void write_range(Oid source, const char *column, const BatchRange &range, Oid type,
                  const char *kind = "insert") {
     std::optional<std::string> lo, hi;
-    if (range.any) {
-        // Canonical text whatever the loader's settings (the statement trigger's SET clauses do
-        // the same; the pre-commit flush has none): plans read it back in ISO DateStyle.
+    if (range.any && needs_only_datestyle(type)) {
+        // Canonical text whatever the loader's settings: plans read it back in ISO DateStyle.
+        IsoDateStyle iso;
+        lo = output_text(type, range.lo);
+        hi = output_text(type, range.hi);
+    } else if (range.any) {
         PinnedSettings pinned("");
         lo = output_text(type, range.lo);
         hi = output_text(type, range.hi);
@@ -268,6 +371,7 @@ namespace incmodel::pg {
 // into a partition (the statement trigger is on the partitioned source only), logical
 // replication's apply (which fires no statement triggers). Called before commit.
 bool pending_ranges_exist() {
+    if (kept.current() && kept.head() != nullptr) return true;
     if (!pending.current()) return false;
     for (PendingRange *p = pending.head(); p != nullptr; p = p->next)
         if (p->rows > 0) return true;
@@ -288,6 +392,20 @@ void log_recount_range(Oid source, Relation rel, Tuplestorestate *rows, const ch
 }
 
 void flush_pending_ranges() {
+    if (kept.current()) {
+        std::vector<KeptRange *> ranges;
+        for (KeptRange *k = kept.head(); k != nullptr; k = k->next) ranges.push_back(k);
+        kept.clear();
+        for (const KeptRange *k : ranges) {
+            BatchRange range;
+            range.rows = k->rows;
+            range.nulls = k->nulls;
+            range.any = k->any;
+            range.lo = k->lo;
+            range.hi = k->hi;
+            write_range(k->source, k->column, range, k->type);
+        }
+    }
     if (!pending.current()) return;
     for (PendingRange *p = pending.head(); p != nullptr; p = p->next) {
         BatchRange range;
@@ -366,6 +484,13 @@ Datum incmodel_log_source_change(PG_FUNCTION_ARGS) {
                 return PointerGetDatum(nullptr);
         }
         if (range.rows == 0) return PointerGetDatum(nullptr);
+        // Written by the commit (one row per distinct range and transaction), or now when the
+        // transaction holds many.
+        BatchRange *kept_range = &range;
+        if (pg_call([source, column, kept_range, type] {
+                return keep_range(source, column, *kept_range, type);
+            }))
+            return PointerGetDatum(nullptr);
         SpiConnection spi;
         write_range(source, column, range, type);
         return PointerGetDatum(nullptr);

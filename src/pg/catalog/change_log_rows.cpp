@@ -3,15 +3,55 @@
 #include "pg/boundary/guard.hpp"
 #include "pg/boundary/security.hpp"
 #include "pg/boundary/spi_client.hpp"
+#include "pg/capture/change_capture.hpp"
 
 extern "C" {
 #include "catalog/namespace.h"
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "utils/builtins.h"
 #include "utils/lsyscache.h"
 }
 
 namespace incmodel::pg {
 
 namespace {
+
+// The INSERT of a load's log row, prepared once per backend: a small INSERT statement into a
+// logged source paid more for parsing, analyzing and planning it than for its own rows. A saved
+// plan is re-analyzed by PostgreSQL when the log table changes (an extension update, a re-create).
+SPIPlanPtr insert_range_plan = nullptr;
+
+void insert_range_row(Oid source, const std::string &column, const LoggedRange &range,
+                      const char *kind) {
+    pg_call([&] {
+        if (insert_range_plan == nullptr) {
+            Oid types[7] = {OIDOID, TEXTOID, TEXTOID, TEXTOID, INT8OID, INT8OID, TEXTOID};
+            SPIPlanPtr plan = SPI_prepare(
+                "INSERT INTO incmodel.source_changes (source, batch_column, txid, lo, hi, rows, "
+                "nulls, kind) VALUES ($1, $2, pg_catalog.pg_current_xact_id(), $3, $4, $5, $6, "
+                "$7)",
+                7, types);
+            if (plan == nullptr || SPI_keepplan(plan) != 0)
+                elog(ERROR, "incmodel: could not prepare the change log's insert: %s",
+                     SPI_result_code_string(SPI_result));
+            insert_range_plan = plan;
+        }
+        Datum values[7];
+        char nulls[8] = "       ";
+        values[0] = ObjectIdGetDatum(source);
+        values[1] = PointerGetDatum(cstring_to_text(column.c_str()));
+        values[2] = range.lo ? PointerGetDatum(cstring_to_text(range.lo->c_str())) : (Datum)0;
+        if (!range.lo) nulls[2] = 'n';
+        values[3] = range.hi ? PointerGetDatum(cstring_to_text(range.hi->c_str())) : (Datum)0;
+        if (!range.hi) nulls[3] = 'n';
+        values[4] = Int64GetDatum(range.rows);
+        values[5] = Int64GetDatum(range.nulls);
+        values[6] = PointerGetDatum(cstring_to_text(kind));
+        if (SPI_execute_plan(insert_range_plan, values, nulls, false, 0) != SPI_OK_INSERT)
+            elog(ERROR, "incmodel: could not write the change log");
+    });
+}
 
 SqlParam oid_param(Oid oid) {
     return SqlParam::value(std::to_string(oid));
@@ -47,13 +87,7 @@ void log_range(Oid source, const std::string &column, const LoggedRange &range, 
             params);
         return;
     }
-    params.push_back(SqlParam::int64(range.nulls));
-    params.push_back(SqlParam::value(kind));
-    spi_exec(
-        "INSERT INTO incmodel.source_changes (source, batch_column, txid, lo, hi, rows, nulls, "
-        "kind) VALUES ($1::pg_catalog.oid, $2, pg_catalog.pg_current_xact_id(), $3, $4, "
-        "$5::pg_catalog.int8, $6::pg_catalog.int8, $7)",
-        params);
+    insert_range_row(source, column, range, kind);
 }
 
 void log_modification(Oid source, const std::string &column) {
@@ -130,6 +164,9 @@ bool modification_logged_since(Oid source, const std::optional<std::string> &sna
 
 std::vector<LogRow> log_rows_since(Oid source, const std::string &column,
                                    const std::string &snapshot) {
+    // The ranges this transaction's statements kept for its commit are written first: a refresh
+    // in the transaction that loaded the rows (BEGIN; COPY; CALL refresh) sees them.
+    flush_pending_ranges();
     AsCatalogOwner owner;
     SqlResult r = spi_exec(
         "SELECT kind, lo, hi, rows, nulls FROM incmodel.source_changes WHERE source "

@@ -4,6 +4,7 @@
 
 #include "pg/boundary/security.hpp"
 #include "pg/boundary/spi_client.hpp"
+#include "pg/capture/dimension_capture.hpp"
 
 extern "C" {
 #include "catalog/pg_type.h"
@@ -32,6 +33,9 @@ std::vector<int> parse_positions(const std::string &text) {
 }  // namespace
 
 QueuedKeySets queued_key_sets(const core::RefreshPlanner &planner, std::int64_t model_id) {
+    // Dimension changes this transaction noted for its commit are queued first: a refresh in the
+    // transaction that changed them (BEGIN; UPDATE ...; CALL refresh) sees them.
+    flush_dimension_notes();
     QueuedKeySets q;
     SqlResult r = spi_exec(planner.queued_key_ids(), {SqlParam::int64(model_id)});
     for (std::size_t i = 0; i < r.rows.size(); ++i) {
