@@ -24,8 +24,11 @@ namespace incmodel::pg {
 void register_change_capture();
 
 // change_log.cpp: the rows noted in this transaction that no statement trigger wrote yet.
+// forget: before commit, the notes go once written; false: a refresh in the transaction reads the
+// log (what it writes may roll back with a failed step: the notes stay for the commit, which
+// writes them again; a range logged twice is recounted, never lost).
 bool pending_ranges_exist();
-void flush_pending_ranges();
+void flush_pending_ranges(bool forget = true);
 
 // The relation and its partition ancestors.
 std::vector<Oid> with_ancestors(Oid relid);

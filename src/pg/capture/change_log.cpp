@@ -391,11 +391,11 @@ void log_recount_range(Oid source, Relation rel, Tuplestorestate *rows, const ch
                 "recount");
 }
 
-void flush_pending_ranges() {
+void flush_pending_ranges(bool forget) {
     if (kept.current()) {
         std::vector<KeptRange *> ranges;
         for (KeptRange *k = kept.head(); k != nullptr; k = k->next) ranges.push_back(k);
-        kept.clear();
+        if (forget) kept.clear();
         for (const KeptRange *k : ranges) {
             BatchRange range;
             range.rows = k->rows;
@@ -414,6 +414,16 @@ void flush_pending_ranges() {
         Oid *t = &type;
         const Oid source = p->source;
         const char *column = p->column;
+        if (!forget) {
+            if (p->rows == 0) continue;
+            range.rows = p->rows;
+            range.nulls = p->nulls;
+            range.any = p->any;
+            range.lo = p->lo;
+            range.hi = p->hi;
+            write_range(source, column, range, p->type);
+            continue;
+        }
         if (!pg_call([source, column, r, t] { return take_pending(source, column, r, t); }))
             continue;
         write_range(source, column, range, type);

@@ -164,12 +164,12 @@ void flush_for_model(const WatchPlan &p, const NotedRelation &n) {
 
 }  // namespace
 
-void flush_dimension_notes() {
+void flush_dimension_notes(bool forget) {
     if (!dimension_notes_pending()) return;
     const std::vector<NotedRelation> noted = noted_dimension_relations();
     for (const NotedRelation &n : noted)
         for (const WatchPlan &p : watch_plans(with_ancestors(n.relid))) flush_for_model(p, n);
-    clear_dimension_notes();
+    if (forget) clear_dimension_notes();
 }
 
 }  // namespace incmodel::pg

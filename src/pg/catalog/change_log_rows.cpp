@@ -166,7 +166,7 @@ std::vector<LogRow> log_rows_since(Oid source, const std::string &column,
                                    const std::string &snapshot) {
     // The ranges this transaction's statements kept for its commit are written first: a refresh
     // in the transaction that loaded the rows (BEGIN; COPY; CALL refresh) sees them.
-    flush_pending_ranges();
+    flush_pending_ranges(false);
     AsCatalogOwner owner;
     SqlResult r = spi_exec(
         "SELECT kind, lo, hi, rows, nulls FROM incmodel.source_changes WHERE source "

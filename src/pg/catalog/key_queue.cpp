@@ -35,7 +35,7 @@ std::vector<int> parse_positions(const std::string &text) {
 QueuedKeySets queued_key_sets(const core::RefreshPlanner &planner, std::int64_t model_id) {
     // Dimension changes this transaction noted for its commit are queued first: a refresh in the
     // transaction that changed them (BEGIN; UPDATE ...; CALL refresh) sees them.
-    flush_dimension_notes();
+    flush_dimension_notes(false);
     QueuedKeySets q;
     SqlResult r = spi_exec(planner.queued_key_ids(), {SqlParam::int64(model_id)});
     for (std::size_t i = 0; i < r.rows.size(); ++i) {
