@@ -70,6 +70,12 @@ SELECT m.name, d.relation, d.watch, d.noted_column
 FROM incmodel.model_dimensions d JOIN incmodel.models m USING (model_id)
 WHERE m.name LIKE 'dn\_%' ORDER BY 1, 2;
 
+-- The WHEN function is callable by anyone: a value not of its column's type is refused (the
+-- refresh reads the values back as that type), never queued.
+BEGIN;
+SELECT incmodel.note_dimension_values('dn.dim'::regclass, '{2}', 'not an int'::text);
+ROLLBACK;
+
 -- 5. A transaction of several statements: an UPDATE of a value column, an UPDATE that moves a
 -- row to another code, a DELETE, an upsert, and a statement rolled back to a savepoint. The
 -- noted values are queued once per model, at commit (none before); the expression model's

@@ -6,6 +6,7 @@
 #include "pg/capture/transaction_list.hpp"
 
 extern "C" {
+#include "access/htup_details.h"
 #include "access/transam.h"
 #include "catalog/pg_type.h"
 #include "fmgr.h"
@@ -187,6 +188,23 @@ NoteCall *set_up_call(FunctionCallInfo fcinfo) {
 
 // Points the call at the current transaction's notes of relid.
 void bind_call(NoteCall *call, Oid relid) {
+    // Each value must be of its column's type: the refresh reads the values back as that type,
+    // and the function is callable by anyone (a value of another type would fail every refresh
+    // of the models that map the relation's values). Checked once per statement.
+    if (call->relid != relid) {
+        for (int i = 0; i < call->nvalues; ++i) {
+            const AttrNumber att = call->attnums[i];
+            const bool valid = att > 0 && att <= MaxHeapAttributeNumber &&
+                               get_attname(relid, att, true) != nullptr;
+            if (!valid || get_atttype(relid, att) != call->types[i])
+                ereport(ERROR,
+                        (errcode(ERRCODE_DATATYPE_MISMATCH),
+                         errmsg("incmodel.note_dimension_values(): value %d is not of the type "
+                                "of column %d of %s",
+                                i + 1, att, get_rel_name(relid) ? get_rel_name(relid) : "?"),
+                         errhint("It is called by incmodel's watch triggers with NEW.column.")));
+        }
+    }
     call->note = note_of(relid);
     for (int i = 0; i < call->nvalues; ++i)
         call->columns[i] = column_of(call->note, call->attnums[i], call->types[i]);
