@@ -78,12 +78,22 @@ void queue_dimension_values(const core::RefreshPlanner &planner, std::int64_t mo
 
 void queue_dimension_values(const core::RefreshPlanner &planner, std::int64_t model_id,
                             Oid dimension, Datum values) {
+    // Prepared once per backend: a transaction writing one dimension row (a map row per login)
+    // pays the INSERT's execution, not its parsing and planning (PostgreSQL re-analyzes a saved
+    // plan when key_queue changes).
+    static SPIPlanPtr saved = nullptr;
     AsCatalogOwner owner;
     const std::string sql = planner.queue_dimension_values();
     pg_call([&] {
-        Oid types[3] = {INT8OID, OIDOID, TEXTARRAYOID};
+        if (saved == nullptr) {
+            Oid types[3] = {INT8OID, OIDOID, TEXTARRAYOID};
+            SPIPlanPtr plan = SPI_prepare(sql.c_str(), 3, types);
+            if (plan == nullptr || SPI_keepplan(plan) != 0)
+                elog(ERROR, "incmodel: could not prepare the dimension values' queue insert");
+            saved = plan;
+        }
         Datum args[3] = {Int64GetDatum(model_id), ObjectIdGetDatum(dimension), values};
-        if (SPI_execute_with_args(sql.c_str(), 3, types, args, nullptr, false, 0) != SPI_OK_INSERT)
+        if (SPI_execute_plan(saved, args, nullptr, false, 0) != SPI_OK_INSERT)
             elog(ERROR, "incmodel: could not queue the values of a dimension change");
     });
 }
