@@ -161,4 +161,29 @@ ALTER TABLE dn.tags ALTER COLUMN tag_id TYPE text;
 SELECT incmodel.drop_model('dn_tags');
 ALTER TABLE dn.tags ALTER COLUMN tag_id TYPE text;
 SELECT count(*) AS triggers_left FROM dn.watch('dn.tags');
+-- 11. A watch made by 0.5.0 (a row trigger that only counts, statement triggers reading the changed
+-- rows, nothing recorded in model_dimensions.watch), as ALTER EXTENSION UPDATE leaves it until the
+-- model's next run: a change meanwhile recomputes the model whole (its values were not noted),
+-- never loses it; that run sets the watch up again, and the next change recomputes its keys only.
+SELECT incmodel.create_model(name => 'dn_old',
+  query => 'SELECT e.uid, max(d.label) AS label, count(*) AS events
+            FROM dn.ev e JOIN dn.dim d ON d.code = e.code GROUP BY e.uid',
+  target => 'dn.t_old', batch_column => 'b') > 0 AS created;
+DROP TRIGGER incmodel_dim ON dn.dim;
+DROP TRIGGER incmodel_dim_old ON dn.dim;
+CREATE TRIGGER incmodel_dim AFTER INSERT OR UPDATE OR DELETE ON dn.dim FOR EACH ROW
+  WHEN (incmodel.note_dimension_change('dn.dim'::regclass))
+  EXECUTE FUNCTION incmodel.log_source_modification();
+CREATE TRIGGER incmodel_dim_upd AFTER UPDATE ON dn.dim REFERENCING OLD TABLE AS incmodel_old
+  NEW TABLE AS incmodel_new FOR EACH STATEMENT EXECUTE FUNCTION incmodel.queue_dimension_values();
+UPDATE incmodel.model_dimensions SET watch = NULL, noted_column = NULL
+WHERE model_id = (SELECT model_id FROM incmodel.models WHERE name = 'dn_old');
+UPDATE incmodel.models SET dimensions_recorded = false WHERE name = 'dn_old';
+UPDATE dn.dim SET label = 'under the old watch' WHERE code = 'c9';
+SELECT * FROM testkit.refresh_outcome('dn_old');
+SELECT * FROM dn.watch('dn.dim');
+UPDATE dn.dim SET label = 'under the new watch' WHERE code = 'c9';
+SELECT * FROM testkit.refresh_outcome('dn_old');
+SELECT dn.last_keys('dn_old') AS keys, dn.users_of_codes('{c9}') AS expected;
+SELECT incmodel.drop_model('dn_old');
 DROP SCHEMA dn CASCADE;
