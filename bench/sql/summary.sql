@@ -99,6 +99,38 @@ SELECT format('| %s | %s | %s | %s | %s | %s | %s | %s |', hsize, pg_temp.f(v),
               pg_temp.f(pg_temp.m(hsize, 'users', :refb, 'mem_hwm_minus_shared')))
 FROM med WHERE measure = 'ingest_with_models' ORDER BY hsize;
 SELECT '';
+SELECT format('## Refresh peak memory per history size (B=%s, median of the runs, MB)', :refb);
+SELECT '';
+SELECT 'RssAnon sampled every ~5 ms (a lower bound of the private peak) and VmHWM minus shared and file pages at the end (an upper bound), of the backend running one refresh from a new connection.';
+SELECT '';
+SELECT '| events | sessions peak anon | sessions HWM-shared | users peak anon | users HWM-shared |';
+SELECT '|---:|---:|---:|---:|---:|';
+SELECT format('| %s | %s | %s | %s | %s |', hsize,
+              pg_temp.f(pg_temp.m(hsize, 'sessions', :refb, 'mem_peak_anon') / 1024),
+              pg_temp.f(pg_temp.m(hsize, 'sessions', :refb, 'mem_hwm_minus_shared') / 1024),
+              pg_temp.f(pg_temp.m(hsize, 'users', :refb, 'mem_peak_anon') / 1024),
+              pg_temp.f(pg_temp.m(hsize, 'users', :refb, 'mem_hwm_minus_shared') / 1024))
+FROM (SELECT DISTINCT hsize FROM med WHERE measure = 'mem_peak_anon') h ORDER BY hsize;
+-- pg_ivm comparison (only when it ran): per run, incmodel load + refresh against pg_ivm's load.
+CREATE TEMP TABLE ivm AS
+SELECT hsize, bsize, run,
+       sum(value) FILTER (WHERE measure = 'inc_load') AS inc_load,
+       sum(value) FILTER (WHERE measure = 'inc_refresh') AS inc_refresh,
+       sum(value) FILTER (WHERE measure = 'ivm_load') AS ivm_load
+FROM bench.results WHERE model = 'sessions_nd' GROUP BY 1, 2, 3;
+SELECT '' WHERE EXISTS (SELECT FROM ivm);
+SELECT '## Until the derived table is current: incmodel vs pg_ivm (sessions without count(DISTINCT), median ms)' WHERE EXISTS (SELECT FROM ivm);
+SELECT '' WHERE EXISTS (SELECT FROM ivm);
+SELECT '| events | B | incmodel load | incmodel refresh | incmodel load + refresh | pg_ivm load (IMMV maintained) | incmodel / pg_ivm |' WHERE EXISTS (SELECT FROM ivm);
+SELECT '|---:|---:|---:|---:|---:|---:|---:|' WHERE EXISTS (SELECT FROM ivm);
+SELECT format('| %s | %s | %s | %s | %s | %s | %s |', hsize, bsize, pg_temp.f(l), pg_temp.f(rf), pg_temp.f(t), pg_temp.f(i), pg_temp.r(t / i))
+FROM (SELECT hsize, bsize,
+        percentile_cont(0.5) WITHIN GROUP (ORDER BY inc_load) AS l,
+        percentile_cont(0.5) WITHIN GROUP (ORDER BY inc_refresh) AS rf,
+        percentile_cont(0.5) WITHIN GROUP (ORDER BY inc_load + inc_refresh) AS t,
+        percentile_cont(0.5) WITHIN GROUP (ORDER BY ivm_load) AS i
+      FROM ivm GROUP BY 1, 2) x ORDER BY hsize, bsize;
+SELECT '';
 SELECT '## Oracle checks (target EXCEPT ALL full rebuild, both ways)';
 SELECT '';
 SELECT format('- %s events, %s: %s missing, %s extra', hsize, model, missing, extra)
