@@ -140,3 +140,34 @@ FROM (SELECT cell, batches,
 ORDER BY cell, batches;
 SQL
 cat "$out/pending_batches.md"
+
+# The plot of this distribution (gnuplot, when installed): per cell, the medians of the refresh,
+# its plan and keys steps, and the hand-written optimum (ms, log scale): pending_batches.png.
+if command -v gnuplot >/dev/null; then
+    psql_q -F ' ' > "$dir/pb.dat" <<SQL
+CREATE TEMP TABLE r (cell text, batches int, run int, measure text, ms float8);
+\copy r FROM '$csv' WITH (FORMAT csv, HEADER)
+SELECT '"' || cell || CASE WHEN cell = 'bulk' THEN '' ELSE ' ' || batches END || '"',
+  percentile_cont(0.5) WITHIN GROUP (ORDER BY ms) FILTER (WHERE measure = 'refresh'),
+  coalesce(percentile_cont(0.5) WITHIN GROUP (ORDER BY ms) FILTER (WHERE measure = 'plan'), 0.01),
+  coalesce(percentile_cont(0.5) WITHIN GROUP (ORDER BY ms) FILTER (WHERE measure = 'keys'), 0.01),
+  percentile_cont(0.5) WITHIN GROUP (ORDER BY ms) FILTER (WHERE measure = 'hand')
+FROM r GROUP BY cell, batches ORDER BY cell, batches;
+SQL
+    gnuplot <<GP
+set terminal pngcairo noenhanced size 1000,600 font 'DejaVu Sans,11'
+set output '$out/pending_batches.png'
+set title 'bulk-loaded history and backlogs (bench/pending_batches.sh): medians, fresh connections'
+set style data histograms
+set style histogram clustered gap 1
+set style fill solid 0.8 border -1
+set logscale y
+set grid y
+set ylabel 'ms (log scale)'
+set key outside right top
+set xtics rotate by -20
+plot '$dir/pb.dat' using 2:xtic(1) title 'incmodel refresh', '' using 3 title 'plan step', \
+     '' using 4 title 'keys step', '' using 5 title 'hand-written optimum'
+GP
+    echo "plot: $out/pending_batches.png"
+fi

@@ -7,7 +7,7 @@ set key outside right top
 set xlabel 'history size (events)'
 set ylabel 'median time (ms), log scale'
 set format x '%.0s%c'
-set xtics (50000, 100000, 200000, 1000000, 3000000, 10000000)
+set xtics (50000, 100000, 200000, 1000000, 3000000, 10000000, 30000000)
 do for [m in 'sessions users'] {
   set output sprintf('refresh_%s.png', m)
   set title sprintf('%s model: refresh of one new batch vs history size', m)

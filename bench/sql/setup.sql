@@ -129,10 +129,15 @@ END $$;
 CREATE PROCEDURE bench.unload_batch(b int) LANGUAGE plpgsql AS $$ BEGIN
     DELETE FROM atomic.events WHERE etl_tstamp = (SELECT min(etl_tstamp) FROM bench.batch
                                                   WHERE bsize = b);
-    COMMIT;  -- the change log's 'modify' row of the DELETE is written as it commits
+    COMMIT;  -- the change log's rows of the DELETE are written as it commits
     -- The suite puts the models back as they were before the batch (bench.restore): this DELETE
-    -- takes a load back, it is no modification the next measured refresh must rebuild for.
-    DELETE FROM incmodel.source_changes WHERE kind = 'modify';
+    -- takes a load back, it is no modification the next measured refresh must rebuild for, and
+    -- no change of keys it must recompute: since 0.4.0 a DELETE queues its rows' keys for every
+    -- batch model (incmodel.key_queue) and logs their batch range as 'recount' (time-based
+    -- models get 'modify'). Left there, every measured refresh after an unload recomputed the
+    -- unloaded batch's keys and recounted its batch (e.g. 500 keys for a 1k batch of 50).
+    DELETE FROM incmodel.source_changes WHERE kind IN ('modify', 'recount');
+    DELETE FROM incmodel.key_queue WHERE dimension IS NULL;
 END $$;
 
 -- Puts target and manifest back as they were before batch b was refreshed (the batch stays in

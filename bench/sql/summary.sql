@@ -29,9 +29,9 @@ SELECT '| target | measured | goal | verdict |';
 SELECT '|---|---|---|---|';
 WITH t(name, x, goal, pass) AS (
   SELECT format('sessions refresh B=%s at %s vs %s events', :refb, :hmax, :hmin),
-         pg_temp.m(:hmax, 'sessions', :refb, 'refresh') / pg_temp.m(:hmin, 'sessions', :refb, 'refresh'), '<= 1.3x', NULL::boolean
+         pg_temp.m(:hmax, 'sessions', :refb, 'refresh') / pg_temp.m(:hmin, 'sessions', :refb, 'refresh'), '<= 1.2x', NULL::boolean
   UNION ALL SELECT format('users refresh B=%s at %s vs %s events', :refb, :hmax, :hmin),
-         pg_temp.m(:hmax, 'users', :refb, 'refresh') / pg_temp.m(:hmin, 'users', :refb, 'refresh'), '<= 1.3x', NULL
+         pg_temp.m(:hmax, 'users', :refb, 'refresh') / pg_temp.m(:hmin, 'users', :refb, 'refresh'), '<= 1.2x', NULL
   UNION ALL SELECT format('full rebuild / refresh (sessions, %s, B=%s)', :hmax, :refb),
          pg_temp.m(:hmax, 'sessions', :refb, 'full_rebuild') / pg_temp.m(:hmax, 'sessions', :refb, 'refresh'), '>= 150x', NULL
   UNION ALL SELECT format('REFRESH MV CONCURRENTLY / refresh (sessions, %s, B=%s)', :hmax, :refb),
@@ -42,11 +42,11 @@ WITH t(name, x, goal, pass) AS (
          (SELECT max(a.v / nullif(h.v, 0)) FROM med a JOIN med h USING (hsize, model, bsize)
            WHERE a.measure = 'refresh' AND h.measure = 'hand_optimal'), '<= 1.3x', NULL
   UNION ALL SELECT format('no-op refresh at %s events, sessions (ms)', :hmax),
-         pg_temp.m(:hmax, 'sessions', 0, 'noop'), '<= 50 ms', NULL
+         pg_temp.m(:hmax, 'sessions', 0, 'noop'), '<= 10 ms', NULL
   UNION ALL SELECT format('no-op refresh at %s events, users (ms)', :hmax),
-         pg_temp.m(:hmax, 'users', 0, 'noop'), '<= 50 ms', NULL
+         pg_temp.m(:hmax, 'users', 0, 'noop'), '<= 10 ms', NULL
   UNION ALL SELECT format('ingest COPY %s events with models / without, at %s', :ingestb, :hmax),
-         pg_temp.m(:hmax, 'events', :ingestb, 'ingest_with_models') / pg_temp.m(:hmax, 'events', :ingestb, 'ingest_no_models'), '<= 1.05x', NULL
+         pg_temp.m(:hmax, 'events', :ingestb, 'ingest_with_models') / pg_temp.m(:hmax, 'events', :ingestb, 'ingest_no_models'), '<= 1.03x', NULL
   UNION ALL SELECT format('refresh peak memory at %s vs %s, sessions', :hmax, :hmin),
          pg_temp.m(:hmax, 'sessions', :refb, 'mem_peak_anon') / pg_temp.m(:hmin, 'sessions', :refb, 'mem_peak_anon'), '<= 1.2x', NULL
   UNION ALL SELECT format('refresh peak memory at %s vs %s, users', :hmax, :hmin),
@@ -98,6 +98,38 @@ SELECT format('| %s | %s | %s | %s | %s | %s | %s | %s |', hsize, pg_temp.f(v),
               pg_temp.f(pg_temp.m(hsize, 'sessions', :refb, 'mem_hwm_minus_shared')),
               pg_temp.f(pg_temp.m(hsize, 'users', :refb, 'mem_hwm_minus_shared')))
 FROM med WHERE measure = 'ingest_with_models' ORDER BY hsize;
+SELECT '';
+SELECT format('## Refresh peak memory per history size (B=%s, median of the runs, MB)', :refb);
+SELECT '';
+SELECT 'RssAnon sampled every ~5 ms (a lower bound of the private peak) and VmHWM minus shared and file pages at the end (an upper bound), of the backend running one refresh from a new connection.';
+SELECT '';
+SELECT '| events | sessions peak anon | sessions HWM-shared | users peak anon | users HWM-shared |';
+SELECT '|---:|---:|---:|---:|---:|';
+SELECT format('| %s | %s | %s | %s | %s |', hsize,
+              pg_temp.f(pg_temp.m(hsize, 'sessions', :refb, 'mem_peak_anon') / 1024),
+              pg_temp.f(pg_temp.m(hsize, 'sessions', :refb, 'mem_hwm_minus_shared') / 1024),
+              pg_temp.f(pg_temp.m(hsize, 'users', :refb, 'mem_peak_anon') / 1024),
+              pg_temp.f(pg_temp.m(hsize, 'users', :refb, 'mem_hwm_minus_shared') / 1024))
+FROM (SELECT DISTINCT hsize FROM med WHERE measure = 'mem_peak_anon') h ORDER BY hsize;
+-- pg_ivm comparison (only when it ran): per run, incmodel load + refresh against pg_ivm's load.
+CREATE TEMP TABLE ivm AS
+SELECT hsize, bsize, run,
+       sum(value) FILTER (WHERE measure = 'inc_load') AS inc_load,
+       sum(value) FILTER (WHERE measure = 'inc_refresh') AS inc_refresh,
+       sum(value) FILTER (WHERE measure = 'ivm_load') AS ivm_load
+FROM bench.results WHERE model = 'sessions_nd' GROUP BY 1, 2, 3;
+SELECT '' WHERE EXISTS (SELECT FROM ivm);
+SELECT '## Until the derived table is current: incmodel vs pg_ivm (sessions without count(DISTINCT), median ms)' WHERE EXISTS (SELECT FROM ivm);
+SELECT '' WHERE EXISTS (SELECT FROM ivm);
+SELECT '| events | B | incmodel load | incmodel refresh | incmodel load + refresh | pg_ivm load (IMMV maintained) | incmodel / pg_ivm | faster than pg_ivm (target) |' WHERE EXISTS (SELECT FROM ivm);
+SELECT '|---:|---:|---:|---:|---:|---:|---:|---|' WHERE EXISTS (SELECT FROM ivm);
+SELECT format('| %s | %s | %s | %s | %s | %s | %s | %s |', hsize, bsize, pg_temp.f(l), pg_temp.f(rf), pg_temp.f(t), pg_temp.f(i), pg_temp.r(t / i), pg_temp.ok(t < i))
+FROM (SELECT hsize, bsize,
+        percentile_cont(0.5) WITHIN GROUP (ORDER BY inc_load) AS l,
+        percentile_cont(0.5) WITHIN GROUP (ORDER BY inc_refresh) AS rf,
+        percentile_cont(0.5) WITHIN GROUP (ORDER BY inc_load + inc_refresh) AS t,
+        percentile_cont(0.5) WITHIN GROUP (ORDER BY ivm_load) AS i
+      FROM ivm GROUP BY 1, 2) x ORDER BY hsize, bsize;
 SELECT '';
 SELECT '## Oracle checks (target EXCEPT ALL full rebuild, both ways)';
 SELECT '';
