@@ -78,6 +78,7 @@ void use_index_lookups() {
 struct PendingQuery {
     bool used_log = false;
     bool nothing = false;
+    bool log_empty = false;  // used_log, and not one log row since the plan snapshot
     std::string select_sql, changed_sql, insert_sql;
     std::vector<SqlParam> params;
     // The batch ranges of rows UPDATE and DELETE changed since the last plan (their keys were
@@ -135,6 +136,7 @@ PendingQuery pending_query(const ModelRecord &m, const core::RefreshPlanner &pla
     bool nulls = false, recount_nulls = false, recount = false;
     const std::vector<LogRow> logged =
         log_rows_since(m.source_oid, m.spec.batch_column, *m.planned_snapshot);
+    q.log_empty = logged.empty();
     for (const LogRow &row : logged) {
         const bool changed = row.kind == "recount";
         if (!changed && row.kind != "insert") continue;
@@ -277,6 +279,7 @@ struct PlannedBatches {
     std::vector<std::optional<std::string>> collected;  // nullopt: the NULL batch
     std::int64_t new_events = 0;
     std::int64_t recounted = 0;
+    bool log_empty = false;  // the log held no row at all since the last plan
 };
 
 // Fills the batches scratch with the batches to process, then with the batches to recount.
@@ -286,6 +289,7 @@ PlannedBatches plan_batches(const ModelRecord &m, const core::RefreshPlanner &pl
     p.snapshot = capture_snapshot();
     PendingQuery q = pending_query(m, planner, cutoff);
     p.used_log = q.used_log;
+    p.log_empty = q.log_empty;
     if (m.change_log && !p.used_log) notice_log_not_used(m);
     if (q.nothing) return p;
     // All or nothing: either every logged batch was recorded from the log, or none and the
@@ -418,8 +422,12 @@ RefreshOutcome refresh_batch_model(SpiConnection &spi, const ModelRecord &m) {
                 planned.used_log ? " (from the change log)" : ""));
             // Nothing to do: the run ends in this unit's transaction, so a no-op commits once
             // (its run row, the plan snapshot and the run's end together).
+            // When the log held no row since the last plan, the plan snapshot stays: the next
+            // plan reads the same (empty) set of log rows from it, and nothing is written but
+            // the run's row.
             if (batches.empty() && queued.empty() && planned.recounted == 0) {
-                set_planned_snapshot(m, planned.snapshot);
+                if (!(planned.used_log && planned.log_empty))
+                    set_planned_snapshot(m, planned.snapshot);
                 run.step_timings_json = driver.timings_json();
                 finish_run(run, "noop");
                 outcome = RefreshOutcome::Noop;
