@@ -432,14 +432,31 @@ std::string RefreshPlanner::forget_batches() const {
         kManifest);
 }
 
+// Every logged load of a batch value the manifest lacks is new since the last plan (loads seen
+// by an earlier plan were counted there, and a batch counted to a row is in the manifest), so
+// its event count is the sum of the logged row counts. Values are normalized through the
+// column's type (text as the plan's pinned settings print it, as the manifest stores it).
+std::string RefreshPlanner::find_logged_new_batches() const {
+    return fmt::format(
+        "INSERT INTO {scratch} (batch_value, event_count, recorded_count) SELECT l.batch_value, "
+        "l.event_count, NULL::int8 FROM (SELECT x.v::{t}::text AS batch_value, "
+        "sum(x.n::int8)::int8 "
+        "AS event_count FROM unnest($2::text[], $3::text[]) AS x(v, n) GROUP BY 1) l WHERE NOT "
+        "EXISTS (SELECT 1 FROM {manifest} m WHERE m.model_id = $1::int8 AND m.batch_value IN "
+        "(SELECT y.v::{t}::text FROM unnest($2::text[]) AS y(v))) AND NOT EXISTS (SELECT 1 FROM "
+        "{expiring} e WHERE e.model_id = $1::int8 AND e.batch_value IN (SELECT y.v::{t}::text FROM "
+        "unnest($2::text[]) AS y(v)))",
+        fmt::arg("scratch", qualified(quote_, scratch_.batches)), fmt::arg("t", spec_.batch_type),
+        fmt::arg("manifest", kManifest), fmt::arg("expiring", kRetentionExpiring));
+}
+
 std::string RefreshPlanner::find_batches_in_ranges() const {
     return fmt::format("INSERT INTO {} (batch_value, event_count, recorded_count) {}",
                        qualified(quote_, scratch_.batches), changed_batches_in_ranges());
 }
 
-std::string RefreshPlanner::scratch_new_events() const {
-    return "SELECT batch_value, event_count - coalesce(recorded_count, 0) FROM " +
-           qualified(quote_, scratch_.batches);
+std::string RefreshPlanner::returning_new_events() const {
+    return " RETURNING batch_value, event_count - coalesce(recorded_count, 0)";
 }
 
 std::string RefreshPlanner::scratch_event_total() const {

@@ -80,6 +80,13 @@ class RefreshPlanner {
     std::string find_batches_in_ranges() const;
     // The three above take $5 (boolean): rows were updated or deleted since the last plan, so
     // every counted batch is pending (one deleted and reloaded may have its old count).
+    // INSERT into the batches scratch the batches whose counts the change log gives without
+    // reading the source: $1 model id (int8), $2 batch values (text[]) and $3 their logged row
+    // counts (text[] of int8), one element per logged load of one single value. All or nothing:
+    // when any of the values is in the manifest (its recorded count may already include rows the
+    // log shows again) or being expired by retention, nothing is inserted and the plan counts
+    // through find_batches_in_ranges() instead.
+    std::string find_logged_new_batches() const;
 
     // --- rows changed by UPDATE and DELETE (their keys queued by the capture trigger) ----------
     // SELECT the distinct keys (text, one column per part) of a transition table's rows.
@@ -100,9 +107,10 @@ class RefreshPlanner {
     std::string consume_queued_keys() const;
     // DELETE the manifest rows of vanished batches (catalog owner). $1 model id, $2 values.
     std::string forget_batches() const;
-    // SELECT batch_value, new events (event_count - recorded_count) of the batches scratch: the
-    // batches whose keys a refresh collects. No parameters.
-    std::string scratch_new_events() const;
+    // " RETURNING batch_value, new events (event_count - recorded_count)", appended to the plan's
+    // INSERT into the batches scratch: the batches whose keys a refresh collects, without a
+    // second statement reading the scratch back.
+    std::string returning_new_events() const;
     // SELECT the total of event_count in the batches scratch (a rebuild's events).
     std::string scratch_event_total() const;
     // SELECT count(*) of the source's rows (status while a rebuild is pending).

@@ -390,6 +390,26 @@ TEST(RefreshPlanner, ChangedRowsKeysComeFromTheTransitionTableAndTheQueue) {
 // left out when the scratch holds them already, and manifest batches of the ranges that lost
 // every row come back with event_count 0 (the commit forgets them). With a recount in the
 // period, every batch of the inserted ranges is pending whatever its count ($5).
+// Loads of single values the manifest lacks are counted from the log: no read of the source,
+// and nothing inserted at all when one of the values is recorded or expiring (the plan then
+// counts the ranges).
+TEST(RefreshPlanner, LoggedNewBatchesAreCountedFromTheLog) {
+    RefreshPlanner p(sessions_spec(), test_quote);
+    const std::string sql = p.find_logged_new_batches();
+    EXPECT_EQ(sql,
+              "INSERT INTO incmodel_scratch.m7_batches (batch_value, event_count, recorded_count) "
+              "SELECT l.batch_value, l.event_count, NULL::int8 FROM (SELECT x.v::timestamp "
+              "without time zone::text AS batch_value, sum(x.n::int8)::int8 AS event_count FROM "
+              "unnest($2::text[], $3::text[]) AS x(v, n) GROUP BY 1) l WHERE NOT EXISTS (SELECT 1 "
+              "FROM incmodel.manifest m WHERE m.model_id = $1::int8 AND m.batch_value IN (SELECT "
+              "y.v::timestamp without time zone::text FROM unnest($2::text[]) AS y(v))) AND NOT "
+              "EXISTS (SELECT 1 FROM incmodel.retention_expiring e WHERE e.model_id = $1::int8 AND "
+              "e.batch_value IN (SELECT y.v::timestamp without time zone::text FROM "
+              "unnest($2::text[]) AS y(v)))");
+    EXPECT_FALSE(contains(sql, "atomic.events"));
+    EXPECT_TRUE(contains(sql + p.returning_new_events(), ")) RETURNING batch_value"));
+}
+
 TEST(RefreshPlanner, ChangedRowsBatchesAreRecounted) {
     RefreshPlanner p(sessions_spec(), test_quote);
     const std::string sql = p.find_recounted_batches();
@@ -406,14 +426,13 @@ TEST(RefreshPlanner, ChangedRowsBatchesAreRecounted) {
         contains(p.forget_batches(), "pg_catalog.array_position($2::pg_catalog.text[], NULL)"));
 }
 
-// The small reads around a plan: the new events of the batches scratch, a rebuild's total, the
-// source's size while a rebuild is pending, and status's summary of pending batches (a recounted,
-// shrunk batch adds no event).
+// The small reads around a plan: the new events of the batches the plan inserts, a rebuild's total,
+// the source's size while a rebuild is pending, and status's summary of pending batches (a
+// recounted, shrunk batch adds no event).
 TEST(RefreshPlanner, PlanReadsAndStatusSummaryAreRendered) {
     RefreshPlanner p(sessions_spec(), test_quote);
-    EXPECT_EQ(p.scratch_new_events(),
-              "SELECT batch_value, event_count - coalesce(recorded_count, 0) FROM "
-              "incmodel_scratch.m7_batches");
+    EXPECT_EQ(p.returning_new_events(),
+              " RETURNING batch_value, event_count - coalesce(recorded_count, 0)");
     EXPECT_EQ(p.scratch_event_total(),
               "SELECT coalesce(sum(event_count), 0) FROM incmodel_scratch.m7_batches");
     EXPECT_EQ(p.source_row_count(), "SELECT count(*) FROM atomic.events");

@@ -169,7 +169,8 @@ std::vector<LogRow> log_rows_since(Oid source, const std::string &column,
     flush_pending_ranges(false);
     AsCatalogOwner owner;
     SqlResult r = spi_exec(
-        "SELECT kind, lo, hi, rows, nulls FROM incmodel.source_changes WHERE source "
+        "SELECT kind, lo, hi, rows, nulls, txid::pg_catalog.text AS txid FROM "
+        "incmodel.source_changes WHERE source "
         "OPERATOR(pg_catalog.=) $1::pg_catalog.oid AND (kind OPERATOR(pg_catalog.=) 'modify' OR "
         "batch_column OPERATOR(pg_catalog.=) $2) AND txid OPERATOR(pg_catalog.>=) "
         "pg_catalog.pg_snapshot_xmin($3::pg_catalog.pg_snapshot) AND NOT "
@@ -178,8 +179,9 @@ std::vector<LogRow> log_rows_since(Oid source, const std::string &column,
     std::vector<LogRow> rows;
     for (std::size_t i = 0; i < r.rows.size(); ++i) {
         const NamedRow row(r, i);
-        rows.push_back(
-            {row.text("kind"), {row["lo"], row["hi"], row.int64("rows"), row.int64("nulls")}});
+        rows.push_back({row.text("kind"),
+                        {row["lo"], row["hi"], row.int64("rows"), row.int64("nulls")},
+                        row.text("txid")});
     }
     return rows;
 }

@@ -58,6 +58,7 @@ bool modification_logged_since(Oid source, const std::optional<std::string> &sna
 struct LogRow {
     std::string kind;
     LoggedRange range;
+    std::string txid;  // the writing transaction (xid8 as text)
 };
 std::vector<LogRow> log_rows_since(Oid source, const std::string &column,
                                    const std::string &snapshot);

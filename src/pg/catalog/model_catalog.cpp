@@ -113,6 +113,32 @@ std::vector<std::string> dedupe_order(Oid source, const std::string &load_column
     return order;
 }
 
+namespace {
+
+// 42704 with a hint, for every read of a model by name.
+[[noreturn]] void no_such_model(const std::string &name) {
+    throw UserError(ERRCODE_UNDEFINED_OBJECT, "incmodel: model \"" + name + "\" does not exist", "",
+                    "SELECT name FROM incmodel.models lists the models.");
+}
+
+}  // namespace
+
+ModelIdentity model_identity(const std::string &name) {
+    AsCatalogOwner owner;
+    require_catalog_version();
+    SqlResult r = spi_exec(
+        "SELECT model_id, target::pg_catalog.oid AS target FROM incmodel.models WHERE name "
+        "OPERATOR(pg_catalog.=) $1",
+        {SqlParam::value(name)});
+    if (r.rows.empty()) no_such_model(name);
+    const NamedRow row(r, 0);
+    ModelIdentity out;
+    out.id = row.int64("model_id");
+    const Oid target = static_cast<Oid>(std::stoul(row.text("target")));
+    if (pg_call([target] { return get_rel_name(target); }) != nullptr) out.target_oid = target;
+    return out;
+}
+
 ModelRecord load_model(const std::string &name, bool require_relations) {
     AsCatalogOwner owner;
     require_catalog_version();
@@ -127,9 +153,7 @@ ModelRecord load_model(const std::string &name, bool require_relations) {
         "query_origin, dimensions_recorded, on_dimension_change FROM incmodel.models WHERE name = "
         "$1",
         {SqlParam::value(name)});
-    if (r.rows.empty())
-        throw UserError(ERRCODE_UNDEFINED_OBJECT, "incmodel: model \"" + name + "\" does not exist",
-                        "", "SELECT name FROM incmodel.models lists the models.");
+    if (r.rows.empty()) no_such_model(name);
     const NamedRow row(r, 0);
     ModelRecord m;
     core::ModelSpec &s = m.spec;

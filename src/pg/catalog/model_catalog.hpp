@@ -50,6 +50,15 @@ struct ModelRecord {
 // false, a dropped source or target leaves its name empty instead of raising 42P01.
 ModelRecord load_model(const std::string &name, bool require_relations = true);
 
+// A model's id and target (InvalidOid when the target was dropped): what a run checks rights on
+// and locks before it loads the model under the lock. One catalog read instead of a load_model;
+// raises as load_model does when there is no such model.
+struct ModelIdentity {
+    std::int64_t id = 0;
+    Oid target_oid = InvalidOid;
+};
+ModelIdentity model_identity(const std::string &name);
+
 // Stores the model's analyzed query tree (taken from its canonical text when it has none) and
 // the texts rendered from it; called under the model lock when either is missing or stale.
 void store_query_tree(ModelRecord &model);

@@ -18,6 +18,21 @@ std::int64_t start_run(const ModelRecord &m, const std::string &kind) {
         .scalar_int();
 }
 
+std::int64_t start_locked_run(const ModelRecord &m, const std::string &kind) {
+    AsCatalogOwner owner;
+    // One statement: the runs of this model left 'running' by a backend that died are closed
+    // (the caller holds the model lock, so no other run of it is alive) and the new one opened.
+    return spi_exec(
+               "WITH closed AS (UPDATE incmodel.runs SET finished_at = "
+               "pg_catalog.clock_timestamp(), outcome = 'failed', error_message = 'the run ended "
+               "without finishing (its backend exited or the server restarted)' WHERE model_id "
+               "OPERATOR(pg_catalog.=) $1::pg_catalog.int8 AND outcome OPERATOR(pg_catalog.=) "
+               "'running' RETURNING 1) INSERT INTO incmodel.runs (model_id, model_name, kind) "
+               "VALUES ($1::pg_catalog.int8, $2, $3) RETURNING run_id",
+               {SqlParam::int64(m.spec.id), SqlParam::value(m.spec.name), SqlParam::value(kind)})
+        .scalar_int();
+}
+
 void finish_run(const RunRecord &run, const char *outcome) {
     AsCatalogOwner owner;
     spi_exec(
@@ -47,15 +62,6 @@ void fail_run(std::int64_t run_id, const std::string &step, const std::string &s
         "failed_step = $2, error_sqlstate = $3, error_message = $4 WHERE run_id = $1::int8",
         {SqlParam::int64(run_id), SqlParam::value(step), SqlParam::value(sqlstate),
          SqlParam::value(message)});
-}
-
-void close_abandoned_runs(std::int64_t model_id) {
-    AsCatalogOwner owner;
-    spi_exec(
-        "UPDATE incmodel.runs SET finished_at = clock_timestamp(), outcome = 'failed', "
-        "error_message = 'the run ended without finishing (its backend exited or the server "
-        "restarted)' WHERE model_id = $1::int8 AND outcome = 'running'",
-        {SqlParam::int64(model_id)});
 }
 
 void record_verify_counts(std::int64_t run_id, const VerifyCounts &c,

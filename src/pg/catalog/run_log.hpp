@@ -30,8 +30,9 @@ void finish_run(const RunRecord &run, const char *outcome);
 // Finishes a run as failed at a step, with the error's SQLSTATE and message.
 void fail_run(std::int64_t run_id, const std::string &step, const std::string &sqlstate,
               const std::string &message);
-// Marks runs left 'running' by a backend that died (called while holding the model lock).
-void close_abandoned_runs(std::int64_t model_id);
+// Starts a run under the model lock, first marking the runs a dead backend left 'running'
+// failed (the lock says none of them is alive). Not committed: see with_run.
+std::int64_t start_locked_run(const ModelRecord &model, const std::string &kind);
 
 // A verify's comparison: rows missing from, extra in and differing in the target, with up to a
 // few example keys of each (PostgreSQL text[] literals); sample is the fraction of keys checked.

@@ -5,6 +5,8 @@
 
 #include <algorithm>
 #include <memory>
+#include <set>
+#include <utility>
 
 #include <fmt/format.h>
 
@@ -21,6 +23,7 @@
 #include "pg/catalog/change_log_rows.hpp"
 #include "pg/catalog/key_queue.hpp"
 #include "pg/catalog/model_catalog.hpp"
+#include "pg/catalog/relation_facts.hpp"
 #include "pg/models/features_model.hpp"
 #include "pg/models/run_driver.hpp"
 #include "pg/models/time_model.hpp"
@@ -39,28 +42,18 @@ bool steer_to_index_lookups(const ModelRecord &m, std::int64_t keys) {
     const std::string prefix = quote_ident(m.spec.source_alias) + ".";
     const std::string &expr = m.spec.keys[0].source_expr;
     if (expr.rfind(prefix, 0) != 0) return false;
-    SqlResult r = spi_exec(
-        "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_index i JOIN pg_catalog.pg_attribute a ON "
-        "a.attrelid = i.indrelid AND a.attnum = i.indkey[0] WHERE i.indrelid = $1::oid AND "
-        "pg_catalog.quote_ident(a.attname) = $2), (SELECT reltuples FROM pg_catalog.pg_class WHERE "
-        "oid = $1::oid) > 20 * $3::float8",
-        {SqlParam::value(std::to_string(m.source_oid)), SqlParam::value(expr.substr(prefix.size())),
-         SqlParam::value(std::to_string(keys))});
-    return r.rows[0][0] == std::optional<std::string>("t") &&
-           r.rows[0][1] == std::optional<std::string>("t");
+    const AttrNumber key = attnum_of_quoted(m.source_oid, expr.substr(prefix.size()));
+    return index_leads_with(m.source_oid, key, false) &&
+           relation_tuples(m.source_oid) > 20 * static_cast<double>(keys);
 }
 
 // Whether the source has a valid, non-partial index led by the batch column: the plan counts
 // the change log's ranges through it (else in one scan) and the keys step may look batches up.
 bool batch_column_indexed(const ModelRecord &m) {
-    return spi_exec(
-               "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_index i JOIN "
-               "pg_catalog.pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = "
-               "i.indkey[0] WHERE i.indrelid = $1::oid AND i.indpred IS NULL AND "
-               "i.indisvalid AND a.attname = $2)",
-               {SqlParam::value(std::to_string(m.source_oid)),
-                SqlParam::value(m.spec.batch_column)})
-               .rows[0][0] == std::optional<std::string>("t");
+    const Oid source = m.source_oid;
+    const char *column = m.spec.batch_column.c_str();
+    const AttrNumber att = pg_call([source, column] { return get_attnum(source, column); });
+    return index_leads_with(source, att, true);
 }
 
 // The keys step is not left to the batch column's statistics either: bulk-loaded history under
@@ -71,12 +64,7 @@ bool batch_column_indexed(const ModelRecord &m) {
 // step; see RefreshPlanner::listed_batch_keys).
 bool steer_keys_to_batch_index(const ModelRecord &m, std::int64_t new_events) {
     if (new_events <= 0 || !batch_column_indexed(m)) return false;
-    return spi_exec(
-               "SELECT (SELECT reltuples FROM pg_catalog.pg_class WHERE oid = $1::oid) > 20 * "
-               "$2::float8",
-               {SqlParam::value(std::to_string(m.source_oid)),
-                SqlParam::value(std::to_string(new_events))})
-               .rows[0][0] == std::optional<std::string>("t");
+    return relation_tuples(m.source_oid) > 20 * static_cast<double>(new_events);
 }
 
 void use_index_lookups() {
@@ -92,27 +80,44 @@ void use_index_lookups() {
 struct PendingQuery {
     bool used_log = false;
     bool nothing = false;
+    bool log_empty = false;  // used_log, and not one log row since the plan snapshot
     std::string select_sql, changed_sql, insert_sql;
     std::vector<SqlParam> params;
     // The batch ranges of rows UPDATE and DELETE changed since the last plan (their keys were
     // queued): recounted for the manifest by recount_sql, after insert_sql. Empty: none.
     std::string recount_sql;
     std::vector<SqlParam> recount_params;
+    // When the log alone gives the new batches' counts (see logged_counts_suffice): the INSERT
+    // that records them without reading the source, tried before insert_sql. Empty: not usable.
+    std::string logged_sql;
+    std::vector<SqlParam> logged_params;
 };
+
+// Whether the log's rows can stand for a count of the source: only loads ('insert' rows), each
+// of one single non-NULL value, under a deterministic comparison of batch values (no
+// non-default collation, which may merge values the text keeps apart) and the source read whole
+// (no ONLY, which would leave out the loads of inheritance children the log counts). Anything
+// else (UPDATE/DELETE 'recount' rows, 'modify' rows, NULL batch values, a range spanning
+// several values) is recounted from the source. So is a value logged twice by one transaction:
+// a row per statement, or the same kept range written again at commit after a refresh inside
+// the loading transaction read it; the rows could be counted twice.
+bool logged_counts_suffice(const ModelRecord &m, const std::vector<LogRow> &rows,
+                           const std::optional<core::QualifiedName> &collation) {
+    if (collation || m.spec.source_only) return false;
+    std::set<std::pair<std::string, std::string>> seen;  // (transaction, value)
+    for (const LogRow &row : rows) {
+        if (row.kind != "insert") return false;
+        if (row.range.rows == 0) continue;
+        if (row.range.nulls != 0 || !row.range.lo || row.range.lo != row.range.hi) return false;
+        if (!seen.emplace(row.txid, *row.range.lo).second) return false;
+    }
+    return !seen.empty();
+}
 
 // The batch column's collation when it is not its type's default (read from the catalog at each
 // plan, so it follows ALTER COLUMN ... COLLATE): the change log's ranges were ordered by it.
 std::optional<core::QualifiedName> batch_collation(const ModelRecord &m) {
-    SqlResult r = spi_exec(
-        "SELECT n.nspname::pg_catalog.text, c.collname::pg_catalog.text FROM "
-        "pg_catalog.pg_attribute a JOIN pg_catalog.pg_type t ON t.oid OPERATOR(pg_catalog.=) "
-        "a.atttypid JOIN pg_catalog.pg_collation c ON c.oid OPERATOR(pg_catalog.=) a.attcollation "
-        "JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) c.collnamespace WHERE "
-        "a.attrelid OPERATOR(pg_catalog.=) $1::pg_catalog.oid AND a.attname OPERATOR(pg_catalog.=) "
-        "$2::pg_catalog.name AND a.attcollation OPERATOR(pg_catalog.<>) t.typcollation",
-        {SqlParam::value(std::to_string(m.source_oid)), SqlParam::value(m.spec.batch_column)});
-    if (r.rows.empty()) return std::nullopt;
-    return core::QualifiedName{*r.rows[0][0], *r.rows[0][1]};
+    return non_default_collation(m.source_oid, m.spec.batch_column);
 }
 
 PendingQuery pending_query(const ModelRecord &m, const core::RefreshPlanner &planner,
@@ -133,8 +138,10 @@ PendingQuery pending_query(const ModelRecord &m, const core::RefreshPlanner &pla
     // changed; a row's nulls counts its rows whose batch value was NULL.
     std::vector<std::string> los, his, recount_los, recount_his;
     bool nulls = false, recount_nulls = false, recount = false;
-    for (const LogRow &row :
-         log_rows_since(m.source_oid, m.spec.batch_column, *m.planned_snapshot)) {
+    const std::vector<LogRow> logged =
+        log_rows_since(m.source_oid, m.spec.batch_column, *m.planned_snapshot);
+    q.log_empty = logged.empty();
+    for (const LogRow &row : logged) {
         const bool changed = row.kind == "recount";
         if (!changed && row.kind != "insert") continue;
         if (!row.range.lo && row.range.nulls == 0) continue;
@@ -156,6 +163,16 @@ PendingQuery pending_query(const ModelRecord &m, const core::RefreshPlanner &pla
     q.params = {model_id, SqlParam::text_array(los), SqlParam::text_array(his),
                 SqlParam::value(nulls ? "true" : "false"),
                 SqlParam::value(recount ? "true" : "false")};
+    if (!q.nothing && logged_counts_suffice(m, logged, spec.batch_collation)) {
+        std::vector<std::string> values, counts;
+        for (const LogRow &row : logged) {
+            if (row.range.rows == 0) continue;
+            values.push_back(*row.range.lo);
+            counts.push_back(std::to_string(row.range.rows));
+        }
+        q.logged_sql = ranged.find_logged_new_batches();
+        q.logged_params = {model_id, SqlParam::text_array(values), SqlParam::text_array(counts)};
+    }
     if (recount) {
         q.recount_sql = ranged.find_recounted_batches();
         q.recount_params = {model_id, SqlParam::text_array(recount_los),
@@ -266,6 +283,7 @@ struct PlannedBatches {
     std::vector<std::optional<std::string>> collected;  // nullopt: the NULL batch
     std::int64_t new_events = 0;
     std::int64_t recounted = 0;
+    bool log_empty = false;  // the log held no row at all since the last plan
 };
 
 // Fills the batches scratch with the batches to process, then with the batches to recount.
@@ -275,10 +293,17 @@ PlannedBatches plan_batches(const ModelRecord &m, const core::RefreshPlanner &pl
     p.snapshot = capture_snapshot();
     PendingQuery q = pending_query(m, planner, cutoff);
     p.used_log = q.used_log;
+    p.log_empty = q.log_empty;
     if (m.change_log && !p.used_log) notice_log_not_used(m);
     if (q.nothing) return p;
-    spi_exec(q.insert_sql, q.params);
-    for (const auto &row : spi_exec(planner.scratch_new_events()).rows) {
+    // All or nothing: either every logged batch was recorded from the log, or none and the
+    // ranges are counted in the source.
+    SqlResult counted;
+    if (!q.logged_sql.empty())
+        counted = spi_exec(q.logged_sql + planner.returning_new_events(), q.logged_params);
+    if (counted.rows.empty())
+        counted = spi_exec(q.insert_sql + planner.returning_new_events(), q.params);
+    for (const auto &row : counted.rows) {
         p.collected.push_back(row[0]);
         p.new_events += std::stoll(*row[1]);
     }
@@ -399,20 +424,25 @@ RefreshOutcome refresh_batch_model(SpiConnection &spi, const ModelRecord &m) {
                 "plan: {} batches, {} new events{}{}", run.batches, run.events,
                 queued.empty() ? "" : fmt::format(", {} changed keys queued", queued.size()),
                 planned.used_log ? " (from the change log)" : ""));
+            // Nothing to do: the run ends in this unit's transaction, so a no-op commits once
+            // (its run row, the plan snapshot and the run's end together).
+            // When the log held no row since the last plan, the plan snapshot stays: the next
+            // plan reads the same (empty) set of log rows from it, and nothing is written but
+            // the run's row.
+            if (batches.empty() && queued.empty() && planned.recounted == 0) {
+                if (!(planned.used_log && planned.log_empty))
+                    set_planned_snapshot(m, planned.snapshot);
+                run.step_timings_json = driver.timings_json();
+                finish_run(run, "noop");
+                outcome = RefreshOutcome::Noop;
+            }
         });
         if (rebuild) {
             run.kind = "rebuild";
             rebuild_batch_model(driver, m);
             return;
         }
-        if (batches.empty() && queued.empty() && planned.recounted == 0) {
-            run.step_timings_json = driver.timings_json();
-            set_planned_snapshot(m, planned.snapshot);
-            finish_run(run, "noop");
-            if (spi.nonatomic()) spi.commit();
-            outcome = RefreshOutcome::Noop;
-            return;
-        }
+        if (outcome == RefreshOutcome::Noop) return;
         const std::string &snapshot = planned.snapshot;
         bool steer = false;
         driver.unit("keys", [&] {

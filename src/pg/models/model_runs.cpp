@@ -116,14 +116,17 @@ void align_scratch_owner(const ModelRecord &m) {
     }
 }
 
+// The run's row is written here and committed with the first unit (docs/RELIABILITY.md, the
+// commit protocol): a transaction of its own would cost every run one more WAL flush (2-12 ms
+// of a small refresh from a fresh connection). A failure of that unit is still recorded: the
+// unit rolls back to its subtransaction, the row stays, and record_failure commits it failed.
+// A run whose backend dies before its first unit commits leaves no row (nothing was changed).
 void with_run(SpiConnection &spi, const ModelRecord &m, const char *kind,
               const std::function<void(RunDriver &)> &body) {
     align_scratch_owner(m);
     RunDriver driver(spi, m, kind);
-    close_abandoned_runs(m.spec.id);
-    driver.run().run_id = start_run(m, kind);
+    driver.run().run_id = start_locked_run(m, kind);
     driver.run().kind = kind;
-    if (spi.nonatomic()) spi.commit();
     std::exception_ptr error;
     try {
         body(driver);
@@ -138,15 +141,16 @@ void with_run(SpiConnection &spi, const ModelRecord &m, const char *kind,
 
 LockedModel lock_and_load(const std::string &name, const char *action, bool session, bool dont_wait,
                           std::int64_t *loaded_id) {
-    // Rights first (the query is rendered after the lock): a refused caller leaves no run.
-    ModelRecord first = load_model(name, false);
-    if (loaded_id) *loaded_id = first.spec.id;
+    // Rights first (the query is rendered after the lock): a refused caller leaves no run. The
+    // model is loaded once, under the lock; before it only its id and target are read.
+    const ModelIdentity first = model_identity(name);
+    if (loaded_id) *loaded_id = first.id;
     if (!OidIsValid(first.target_oid)) (void)load_model(name);  // raises: the target was dropped
     require_target_owner(first.target_oid, name, action);
-    auto lock = std::make_unique<ModelLock>(first.spec.id, session, dont_wait);
-    if (!lock->acquired()) return {std::move(first), nullptr};
+    auto lock = std::make_unique<ModelLock>(first.id, session, dont_wait);
+    if (!lock->acquired()) return {load_model(name, false), nullptr};
     ModelRecord again = load_model(name);
-    if (again.spec.id != first.spec.id)
+    if (again.spec.id != first.id)
         throw UserError(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
                         "incmodel: model \"" + name +
                             "\" was dropped and created again while "
