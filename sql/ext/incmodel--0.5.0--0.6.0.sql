@@ -46,3 +46,10 @@ ALTER TABLE incmodel.model_dimensions
 -- DateStyle set around their output, every setting pinned for the rarer types), so it keeps no
 -- SET clause, as the row triggers' WHEN functions.
 ALTER FUNCTION incmodel.log_source_change() RESET ALL;
+
+-- kind 'uncounted': a load logged by a transaction in which a subtransaction aborted (a savepoint
+-- rolled back, an error caught in a PL/pgSQL block): its row count may include rows that are gone,
+-- so a plan counts its batches in the source (an 'insert' row's count may stand for the source's).
+ALTER TABLE incmodel.source_changes DROP CONSTRAINT source_changes_kind_check;
+ALTER TABLE incmodel.source_changes ADD CONSTRAINT source_changes_kind_check
+    CHECK (kind IN ('insert', 'modify', 'recount', 'uncounted'));

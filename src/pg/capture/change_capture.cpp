@@ -146,6 +146,11 @@ void at_xact_event(XactEvent event, void *) {
     });
 }
 
+// A subtransaction aborted: the rows noted so far may be partly rolled back (plain C).
+void at_subxact_event(SubXactEvent event, SubTransactionId, SubTransactionId, void *) {
+    if (event == SUBXACT_EVENT_ABORT_SUB) note_subtransaction_abort();
+}
+
 // Whether a relation (with its partitions) holds any page: a partition attached or detached
 // with rows changes the source's events; an empty one (pg_partman's new partitions) does not.
 bool holds_rows(Oid relid) {
@@ -285,6 +290,7 @@ void register_change_capture() {
     static bool registered = false;
     if (registered) return;
     RegisterXactCallback(at_xact_event, nullptr);
+    RegisterSubXactCallback(at_subxact_event, nullptr);
     registered = true;
 }
 

@@ -28,6 +28,9 @@ void register_change_capture();
 // log (what it writes may roll back with a failed step: the notes stay for the commit, which
 // writes them again; a range logged twice is recounted, never lost).
 bool pending_ranges_exist();
+// A subtransaction aborted (plain C, from the callback): the transaction's loads are logged as
+// 'uncounted', since rows they counted may have been rolled back.
+void note_subtransaction_abort();
 void flush_pending_ranges(bool forget = true);
 
 // The relation and its partition ancestors.

@@ -64,6 +64,11 @@ struct PendingRange {
 
 TransactionList<PendingRange> pending;
 
+// The transaction in which a subtransaction aborted: rows its statements noted may have been
+// rolled back, so its loads are logged as 'uncounted' (loads whose batches a plan counts in the
+// source) rather than 'insert' (whose row counts a plan may take for the source's).
+LocalTransactionId aborted_subtransaction_in = InvalidLocalTransactionId;
+
 PendingRange *find_pending(Oid source, const char *column) {
     for (PendingRange *p = pending.head(); p != nullptr; p = p->next)
         if (p->source == source && strncmp(p->column, column, NAMEDATALEN) == 0) return p;
@@ -348,6 +353,9 @@ class IsoDateStyle {
 // or log). The bounds are rendered first, as the loader (the column type's output).
 void write_range(Oid source, const char *column, const BatchRange &range, Oid type,
                  const char *kind = "insert") {
+    if (strcmp(kind, "insert") == 0 && MyProc != nullptr &&
+        aborted_subtransaction_in == MyProc->lxid)
+        kind = "uncounted";
     std::optional<std::string> lo, hi;
     if (range.any && needs_only_datestyle(type)) {
         // Canonical text whatever the loader's settings: plans read it back in ISO DateStyle.
@@ -376,6 +384,10 @@ bool pending_ranges_exist() {
     for (PendingRange *p = pending.head(); p != nullptr; p = p->next)
         if (p->rows > 0) return true;
     return false;
+}
+
+void note_subtransaction_abort() {
+    if (MyProc != nullptr) aborted_subtransaction_in = MyProc->lxid;
 }
 
 void log_recount_range(Oid source, Relation rel, Tuplestorestate *rows, const char *column) {

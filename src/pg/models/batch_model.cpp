@@ -143,7 +143,8 @@ PendingQuery pending_query(const ModelRecord &m, const core::RefreshPlanner &pla
     q.log_empty = logged.empty();
     for (const LogRow &row : logged) {
         const bool changed = row.kind == "recount";
-        if (!changed && row.kind != "insert") continue;
+        // 'uncounted': loads whose row count may include rows a subtransaction rolled back.
+        if (!changed && row.kind != "insert" && row.kind != "uncounted") continue;
         if (!row.range.lo && row.range.nulls == 0) continue;
         recount = recount || changed;
         if (row.range.nulls > 0) (changed ? recount_nulls : nulls) = true;
