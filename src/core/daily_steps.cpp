@@ -105,8 +105,8 @@ std::string RefreshPlanner::daily_full_day_counts() const {
 std::string RefreshPlanner::daily_collect_keys() const {
     return fmt::format(
         "INSERT INTO {keys} ({cols}) SELECT {exprs} FROM {src} WHERE {range} AND {not_late}"
-        "{filter} UNION SELECT {exprs} FROM {src} WHERE {day} = ANY "
-        "($4::text[]::pg_catalog.date[]) AND {full_range}{filter}",
+        "{filter} UNION SELECT {exprs} FROM {src} WHERE pg_catalog.cardinality($4::text[]) > 0 "
+        "AND {day} = ANY ($4::text[]::pg_catalog.date[]) AND {full_range}{filter}",
         fmt::arg("keys", qualified(quote_, scratch_.keys)), fmt::arg("cols", key_columns(nullptr)),
         fmt::arg("exprs", key_exprs()), fmt::arg("src", source_as_alias()),
         fmt::arg("range", time_load_between(">", 1, 2)),

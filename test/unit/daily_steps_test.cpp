@@ -69,6 +69,10 @@ TEST(DailySteps, KeysComeFromNewRowsThatAreNotLateAndFromFullDays) {
               0u)
         << keys;
     EXPECT_NE(keys.find(" UNION SELECT "), std::string::npos);
+    // The reprocessed days' branch folds to a one-time false when no day is reprocessed ($4
+    // empty): it would otherwise scan every row loaded since start_date.
+    EXPECT_NE(keys.find(" WHERE pg_catalog.cardinality($4::text[]) > 0 AND "), std::string::npos)
+        << keys;
     EXPECT_NE(keys.find("= ANY ($4::text[]::pg_catalog.date[])"), std::string::npos);
     // full days reach back to start_date ($5), inclusive
     EXPECT_NE(keys.find("events.\"Load Tstamp\" >= $5::pg_catalog.timestamptz"), std::string::npos);
