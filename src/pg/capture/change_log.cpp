@@ -190,44 +190,39 @@ PendingRange *note_range(FunctionCallInfo fcinfo, NoteCache *c) {
 
 // The ranges a transaction's INSERT statements noted, kept until its commit writes them: one log
 // row per distinct range and transaction (a stream of small INSERT statements of one batch in a
-// transaction writes one row, not one per statement). Plain C data in TopTransactionContext.
-struct KeptRange {
-    Oid source;
-    char column[NAMEDATALEN];
-    Oid type;
-    int16 typlen;
-    bool byval;
-    int64 rows, nulls;
-    bool any;
-    Datum lo, hi;
-    KeptRange *next;
-};
-TransactionList<KeptRange> kept;
-int kept_count = 0;  // entries of the current transaction (reset with its first entry)
+// transaction writes one row, not one per statement). Entries of the same shape as pending's.
+TransactionList<PendingRange> kept;
 // Past this many distinct ranges in one transaction they are written as they come.
 constexpr int kMaxKeptRanges = 64;
 
-// Whether two values of a range's type are the same.
-bool same_value(const KeptRange *k, Datum a, Datum b) {
-    return datumIsEqual(a, b, k->byval, k->typlen);
+// The range an entry holds, for writing.
+BatchRange range_of(const PendingRange *p) {
+    BatchRange r;
+    r.rows = p->rows;
+    r.nulls = p->nulls;
+    r.any = p->any;
+    r.lo = p->lo;
+    r.hi = p->hi;
+    return r;
 }
 
 // Keeps a statement's range for the commit: merged into an equal range of the same (source,
 // column), else a new entry. False when the transaction holds too many: the caller writes it.
 bool keep_range(Oid source, const char *column, const BatchRange &r, Oid type) {
-    if (!kept.current()) kept_count = 0;
-    for (KeptRange *k = kept.head(); k != nullptr; k = k->next) {
+    int entries = 0;
+    for (PendingRange *k = kept.head(); k != nullptr; k = k->next, ++entries) {
         if (k->source != source || k->type != type || strncmp(k->column, column, NAMEDATALEN) != 0)
             continue;
         if (k->any != r.any) continue;
-        if (r.any && (!same_value(k, k->lo, r.lo) || !same_value(k, k->hi, r.hi))) continue;
+        if (r.any && (!datumIsEqual(k->lo, r.lo, k->byval, k->typlen) ||
+                      !datumIsEqual(k->hi, r.hi, k->byval, k->typlen)))
+            continue;
         k->rows += r.rows;
         k->nulls += r.nulls;
         return true;
     }
-    if (kept_count >= kMaxKeptRanges) return false;
-    KeptRange *k = kept.add();
-    kept_count++;
+    if (entries >= kMaxKeptRanges) return false;
+    PendingRange *k = kept.add();
     k->source = source;
     strlcpy(k->column, column, NAMEDATALEN);
     k->type = type;
@@ -250,11 +245,7 @@ bool keep_range(Oid source, const char *column, const BatchRange &r, Oid type) {
 bool take_pending(Oid source, const char *column, BatchRange *out, Oid *type) {
     PendingRange *p = find_pending(source, column);
     if (p == nullptr || p->rows == 0) return false;
-    out->rows = p->rows;
-    out->nulls = p->nulls;
-    out->any = p->any;
-    out->lo = p->lo;
-    out->hi = p->hi;
+    *out = range_of(p);
     *type = p->type;
     p->rows = 0;
     p->nulls = 0;
@@ -405,18 +396,11 @@ void log_recount_range(Oid source, Relation rel, Tuplestorestate *rows, const ch
 
 void flush_pending_ranges(bool forget) {
     if (kept.current()) {
-        std::vector<KeptRange *> ranges;
-        for (KeptRange *k = kept.head(); k != nullptr; k = k->next) ranges.push_back(k);
+        std::vector<PendingRange *> ranges;
+        for (PendingRange *k = kept.head(); k != nullptr; k = k->next) ranges.push_back(k);
         if (forget) kept.clear();
-        for (const KeptRange *k : ranges) {
-            BatchRange range;
-            range.rows = k->rows;
-            range.nulls = k->nulls;
-            range.any = k->any;
-            range.lo = k->lo;
-            range.hi = k->hi;
-            write_range(k->source, k->column, range, k->type);
-        }
+        for (const PendingRange *k : ranges)
+            write_range(k->source, k->column, range_of(k), k->type);
     }
     if (!pending.current()) return;
     for (PendingRange *p = pending.head(); p != nullptr; p = p->next) {
@@ -427,13 +411,7 @@ void flush_pending_ranges(bool forget) {
         const Oid source = p->source;
         const char *column = p->column;
         if (!forget) {
-            if (p->rows == 0) continue;
-            range.rows = p->rows;
-            range.nulls = p->nulls;
-            range.any = p->any;
-            range.lo = p->lo;
-            range.hi = p->hi;
-            write_range(source, column, range, p->type);
+            if (p->rows > 0) write_range(source, column, range_of(p), p->type);
             continue;
         }
         if (!pg_call([source, column, r, t] { return take_pending(source, column, r, t); }))

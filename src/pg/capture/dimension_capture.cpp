@@ -91,16 +91,13 @@ KeyColumns moved_keys(const ModelRecord &m, const core::RefreshPlanner &planner,
 // What a model that needs whole rows does with the changed rows of w.relation (the statement
 // triggers' transition tables).
 void capture_rows_for_model(const DimensionWatcher &w, const ChangedRows &t) {
-    core::ModelSpec bare;
-    bare.id = w.model_id;
-    const core::RefreshPlanner by_id(bare, quote_ident);
     std::exception_ptr failed = in_subtransaction([&] {
         const ModelRecord m = load_model(w.name);
         const core::RefreshPlanner planner(m.spec, quote_ident);
         // The changed rows are read as the model's owner: only if it may read the relation (a
         // transition table checks no privilege), else the refresh finds out by rebuilding.
         if (!owner_may_read(m.target_oid, w.relation)) {
-            queue_full_recompute(planner, m.spec.id);
+            queue_full_recompute(m.spec.id);
             return;
         }
         // A key read through this relation (identity stitching): the keys of its old and new
@@ -110,10 +107,13 @@ void capture_rows_for_model(const DimensionWatcher &w, const ChangedRows &t) {
                 queue_key_sets(planner, m.spec.id, moved_keys(m, planner, *k.through, t));
                 return;
             }
-        const DimensionMapping map =
-            dimension_mapping(m.query_tree, m.source_oid, m.spec.source_alias, w.relation);
+        // Deparsing the route calls the output functions of the query's constants: as the owner.
+        const DimensionMapping map = [&] {
+            AsModelOwner owner(m.target_oid);
+            return dimension_mapping(m.query_tree, m.source_oid, m.spec.source_alias, w.relation);
+        }();
         if (!map.bounded) {
-            queue_full_recompute(planner, m.spec.id);
+            queue_full_recompute(m.spec.id);
             return;
         }
         queue_dimension_values(planner, m.spec.id, w.relation,
@@ -126,26 +126,23 @@ void capture_rows_for_model(const DimensionWatcher &w, const ChangedRows &t) {
            "\"" +
                w.name + "\"; its next refresh rebuilds it",
            error.text(), "");
-    queue_full_recompute(by_id, w.model_id);
+    queue_full_recompute(w.model_id);
 }
 
 // Before commit, what one watching model gets for the rows noted on relation n.relid.
 void flush_for_model(const WatchPlan &p, const NotedRelation &n) {
     const DimensionWatcher &w = p.watcher;
-    core::ModelSpec bare;
-    bare.id = w.model_id;
-    const core::RefreshPlanner by_id(bare, quote_ident);
     switch (p.kind) {
         case WatchKind::Reprocess:
             log_modification(w.source, w.load_column);
             return;
         case WatchKind::Recompute:
-            queue_full_recompute(by_id, w.model_id);
+            queue_full_recompute(w.model_id);
             return;
         case WatchKind::Rows:
             // The statement triggers queued what they saw; rows no statement trigger saw (or
             // triggers made before this model needed them) leave only a full recompute.
-            if (n.unreleased_rows > 0) queue_full_recompute(by_id, w.model_id);
+            if (n.unreleased_rows > 0) queue_full_recompute(w.model_id);
             return;
         case WatchKind::Values:
             break;
@@ -155,11 +152,11 @@ void flush_for_model(const WatchPlan &p, const NotedRelation &n) {
     if (!noted) redo_dimension_watch(w.model_id);
     // The owner reads the values through the refresh only if it may read the relation.
     if (!noted || n.overflow || !owner_may_read(p.target, w.relation)) {
-        queue_full_recompute(by_id, w.model_id);
+        queue_full_recompute(w.model_id);
         return;
     }
     const std::optional<Datum> values = noted_values_as_text(n.relid, p.attnum);
-    if (values) queue_dimension_values(by_id, w.model_id, w.relation, *values);
+    if (values) queue_dimension_values(w.model_id, w.relation, *values);
 }
 
 }  // namespace

@@ -23,8 +23,8 @@ inline constexpr std::int64_t kMaxNotedBytes = 256LL * 1024 * 1024;
 struct NotedRelation {
     Oid relid = InvalidOid;            // the relation the WHEN clauses named (the watched one)
     std::int64_t unreleased_rows = 0;  // noted since a statement trigger took care of them
-    bool overflow = false;             // values were dropped (kMaxNoted*)
-    std::vector<AttrNumber> columns;   // the columns whose values were noted
+    bool overflow = false;  // values were dropped (incmodel.dimension_values_limit, kMaxNotedBytes)
+    std::vector<AttrNumber> columns;  // the columns whose values were noted
 };
 
 // Whether any watched relation's row was noted in the current transaction.

@@ -253,9 +253,7 @@ void notify_dimension_change(const std::vector<Oid> &relids) {
             log_modification(w.source, w.load_column);
             continue;
         }
-        core::ModelSpec spec;
-        spec.id = w.model_id;
-        queue_full_recompute(core::RefreshPlanner(spec, quote_ident), w.model_id);
+        queue_full_recompute(w.model_id);
     }
 }
 

@@ -5,6 +5,7 @@
 
 #include "pg/analysis/dimension_routes.hpp"
 #include "pg/boundary/guard.hpp"
+#include "pg/boundary/security.hpp"
 #include "pg/boundary/subtransaction.hpp"
 #include "pg/capture/source_triggers.hpp"
 #include "pg/analysis/query_analysis.hpp"
@@ -94,6 +95,9 @@ WatchPlan plan_for(const DimensionWatcher &w) {
                 p.kind = WatchKind::Rows;
                 return;
             }
+        // Deparsing the route calls the output functions of the query's constants: as the
+        // model's owner (a writer's commit or a superuser's refresh may be what asks).
+        AsModelOwner owner(m.target_oid);
         const DimensionMapping map =
             dimension_mapping(m.query_tree, m.source_oid, m.spec.source_alias, w.relation);
         if (!map.bounded) return;

@@ -78,7 +78,7 @@ std::optional<std::string> capture_for_model(const std::string &name, Oid source
                name + "\"; its next refresh rebuilds it",
            error.text(), "");
     if (m.spec.id > 0) {
-        queue_full_recompute(core::RefreshPlanner(m.spec, quote_ident), m.spec.id);
+        queue_full_recompute(m.spec.id);
     } else {
         log_modification(source, "");  // the model could not even be loaded
     }

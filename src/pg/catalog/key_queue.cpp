@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "pg/analysis/query_analysis.hpp"
 #include "pg/boundary/security.hpp"
 #include "pg/boundary/spi_client.hpp"
 #include "pg/capture/dimension_capture.hpp"
@@ -76,14 +77,14 @@ void queue_dimension_values(const core::RefreshPlanner &planner, std::int64_t mo
              {SqlParam::int64(model_id), SqlParam::int64(dimension), SqlParam::value(*values)});
 }
 
-void queue_dimension_values(const core::RefreshPlanner &planner, std::int64_t model_id,
-                            Oid dimension, Datum values) {
+void queue_dimension_values(std::int64_t model_id, Oid dimension, Datum values) {
     // Prepared once per backend: a transaction writing one dimension row (a map row per login)
     // pays the INSERT's execution, not its parsing and planning (PostgreSQL re-analyzes a saved
     // plan when key_queue changes).
     static SPIPlanPtr saved = nullptr;
     AsCatalogOwner owner;
-    const std::string sql = planner.queue_dimension_values();
+    const std::string sql =
+        core::RefreshPlanner(core::ModelSpec{}, quote_ident).queue_dimension_values();
     pg_call([&] {
         if (saved == nullptr) {
             Oid types[3] = {INT8OID, OIDOID, TEXTARRAYOID};
@@ -98,9 +99,10 @@ void queue_dimension_values(const core::RefreshPlanner &planner, std::int64_t mo
     });
 }
 
-void queue_full_recompute(const core::RefreshPlanner &planner, std::int64_t model_id) {
+void queue_full_recompute(std::int64_t model_id) {
     AsCatalogOwner owner;
-    spi_exec(planner.queue_full_recompute(), {SqlParam::int64(model_id)});
+    spi_exec(core::RefreshPlanner(core::ModelSpec{}, quote_ident).queue_full_recompute(),
+             {SqlParam::int64(model_id)});
 }
 
 std::vector<Dependent> dependents_of(const core::RefreshPlanner &planner,

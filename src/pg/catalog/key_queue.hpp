@@ -40,11 +40,10 @@ void queue_key_sets(const core::RefreshPlanner &planner, std::int64_t model_id, 
 void queue_dimension_values(const core::RefreshPlanner &planner, std::int64_t model_id,
                             Oid dimension, const std::optional<std::string> &values);
 // The same from a text[] Datum built in C (the values the row triggers noted).
-void queue_dimension_values(const core::RefreshPlanner &planner, std::int64_t model_id,
-                            Oid dimension, Datum values);
+void queue_dimension_values(std::int64_t model_id, Oid dimension, Datum values);
 
 // Queues a full recompute of the model (catalog owner).
-void queue_full_recompute(const core::RefreshPlanner &planner, std::int64_t model_id);
+void queue_full_recompute(std::int64_t model_id);
 
 // The features models that read a model's target, with the positions of their key parts among
 // its key parts (0: an expression), their targets' OIDs (their owners evaluate the expressions)
