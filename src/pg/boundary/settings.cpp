@@ -68,6 +68,13 @@ void set_local_setting(const char *name, const char *value) {
     });
 }
 
+void set_transaction_setting(const char *name, const char *value) {
+    pg_call([name, value] {
+        (void)set_config_option(name, value, PGC_USERSET, PGC_S_SESSION, GUC_ACTION_LOCAL, true,
+                                ERROR, false);
+    });
+}
+
 // Generated SQL is fully qualified, so search_path only needs pg_catalog (and pg_temp last, so
 // temporary objects can never shadow anything). Text forms of batch values must not depend on
 // the caller's DateStyle; the model's TimeZone keeps date_trunc & co. as they were at creation.

@@ -26,6 +26,8 @@ void define_settings();
 
 // Sets a setting for the current GUC nest level (undone with it), as SET LOCAL would.
 void set_local_setting(const char *name, const char *value);
+// Sets a setting until the end of the current transaction, outside any nest level.
+void set_transaction_setting(const char *name, const char *value);
 
 // Pins search_path, DateStyle, IntervalStyle and the model's TimeZone for generated SQL, in a
 // GUC nest level that close() (or the end of the (sub)transaction) undoes.

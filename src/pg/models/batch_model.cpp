@@ -358,10 +358,12 @@ std::int64_t rebuild_batch_model(RunDriver &driver, const ModelRecord &m) {
         SqlResult r = spi_exec(planner.all_batches());
         run.batches = static_cast<std::int64_t>(r.processed);
         run.events = spi_exec(planner.scratch_event_total()).scalar_int();
+        driver.more_units_follow();
     });
     driver.unit("recompute", [&] {
         run.rows_inserted = static_cast<std::int64_t>(spi_exec(planner.recompute_all()).processed);
         driver.report(fmt::format("recompute: {} rows", run.rows_inserted));
+        driver.more_units_follow();
     });
     driver.unit("commit", [&] {
         spi_exec(planner.truncate_target());
@@ -416,6 +418,7 @@ RefreshOutcome refresh_batch_model(SpiConnection &spi, const ModelRecord &m) {
                 report(NOTICE, why->message, why->detail, why->hint);
                 mark_run_rebuild(run.run_id);
                 rebuild = true;
+                driver.more_units_follow();
                 return;
             }
             batches = planned.collected;
@@ -436,6 +439,8 @@ RefreshOutcome refresh_batch_model(SpiConnection &spi, const ModelRecord &m) {
                 run.step_timings_json = driver.timings_json();
                 finish_run(run, "noop");
                 outcome = RefreshOutcome::Noop;
+            } else {
+                driver.more_units_follow();
             }
         });
         if (rebuild) {
@@ -473,6 +478,7 @@ RefreshOutcome refresh_batch_model(SpiConnection &spi, const ModelRecord &m) {
             if (!steer) spi_exec(planner.analyze_keys());
             run.null_keys = spi_exec(planner.count_null_keys(), {}).scalar_int();
             driver.report(fmt::format("keys: {} keys touched", run.keys));
+            driver.more_units_follow();
         });
         driver.unit("recompute", [&] {
             if (steer) use_index_lookups();
@@ -485,6 +491,7 @@ RefreshOutcome refresh_batch_model(SpiConnection &spi, const ModelRecord &m) {
                 run.keys_outside_window =
                     spi_exec(planner.keys_outside_window(), cutoff_params(cutoff)).scalar_int();
             driver.report(fmt::format("recompute: {} rows", run.rows_inserted));
+            driver.more_units_follow();
         });
         driver.unit("commit", [&] {
             if (steer) use_index_lookups();

@@ -120,7 +120,9 @@ void align_scratch_owner(const ModelRecord &m) {
 // commit protocol): a transaction of its own would cost every run one more WAL flush (2-12 ms
 // of a small refresh from a fresh connection). A failure of that unit is still recorded: the
 // unit rolls back to its subtransaction, the row stays, and record_failure commits it failed.
-// A run whose backend dies before its first unit commits leaves no row (nothing was changed).
+// A run whose backend dies before its first unit commits leaves no row (nothing was changed);
+// units followed by others commit without waiting for the flush (RunDriver::more_units_follow),
+// so a cluster crash may also take the row of a run past its plan that had not finished.
 void with_run(SpiConnection &spi, const ModelRecord &m, const char *kind,
               const std::function<void(RunDriver &)> &body) {
     align_scratch_owner(m);
