@@ -29,13 +29,19 @@ CALL incmodel.refresh('lc');
 SELECT * FROM testkit.lc_state();
 INSERT INTO atomic.lc VALUES ('a', 1, 2), ('c', 2, 2);
 INSERT INTO atomic.lc VALUES ('d', 5, 3);
+-- explain shows what the run will do: the log's counts, not a count of the source
+SELECT detail, sql LIKE '%atomic.lc%' AS reads_source
+FROM incmodel.explain('lc') WHERE step_name = 'plan';
 CALL incmodel.refresh('lc');
 SELECT * FROM testkit.lc_state();
--- one value loaded by two statements of one transaction: recounted (5 rows, not 2 or 3)
+-- one value loaded by two statements of one transaction: their ranges are kept as one log row
+-- of 5 rows at commit, so the log's count serves (5 rows, not 2 or 3)
 BEGIN;
 INSERT INTO atomic.lc VALUES ('a', 1, 4), ('e', 1, 4);
 INSERT INTO atomic.lc VALUES ('a', 1, 4), ('f', 1, 4), ('f', 1, 4);
 COMMIT;
+SELECT detail, sql LIKE '%atomic.lc%' AS reads_source
+FROM incmodel.explain('lc') WHERE step_name = 'plan';
 CALL incmodel.refresh('lc');
 SELECT * FROM testkit.lc_state();
 -- a statement rolled back to a savepoint had noted its rows (and an error caught in a
@@ -56,8 +62,10 @@ SELECT * FROM testkit.lc_state();
 INSERT INTO atomic.lc VALUES ('g', 7, 4);
 CALL incmodel.refresh('lc');
 SELECT * FROM testkit.lc_state();
--- several values in one statement's range: recounted
+-- several values in one statement's range: recounted (explain shows the count in the source)
 INSERT INTO atomic.lc VALUES ('h', 1, 5), ('h', 1, 6), ('i', 1, 6);
+SELECT detail, sql LIKE '%atomic.lc%' AS reads_source
+FROM incmodel.explain('lc') WHERE step_name = 'plan';
 CALL incmodel.refresh('lc');
 SELECT * FROM testkit.lc_state();
 -- a refresh inside the loading transaction, then more rows of the same value in it

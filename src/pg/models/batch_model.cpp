@@ -600,12 +600,16 @@ std::vector<ExplainRow> explain_batch_model(const ModelRecord &m) {
         window += fmt::format(
             "; {} batch(es) lost rows since they were processed: the refresh rebuilds the model",
             shrunk);
+    // The run tries the log's own counts first (plan_batches): shown when they would serve.
+    const bool logged_counts = !pq.logged_sql.empty();
     std::vector<ExplainRow> rows{
         {1, "plan",
          fmt::format("{} pending batches, {} new events; {}{}{}", batches.size(), events, window,
-                     pq.used_log ? "; from the change log" : "",
+                     logged_counts ? "; counted by the change log (the source is not read)"
+                     : pq.used_log ? "; from the change log"
+                                   : "",
                      listed.empty() ? "" : "; batches: " + listed),
-         pq.insert_sql},
+         logged_counts ? pq.logged_sql : pq.insert_sql},
         {2, "keys",
          fmt::format("{} keys touched{}", keys,
                      queued == 0 ? ""
