@@ -43,6 +43,7 @@ bool run_features(RunDriver &driver, const ModelRecord &m, bool full) {
     RunRecord &run = driver.run();
     QueuedKeySets q;
     driver.unit("plan", [&] {
+        driver.more_units_follow();
         clear_scratch(planner, m.spec.time.has_value());
         q = queued_key_sets(planner, m.spec.id);
         run.events = static_cast<std::int64_t>(q.ids.size());
@@ -59,6 +60,7 @@ bool run_features(RunDriver &driver, const ModelRecord &m, bool full) {
     }
     if (full) {
         driver.unit("recompute", [&] {
+            driver.more_units_follow();
             run.rows_inserted =
                 static_cast<std::int64_t>(spi_exec(planner.recompute_all()).processed);
         });
@@ -74,6 +76,7 @@ bool run_features(RunDriver &driver, const ModelRecord &m, bool full) {
         return true;
     }
     driver.unit("keys", [&] {
+        driver.more_units_follow();
         run.keys = static_cast<std::int64_t>(
             spi_exec(planner.features_queued_keys(),
                      {SqlParam::int64(m.spec.id), SqlParam::text_array(q.ids)})
@@ -83,6 +86,7 @@ bool run_features(RunDriver &driver, const ModelRecord &m, bool full) {
         driver.report(fmt::format("keys: {} keys touched", run.keys));
     });
     driver.unit("recompute", [&] {
+        driver.more_units_follow();
         run.rows_inserted =
             static_cast<std::int64_t>(spi_exec(planner.recompute(run.null_keys > 0)).processed);
         driver.report(fmt::format("recompute: {} rows", run.rows_inserted));

@@ -85,7 +85,10 @@ std::int64_t rebuild_model(SpiConnection &spi, const std::string &name) {
             ModelRecord fresh = locked.model;
             fresh.upper_limit.reset();
             with_run(spi, fresh, "rebuild", [&](RunDriver &driver) {
-                driver.unit("reset", [&] { reset_time_model(fresh); });
+                driver.unit("reset", [&] {
+                    driver.more_units_follow();
+                    reset_time_model(fresh);
+                });
                 run_time_model(driver, fresh, {});
                 rows = driver.run().rows_inserted;
             });

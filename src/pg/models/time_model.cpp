@@ -283,6 +283,7 @@ bool run_time_model(RunDriver &driver, const ModelRecord &m, const TimeRunArgs &
     CatchUp catch_up;
 
     driver.unit("plan", [&] {
+        driver.more_units_follow();
         require_read_committed();
         clear_scratch(planner, m.spec.time.has_value());
         // Before anything reads the source: a transaction this snapshot cannot see is read
@@ -338,6 +339,7 @@ bool run_time_model(RunDriver &driver, const ModelRecord &m, const TimeRunArgs &
                          catch_up.logged.modified;
     if (changes) {
         driver.unit("keys", [&] {
+            driver.more_units_follow();
             const std::string sql = !d.append       ? planner.daily_collect_keys()
                                     : args.backfill ? planner.append_backfill_keys()
                                                     : planner.append_collect_keys();
@@ -356,6 +358,7 @@ bool run_time_model(RunDriver &driver, const ModelRecord &m, const TimeRunArgs &
             driver.report(fmt::format("keys: {} keys touched", run.keys));
         });
         driver.unit("recompute", [&] {
+            driver.more_units_follow();
             const std::string sql = d.append ? planner.append_recompute(run.null_keys > 0)
                                              : planner.daily_recompute(run.null_keys > 0);
             run.rows_inserted = static_cast<std::int64_t>(spi_exec(sql, params).processed);

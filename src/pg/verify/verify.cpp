@@ -94,6 +94,7 @@ VerifyResult verify_model(SpiConnection &spi, const std::string &name,
         out.run_id = run.run_id;
         std::vector<SqlParam> params;
         driver.unit("keys", [&] {
+            driver.more_units_follow();
             clear_scratch(planner, m.spec.time.has_value());
             if (m.spec.time) params = time_params(m, run);
             if (!sample) return;
@@ -106,6 +107,7 @@ VerifyResult verify_model(SpiConnection &spi, const std::string &name,
             driver.report(fmt::format("keys: {} keys sampled", run.keys));
         });
         driver.unit("recompute", [&] {
+            driver.more_units_follow();
             const std::string sql = sample ? planner.verify_recompute_keys(run.null_keys > 0)
                                            : planner.verify_recompute_all();
             run.rows_inserted = static_cast<std::int64_t>(spi_exec(sql, params).processed);
