@@ -8,6 +8,7 @@ extern "C" {
 #include "catalog/pg_class.h"
 #include "catalog/pg_collation.h"
 #include "catalog/pg_index.h"
+#include "storage/bufmgr.h"
 #include "utils/relcache.h"
 }
 
@@ -60,6 +61,19 @@ double relation_tuples(Oid relid) {
         const double tuples = reinterpret_cast<Form_pg_class>(GETSTRUCT(tup))->reltuples;
         ReleaseSysCache(tup);
         return tuples;
+    });
+}
+
+std::int64_t relation_bytes(Oid relid) {
+    return pg_call([relid] {
+        Relation rel = try_relation_open(relid, AccessShareLock);
+        if (rel == nullptr) return static_cast<std::int64_t>(0);
+        const std::int64_t bytes =
+            RELKIND_HAS_STORAGE(rel->rd_rel->relkind)
+                ? static_cast<std::int64_t>(RelationGetNumberOfBlocks(rel)) * BLCKSZ
+                : 0;
+        relation_close(rel, AccessShareLock);
+        return bytes;
     });
 }
 

@@ -4,6 +4,7 @@
 // and executing a catalog query per question (each a relcache load in a new backend).
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <string>
 
@@ -22,6 +23,10 @@ AttrNumber attnum_of_quoted(Oid relid, const std::string &quoted_name);
 
 // pg_class.reltuples of relid (-1 when never vacuumed or analyzed, 0 when it has gone).
 double relation_tuples(Oid relid);
+
+// The size of relid's main fork in bytes, as pg_relation_size gives it (0 when it has gone),
+// without a catalog query: a refresh asks it of its scratch tables every run.
+std::int64_t relation_bytes(Oid relid);
 
 // The collation of a column when it is not its type's default, nullopt otherwise.
 std::optional<core::QualifiedName> non_default_collation(Oid relid, const std::string &column);

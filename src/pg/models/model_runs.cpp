@@ -3,6 +3,8 @@
 // tables' owner. See model_runs.hpp.
 #include "pg/models/model_runs.hpp"
 
+#include "pg/catalog/relation_facts.hpp"
+
 #include "pg/capture/dimension_triggers.hpp"
 
 #include <algorithm>
@@ -77,21 +79,15 @@ void clear_scratch(const core::RefreshPlanner &planner, bool time_based) {
     const auto &s = planner.scratch();
     std::vector<const core::QualifiedName *> tables{&s.batches, &s.keys, &s.rows};
     if (time_based) tables.push_back(&s.days);
-    std::vector<std::string> oids;
+    std::int64_t largest = 0;
     for (const auto *t : tables) {
         const Oid rel = relation_oid(*t);
         if (!OidIsValid(rel)) {
             spi_exec(planner.truncate_scratch());  // raises the missing table's error
             return;
         }
-        oids.push_back(std::to_string(rel));
+        largest = std::max(largest, relation_bytes(rel));
     }
-    const std::int64_t largest =
-        spi_exec(
-            "SELECT pg_catalog.max(pg_catalog.pg_relation_size(o::pg_catalog.regclass)) "
-            "FROM pg_catalog.unnest($1::pg_catalog.oid[]) o",
-            {SqlParam::text_array(oids)})
-            .scalar_int();
     if (largest > scratch_truncate_bytes) {
         spi_exec(planner.truncate_scratch());
         return;
