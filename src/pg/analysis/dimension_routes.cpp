@@ -174,6 +174,8 @@ DimensionMapping dimension_mapping(const std::string &tree, Oid source,
         dim = uses == 1 ? entry_reading(query, relid) : 0;
         if (dim == 0 || dim == scope.outer_rti) {
             out.description = dim != 0     ? "it is read in the subquery over the source"
+                              : uses == 0  ? "the query no longer reads it (a view it read "
+                                             "through was redefined)"
                               : direct > 0 ? "it is read in a subquery, CTE or sublink"
                                            : "it is read through a view in a sublink";
             return out;
