@@ -4,9 +4,12 @@
 #include <map>
 #include <vector>
 
+#include "pg/analysis/query_analysis.hpp"
+#include "pg/analysis/simple_views.hpp"
 #include "pg/analysis/source_scope.hpp"
 #include "pg/analysis/tree_util.hpp"
 #include "pg/boundary/guard.hpp"
+#include "pg/boundary/security.hpp"
 
 extern "C" {
 #include "access/transam.h"
@@ -139,7 +142,7 @@ std::vector<std::pair<const Equality *, int>> find_path(Query *query,
 }  // namespace
 
 DimensionMapping dimension_mapping(const std::string &tree, Oid source,
-                                   const std::string &source_alias, Oid relid) {
+                                   const std::string &source_alias, Oid relid, Oid target) {
     DimensionMapping out;
     if (tree.empty()) {
         out.description = "the model's query was stored before its tree was (a model from 0.2.0)";
@@ -158,17 +161,31 @@ DimensionMapping dimension_mapping(const std::string &tree, Oid source,
         RangeTblEntry *rte = rte_of(query, rti);
         if (rte->rtekind == RTE_RELATION && rte->relid == relid) top.push_back(rti);
     }
-    const int uses = relation_references(query, relid);
-    if (uses == 0) {
-        out.description = "it is read through a view";
+    // Read once in all: in the top-level FROM, or through one simple view, subquery or CTE of it.
+    const int direct = relation_references(query, relid);
+    const int uses = relation_uses_behind_views(query, relid);
+    if (uses > 1 || top.size() > 1) {
+        out.description = "it is read more than once";
         return out;
     }
-    if (top.size() != 1 || uses != 1) {
-        out.description =
-            top.empty() ? "it is read in a subquery, CTE or sublink" : "it is read more than once";
-        return out;
+    std::optional<ThroughChain> through;
+    int dim = top.empty() ? 0 : top.front();
+    if (dim == 0) {
+        dim = uses == 1 ? entry_reading(query, relid) : 0;
+        if (dim == 0 || dim == scope.outer_rti) {
+            out.description = dim != 0     ? "it is read in the subquery over the source"
+                              : uses == 0  ? "the query no longer reads it (a view it read "
+                                             "through was redefined)"
+                              : direct > 0 ? "it is read in a subquery, CTE or sublink"
+                                           : "it is read through a view in a sublink";
+            return out;
+        }
+        through = chain_to(query, dim, relid);
+        if (!through->simple) {
+            out.description = "it is read through " + through->via + ", which " + through->reason;
+            return out;
+        }
     }
-    const int dim = top.front();
     if (dim >= 64) {
         out.description = "the query reads too many relations";
         return out;
@@ -188,8 +205,51 @@ DimensionMapping dimension_mapping(const std::string &tree, Oid source,
             return deparse_over(own, scope.source_rti, source_alias, source);
         }
         RangeTblEntry *rte = rte_of(query, rti);
+        // Through a view, subquery or CTE: over the base relation, under the entry's alias.
+        if (rti == dim && through) return deparse_over(expr, rti, rte->eref->aliasname, relid);
         return deparse_over(expr, rti, rte->eref->aliasname, rte->relid);
     };
+    // The first equality's side at the dimension. Read through a view, subquery or CTE, it is
+    // rewritten over the base relation's columns: the changed rows' values there are the values
+    // the entry's rows (those the view's filters keep) have.
+    const Equality &e0 = *path.front().first;
+    Node *first = e0.side[e0.rti[0] == dim ? 0 : 1];
+    Node *first_here = first;
+    std::string base_name;
+    if (through) {
+        std::vector<AttrNumber> read;
+        first_here = over_base(first, dim, relid, *through, &read);
+        const char *name = pg_call([relid] {
+            return quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)),
+                                              get_rel_name(relid));
+        });
+        base_name = name;
+        if (first_here == nullptr) {
+            out.description = "it is read through " + through->via +
+                              ", and the column its equality with the source's side reads is "
+                              "computed there, not a column of " +
+                              base_name;
+            return out;
+        }
+        // The query reads the base relation only through the view (with the view owner's
+        // rights); the route maps its changed rows' values as the model's owner, who must be
+        // allowed to read them itself.
+        const Oid owner = relation_owner(target);
+        for (AttrNumber a : read) {
+            const bool may = pg_call([relid, a, owner] {
+                return pg_class_aclcheck(relid, owner, ACL_SELECT) == ACLCHECK_OK ||
+                       pg_attribute_aclcheck(relid, a, owner, ACL_SELECT) == ACLCHECK_OK;
+            });
+            if (!may) {
+                const char *col = pg_call([relid, a] { return get_attname(relid, a, false); });
+                out.description = "it is read through " + through->via +
+                                  ", and the model's owner (" + role_name(owner) +
+                                  ") may not read column " + quote_ident(col) + " of " + base_name +
+                                  " itself";
+                return out;
+            }
+        }
+    }
     std::vector<std::string> described;
     std::string previous;  // the SQL standing for the previous hop's side: _incmodel_v.v
     for (size_t i = 0; i < path.size(); ++i) {
@@ -197,7 +257,7 @@ DimensionMapping dimension_mapping(const std::string &tree, Oid source,
         const int at = path[i].second;
         const int here = e.rti[0] == at ? 0 : 1;
         const int there = 1 - here;
-        std::optional<std::string> mine = side_sql(e.side[here], at);
+        std::optional<std::string> mine = side_sql(i == 0 ? first_here : e.side[here], at);
         std::optional<std::string> theirs = side_sql(e.side[there], e.rti[there]);
         if (!mine || !theirs) {
             out.description =
@@ -211,13 +271,12 @@ DimensionMapping dimension_mapping(const std::string &tree, Oid source,
         const std::string match =
             here == 0 ? v + " " + op + " " + *theirs : *theirs + " " + op + " " + v;
         if (i == 0) {
-            Node *first = e.side[here];
             const Oid type = pg_call([first] { return exprType(first); });
             CatalogOnlySearchPath catalog_only;
             const char *type_sql = pg_call([type] { return format_type_be(type); });
             out.route.value_type = type_sql;
             out.route.hops.push_back({"", alias_of(query, dim), *mine, ""});
-            Node *plain = first;
+            Node *plain = first_here;
             while (plain != nullptr && IsA(plain, RelabelType))
                 plain = reinterpret_cast<Node *>(reinterpret_cast<RelabelType *>(plain)->arg);
             if (plain != nullptr && IsA(plain, Var)) {
@@ -245,6 +304,10 @@ DimensionMapping dimension_mapping(const std::string &tree, Oid source,
     }
     out.bounded = true;
     for (size_t i = 0; i < described.size(); ++i) out.description += (i ? ", " : "") + described[i];
+    if (through)
+        out.description +=
+            ", " + alias_of(query, dim) + " being " + base_name + " read through " + through->via;
+    out.through = through ? through->via : "";
     return out;
 }
 

@@ -3,8 +3,10 @@
 // the top-level FROM, and a chain of the query's own equalities leads from it to the source
 // (c.root_id = e.event_id; or regions -> cities -> events), the changed rows' values on the
 // first equality name exactly the source rows whose groups can change: those keys are recomputed.
-// Otherwise (a subquery, a sublink, a view, no equality) no bound exists and the model is
-// recomputed whole, or refused at creation, per its on_dimension_change setting.
+// A relation read through a simple view, FROM subquery or CTE (one relation in its FROM, no
+// aggregation...: simple_views.hpp) maps the same way, as if joined directly under the entry's
+// alias. Otherwise (a sublink, a view that aggregates, no equality) no bound exists and the
+// model is recomputed whole, or refused at creation, per its on_dimension_change setting.
 #pragma once
 
 #include <string>
@@ -42,11 +44,16 @@ struct DimensionMapping {
     // The relation's column the first equality reads, when it is a plain column (binary coercions
     // aside) of a built-in type: its row triggers can note the changed rows' values themselves.
     AttrNumber dimension_attnum = InvalidAttrNumber;
+    // When the query reads the relation through a simple view, FROM subquery or CTE (see
+    // simple_views.hpp): those it reads it through ("view dm.current_users"); the route's first
+    // hop is then over the relation itself, under the entry's alias.
+    std::string through;
 };
 
-// The mapping of relation relid for the model whose stored query tree is tree and whose source
-// (read under source_alias, as the key expressions are) is source.
+// The mapping of relation relid for the model whose stored query tree is tree, whose source
+// (read under source_alias, as the key expressions are) is source and whose target is target
+// (its owner must be allowed to read what a route through a view reads of relid).
 DimensionMapping dimension_mapping(const std::string &tree, Oid source,
-                                   const std::string &source_alias, Oid relid);
+                                   const std::string &source_alias, Oid relid, Oid target);
 
 }  // namespace incmodel::pg

@@ -66,11 +66,14 @@ std::optional<std::string> changed_values(const ModelRecord &m, const core::Refr
     return values;
 }
 
-// Whether the owner of the model's target has SELECT on the whole relation.
-bool owner_may_read(Oid target, Oid relation) {
+// Whether the owner of the model's target has SELECT on the whole relation, or (column given)
+// on that column of it.
+bool owner_may_read(Oid target, Oid relation, AttrNumber column = InvalidAttrNumber) {
     const Oid owner = relation_owner(target);
-    return pg_call([relation, owner] {
-        return pg_class_aclcheck(relation, owner, ACL_SELECT) == ACLCHECK_OK;
+    return pg_call([relation, owner, column] {
+        return pg_class_aclcheck(relation, owner, ACL_SELECT) == ACLCHECK_OK ||
+               (column != InvalidAttrNumber &&
+                pg_attribute_aclcheck(relation, column, owner, ACL_SELECT) == ACLCHECK_OK);
     });
 }
 
@@ -110,7 +113,8 @@ void capture_rows_for_model(const DimensionWatcher &w, const ChangedRows &t) {
         // Deparsing the route calls the output functions of the query's constants: as the owner.
         const DimensionMapping map = [&] {
             AsModelOwner owner(m.target_oid);
-            return dimension_mapping(m.query_tree, m.source_oid, m.spec.source_alias, w.relation);
+            return dimension_mapping(m.query_tree, m.source_oid, m.spec.source_alias, w.relation,
+                                     m.target_oid);
         }();
         if (!map.bounded) {
             queue_full_recompute(m.spec.id);
@@ -150,8 +154,9 @@ void flush_for_model(const WatchPlan &p, const NotedRelation &n) {
     const bool noted = std::find(n.columns.begin(), n.columns.end(), p.attnum) != n.columns.end();
     // Triggers that do not note the model's column: set up again at its next run.
     if (!noted) redo_dimension_watch(w.model_id);
-    // The owner reads the values through the refresh only if it may read the relation.
-    if (!noted || n.overflow || !owner_may_read(p.target, w.relation)) {
+    // The owner reads the values through the refresh only if it may read them (the column: a
+    // column grant is enough, as for a route through a view, analysis/dimension_routes.cpp).
+    if (!noted || n.overflow || !owner_may_read(p.target, w.relation, p.attnum)) {
         queue_full_recompute(w.model_id);
         return;
     }

@@ -156,7 +156,7 @@ void require_dimension_routes(const ModelRecord &m, const std::vector<Oid> &reli
     if (m.on_dimension_change != "recompute" || m.spec.time || !m.depends_on.empty()) return;
     for (Oid r : relids) {
         const DimensionMapping map =
-            dimension_mapping(m.query_tree, m.source_oid, m.spec.source_alias, r);
+            dimension_mapping(m.query_tree, m.source_oid, m.spec.source_alias, r, m.target_oid);
         if (map.bounded) {
             notice_unindexed_route(m, r, map);
             continue;

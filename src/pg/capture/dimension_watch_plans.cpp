@@ -98,8 +98,8 @@ WatchPlan plan_for(const DimensionWatcher &w) {
         // Deparsing the route calls the output functions of the query's constants: as the
         // model's owner (a writer's commit or a superuser's refresh may be what asks).
         AsModelOwner owner(m.target_oid);
-        const DimensionMapping map =
-            dimension_mapping(m.query_tree, m.source_oid, m.spec.source_alias, w.relation);
+        const DimensionMapping map = dimension_mapping(
+            m.query_tree, m.source_oid, m.spec.source_alias, w.relation, m.target_oid);
         if (!map.bounded) return;
         p.kind = map.dimension_attnum != InvalidAttrNumber ? WatchKind::Values : WatchKind::Rows;
         p.attnum = map.dimension_attnum;

@@ -242,7 +242,27 @@ DimensionRoutes routes_of_queued(const ModelRecord &m, const QueuedKeySets &queu
     DimensionRoutes out;
     for (Oid d : queued.dimensions) {
         DimensionMapping map =
-            dimension_mapping(m.query_tree, m.source_oid, m.spec.source_alias, d);
+            dimension_mapping(m.query_tree, m.source_oid, m.spec.source_alias, d, m.target_oid);
+        if (map.bounded && !map.through.empty()) {
+            // Through a view: one redefined (CREATE OR REPLACE VIEW) since the watch was set up
+            // may map the equality to another column than the row triggers noted. This refresh
+            // rebuilds, and the watch is set up again now, so that later changes note the
+            // column the view maps today.
+            bool stale = false;
+            for (const DimensionWatcher &w : models_watching({d}))
+                stale = stale || (w.model_id == m.spec.id && w.watch == "values" &&
+                                  w.noted_column != map.dimension_attnum);
+            if (stale) {
+                map.bounded = false;
+                map.description = "it is read through " + map.through +
+                                  ", redefined since its watch noted another column";
+                if (m.depends_on.empty()) {
+                    watch_dimensions(m);
+                } else {
+                    redo_dimension_watch(m.spec.id);
+                }
+            }
+        }
         if (map.bounded) {
             out.routes.emplace_back(d, std::move(map.route));
             continue;
@@ -536,7 +556,7 @@ std::vector<ExplainRow> explain_dimensions(const ModelRecord &m,
             continue;
         }
         const DimensionMapping map =
-            dimension_mapping(m.query_tree, m.source_oid, m.spec.source_alias, r);
+            dimension_mapping(m.query_tree, m.source_oid, m.spec.source_alias, r, m.target_oid);
         if (map.bounded && m.on_dimension_change == "recompute") {
             out.push_back({5, "dimension",
                            name +
