@@ -119,6 +119,7 @@ std::string RefreshPlanner::daily_collect_keys() const {
 // load_segments, the range manifest's arm is kMaxLoadSegments arms over the segments of
 // daily_load_segments() ($15 lower, $16 upper limits, $17 reprocess_days: text[]) instead of a
 // lookup per row, and it comes before the ledger's lookup (an OR stops at its first true arm).
+// The segments' limits are text in the load column's type.
 std::string RefreshPlanner::daily_included_rows(bool load_segments) const {
     const TimeSpec &d = *spec_.time;
     const std::string load = source_column(spec_.time->load_column);
@@ -134,9 +135,8 @@ std::string RefreshPlanner::daily_included_rows(bool load_segments) const {
             // the limits as one-row subqueries: cast once per statement, not once per row (the
             // text-to-timestamptz cast is only stable, so the planner does not fold it)
             arms.push_back(fmt::format(
-                "({load} > (SELECT ($15::pg_catalog.text[])[{i}]::pg_catalog.timestamptz::{t}) "
-                "AND {load} <= (SELECT ($16::pg_catalog.text[])[{i}]::pg_catalog.timestamptz::{t}) "
-                "AND {not_late})",
+                "({load} > (SELECT ($15::pg_catalog.text[])[{i}]::{t}) AND {load} <= (SELECT "
+                "($16::pg_catalog.text[])[{i}]::{t}) AND {not_late})",
                 fmt::arg("load", load), fmt::arg("i", i), fmt::arg("t", d.load_type),
                 fmt::arg("not_late",
                          daily_not_late(fmt::format("($17::pg_catalog.text[])[{}]::int", i)))));
@@ -157,21 +157,24 @@ std::string RefreshPlanner::daily_included_rows(bool load_segments) const {
         fmt::arg("not_late_now", daily_not_late("$3::int")), fmt::arg("ranges", ranges));
 }
 
-// Gaps and islands over the model's range manifest: a range starts a new segment unless it
-// starts where the range before it ends and has its reprocess_days. A row is in a range of
-// reprocess_days k exactly when it is in a segment of k, so the arms are the EXISTS, exactly.
+// Gaps and islands over the model's range manifest, its limits in the load column's type (the
+// comparisons' type: a timestamp load column sees the pinned TimeZone's wall clock, which can go
+// back): a range starts a new segment unless it starts where the range before it ends and has
+// its reprocess_days; a range empty in that type holds no row and is left out. Each segment is a
+// chain of contiguous non-empty ranges, so a row is in a range of reprocess_days k exactly when
+// it is in a segment of k, and the arms are the EXISTS, exactly.
 std::string RefreshPlanner::daily_load_segments() const {
     return fmt::format(
-        "SELECT pg_catalog.min(lower_limit)::pg_catalog.text, "
-        "pg_catalog.max(upper_limit)::pg_catalog.text, reprocess_days::pg_catalog.text FROM "
-        "(SELECT lower_limit, upper_limit, reprocess_days, pg_catalog.count(*) FILTER (WHERE brk) "
-        "OVER (ORDER BY lower_limit, upper_limit) AS g FROM (SELECT lower_limit, upper_limit, "
-        "reprocess_days, lower_limit IS DISTINCT FROM pg_catalog.lag(upper_limit) OVER w OR "
-        "reprocess_days IS DISTINCT FROM pg_catalog.lag(reprocess_days) OVER w AS brk FROM "
-        "{ranges} WHERE model_id = $1::pg_catalog.int8 WINDOW w AS (ORDER BY lower_limit, "
-        "upper_limit)) x) y GROUP BY g, reprocess_days ORDER BY pg_catalog.min(lower_limit) "
-        "LIMIT {limit}",
-        fmt::arg("ranges", kRangeManifest), fmt::arg("limit", kMaxLoadSegments + 1));
+        "SELECT pg_catalog.min(lo)::pg_catalog.text, pg_catalog.max(hi)::pg_catalog.text, "
+        "reprocess_days::pg_catalog.text FROM (SELECT lo, hi, reprocess_days, "
+        "pg_catalog.count(*) FILTER (WHERE brk) OVER (ORDER BY lo, hi) AS g FROM (SELECT lo, hi, "
+        "reprocess_days, lo IS DISTINCT FROM pg_catalog.lag(hi) OVER w OR reprocess_days IS "
+        "DISTINCT FROM pg_catalog.lag(reprocess_days) OVER w AS brk FROM (SELECT "
+        "lower_limit::{t} AS lo, upper_limit::{t} AS hi, reprocess_days FROM {ranges} WHERE "
+        "model_id = $1::pg_catalog.int8) r WHERE lo < hi WINDOW w AS (ORDER BY lo, hi)) x) y "
+        "GROUP BY g, reprocess_days ORDER BY pg_catalog.min(lo) LIMIT {limit}",
+        fmt::arg("t", spec_.time->load_type), fmt::arg("ranges", kRangeManifest),
+        fmt::arg("limit", kMaxLoadSegments + 1));
 }
 
 std::string RefreshPlanner::daily_recompute(bool with_null_keys, bool in_day_ranges,

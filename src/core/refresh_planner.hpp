@@ -207,9 +207,9 @@ class RefreshPlanner {
     std::string daily_recompute(bool with_null_keys, bool in_day_ranges = false,
                                 bool load_segments = false) const;
     // SELECT the range manifest of the model ($1, int8) as at most kMaxLoadSegments + 1
-    // segments of contiguous ranges with one reprocess_days: lower limit, upper limit,
-    // reprocess_days as text. Run as the model owner. More than kMaxLoadSegments rows: the
-    // recompute looks the manifest up per row instead.
+    // segments of contiguous ranges with one reprocess_days: lower limit, upper limit (text in
+    // the load column's type), reprocess_days as text. Run as the model owner. More than
+    // kMaxLoadSegments rows: the recompute looks the manifest up per row instead.
     std::string daily_load_segments() const;
     // SELECT the touched days of the keys scratch as ranges of the day_range column, days whose
     // ranges (widened by slack_days) overlap or touch merged: lower bound, inclusive upper bound
