@@ -17,8 +17,8 @@
 #   bash bench/daily.sh           D=30 days of 100k events (3M), E=1M, R=3
 #   bash bench/daily.sh --quick   D=3 days of 20k events, E=20k, R=2 (test/run-all keeps it working)
 #   --days D --day-events N --events E --runs R     DAILY_PORT=P (first port to try)
-#   --date-index  also an index on the day key's expression ((derived_tstamp::date)), which the
-#                 refresh's recompute can use (the hand-written step reads derived_tstamp ranges)
+#   --date-index  also an index on the day key's expression ((derived_tstamp::date)); the
+#                 refresh's recompute, like the hand-written step, reads derived_tstamp ranges
 #   BENCH_OUT=dir (daily.csv, daily.md)
 set -euo pipefail
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)

@@ -115,28 +115,150 @@ std::string RefreshPlanner::daily_collect_keys() const {
         fmt::arg("filter", and_source_filter()));
 }
 
-// The inclusion rule of the header comment, as a filter on the source alias.
-std::string RefreshPlanner::daily_included_rows() const {
+// The inclusion rule of the header comment, as a filter on the source alias. With
+// load_segments, the range manifest's arm is kMaxLoadSegments arms over the segments of
+// daily_load_segments() ($15 lower, $16 upper limits, $17 reprocess_days: text[]) instead of a
+// lookup per row, and it comes before the ledger's lookup (an OR stops at its first true arm).
+// The segments' limits are text in the load column's type.
+std::string RefreshPlanner::daily_included_rows(bool load_segments) const {
     const TimeSpec &d = *spec_.time;
     const std::string load = source_column(spec_.time->load_column);
+    const std::string ledger = fmt::format(
+        "{load} <= (SELECT dm.full_upper FROM {ledger} dm WHERE dm.model = $7 AND "
+        "dm.event_date = {day})::{t}",
+        fmt::arg("load", load), fmt::arg("ledger", kDailyManifest), fmt::arg("day", daily_day()),
+        fmt::arg("t", d.load_type));
+    std::string ranges;
+    if (load_segments) {
+        std::vector<std::string> arms;
+        for (std::size_t i = 1; i <= kMaxLoadSegments; ++i)
+            // the limits as one-row subqueries: cast once per statement, not once per row (the
+            // text-to-timestamptz cast is only stable, so the planner does not fold it)
+            arms.push_back(fmt::format(
+                "({load} > (SELECT ($15::pg_catalog.text[])[{i}]::{t}) AND {load} <= (SELECT "
+                "($16::pg_catalog.text[])[{i}]::{t}) AND {not_late})",
+                fmt::arg("load", load), fmt::arg("i", i), fmt::arg("t", d.load_type),
+                fmt::arg("not_late",
+                         daily_not_late(fmt::format("($17::pg_catalog.text[])[{}]::int", i)))));
+        ranges = join(arms, " OR ") + " OR " + ledger;
+    } else {
+        ranges = fmt::format(
+            "{ledger} OR EXISTS (SELECT 1 FROM {ranges} rm WHERE rm.model_id = $6::int8 AND "
+            "{load} > rm.lower_limit::{t} AND {load} <= rm.upper_limit::{t} AND {not_late_then})",
+            fmt::arg("ledger", ledger), fmt::arg("ranges", kRangeManifest), fmt::arg("load", load),
+            fmt::arg("t", d.load_type),
+            fmt::arg("not_late_then", daily_not_late("rm.reprocess_days")));
+    }
     return fmt::format(
         " AND {full_range} AND ({day} = ANY ($4::text[]::pg_catalog.date[]) OR ({load} > "
-        "$1::pg_catalog.timestamptz::{t} AND {not_late_now}) OR {load} <= (SELECT dm.full_upper "
-        "FROM {ledger} dm WHERE dm.model = $7 AND dm.event_date = {day})::{t} OR EXISTS (SELECT 1 "
-        "FROM {ranges} rm WHERE rm.model_id = $6::int8 AND {load} > rm.lower_limit::{t} AND "
-        "{load} <= rm.upper_limit::{t} AND {not_late_then}))",
+        "$1::pg_catalog.timestamptz::{t} AND {not_late_now}) OR {ranges})",
         fmt::arg("full_range", time_load_between(">=", 5, 2)), fmt::arg("day", daily_day()),
         fmt::arg("load", load), fmt::arg("t", d.load_type),
-        fmt::arg("not_late_now", daily_not_late("$3::int")), fmt::arg("ledger", kDailyManifest),
-        fmt::arg("ranges", kRangeManifest),
-        fmt::arg("not_late_then", daily_not_late("rm.reprocess_days")));
+        fmt::arg("not_late_now", daily_not_late("$3::int")), fmt::arg("ranges", ranges));
 }
 
-std::string RefreshPlanner::daily_recompute(bool with_null_keys) const {
+// Gaps and islands over the model's range manifest, its limits in the load column's type (the
+// comparisons' type: a timestamp load column sees the pinned TimeZone's wall clock, which can go
+// back): a range starts a new segment unless it starts where the range before it ends and has
+// its reprocess_days; a range empty in that type holds no row and is left out. Each segment is a
+// chain of contiguous non-empty ranges, so a row is in a range of reprocess_days k exactly when
+// it is in a segment of k, and the arms are the EXISTS, exactly.
+std::string RefreshPlanner::daily_load_segments() const {
+    return fmt::format(
+        "SELECT pg_catalog.min(lo)::pg_catalog.text, pg_catalog.max(hi)::pg_catalog.text, "
+        "reprocess_days::pg_catalog.text FROM (SELECT lo, hi, reprocess_days, "
+        "pg_catalog.count(*) FILTER (WHERE brk) OVER (ORDER BY lo, hi) AS g FROM (SELECT lo, hi, "
+        "reprocess_days, lo IS DISTINCT FROM pg_catalog.lag(hi) OVER w OR reprocess_days IS "
+        "DISTINCT FROM pg_catalog.lag(reprocess_days) OVER w AS brk FROM (SELECT "
+        "lower_limit::{t} AS lo, upper_limit::{t} AS hi, reprocess_days FROM {ranges} WHERE "
+        "model_id = $1::pg_catalog.int8) r WHERE lo < hi WINDOW w AS (ORDER BY lo, hi)) x) y "
+        "GROUP BY g, reprocess_days ORDER BY pg_catalog.min(lo) LIMIT {limit}",
+        fmt::arg("t", spec_.time->load_type), fmt::arg("ranges", kRangeManifest),
+        fmt::arg("limit", kMaxLoadSegments + 1));
+}
+
+std::string RefreshPlanner::daily_recompute(bool with_null_keys, bool in_day_ranges,
+                                            bool load_segments) const {
     return fmt::format(
         "INSERT INTO {} ({}) {}", qualified(quote_, scratch_.rows),
         join_map(spec_.outputs, ", ", [this](const OutputColumn &c) { return q(c.name); }),
-        with_restricted_source(restricted_to_keys(with_null_keys, daily_included_rows())));
+        with_restricted_source(restricted_to_keys(with_null_keys,
+                                                  daily_included_rows(load_segments),
+                                                  in_day_ranges ? daily_in_day_ranges() : "")));
+}
+
+namespace {
+// The text of a date expression converted to the day_range column's type: a timestamp at the
+// day's midnight (UTC for timestamptz: the slack covers every zone), minus one microsecond for an
+// inclusive upper bound (which keeps an infinite bound infinite: 'infinity' rows are included).
+std::string day_as_column(const DayRange &r, const std::string &date, bool upper) {
+    if (r.type == "date") return upper ? "(" + date + " - 1)" : date;
+    std::string ts = "(" + date + ")::pg_catalog.timestamp";
+    if (r.type == "timestamp with time zone") ts = "pg_catalog.timezone('UTC', " + ts + ")";
+    return upper ? "(" + ts + " - interval '1 microsecond')" : ts;
+}
+}  // namespace
+
+// Gaps and islands over the keys scratch's days: a day d needs [d - s, d + 1 + s) of the column;
+// days less than 2s + 2 apart share a range. Days past the clamp years (which a timestamp cannot
+// hold, or whose arithmetic would overflow) make their range's end infinite.
+std::string RefreshPlanner::daily_day_ranges() const {
+    const DayRange &r = *spec_.time->day_range;
+    std::size_t part = 0;
+    while (part < spec_.keys.size() && spec_.keys[part].column != spec_.time->day_column) ++part;
+    const int s = r.slack_days;
+    return fmt::format(
+        "SELECT CASE WHEN lo > DATE '4000-01-01 BC' THEN {lo} ELSE '-infinity' "
+        "END::pg_catalog.text, "
+        "CASE WHEN hi < DATE '200000-01-01' THEN {hi} ELSE 'infinity' END::pg_catalog.text, "
+        "coalesce(lo - pg_catalog.lag(hi) OVER (ORDER BY lo), 0)::pg_catalog.int8 FROM (SELECT "
+        "pg_catalog.min(d) - {s} AS lo, pg_catalog.max(d) + {s1} AS hi FROM (SELECT d, "
+        "pg_catalog.count(*) FILTER (WHERE brk) OVER (ORDER BY d) AS g FROM (SELECT d, d - "
+        "pg_catalog.lag(d) OVER (ORDER BY d) > {gap} AS brk FROM (SELECT DISTINCT "
+        "greatest(least(k{part}::pg_catalog.date, DATE '200000-01-01'), DATE '4000-01-01 BC') AS "
+        "d FROM {keys} WHERE k{part} IS NOT NULL) x) y) z GROUP BY g) w ORDER BY lo",
+        fmt::arg("lo", day_as_column(r, "lo", false)), fmt::arg("hi", day_as_column(r, "hi", true)),
+        fmt::arg("s", s), fmt::arg("s1", s + 1), fmt::arg("gap", 2 * s + 1),
+        fmt::arg("part", part + 1), fmt::arg("keys", qualified(quote_, scratch_.keys)));
+}
+
+// One arm per range (a BitmapOr of index range scans on the column); the bounds are cast from
+// text in the column's own type.
+std::string RefreshPlanner::daily_in_day_ranges() const {
+    if (!spec_.time || !spec_.time->day_range) return "";
+    const DayRange &r = *spec_.time->day_range;
+    const std::string col = source_column(r.column);
+    const std::string type = r.type == "date"                          ? "pg_catalog.date"
+                             : r.type == "timestamp without time zone" ? "pg_catalog.timestamp"
+                                                                       : "pg_catalog.timestamptz";
+    std::vector<std::string> arms;
+    for (std::size_t i = 1; i <= kMaxDayRanges; ++i)
+        arms.push_back(
+            fmt::format("({c} >= ($13::pg_catalog.text[])[{i}]::{t} AND {c} <= "
+                        "($14::pg_catalog.text[])[{i}]::{t})",
+                        fmt::arg("c", col), fmt::arg("i", i), fmt::arg("t", type)));
+    return " AND (" + join(arms, " OR ") + ")";
+}
+
+std::pair<std::vector<std::string>, std::vector<std::string>> day_range_params(
+    std::vector<DayRangeRow> rows) {
+    while (rows.size() > kMaxDayRanges) {
+        std::size_t closest = 1;
+        for (std::size_t i = 2; i < rows.size(); ++i)
+            if (rows[i].gap_days < rows[closest].gap_days) closest = i;
+        rows[closest - 1].upper = rows[closest].upper;
+        rows.erase(rows.begin() + static_cast<std::ptrdiff_t>(closest));
+    }
+    std::pair<std::vector<std::string>, std::vector<std::string>> out;
+    for (const auto &r : rows) {
+        out.first.push_back(r.lower);
+        out.second.push_back(r.upper);
+    }
+    while (out.first.size() < kMaxDayRanges) {
+        out.first.emplace_back("infinity");
+        out.second.emplace_back("-infinity");
+    }
+    return out;
 }
 
 // Per event day of the days scratch, what the ledger records (read by the model's owner): the

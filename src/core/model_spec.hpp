@@ -34,6 +34,18 @@ struct KeyThroughDimension {
     std::string unmatched_from_dimension;
 };
 
+// A day key that is a monotone function of one plain column of the source (derived_tstamp::date,
+// date_trunc('day', col), (col AT TIME ZONE 'UTC')::date, a date column): the rows of event day D
+// hold values of that column in [D - slack_days, D + 1 + slack_days), so a recompute can read a
+// set of days by a range of the column (through its index). Found by the adapter in the analyzed
+// query tree; slack_days is one day per conversion on the way that depends on a time zone or
+// moves the value (each changes it by less than a day), 0 when the day is exactly the column's.
+struct DayRange {
+    std::string column;  // the source column, unquoted
+    std::string type;    // "date", "timestamp without time zone" or "timestamp with time zone"
+    int slack_days = 0;
+};
+
 // One column of the refresh key: the target column and the source expression that computes it.
 // source_expr is already deparsed SQL that refers to the source through the model's alias.
 struct KeyPart {
@@ -45,6 +57,7 @@ struct KeyPart {
     // Unset (a key loaded without a query tree): matched with a plain "=".
     std::optional<QualifiedName> equality;
     std::optional<KeyThroughDimension> through;  // a key read through a dimension
+    std::optional<DayRange> day_range;           // a day key over one column the days can bound
 };
 
 // One output column of the model (and so of the target table).
@@ -64,6 +77,10 @@ struct TimeSpec {
     // daily aggregates
     std::string day_column;  // the key (output) column holding the event day
     std::string day_expr;    // its source expression, from the GROUP BY
+    // The column the day key is a monotone function of (its key part's day_range): unset when
+    // the day key is an expression no range of one column bounds (the recompute then filters
+    // the rows by the key alone).
+    std::optional<DayRange> day_range;
     int reprocess_days = 2;
     std::int64_t min_rows_to_process = 1000;
     // append (event level)

@@ -574,15 +574,16 @@ std::string RefreshPlanner::recompute(bool with_null_keys) const {
 
 // The source's rows of the touched keys, each branch narrowed further by filter (" AND ...")
 // and by the query's own filters on the source (evaluated before the key expressions).
-std::string RefreshPlanner::restricted_to_keys(bool with_null_keys,
-                                               const std::string &filter) const {
+// keyed_filter narrows the first branch only (rows of non-NULL keys: a daily model's day ranges).
+std::string RefreshPlanner::restricted_to_keys(bool with_null_keys, const std::string &filter,
+                                               const std::string &keyed_filter) const {
     std::vector<std::string> exprs;
     for (const auto &k : spec_.keys) exprs.push_back(k.source_expr);
     const std::string narrowed = and_source_filter() + filter;
     if (spec_.keys.size() == 1 && spec_.keys[0].through)
         return restricted_through_dimension(with_null_keys, narrowed);
-    std::string restricted =
-        fmt::format("SELECT * FROM {} WHERE {}{}", source_as_alias(), in_keys(exprs), narrowed);
+    std::string restricted = fmt::format("SELECT * FROM {} WHERE {}{}{}", source_as_alias(),
+                                         in_keys(exprs), narrowed, keyed_filter);
     if (with_null_keys)
         restricted += fmt::format(" UNION ALL SELECT * FROM {} WHERE {}{}", source_as_alias(),
                                   in_null_keys(exprs), narrowed);

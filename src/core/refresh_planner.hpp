@@ -3,7 +3,9 @@
 // Parameters are positional ($n) and documented per statement; values never enter the text.
 #pragma once
 
+#include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "core/model_spec.hpp"
@@ -44,6 +46,28 @@ struct DimensionRoute {
 // The value of a key read through a dimension for one source row: the matched row's key when the
 // dimension has a row for it (it is unique on its join column), the unmatched key otherwise.
 std::string through_dimension_expr(const KeyThroughDimension &k);
+
+// At most this many ranges of the day key's column bound a daily recompute
+// (RefreshPlanner::daily_in_day_ranges(): one OR arm each, so a fixed text and two parameters).
+inline constexpr std::size_t kMaxDayRanges = 8;
+// At most this many segments of a daily model's range manifest are arms of the recompute's
+// inclusion rule (RefreshPlanner::daily_included_rows(true)).
+inline constexpr std::size_t kMaxLoadSegments = 4;
+
+// One row of RefreshPlanner::daily_day_ranges(): a range of the day key's column (bounds as
+// text, upper inclusive) and the days between it and the range before.
+struct DayRangeRow {
+    std::string lower;
+    std::string upper;
+    std::int64_t gap_days = 0;
+};
+
+// The $13 (lower bounds) and $14 (upper bounds) of daily_in_day_ranges() from the rows of
+// daily_day_ranges(), in order: while more than kMaxDayRanges remain, the two separated by the
+// fewest days become one (a superset: the key filter keeps the result exact); the rest of the
+// kMaxDayRanges arms get an empty range ('infinity' to '-infinity').
+std::pair<std::vector<std::string>, std::vector<std::string>> day_range_params(
+    std::vector<DayRangeRow> rows);
 
 class RefreshPlanner {
   public:
@@ -176,16 +200,36 @@ class RefreshPlanner {
     std::string daily_full_day_counts_select() const;  // the same rows as a SELECT (explain)
     // INSERT the keys touched: new rows that are not late, every row of a day in $4.
     std::string daily_collect_keys() const;
-    // INSERT the touched keys' rows recomputed from the rows the rules include.
-    std::string daily_recompute(bool with_null_keys) const;
+    // INSERT the touched keys' rows recomputed from the rows the rules include. in_day_ranges
+    // (a refresh): when the day key has a day_range, the rows of non-NULL keys are read through
+    // daily_in_day_ranges() ($13, $14 from daily_day_ranges()); load_segments: the range
+    // manifest's rule reads $15 .. $17 (daily_included_rows()). verify passes neither.
+    std::string daily_recompute(bool with_null_keys, bool in_day_ranges = false,
+                                bool load_segments = false) const;
+    // SELECT the range manifest of the model ($1, int8) as at most kMaxLoadSegments + 1
+    // segments of contiguous ranges with one reprocess_days: lower limit, upper limit (text in
+    // the load column's type), reprocess_days as text. Run as the model owner. More than
+    // kMaxLoadSegments rows: the recompute looks the manifest up per row instead.
+    std::string daily_load_segments() const;
+    // SELECT the touched days of the keys scratch as ranges of the day_range column, days whose
+    // ranges (widened by slack_days) overlap or touch merged: lower bound, inclusive upper bound
+    // (text in the column's type, infinite past years 4000 BC / 200000) and the days between the
+    // range and the one before (0 for the first), in order. Run as the model owner; no
+    // parameters. Only for a spec whose time->day_range is set.
+    std::string daily_day_ranges() const;
+    // " AND (...)": the day_range column in one of kMaxDayRanges ranges, $13 (lower bounds) and
+    // $14 (inclusive upper bounds) as text[] (day_range_params()); a range lower > upper is
+    // empty. "" without a day_range.
+    std::string daily_in_day_ranges() const;
     // SELECT per day of the days scratch the ledger's values as text (run as the model owner):
     // day, full day, processed, skipped, max load. Takes only $1: the full days (text[]).
     std::string daily_ledger_rows() const;
     // Upsert the ledger (incmodel.daily_manifest) from daily_ledger_rows() (run as the catalog
     // owner): $1 model name, $2 upper limit, $3 .. $7 the five columns (text[]).
     std::string daily_record_ledger() const;
-    // A daily model's rebuild query over the rows the rules include (tests and explain).
-    std::string daily_included_rows() const;
+    // The rows the rules include, as " AND ..." on the source alias (a daily model's recompute,
+    // verify's rebuild). load_segments: the range manifest as $15 .. $17 (daily_load_segments()).
+    std::string daily_included_rows(bool load_segments = false) const;
 
     // --- rows committed behind a time-based model's limit (src/core/daily_steps.cpp) ------------
     // These take the daily vector plus $11, $12: the load ranges (starts, ends; text[] in the
@@ -292,7 +336,8 @@ class RefreshPlanner {
 
   private:
     std::string q(std::string_view ident) const { return quote_(ident); }
-    std::string restricted_to_keys(bool with_null_keys, const std::string &filter) const;
+    std::string restricted_to_keys(bool with_null_keys, const std::string &filter,
+                                   const std::string &keyed_filter = "") const;
     std::string time_load_between(const char *lower_op, int lower, int upper) const;
     std::string daily_day() const;
     std::string source_column(const std::string &column) const;  // alias.column, quoted

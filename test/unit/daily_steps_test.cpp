@@ -93,6 +93,136 @@ TEST(DailySteps, RecomputeIncludesRowsByTheManifestsAlone) {
     EXPECT_NE(with_nulls.find("incmodel.range_manifest", first + 1), std::string::npos);
 }
 
+// The daily spec with its day key bounded by a range of the column under it.
+ModelSpec ranged_spec(const std::string &type, int slack) {
+    ModelSpec s = daily_spec();
+    s.time->day_range = DayRange{"derived tstamp", type, slack};
+    return s;
+}
+
+TEST(DailySteps, RecomputeReadsTheKeysDaysByRangesOfTheColumn) {
+    RefreshPlanner p(ranged_spec("timestamp without time zone", 0), test_quote);
+    const std::string sql = p.daily_recompute(false, true);
+    // one arm per range, bounds cast from the $13/$14 text[] in the column's type
+    EXPECT_NE(sql.find(" AND ((events.\"derived tstamp\" >= ($13::pg_catalog.text[])[1]::"
+                       "pg_catalog.timestamp AND events.\"derived tstamp\" <= "
+                       "($14::pg_catalog.text[])[1]::pg_catalog.timestamp) OR ("),
+              std::string::npos)
+        << sql;
+    EXPECT_NE(sql.find("($14::pg_catalog.text[])[8]::pg_catalog.timestamp))"), std::string::npos);
+    EXPECT_EQ(sql.find("[9]"), std::string::npos);
+    // the ranges narrow only the rows of non-NULL keys: a NULL day has no range
+    const std::string with_nulls = p.daily_recompute(true, true);
+    const size_t branch = with_nulls.find("UNION ALL");
+    ASSERT_NE(branch, std::string::npos);
+    EXPECT_LT(with_nulls.find("$13"), branch);
+    EXPECT_EQ(with_nulls.find("$13", branch), std::string::npos);
+    // verify (in_day_ranges false) and a day key without a range keep the unbounded recompute
+    EXPECT_EQ(p.daily_recompute(false).find("$13"), std::string::npos);
+    RefreshPlanner plain(daily_spec(), test_quote);
+    EXPECT_EQ(plain.daily_recompute(false, true), plain.daily_recompute(false));
+    EXPECT_EQ(plain.daily_in_day_ranges(), "");
+}
+
+TEST(DailySteps, RangeBoundsAreCastToTheColumnsType) {
+    const std::string date =
+        RefreshPlanner(ranged_spec("date", 0), test_quote).daily_in_day_ranges();
+    EXPECT_NE(date.find("($13::pg_catalog.text[])[1]::pg_catalog.date AND"), std::string::npos)
+        << date;
+    const std::string tz = RefreshPlanner(ranged_spec("timestamp with time zone", 1), test_quote)
+                               .daily_in_day_ranges();
+    EXPECT_NE(tz.find("($14::pg_catalog.text[])[1]::pg_catalog.timestamptz)"), std::string::npos)
+        << tz;
+}
+
+TEST(DailySteps, DayRangesMergeNearDaysAndWidenBySlack) {
+    RefreshPlanner ts(ranged_spec("timestamp without time zone", 0), test_quote);
+    const std::string sql = ts.daily_day_ranges();
+    // the day key is the second key part: k2 of the keys scratch, NULL days left out
+    EXPECT_NE(sql.find("FROM incmodel_scratch.m7_keys WHERE k2 IS NOT NULL"), std::string::npos)
+        << sql;
+    // exact day key: [d, d + 1) as a timestamp, the upper bound inclusive (- 1 microsecond), days
+    // one apart (adjacent) share a range
+    EXPECT_NE(sql.find("pg_catalog.min(d) - 0 AS lo, pg_catalog.max(d) + 1 AS hi"),
+              std::string::npos);
+    EXPECT_NE(sql.find("OVER (ORDER BY d) > 1 AS brk"), std::string::npos) << sql;
+    EXPECT_NE(sql.find("THEN (lo)::pg_catalog.timestamp ELSE '-infinity'"), std::string::npos);
+    EXPECT_NE(sql.find("THEN ((hi)::pg_catalog.timestamp - interval '1 microsecond') ELSE "
+                       "'infinity'"),
+              std::string::npos);
+    // a zone-dependent day key: a day of slack either side, bounds at UTC midnights
+    const std::string tz =
+        RefreshPlanner(ranged_spec("timestamp with time zone", 1), test_quote).daily_day_ranges();
+    EXPECT_NE(tz.find("pg_catalog.min(d) - 1 AS lo, pg_catalog.max(d) + 2 AS hi"),
+              std::string::npos)
+        << tz;
+    EXPECT_NE(tz.find("OVER (ORDER BY d) > 3 AS brk"), std::string::npos);
+    EXPECT_NE(tz.find("THEN pg_catalog.timezone('UTC', (lo)::pg_catalog.timestamp) ELSE"),
+              std::string::npos)
+        << tz;
+    // a date column: the last day itself is the inclusive bound
+    const std::string date = RefreshPlanner(ranged_spec("date", 0), test_quote).daily_day_ranges();
+    EXPECT_NE(date.find("THEN (hi - 1) ELSE 'infinity'"), std::string::npos) << date;
+}
+
+TEST(DailySteps, DayRangeParamsMergeTheClosestRangesAndPadWithEmptyOnes) {
+    auto params = day_range_params({{"a", "b", 0}, {"c", "d", 5}});
+    ASSERT_EQ(params.first.size(), kMaxDayRanges);
+    ASSERT_EQ(params.second.size(), kMaxDayRanges);
+    EXPECT_EQ(params.first[0], "a");
+    EXPECT_EQ(params.second[1], "d");
+    EXPECT_EQ(params.first[2], "infinity");
+    EXPECT_EQ(params.second[2], "-infinity");
+    // ten ranges: the two smallest gaps (before r3 and before r7) are closed
+    std::vector<DayRangeRow> rows;
+    for (int i = 0; i < 10; ++i)
+        rows.push_back({"lo" + std::to_string(i), "hi" + std::to_string(i),
+                        i == 0 ? 0 : (i == 3 || i == 7 ? 1 : 10)});
+    params = day_range_params(rows);
+    ASSERT_EQ(params.first.size(), kMaxDayRanges);
+    EXPECT_EQ(params.first[1], "lo1");
+    EXPECT_EQ(params.second[1], "hi1");
+    EXPECT_EQ(params.first[2], "lo2");
+    EXPECT_EQ(params.second[2], "hi3");  // r2 and r3 merged
+    EXPECT_EQ(params.first[5], "lo6");
+    EXPECT_EQ(params.second[5], "hi7");  // r6 and r7 merged
+    EXPECT_EQ(params.second[7], "hi9");
+    // no range (every touched day NULL): every arm empty
+    params = day_range_params({});
+    EXPECT_EQ(params.first, std::vector<std::string>(kMaxDayRanges, "infinity"));
+}
+
+TEST(DailySteps, RangeManifestSegmentsReplaceTheLookupPerRow) {
+    RefreshPlanner p(daily_spec(), test_quote);
+    const std::string sql = p.daily_recompute(false, false, true);
+    EXPECT_EQ(sql.find("incmodel.range_manifest"), std::string::npos) << sql;
+    // one arm per segment: in its load range and not late under its reprocess_days
+    EXPECT_NE(sql.find("(events.\"Load Tstamp\" > (SELECT ($15::pg_catalog.text[])[1]::"
+                       "timestamp without time zone) AND events.\"Load Tstamp\" <= (SELECT "
+                       "($16::pg_catalog.text[])[1]::timestamp without time zone) AND (("),
+              std::string::npos)
+        << sql;
+    EXPECT_NE(sql.find(" - ($17::pg_catalog.text[])[4]::int) IS NOT TRUE)"), std::string::npos);
+    EXPECT_EQ(sql.find("[5]"), std::string::npos);
+    // the segments come before the ledger's lookup, which stays
+    EXPECT_LT(sql.find("$15"), sql.find("incmodel.daily_manifest dm"));
+    // the segments: contiguous ranges of one reprocess_days, one more than fit (the fallback)
+    const std::string seg = p.daily_load_segments();
+    EXPECT_NE(seg.find("FROM incmodel.range_manifest WHERE model_id = $1::pg_catalog.int8"),
+              std::string::npos);
+    EXPECT_NE(seg.find("lo IS DISTINCT FROM pg_catalog.lag(hi) OVER w OR reprocess_days IS "
+                       "DISTINCT FROM pg_catalog.lag(reprocess_days) OVER w"),
+              std::string::npos);
+    // the limits in the load column's type (a timestamp's wall clock can go back), ranges empty
+    // there left out
+    EXPECT_NE(seg.find("SELECT lower_limit::timestamp without time zone AS lo, "
+                       "upper_limit::timestamp without time zone AS hi"),
+              std::string::npos)
+        << seg;
+    EXPECT_NE(seg.find(") r WHERE lo < hi WINDOW"), std::string::npos);
+    EXPECT_NE(seg.find("LIMIT " + std::to_string(kMaxLoadSegments + 1)), std::string::npos);
+}
+
 TEST(DailySteps, LedgerResetsSkippedRowsOfFullDays) {
     RefreshPlanner p(daily_spec(), test_quote);
     const std::string sql = p.daily_record_ledger();

@@ -1,5 +1,7 @@
 #include "pg/analysis/query_analysis.hpp"
 
+#include "pg/analysis/day_range.hpp"
+
 #include <algorithm>
 #include <cstring>
 #include <set>
@@ -795,6 +797,12 @@ AnalyzedQuery analyze_model_query(const ModelQueryInput &input) {
         spec.keys.push_back({k.name,
                              deparse_over(k.expr, scope.source_rti, spec.source_alias, source),
                              type, key_equality(query, k.name)});
+        if (input.daily) {
+            // create_model pins the caller's TimeZone for the model's runs
+            const std::string tz =
+                pg_call([] { return GetConfigOptionByName("TimeZone", nullptr, false); });
+            spec.keys.back().day_range = day_range_of(k.expr, scope.source_rti, source, tz);
+        }
         key_exprs.push_back(k.expr);
         if (OidIsValid(input.source_relid)) {
             require_function_of_input_keys(k.expr, k.name, scope.source_rti, source,
@@ -820,13 +828,14 @@ std::string query_tree_of(const std::string &canonical_query) {
 namespace {
 // render_model_query() without the translation of PostgreSQL errors.
 RenderedQuery render_tree(const std::string &model, const std::string &tree, Oid source,
-                          const std::vector<std::string> &key_names);
+                          const std::vector<std::string> &key_names, const std::string &timezone);
 }  // namespace
 
 RenderedQuery render_model_query(const std::string &model, const std::string &tree, Oid source,
-                                 const std::vector<std::string> &key_names) {
+                                 const std::vector<std::string> &key_names,
+                                 const std::string &timezone) {
     try {
-        return render_tree(model, tree, source, key_names);
+        return render_tree(model, tree, source, key_names, timezone);
     } catch (const PgException &e) {
         // Something else the query refers to by OID (a type, an operator) is gone.
         throw UserError(
@@ -840,7 +849,7 @@ RenderedQuery render_model_query(const std::string &model, const std::string &tr
 namespace {
 
 RenderedQuery render_tree(const std::string &model, const std::string &tree, Oid source,
-                          const std::vector<std::string> &key_names) {
+                          const std::vector<std::string> &key_names, const std::string &timezone) {
     const char *text = tree.c_str();
     Node *node = static_cast<Node *>(pg_call([text] { return stringToNode(text); }));
     if (node == nullptr || !IsA(node, Query))
@@ -882,6 +891,8 @@ RenderedQuery render_tree(const std::string &model, const std::string &tree, Oid
             through ? core::through_dimension_expr(*through)
                     : deparse_over(expr, scope.source_rti, out.spec.source_alias, source));
         out.key_through.push_back(through);
+        out.key_day_ranges.push_back(
+            through ? std::nullopt : day_range_of(expr, scope.source_rti, source, timezone));
         out.key_equalities.push_back(key_equality(query, name));
     }
     out.spec.source_filter =

@@ -62,9 +62,12 @@ struct RenderedQuery {
     std::vector<core::QualifiedName> key_equalities;  // per key part, its type's own equality
     // per key part, when it is read through a dimension (identity stitching)
     std::vector<std::optional<core::KeyThroughDimension>> key_through;
+    // per key part, the column a day key is a range of (under timezone, the model's TimeZone)
+    std::vector<std::optional<core::DayRange>> key_day_ranges;
 };
 RenderedQuery render_model_query(const std::string &model, const std::string &tree, Oid source,
-                                 const std::vector<std::string> &key_names);
+                                 const std::vector<std::string> &key_names,
+                                 const std::string &timezone);
 
 // Re-analyzes a model's stored (fully qualified) query and raises 42804 when its output columns
 // no longer have the types the target was built with (a source column changed type).

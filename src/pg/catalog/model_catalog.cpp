@@ -71,7 +71,7 @@ void render_from_tree(ModelRecord &m) {
     RenderedQuery r;
     {
         AsModelOwner as_owner(m.target_oid);
-        r = render_model_query(m.spec.name, m.query_tree, m.source_oid, key_names);
+        r = render_model_query(m.spec.name, m.query_tree, m.source_oid, key_names, m.timezone);
     }
     core::ModelSpec &s = m.spec;
     bool changed = r.canonical_query != m.canonical_query || r.spec.query_head != s.query_head ||
@@ -82,6 +82,7 @@ void render_from_tree(ModelRecord &m) {
         s.keys[i].source_expr = r.key_exprs[i];
         s.keys[i].equality = r.key_equalities[i];  // not stored: rendered from the tree
         s.keys[i].through = r.key_through[i];
+        s.keys[i].day_range = r.key_day_ranges[i];  // not stored either
     }
     s.source_filter = r.spec.source_filter;
     m.canonical_query = r.canonical_query;
@@ -213,7 +214,10 @@ ModelRecord load_model(const std::string &name, bool require_relations) {
         d.reprocess_days = static_cast<int>(row.int64("reprocess_days"));
         d.min_rows_to_process = row.int64("min_rows_to_process");
         for (const auto &k : s.keys)
-            if (k.column == d.day_column) d.day_expr = k.source_expr;
+            if (k.column == d.day_column) {
+                d.day_expr = k.source_expr;
+                d.day_range = k.day_range;
+            }
         d.append = row.text("strategy") == "append";
         if (d.append) {
             d.event_key = row.text("event_key");

@@ -211,7 +211,10 @@ std::int64_t create_model(SpiConnection &spi, const CreateModelArgs &args) {
             d.day_column = *args.day_key;
         }
         for (const auto &k : analyzed.spec.keys)
-            if (!append && k.column == d.day_column) d.day_expr = k.source_expr;
+            if (!append && k.column == d.day_column) {
+                d.day_expr = k.source_expr;
+                d.day_range = k.day_range;
+            }
         if (!append && d.day_expr.empty())
             throw UserError(ERRCODE_UNDEFINED_COLUMN,
                             "incmodel: day_key \"" + d.day_column +

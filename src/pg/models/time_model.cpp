@@ -106,6 +106,11 @@ struct TimeStepParams {
     std::optional<std::string> backfill_to;
     std::vector<std::string> logged_los;  // $11, $12: the log's ranges behind the limit
     std::vector<std::string> logged_his;
+    std::vector<std::string> day_los;  // $13, $14: the recompute's ranges of the day key's
+    std::vector<std::string> day_his;  // column (core::day_range_params())
+    // $15 .. $17: the range manifest's segments (lower, upper, reprocess_days), padded with
+    // empty ones to core::kMaxLoadSegments
+    std::vector<std::string> segment_los, segment_his, segment_days;
 
     std::vector<SqlParam> params() const {
         auto opt = [](const std::optional<std::string> &v) {
@@ -122,7 +127,12 @@ struct TimeStepParams {
                 opt(backfill_from),
                 opt(backfill_to),
                 SqlParam::text_array(logged_los),
-                SqlParam::text_array(logged_his)};
+                SqlParam::text_array(logged_his),
+                SqlParam::text_array(day_los),
+                SqlParam::text_array(day_his),
+                SqlParam::text_array(segment_los),
+                SqlParam::text_array(segment_his),
+                SqlParam::text_array(segment_days)};
     }
 };
 
@@ -359,8 +369,33 @@ bool run_time_model(RunDriver &driver, const ModelRecord &m, const TimeRunArgs &
         });
         driver.unit("recompute", [&] {
             driver.more_units_follow();
-            const std::string sql = d.append ? planner.append_recompute(run.null_keys > 0)
-                                             : planner.daily_recompute(run.null_keys > 0);
+            // A day key over one column: the rows of the keys' days are read by ranges of it.
+            const bool in_days = !d.append && d.day_range.has_value();
+            if (in_days) {
+                std::vector<core::DayRangeRow> ranges;
+                for (const auto &row : spi_exec(planner.daily_day_ranges()).rows)
+                    ranges.push_back({*row[0], *row[1], std::stoll(*row[2])});
+                std::tie(step.day_los, step.day_his) = core::day_range_params(std::move(ranges));
+            }
+            // The range manifest as a few segments: the inclusion rule compares, never looks up.
+            bool segments = false;
+            if (!d.append) {
+                SqlResult r = spi_exec(planner.daily_load_segments(), {SqlParam::int64(m.spec.id)});
+                segments = r.rows.size() <= core::kMaxLoadSegments;
+                step.segment_los.clear();
+                step.segment_his.clear();
+                step.segment_days.clear();
+                for (std::size_t i = 0; segments && i < core::kMaxLoadSegments; ++i) {
+                    const bool real = i < r.rows.size();
+                    step.segment_los.push_back(real ? *r.rows[i][0] : "infinity");
+                    step.segment_his.push_back(real ? *r.rows[i][1] : "-infinity");
+                    step.segment_days.push_back(real ? *r.rows[i][2] : "0");
+                }
+            }
+            params = step.params();
+            const std::string sql =
+                d.append ? planner.append_recompute(run.null_keys > 0)
+                         : planner.daily_recompute(run.null_keys > 0, in_days, segments);
             run.rows_inserted = static_cast<std::int64_t>(spi_exec(sql, params).processed);
             driver.report(fmt::format("recompute: {} rows", run.rows_inserted));
         });
@@ -393,6 +428,26 @@ bool run_time_model(RunDriver &driver, const ModelRecord &m, const TimeRunArgs &
     });
     return changes;
 }
+
+namespace {
+// How explain() describes a daily recompute's read of the source: by ranges of the day key's
+// column, or (a day key no range of one column bounds) every row loaded since start_date.
+std::string day_ranges_note(const core::TimeSpec &d) {
+    if (!d.day_range)
+        return "; the day key is not a range of one source column: every row loaded since "
+               "start_date is read and filtered by key";
+    return fmt::format("; their rows read by ranges of {} around their days (widened by {} days)",
+                       quote_ident(d.day_range->column), d.day_range->slack_days);
+}
+
+// How explain() describes the range manifest's rule in a daily recompute.
+std::string segments_note() {
+    return fmt::format(
+        "; the range manifest compared as up to {} segments of contiguous ranges with one "
+        "reprocess_days (looked up per row when it has more)",
+        core::kMaxLoadSegments);
+}
+}  // namespace
 
 std::vector<ExplainRow> explain_time_model(const ModelRecord &m) {
     const core::TimeSpec &d = *m.spec.time;
@@ -430,8 +485,9 @@ std::vector<ExplainRow> explain_time_model(const ModelRecord &m) {
          d.append ? planner.append_collect_keys() : planner.daily_collect_keys()},
         {3, "recompute",
          d.append ? "the first duplicate of each new event key, through the query"
-                  : "touched keys recomputed from the rows the manifests include",
-         d.append ? planner.append_recompute(false) : planner.daily_recompute(false)},
+                  : "touched keys recomputed from the rows the manifests include" +
+                        day_ranges_note(d) + segments_note(),
+         d.append ? planner.append_recompute(false) : planner.daily_recompute(false, true, true)},
         {4, "commit",
          d.append ? "one transaction: insert the new events, record the range"
                   : "one transaction: delete touched keys, insert recomputed rows, update the "
@@ -480,8 +536,10 @@ std::vector<ExplainRow> explain_time_backfill(const ModelRecord &m, const std::s
         {2, "keys",
          d.append ? "every event key loaded in the range" : "every key of the backfilled days",
          d.append ? planner.append_backfill_keys() : planner.daily_collect_keys()},
-        {3, "recompute", "the keys recomputed from every row loaded up to the upper limit",
-         d.append ? planner.append_recompute(false) : planner.daily_recompute(false)},
+        {3, "recompute",
+         "the keys recomputed from every row loaded up to the upper limit" +
+             (d.append ? std::string() : day_ranges_note(d) + segments_note()),
+         d.append ? planner.append_recompute(false) : planner.daily_recompute(false, true, true)},
         {4, "commit",
          "one transaction: delete the keys, insert the recomputed rows" +
              std::string(d.append ? "" : ", reset the days in the daily ledger"),
