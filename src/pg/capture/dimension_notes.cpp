@@ -107,6 +107,18 @@ ValueBlock *block_for(DimensionNote *n, NotedColumn *c, Size len) {
     return block;
 }
 
+// Copies n bytes; the few bytes a packed key's rest usually is without a call to memcpy (once
+// per noted value).
+inline void copy_bytes(void *to, const void *from, Size n) {
+    if (n > 16) {
+        memcpy(to, from, n);
+        return;
+    }
+    auto *t = static_cast<unsigned char *>(to);
+    const auto *f = static_cast<const unsigned char *>(from);
+    for (Size i = 0; i < n; ++i) t[i] = f[i];
+}
+
 // Appends one value to a column's notes, packed against the value before it; a value equal to
 // that one (an UPDATE notes its NEW row, then its OLD one; a statement often repeats a value) is
 // noted once.
@@ -118,7 +130,7 @@ void append_value(DimensionNote *n, NotedColumn *c, const char *text, Size len) 
     unsigned char *to = b->data() + b->used;
     Size at = write_varint(to, shared);
     at += write_varint(to + at, rest);
-    memcpy(to + at, text + shared, rest);
+    copy_bytes(to + at, text + shared, rest);
     b->used += at + rest;
     if (len > c->last_room) {
         const Size room = len < 64 ? 64 : 2 * len;
@@ -129,7 +141,7 @@ void append_value(DimensionNote *n, NotedColumn *c, const char *text, Size len) 
         c->last_value = copy;
         c->last_room = room;
     }
-    memcpy(c->last_value + shared, text + shared, rest);
+    copy_bytes(c->last_value + shared, text + shared, rest);
     c->last_len = len;
     c->count++;
     n->values++;
