@@ -21,7 +21,9 @@ EXCEPTION WHEN feature_not_supported THEN
     NULL;  -- pglz (packed values compress well either way)
 END $$;
 -- The values of a key_queue row's packed_values as text[] (an ERROR for a bytea that is not
--- in the packed form).
+-- in the packed form). Called once per queue row a refresh reads: its search_path is pinned, as
+-- every incmodel function's is except the per-row capture functions.
 CREATE FUNCTION incmodel.noted_values(packed bytea) RETURNS text[]
     LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE
+    SET search_path = pg_catalog, pg_temp
     AS 'MODULE_PATHNAME', 'incmodel_noted_values';
