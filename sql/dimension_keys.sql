@@ -48,7 +48,8 @@ WHERE step_name = 'dimension';
 
 -- 1. Late context rows: 100 events get theirs; the sessions of exactly those events recompute.
 INSERT INTO dk2.ctx SELECT 'e' || g, '/late' FROM generate_series(601, 700) g;
-SELECT sum(cardinality(q.keys)) AS queued_values, count(*) AS queue_rows
+SELECT sum(cardinality(incmodel.noted_values(q.packed_values))) AS queued_values,
+       count(*) AS queue_rows
 FROM incmodel.key_queue q JOIN incmodel.models m USING (model_id)
 WHERE m.name = 'dk2_sessions' AND q.dimension = 'dk2.ctx'::regclass;
 SELECT model, pending_events > 0 AS pending FROM incmodel.status WHERE model LIKE 'dk2%'
@@ -167,7 +168,7 @@ GRANT USAGE ON SCHEMA dk2 TO dk2_target_owner;
 GRANT SELECT ON dk2.events TO dk2_target_owner;
 ALTER TABLE dk2.t_owned OWNER TO dk2_target_owner;
 INSERT INTO dk2.owned_dim VALUES ('e1', 'x');
-SELECT count(*) FILTER (WHERE q.keys IS NULL) AS full_recomputes,
+SELECT count(*) FILTER (WHERE q.keys IS NULL AND q.packed_values IS NULL) AS full_recomputes,
        count(*) FILTER (WHERE q.dimension IS NOT NULL) AS values_read
 FROM incmodel.key_queue q JOIN incmodel.models m USING (model_id) WHERE m.name = 'dk2_owned';
 SELECT incmodel.drop_model('dk2_owned', true);

@@ -1,7 +1,8 @@
 -- The upgrade path from 0.1.0, in its own database. The library is already the new release: on
 -- the old catalog it refuses to work, with a hint. A source logged by a 0.1.0 model (its
 -- statement trigger read a transition table) gets the new trigger pair from ALTER EXTENSION
--- UPDATE, and a load logged by the old trigger before the update is not lost.
+-- UPDATE, and a load logged by the old trigger before the update is not lost; values queued by
+-- 0.6.0 stay readable after 0.7.0.
 SELECT count(*) AS fresh_functions FROM pg_proc WHERE pronamespace = 'incmodel'::regnamespace \gset
 SELECT count(*) AS fresh_policies FROM pg_policies WHERE schemaname = 'incmodel' \gset
 CREATE DATABASE incmodel_upgrade;
@@ -35,7 +36,15 @@ SELECT batch_column, lo, hi, rows FROM incmodel.source_changes ORDER BY txid;
 SELECT incmodel_test.throw_cpp('std');
 \echo SQLSTATE :LAST_ERROR_SQLSTATE
 
+-- Values a 0.6.0 row trigger queued for a model (text[] in keys) are still there, and read the
+-- same way, after the update to 0.7.0 (which queues new ones packed).
+ALTER EXTENSION incmodel UPDATE TO '0.6.0';
+INSERT INTO incmodel.key_queue (model_id, dimension, keys)
+SELECT model_id, 'atomic.ev'::regclass, '{k1,k2}' FROM incmodel.models WHERE name = 'made_by_0_1_0';
 ALTER EXTENSION incmodel UPDATE;
+SELECT COALESCE(keys, incmodel.noted_values(packed_values)) AS queued_by_0_6_0,
+       packed_values IS NULL AS not_packed
+FROM incmodel.key_queue WHERE dimension IS NOT NULL;
 SELECT extversion FROM pg_extension WHERE extname = 'incmodel';
 SELECT count(*) AS test_schemas FROM pg_namespace WHERE nspname = 'incmodel_test';
 SELECT incmodel.version();

@@ -54,12 +54,20 @@ std::string RefreshPlanner::queue_dimension_values() const {
         kKeyQueue);
 }
 
+std::string RefreshPlanner::queue_packed_dimension_values() const {
+    return fmt::format(
+        "INSERT INTO {} (model_id, dimension, packed_values) VALUES ($1::pg_catalog.int8, "
+        "$2::pg_catalog.oid::pg_catalog.regclass, $3::pg_catalog.bytea)",
+        kKeyQueue);
+}
+
 // Each hop reads the values of the one before it (a subquery aliased _incmodel_v, column v):
-// the first the queued values cast back to their type, the others a relation of the query
-// restricted to the rows whose equality with them holds.
+// the first the queued values (keys, or the row triggers' packed_values) cast back to their
+// type, the others a relation of the query restricted to the rows whose equality with them holds.
 std::string RefreshPlanner::dimension_keys_into_scratch(const DimensionRoute &route) const {
     std::string values = fmt::format(
-        "SELECT DISTINCT u.v::{type} AS v FROM {queue} q, pg_catalog.unnest(q.keys) AS u(v) WHERE "
+        "SELECT DISTINCT u.v::{type} AS v FROM {queue} q, pg_catalog.unnest(COALESCE(q.keys, "
+        "incmodel.noted_values(q.packed_values))) AS u(v) WHERE "
         "q.model_id = $1::pg_catalog.int8 AND q.id = ANY ($2::pg_catalog.int8[]) AND "
         "q.dimension::pg_catalog.oid = $3::pg_catalog.oid",
         fmt::arg("type", route.value_type), fmt::arg("queue", kKeyQueue));

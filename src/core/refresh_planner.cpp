@@ -383,10 +383,11 @@ std::string RefreshPlanner::transition_keys(const std::string &transition) const
 }
 
 // The ids of the key sets queued for this model ($1 model id), and whether each asks for a full
-// recompute (keys NULL): the plan consumes exactly these.
+// recompute (keys NULL, and no packed values either): the plan consumes exactly these.
 std::string RefreshPlanner::queued_key_ids() const {
     return fmt::format(
-        "SELECT id::pg_catalog.text AS id, keys IS NULL AS full_recompute, "
+        "SELECT id::pg_catalog.text AS id, keys IS NULL AND packed_values IS NULL AS "
+        "full_recompute, "
         "dimension::pg_catalog.oid::pg_catalog.text AS dimension FROM {} WHERE model_id = "
         "$1::int8 ORDER BY id",
         kKeyQueue);

@@ -303,6 +303,9 @@ class RefreshPlanner {
     // Queues them for this model, one queue row holding the statement's values (catalog owner):
     // $1 model id, $2 the dimension (oid), $3 values (text[] as text; NULL: nothing queued).
     std::string queue_dimension_values() const;
+    // The same from the values the row triggers noted, in their packed form (0.7.0): $1 model id,
+    // $2 the dimension (oid), $3 the packed values (bytea; incmodel.noted_values reads them).
+    std::string queue_packed_dimension_values() const;
     // The keys a change to a dimension moves for a key part read through it: the key of each
     // changed row (old and new rows), and the key its source rows have without it; text,
     // distinct. Evaluated on a transition table as the model's owner.

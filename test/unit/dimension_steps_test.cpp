@@ -29,6 +29,11 @@ TEST(DimensionSteps, ChangedRowsGiveTheirJoinValuesOnly) {
               "INSERT INTO incmodel.key_queue (model_id, dimension, keys) SELECT "
               "$1::pg_catalog.int8, $2::pg_catalog.oid::pg_catalog.regclass, "
               "$3::pg_catalog.text[] WHERE $3 IS NOT NULL");
+    // the row triggers' values, packed (incmodel.noted_values reads them back as text[])
+    EXPECT_EQ(
+        p.queue_packed_dimension_values(),
+        "INSERT INTO incmodel.key_queue (model_id, dimension, packed_values) VALUES "
+        "($1::pg_catalog.int8, $2::pg_catalog.oid::pg_catalog.regclass, $3::pg_catalog.bytea)");
 }
 
 TEST(DimensionSteps, OneHopReadsTheSourceRowsTheValuesMatch) {
@@ -38,8 +43,9 @@ TEST(DimensionSteps, OneHopReadsTheSourceRowsTheValuesMatch) {
     EXPECT_EQ(p.dimension_keys_into_scratch(context_route()),
               "INSERT INTO incmodel_scratch.m7_keys (k1) SELECT DISTINCT events.domain_sessionid "
               "FROM atomic.events AS events WHERE EXISTS (SELECT 1 FROM (SELECT DISTINCT "
-              "u.v::text AS v FROM incmodel.key_queue q, pg_catalog.unnest(q.keys) AS u(v) WHERE "
-              "q.model_id = $1::pg_catalog.int8 AND q.id = ANY ($2::pg_catalog.int8[]) AND "
+              "u.v::text AS v FROM incmodel.key_queue q, pg_catalog.unnest(COALESCE(q.keys, "
+              "incmodel.noted_values(q.packed_values))) AS u(v) WHERE q.model_id = "
+              "$1::pg_catalog.int8 AND q.id = ANY ($2::pg_catalog.int8[]) AND "
               "q.dimension::pg_catalog.oid = $3::pg_catalog.oid) AS _incmodel_v WHERE "
               "_incmodel_v.v OPERATOR(pg_catalog.=) events.event_id) AND "
               "(events.event = 'page_view') EXCEPT SELECT k1 FROM incmodel_scratch.m7_keys");

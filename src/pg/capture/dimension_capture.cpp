@@ -5,7 +5,8 @@
 //   e.event_id): the row triggers' WHEN clauses note the changed rows' values on that column
 //   (dimension_notes.cpp: no transition table, no SQL per statement), and before commit
 //   flush_dimension_notes() queues them, one key_queue row (with `dimension` set) per model and
-//   transaction, written by the catalog owner from the values; the next refresh follows the
+//   transaction, written by the catalog owner from the values in their packed form
+//   (packed_values.hpp: cheap to compress and write); the next refresh follows the
 //   route from them to the source rows and recomputes their keys. Logical replication's apply,
 //   which fires no statement trigger, is captured the same way.
 // - Rows (a key read through the relation, identity stitching; or a route starting from an
@@ -160,8 +161,8 @@ void flush_for_model(const WatchPlan &p, const NotedRelation &n) {
         queue_full_recompute(w.model_id);
         return;
     }
-    const std::optional<Datum> values = noted_values_as_text(n.relid, p.attnum);
-    if (values) queue_dimension_values(w.model_id, w.relation, *values);
+    const std::optional<Datum> values = noted_values_packed(n.relid, p.attnum);
+    if (values) queue_packed_dimension_values(w.model_id, w.relation, *values);
 }
 
 }  // namespace

@@ -3,6 +3,7 @@
 #include "pg/boundary/guard.hpp"
 #include "pg/boundary/settings.hpp"
 #include "pg/capture/change_capture.hpp"
+#include "pg/capture/packed_values.hpp"
 #include "pg/capture/transaction_list.hpp"
 
 extern "C" {
@@ -19,15 +20,16 @@ using namespace incmodel::pg;
 
 namespace {
 
-// A column's noted values are kept as the elements of the text[] they are queued as, laid out
-// as an array stores them (a 4-byte length header, the text, padding to int alignment), in
-// blocks that are chained, never moved: queuing them copies the blocks after an array header,
-// with no work per value.
+// A column's noted values are kept as the records of their packed form (packed_values.hpp: the
+// bytes each shares with the one before, then the rest), in blocks that are chained, never
+// moved: queuing them copies the blocks after the packed form's header, with no work per value.
 constexpr Size kBlockBytes = 64 * 1024;
 struct ValueBlock {
     Size used, size;
     ValueBlock *next;
-    char *data() { return reinterpret_cast<char *>(this) + MAXALIGN(sizeof(ValueBlock)); }
+    unsigned char *data() {
+        return reinterpret_cast<unsigned char *>(this) + MAXALIGN(sizeof(ValueBlock));
+    }
 };
 
 // The values noted for one column of a relation.
@@ -35,7 +37,8 @@ struct NotedColumn {
     AttrNumber attnum;
     Oid type;
     ValueBlock *first, *last;
-    const char *last_value;  // the last element kept (its header), for repeats_last
+    char *last_value;  // a copy of the last value kept, which the next one is packed against
+    Size last_len, last_room;
     int64 count;
     NotedColumn *next;
 };
@@ -85,39 +88,80 @@ NotedColumn *column_of(DimensionNote *n, AttrNumber attnum, Oid type) {
     return c;
 }
 
-// Whether text is the column's last noted value (an UPDATE notes its NEW row, then its OLD one;
-// a statement often repeats a value): it is noted once.
-bool repeats_last(const NotedColumn *c, const char *text, Size len) {
-    return c->last_value != nullptr && VARSIZE(c->last_value) - VARHDRSZ == len &&
-           memcmp(c->last_value + VARHDRSZ, text, len) == 0;
+// A block with room for a record of len bytes at the end of the column's chain.
+ValueBlock *block_for(DimensionNote *n, NotedColumn *c, Size len) {
+    if (c->last != nullptr && c->last->size - c->last->used >= len) return c->last;
+    const Size size = len > kBlockBytes / 4 ? len : kBlockBytes;
+    auto *block = static_cast<ValueBlock *>(
+        MemoryContextAlloc(TopTransactionContext, MAXALIGN(sizeof(ValueBlock)) + size));
+    block->used = 0;
+    block->size = size;
+    block->next = nullptr;
+    if (c->last == nullptr) {
+        c->first = block;
+    } else {
+        c->last->next = block;
+    }
+    c->last = block;
+    n->bytes += static_cast<int64>(size);
+    return block;
 }
 
-// Appends one value's text to a column's notes, as an element of a text[].
-void append_text(DimensionNote *n, NotedColumn *c, const char *text, Size len) {
-    const Size room = INTALIGN(VARHDRSZ + len);
-    if (c->last == nullptr || c->last->size - c->last->used < room) {
-        const Size size = room > kBlockBytes / 4 ? room : kBlockBytes;
-        auto *block = static_cast<ValueBlock *>(
-            MemoryContextAlloc(TopTransactionContext, MAXALIGN(sizeof(ValueBlock)) + size));
-        block->used = 0;
-        block->size = size;
-        block->next = nullptr;
-        if (c->last == nullptr) {
-            c->first = block;
-        } else {
-            c->last->next = block;
-        }
-        c->last = block;
-        n->bytes += static_cast<int64>(size);
+// Copies n bytes; the few bytes a packed key's rest usually is without a call to memcpy (once
+// per noted value).
+inline void copy_bytes(void *to, const void *from, Size n) {
+    if (n > 16) {
+        memcpy(to, from, n);
+        return;
     }
-    char *to = c->last->data() + c->last->used;
-    SET_VARSIZE(to, VARHDRSZ + len);
-    memcpy(to + VARHDRSZ, text, len);
-    if (room > VARHDRSZ + len) memset(to + VARHDRSZ + len, 0, room - VARHDRSZ - len);
-    c->last->used += room;
-    c->last_value = to;
+    auto *t = static_cast<unsigned char *>(to);
+    const auto *f = static_cast<const unsigned char *>(from);
+    for (Size i = 0; i < n; ++i) t[i] = f[i];
+}
+
+// Appends one value to a column's notes, packed against the value before it; a value equal to
+// that one (an UPDATE notes its NEW row, then its OLD one; a statement often repeats a value) is
+// noted once.
+void append_value(DimensionNote *n, NotedColumn *c, const char *text, Size len) {
+    const Size shared = c->count == 0 ? 0 : shared_prefix(c->last_value, c->last_len, text, len);
+    if (c->count > 0 && shared == len && len == c->last_len) return;
+    const Size rest = len - shared;
+    ValueBlock *b = block_for(n, c, 2 * kMaxVarintBytes + rest);
+    unsigned char *to = b->data() + b->used;
+    Size at = write_varint(to, shared);
+    at += write_varint(to + at, rest);
+    copy_bytes(to + at, text + shared, rest);
+    b->used += at + rest;
+    if (len > c->last_room) {
+        const Size room = len < 64 ? 64 : 2 * len;
+        char *copy = static_cast<char *>(MemoryContextAlloc(TopTransactionContext, room));
+        if (shared > 0) memcpy(copy, c->last_value, shared);
+        if (c->last_value != nullptr) pfree(c->last_value);
+        n->bytes += static_cast<int64>(room - c->last_room);
+        c->last_value = copy;
+        c->last_room = room;
+    }
+    copy_bytes(c->last_value + shared, text + shared, rest);
+    c->last_len = len;
     c->count++;
     n->values++;
+}
+
+// The text of an int2, int4, int8 or oid value, as their output functions print it, written
+// into buf (24 bytes) without an allocation; -1 for other types.
+int print_number(Oid type, Datum value, char *buf) {
+    switch (type) {
+        case INT2OID:
+            return pg_itoa(DatumGetInt16(value), buf);
+        case INT4OID:
+            return pg_ltoa(DatumGetInt32(value), buf);
+        case INT8OID:
+            return pg_lltoa(DatumGetInt64(value), buf);
+        case OIDOID:
+            return pg_ultoa_n(DatumGetObjectId(value), buf);
+        default:
+            return -1;
+    }
 }
 
 // What a WHEN clause's function keeps between rows (fn_extra, in the expression's memory
@@ -126,7 +170,8 @@ struct NoteCall {
     int nvalues;
     AttrNumber *attnums;
     Oid *types;
-    FmgrInfo *outputs;  // per value: the type's output function (unused for text and varchar)
+    FmgrInfo *outputs;  // per value: the type's output function (unused for text and varchar,
+                        // and for the numbers print_number prints)
     bool *as_text;      // per value: text or varchar, kept as they are
     Oid relid;
     LocalTransactionId lxid;
@@ -235,29 +280,28 @@ std::vector<NotedRelation> noted_dimension_relations() {
     return out;
 }
 
-std::optional<Datum> noted_values_as_text(Oid relid, AttrNumber attnum) {
+std::optional<Datum> noted_values_packed(Oid relid, AttrNumber attnum) {
     DimensionNote *n = pg_call([relid] { return notes.current() ? find_note(relid) : nullptr; });
     if (n == nullptr) return std::nullopt;
     NotedColumn *c = n->columns;
     while (c != nullptr && c->attnum != attnum) c = c->next;
     if (c == nullptr || c->count == 0) return std::nullopt;
     return pg_call([c] {
+        unsigned char header[1 + kMaxVarintBytes];
+        header[0] = kPackedFormat;
+        const Size header_len = 1 + write_varint(header + 1, static_cast<uint64>(c->count));
         Size data = 0;
         for (const ValueBlock *b = c->first; b != nullptr; b = b->next) data += b->used;
-        const Size total = ARR_OVERHEAD_NONULLS(1) + data;
-        auto *a = static_cast<ArrayType *>(palloc0(total));
-        SET_VARSIZE(a, total);
-        a->ndim = 1;
-        a->dataoffset = 0;
-        a->elemtype = TEXTOID;
-        ARR_DIMS(a)[0] = static_cast<int>(c->count);
-        ARR_LBOUND(a)[0] = 1;
-        char *to = ARR_DATA_PTR(a);
+        auto *packed = static_cast<bytea *>(palloc(VARHDRSZ + header_len + data));
+        SET_VARSIZE(packed, VARHDRSZ + header_len + data);
+        char *to = VARDATA(packed);
+        memcpy(to, header, header_len);
+        to += header_len;
         for (ValueBlock *b = c->first; b != nullptr; b = b->next) {
             memcpy(to, b->data(), b->used);
             to += b->used;
         }
-        return PointerGetDatum(a);
+        return PointerGetDatum(packed);
     });
 }
 
@@ -279,9 +323,9 @@ void release_dimension_rows(const std::vector<Oid> &relids) {
 extern "C" {
 
 // The WHEN clause of incmodel_dim and incmodel_dim_old on a watched relation whose models' routes
-// start from plain columns: notes the row and its values on those columns (consecutive repeats of
-// a value once: an UPDATE notes the NEW row then the OLD), returns false so no row event is
-// queued. Plain C, called once per changed row.
+// start from plain columns: notes the row and its values on those columns, packed (consecutive
+// repeats of a value once: an UPDATE notes the NEW row then the OLD), returns false so no row
+// event is queued. Plain C, called once per changed row.
 PG_FUNCTION_INFO_V1(incmodel_note_dimension_values);
 Datum incmodel_note_dimension_values(PG_FUNCTION_ARGS) {
     if (capture_suppressed_now() || PG_ARGISNULL(0) || PG_ARGISNULL(1)) PG_RETURN_BOOL(false);
@@ -301,21 +345,22 @@ Datum incmodel_note_dimension_values(PG_FUNCTION_ARGS) {
             break;
         }
         NotedColumn *c = call->columns[i];
-        const char *text;
-        Size len;
-        char *printed = nullptr;
+        const Datum value = PG_GETARG_DATUM(i + 2);
         if (call->as_text[i]) {
-            auto *v = reinterpret_cast<struct varlena *>(DatumGetPointer(PG_GETARG_DATUM(i + 2)));
+            auto *v = reinterpret_cast<struct varlena *>(DatumGetPointer(value));
             if (VARATT_IS_EXTENDED(v) && !VARATT_IS_SHORT(v)) v = PG_DETOAST_DATUM_PACKED(v);
-            text = VARDATA_ANY(v);
-            len = VARSIZE_ANY_EXHDR(v);
-        } else {
-            printed = OutputFunctionCall(&call->outputs[i], PG_GETARG_DATUM(i + 2));
-            text = printed;
-            len = strlen(printed);
+            append_value(n, c, VARDATA_ANY(v), VARSIZE_ANY_EXHDR(v));
+            continue;
         }
-        if (!repeats_last(c, text, len)) append_text(n, c, text, len);
-        if (printed != nullptr) pfree(printed);
+        char digits[24];
+        const int len = print_number(call->types[i], value, digits);
+        if (len >= 0) {
+            append_value(n, c, digits, static_cast<Size>(len));
+            continue;
+        }
+        char *printed = OutputFunctionCall(&call->outputs[i], value);
+        append_value(n, c, printed, strlen(printed));
+        pfree(printed);
     }
     PG_RETURN_BOOL(false);
 }

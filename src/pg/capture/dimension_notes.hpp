@@ -33,9 +33,10 @@ bool dimension_notes_pending();
 // The relations noted in the current transaction.
 std::vector<NotedRelation> noted_dimension_relations();
 
-// The values noted for relid's column attnum as a text[] Datum (allocated in the current memory
-// context), or nullopt when none was noted (every changed row's value NULL).
-std::optional<Datum> noted_values_as_text(Oid relid, AttrNumber attnum);
+// The values noted for relid's column attnum in their packed form (a bytea Datum allocated in the
+// current memory context: capture/packed_values.hpp), or nullopt when none was noted (every
+// changed row's value NULL).
+std::optional<Datum> noted_values_packed(Oid relid, AttrNumber attnum);
 
 // Forgets the current transaction's notes (after they were queued before commit).
 void clear_dimension_notes();

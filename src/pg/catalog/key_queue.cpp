@@ -6,10 +6,13 @@
 #include "pg/boundary/security.hpp"
 #include "pg/boundary/spi_client.hpp"
 #include "pg/capture/dimension_capture.hpp"
+#include "pg/capture/packed_values.hpp"
 
 extern "C" {
 #include "catalog/pg_type.h"
+#include "catalog/namespace.h"
 #include "executor/spi.h"
+#include "utils/lsyscache.h"
 }
 
 namespace incmodel::pg {
@@ -77,24 +80,44 @@ void queue_dimension_values(const core::RefreshPlanner &planner, std::int64_t mo
              {SqlParam::int64(model_id), SqlParam::int64(dimension), SqlParam::value(*values)});
 }
 
-void queue_dimension_values(std::int64_t model_id, Oid dimension, Datum values) {
+namespace {
+
+// Whether incmodel.key_queue has the packed_values column (the installed SQL is 0.7.0 or later).
+bool queue_takes_packed_values() {
+    return pg_call([] {
+        const Oid schema = get_namespace_oid("incmodel", true);
+        const Oid queue = OidIsValid(schema) ? get_relname_relid("key_queue", schema) : InvalidOid;
+        return OidIsValid(queue) && get_attnum(queue, "packed_values") != InvalidAttrNumber;
+    });
+}
+
+}  // namespace
+
+void queue_packed_dimension_values(std::int64_t model_id, Oid dimension, Datum packed) {
     // Prepared once per backend: a transaction writing one dimension row (a map row per login)
     // pays the INSERT's execution, not its parsing and planning (PostgreSQL re-analyzes a saved
     // plan when key_queue changes).
-    static SPIPlanPtr saved = nullptr;
+    static SPIPlanPtr saved[2] = {nullptr, nullptr};
+    const bool as_packed = queue_takes_packed_values();
     AsCatalogOwner owner;
+    const core::RefreshPlanner planner(core::ModelSpec{}, quote_ident);
     const std::string sql =
-        core::RefreshPlanner(core::ModelSpec{}, quote_ident).queue_dimension_values();
+        as_packed ? planner.queue_packed_dimension_values() : planner.queue_dimension_values();
     pg_call([&] {
-        if (saved == nullptr) {
-            Oid types[3] = {INT8OID, OIDOID, TEXTARRAYOID};
-            SPIPlanPtr plan = SPI_prepare(sql.c_str(), 3, types);
-            if (plan == nullptr || SPI_keepplan(plan) != 0)
+        SPIPlanPtr &plan = saved[as_packed ? 1 : 0];
+        if (plan == nullptr) {
+            Oid types[3] = {INT8OID, OIDOID, static_cast<Oid>(as_packed ? BYTEAOID : TEXTARRAYOID)};
+            SPIPlanPtr p = SPI_prepare(sql.c_str(), 3, types);
+            if (p == nullptr || SPI_keepplan(p) != 0)
                 elog(ERROR, "incmodel: could not prepare the dimension values' queue insert");
-            saved = plan;
+            plan = p;
         }
+        const Datum values =
+            as_packed
+                ? packed
+                : packed_values_to_text_array(reinterpret_cast<bytea *>(DatumGetPointer(packed)));
         Datum args[3] = {Int64GetDatum(model_id), ObjectIdGetDatum(dimension), values};
-        if (SPI_execute_plan(saved, args, nullptr, false, 0) != SPI_OK_INSERT)
+        if (SPI_execute_plan(plan, args, nullptr, false, 0) != SPI_OK_INSERT)
             elog(ERROR, "incmodel: could not queue the values of a dimension change");
     });
 }

@@ -39,8 +39,11 @@ void queue_key_sets(const core::RefreshPlanner &planner, std::int64_t model_id, 
 // Queues the join values of a dimension's changed rows for a model (catalog owner).
 void queue_dimension_values(const core::RefreshPlanner &planner, std::int64_t model_id,
                             Oid dimension, const std::optional<std::string> &values);
-// The same from a text[] Datum built in C (the values the row triggers noted).
-void queue_dimension_values(std::int64_t model_id, Oid dimension, Datum values);
+// The same from the packed form of the values the row triggers noted (a bytea Datum:
+// capture/packed_values.hpp), into packed_values; as text[] into keys while the installed SQL
+// predates that column (a library upgraded before ALTER EXTENSION UPDATE: the writer's commit
+// must not fail).
+void queue_packed_dimension_values(std::int64_t model_id, Oid dimension, Datum packed);
 
 // Queues a full recompute of the model (catalog owner).
 void queue_full_recompute(std::int64_t model_id);

@@ -8,6 +8,7 @@
 #include "pg/boundary/security.hpp"
 #include "pg/boundary/spi_client.hpp"
 #include "pg/catalog/change_log_rows.hpp"
+#include "pg/catalog/watchers_scan.hpp"
 
 extern "C" {
 #include "access/xlog.h"
@@ -447,6 +448,10 @@ void record_model_dimensions(std::int64_t model_id, const std::vector<Oid> &reli
 }
 
 std::vector<DimensionWatcher> models_watching(const std::vector<Oid> &relids) {
+    // By index, without parsing and planning a query (a writer's commit asks); the query below
+    // only if the catalog's indexes are not the expected ones.
+    if (std::optional<std::vector<DimensionWatcher>> scanned = scan_models_watching(relids))
+        return std::move(*scanned);
     std::vector<std::string> oids;
     for (Oid r : relids) oids.push_back(std::to_string(r));
     AsCatalogOwner owner;
