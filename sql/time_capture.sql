@@ -59,6 +59,24 @@ SELECT outcome, rows_behind_limit, days_reprocessed >= 4 AS days_reprocessed FRO
 WHERE model_name = 'tc_days' ORDER BY run_id DESC LIMIT 1;
 SELECT sum(events) AS old_rows_modelled FROM tcap.days WHERE uid LIKE 'old%';
 SELECT testkit.daily_check('tc_days', 'rows stamped at or below the limit');
+-- Two transactions behind the limit whose logged load ranges overlap ([lim - 20h, lim - 10h] and
+-- [lim - 15h, lim - 5h]): the rows behind are read by the ranges merged, each row once (the
+-- count is every row in their union, earlier loads stamped there included).
+SELECT upper_limit::timestamp AS lim FROM incmodel.models WHERE name = 'tc_days' \gset
+INSERT INTO tcap.ev SELECT 'ov1', now()::timestamp - interval '4 days',
+                           :'lim'::timestamp - interval '20 hours' + g * interval '1 hour'
+FROM generate_series(0, 10) g;
+INSERT INTO tcap.ev SELECT 'ov2', now()::timestamp - interval '4 days',
+                           :'lim'::timestamp - interval '15 hours' + g * interval '1 hour'
+FROM generate_series(0, 10) g;
+SELECT count(*) AS rows_in_union FROM tcap.ev
+WHERE load_tstamp BETWEEN :'lim'::timestamp - interval '20 hours' AND :'lim'::timestamp - interval '5 hours' \gset
+SET client_min_messages = warning;
+CALL incmodel.refresh('tc_days');
+RESET client_min_messages;
+SELECT outcome, rows_behind_limit = :rows_in_union AS each_row_once, rows_behind_limit >= 22 AS both_loads
+FROM incmodel.runs WHERE model_name = 'tc_days' ORDER BY run_id DESC LIMIT 1;
+SELECT testkit.daily_check('tc_days', 'overlapping ranges behind the limit');
 -- nothing new: a noop, and no row is reported twice
 CALL incmodel.refresh('tc_days');
 SELECT outcome, rows_behind_limit FROM incmodel.runs WHERE model_name = 'tc_days'

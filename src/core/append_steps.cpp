@@ -74,11 +74,10 @@ std::string RefreshPlanner::append_recompute(bool with_null_keys) const {
 std::string RefreshPlanner::append_keys_behind() const {
     const TimeSpec &t = *spec_.time;
     return fmt::format(
-        "INSERT INTO {keys} (k1) SELECT {a}.{ek} FROM {src} WHERE {behind} AND {from_start} "
+        "INSERT INTO {keys} (k1) SELECT {a}.{ek} FROM {behind} WHERE {from_start} "
         "EXCEPT SELECT k1 FROM {keys}",
         fmt::arg("keys", qualified(quote_, scratch_.keys)), fmt::arg("a", q(spec_.source_alias)),
-        fmt::arg("ek", q(t.event_key)), fmt::arg("src", source_as_alias()),
-        fmt::arg("behind", time_in_logged_ranges()),
+        fmt::arg("ek", q(t.event_key)), fmt::arg("behind", time_in_logged_ranges()),
         fmt::arg("from_start", time_load_between(">=", 5, 2)));
 }
 

@@ -297,17 +297,27 @@ std::string RefreshPlanner::daily_record_ledger() const {
         fmt::arg("ledger", kDailyManifest));
 }
 
-// Rows of the source in the load ranges the change log recorded ($11 starts, $12 ends: text[] in
-// the load column's type) at or below the run's lower limit $1: rows committed behind a limit.
+// Rows committed behind a limit, as a FROM item: the source's rows in the logged ranges ($11,
+// $12, read back as the load column's type) and at or below the run's lower limit $1, under the
+// source's alias: the ranges merged where they overlap (so no row is read twice) and each read by
+// a range of the load column (its index), not every row up to the limit tested against every
+// range (which grew with the history).
 std::string RefreshPlanner::time_in_logged_ranges() const {
     const TimeSpec &d = *spec_.time;
     const std::string load = source_column(d.load_column);
     return fmt::format(
-        "EXISTS (SELECT 1 FROM ROWS FROM (pg_catalog.unnest($11::pg_catalog.text[]), "
-        "pg_catalog.unnest($12::pg_catalog.text[])) AS _incmodel_r(lo, hi) WHERE {load} >= "
-        "_incmodel_r.lo::{t} AND "
-        "{load} <= _incmodel_r.hi::{t}) AND {load} <= $1::pg_catalog.timestamptz::{t}",
-        fmt::arg("load", load), fmt::arg("t", d.load_type));
+        "(SELECT pg_catalog.min(lo) AS _incmodel_lo, pg_catalog.max(hi) AS _incmodel_hi FROM "
+        "(SELECT lo, hi, pg_catalog.sum(starts) OVER (ORDER BY lo, hi) AS island FROM (SELECT lo, "
+        "hi, CASE WHEN lo <= pg_catalog.max(hi) OVER (ORDER BY lo, hi ROWS BETWEEN UNBOUNDED "
+        "PRECEDING AND 1 PRECEDING) THEN 0 ELSE 1 END AS starts FROM (SELECT "
+        "_incmodel_l.lo::{t} AS lo, _incmodel_l.hi::{t} AS hi FROM ROWS FROM "
+        "(pg_catalog.unnest($11::pg_catalog.text[]), pg_catalog.unnest($12::pg_catalog.text[])) "
+        "AS _incmodel_l(lo, hi)) _incmodel_ranges) _incmodel_starts) _incmodel_islands GROUP BY "
+        "island) AS _incmodel_r CROSS JOIN LATERAL (SELECT * FROM {src} WHERE {load} >= "
+        "_incmodel_r._incmodel_lo AND {load} <= _incmodel_r._incmodel_hi AND {load} <= "
+        "$1::pg_catalog.timestamptz::{t}) AS {a}",
+        fmt::arg("load", load), fmt::arg("t", d.load_type), fmt::arg("src", source_as_alias()),
+        fmt::arg("a", q(spec_.source_alias)));
 }
 
 std::string RefreshPlanner::time_rows_behind() const {
@@ -315,17 +325,16 @@ std::string RefreshPlanner::time_rows_behind() const {
     const std::string load = source_column(d.load_column);
     return fmt::format(
         "SELECT count(*) FILTER (WHERE {load} >= $5::pg_catalog.timestamptz::{t}), count(*) "
-        "FILTER (WHERE {load} < $5::pg_catalog.timestamptz::{t}) FROM {src} WHERE {behind}",
-        fmt::arg("load", load), fmt::arg("t", d.load_type), fmt::arg("src", source_as_alias()),
+        "FILTER (WHERE {load} < $5::pg_catalog.timestamptz::{t}) FROM {behind}",
+        fmt::arg("load", load), fmt::arg("t", d.load_type),
         fmt::arg("behind", time_in_logged_ranges()));
 }
 
 std::string RefreshPlanner::daily_days_behind() const {
     return fmt::format(
-        "SELECT DISTINCT ({day})::pg_catalog.text FROM {src} WHERE {behind} AND {from_start} AND "
+        "SELECT DISTINCT ({day})::pg_catalog.text FROM {behind} WHERE {from_start} AND "
         "({day}) IS NOT NULL",
-        fmt::arg("day", daily_day()), fmt::arg("src", source_as_alias()),
-        fmt::arg("behind", time_in_logged_ranges()),
+        fmt::arg("day", daily_day()), fmt::arg("behind", time_in_logged_ranges()),
         fmt::arg("from_start", time_load_between(">=", 5, 2)));
 }
 

@@ -345,7 +345,7 @@ class RefreshPlanner {
     std::string daily_day() const;
     std::string source_column(const std::string &column) const;  // alias.column, quoted
     std::string daily_not_late(const std::string &days_param) const;
-    std::string time_in_logged_ranges() const;          // in $11/$12 ranges, at or below $1
+    std::string time_in_logged_ranges() const;          // FROM item: rows in $11/$12 ranges, <= $1
     std::string source_ref() const;                     // [ONLY] schema.table
     std::string source_as_alias() const;                // [ONLY] schema.table AS alias
     std::string key_columns(const char *prefix) const;  // k1, k2 ...
