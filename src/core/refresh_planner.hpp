@@ -3,6 +3,7 @@
 // Parameters are positional ($n) and documented per statement; values never enter the text.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <string>
 #include <utility>
@@ -68,6 +69,13 @@ struct DayRangeRow {
 // kMaxDayRanges arms get an empty range ('infinity' to '-infinity').
 std::pair<std::vector<std::string>, std::vector<std::string>> day_range_params(
     std::vector<DayRangeRow> rows);
+
+// The parameters of the time-based vector ($1 lower, $2 upper, $5 start_date, $9 and $10 a
+// backfill's range) whose every use in every statement that takes the vector is
+// `$n::pg_catalog.timestamptz` (unit-tested over the statements): the adapter may pass them typed
+// timestamptz, converted under the run's pinned settings, so the cast is a no-op on the parameter
+// and a filter compares against a value instead of parsing text for every row it reads.
+inline constexpr std::array<int, 5> kTimestamptzTimeParams = {1, 2, 5, 9, 10};
 
 class RefreshPlanner {
   public:

@@ -1,6 +1,9 @@
 // The SQL of a daily model's run: quoting, the shared parameter vector, the inclusion rule.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cctype>
+
 #include "core/refresh_planner.hpp"
 #include "test_support.hpp"
 
@@ -376,4 +379,73 @@ TEST(DailySteps, DaySumsAndExplainSummariesAreRendered) {
               std::string::npos);
 }
 
+}  // namespace incmodel::core
+
+namespace incmodel::core {
+namespace {
+
+// The uses of each parameter of kTimestamptzTimeParams in sql that are not
+// `$n::pg_catalog.timestamptz` (a use of $1 is not one of $11: the whole number is read).
+std::vector<std::string> untyped_timestamptz_uses(const std::string &sql) {
+    const std::string cast = "::pg_catalog.timestamptz";
+    std::vector<std::string> out;
+    for (std::size_t at = sql.find('$'); at != std::string::npos; at = sql.find('$', at + 1)) {
+        std::size_t end = at + 1;
+        while (end < sql.size() && std::isdigit(static_cast<unsigned char>(sql[end]))) ++end;
+        if (end == at + 1) continue;
+        const int n = std::stoi(sql.substr(at + 1, end - at - 1));
+        bool typed = false;
+        for (int t : kTimestamptzTimeParams) typed = typed || t == n;
+        if (typed && sql.compare(end, cast.size(), cast) != 0)
+            out.push_back(sql.substr(at, std::min<std::size_t>(40, sql.size() - at)));
+    }
+    return out;
+}
+
+// Every statement a time-based run, explain, backfill, pending count or verify passes the
+// time-based parameter vector to: the adapter passes kTimestamptzTimeParams typed timestamptz,
+// which is exact only when each of their uses casts them to timestamptz first.
+TEST(TimeSteps, TimestamptzParamsAreOnlyEverCastToTimestamptz) {
+    std::vector<std::string> statements;
+    for (const ModelSpec &spec :
+         {daily_spec(), ranged_spec("timestamp without time zone", 1), ranged_spec("date", 0),
+          ranged_spec("timestamp with time zone", 2)}) {
+        RefreshPlanner p(spec, test_quote);
+        statements.insert(statements.end(),
+                          {p.time_range_rows(), p.daily_day_stats(), p.daily_full_days(),
+                           p.daily_full_days("(" + p.daily_day_stats_select() + ")"),
+                           p.daily_stats_summary("(" + p.daily_day_stats_select() + ")"),
+                           p.daily_full_day_counts(),
+                           p.daily_full_days_summary("(" + p.daily_full_day_counts_select() + ")"),
+                           p.daily_collect_keys(), p.daily_target_keys_of_days(),
+                           p.daily_empty_full_days(), p.time_rows_behind(), p.daily_days_behind(),
+                           p.daily_all_days(), p.verify_recompute_all(),
+                           p.verify_recompute_keys(false), p.verify_recompute_keys(true)});
+        for (bool nulls : {false, true})
+            for (bool days : {false, true})
+                for (bool segments : {false, true})
+                    statements.push_back(p.daily_recompute(nulls, days, segments));
+    }
+    RefreshPlanner a(append_spec(), test_quote);
+    statements.insert(
+        statements.end(),
+        {a.time_range_rows(), a.append_collect_keys(), a.append_backfill_keys(),
+         a.append_backfill_rows(), a.append_recompute(false), a.append_recompute(true),
+         a.append_keys_behind(), a.append_all_keys(), a.time_rows_behind(),
+         a.verify_recompute_all(), a.verify_recompute_keys(true)});
+    for (const std::string &sql : statements)
+        EXPECT_EQ(untyped_timestamptz_uses(sql), std::vector<std::string>{}) << sql;
+    // the statements of the vector do use them (the check is not vacuous) ...
+    RefreshPlanner p(daily_spec(), test_quote);
+    EXPECT_NE(p.daily_recompute(false).find("$5::pg_catalog.timestamptz::"), std::string::npos);
+    EXPECT_NE(a.append_backfill_keys().find("$10::pg_catalog.timestamptz::"), std::string::npos);
+    // ... and it finds a use of another kind: the ledger's statements take their own vectors
+    EXPECT_FALSE(untyped_timestamptz_uses(p.daily_record_ledger()).empty());  // $1 text, $5 text[]
+    EXPECT_FALSE(untyped_timestamptz_uses(p.daily_ledger_rows()).empty());    // $1 text[]
+    EXPECT_FALSE(untyped_timestamptz_uses(p.daily_load_segments()).empty());  // $1 int8
+    EXPECT_EQ(untyped_timestamptz_uses("$11::pg_catalog.text[] $10::pg_catalog.timestamptz"),
+              std::vector<std::string>{});
+}
+
+}  // namespace
 }  // namespace incmodel::core

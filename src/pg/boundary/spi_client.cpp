@@ -63,6 +63,17 @@ Datum make_text_array(const std::vector<std::optional<std::string>> &values) {
     });
 }
 
+// Builds the Datum of a typed scalar parameter from its text by the type's input function.
+Datum make_typed(const std::string &text, Oid type) {
+    const char *s = text.c_str();
+    return pg_call([s, type] {
+        Oid input = InvalidOid;
+        Oid ioparam = InvalidOid;
+        getTypeInputInfo(type, &input, &ioparam);
+        return OidInputFunctionCall(input, const_cast<char *>(s), ioparam, -1);
+    });
+}
+
 }  // namespace
 
 SqlResult spi_exec(const std::string &sql, const std::vector<SqlParam> &params, bool read_only) {
@@ -76,8 +87,10 @@ SqlResult spi_exec(const std::string &sql, const std::vector<SqlParam> &params, 
             types[i] = TEXTARRAYOID;
             values[i] = make_text_array(p.array);
         } else {
-            types[i] = TEXTOID;
-            if (p.text) {
+            types[i] = p.type;
+            if (p.text && p.type != TEXTOID) {
+                values[i] = make_typed(*p.text, p.type);
+            } else if (p.text) {
                 const char *s = p.text->c_str();
                 values[i] = pg_call([s] { return PointerGetDatum(cstring_to_text(s)); });
             } else {

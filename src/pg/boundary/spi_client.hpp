@@ -13,11 +13,16 @@
 namespace incmodel::pg {
 
 // One statement parameter: text (cast in SQL as needed), or an array of text whose elements
-// may be NULL.
+// may be NULL. A scalar may instead be typed (type, e.g. TIMESTAMPTZOID): its text is converted
+// by the type's input function when the statement runs, under the settings then in force (a
+// run's pinned ones), which is what `$n::type` gives a text parameter; but a cast of a typed
+// parameter to its own type is a no-op, where a cast from text is evaluated for every row a
+// filter reads (text input is only stable, so the planner never folds it).
 struct SqlParam {
     std::optional<std::string> text;
     std::vector<std::optional<std::string>> array;
     bool is_array = false;
+    Oid type = TEXTOID;  // of a scalar
 
     static SqlParam value(std::string v) { return {std::move(v), {}, false}; }
     static SqlParam int64(std::int64_t v) { return value(std::to_string(v)); }
@@ -27,6 +32,12 @@ struct SqlParam {
     }
     static SqlParam text_array(std::vector<std::optional<std::string>> v) {
         return {std::nullopt, std::move(v), true};
+    }
+    // The same scalar (or NULL) typed: see above.
+    SqlParam typed(Oid as) const {
+        SqlParam p = *this;
+        p.type = as;
+        return p;
     }
 };
 

@@ -116,23 +116,14 @@ struct TimeStepParams {
         auto opt = [](const std::optional<std::string> &v) {
             return v ? SqlParam::value(*v) : SqlParam::null();
         };
-        return {SqlParam::value(lower),
-                SqlParam::value(upper),
-                SqlParam::int64(reprocess_days),
-                SqlParam::text_array(full_days),
-                SqlParam::value(start_date),
-                SqlParam::int64(model_id),
-                SqlParam::value(model_name),
-                SqlParam::int64(min_rows),
-                opt(backfill_from),
-                opt(backfill_to),
-                SqlParam::text_array(logged_los),
-                SqlParam::text_array(logged_his),
-                SqlParam::text_array(day_los),
-                SqlParam::text_array(day_his),
-                SqlParam::text_array(segment_los),
-                SqlParam::text_array(segment_his),
-                SqlParam::text_array(segment_days)};
+        return typed_time_params(
+            {SqlParam::value(lower), SqlParam::value(upper), SqlParam::int64(reprocess_days),
+             SqlParam::text_array(full_days), SqlParam::value(start_date),
+             SqlParam::int64(model_id), SqlParam::value(model_name), SqlParam::int64(min_rows),
+             opt(backfill_from), opt(backfill_to), SqlParam::text_array(logged_los),
+             SqlParam::text_array(logged_his), SqlParam::text_array(day_los),
+             SqlParam::text_array(day_his), SqlParam::text_array(segment_los),
+             SqlParam::text_array(segment_his), SqlParam::text_array(segment_days)});
     }
 };
 
@@ -547,6 +538,14 @@ std::vector<ExplainRow> explain_time_backfill(const ModelRecord &m, const std::s
     };
 }
 
+std::vector<SqlParam> typed_time_params(std::vector<SqlParam> params) {
+    for (int n : core::kTimestamptzTimeParams) {
+        const std::size_t i = static_cast<std::size_t>(n) - 1;
+        if (i < params.size() && !params[i].is_array) params[i] = params[i].typed(TIMESTAMPTZOID);
+    }
+    return params;
+}
+
 Pending pending_time_rows(const ModelRecord &m) {
     const Oid source = m.source_oid;
     bool can_read = pg_call(
@@ -557,7 +556,8 @@ Pending pending_time_rows(const ModelRecord &m) {
     std::string lower =
         *spi_exec(fmt::format("SELECT ({})::text", kNextLower), lower_params(m)).scalar();
     std::int64_t rows =
-        spi_exec(planner.time_range_rows(), {SqlParam::value(lower), SqlParam::value("infinity")})
+        spi_exec(planner.time_range_rows(),
+                 typed_time_params({SqlParam::value(lower), SqlParam::value("infinity")}))
             .scalar_int();
     pinned.close();
     return {std::nullopt, rows};

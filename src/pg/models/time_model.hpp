@@ -31,6 +31,11 @@ std::vector<ExplainRow> explain_time_model(const ModelRecord &m);
 std::vector<ExplainRow> explain_time_backfill(const ModelRecord &m, const std::string &from_micros,
                                               const std::string &to_micros);
 
+// The time-based parameter vector (core::RefreshPlanner's $1 .. $17) with the parameters
+// core::kTimestamptzTimeParams names typed timestamptz: every use casts them to timestamptz, so
+// the cast is a no-op on the parameter instead of a text input for every row a filter reads.
+std::vector<SqlParam> typed_time_params(std::vector<SqlParam> params);
+
 // Rows loaded after the model's upper limit (pending_events in status); no batches.
 Pending pending_time_rows(const ModelRecord &m);
 

@@ -8,6 +8,7 @@
 #include "pg/models/model_runs.hpp"
 #include "pg/analysis/query_analysis.hpp"
 #include "pg/models/run_driver.hpp"
+#include "pg/models/time_model.hpp"
 #include "pg/boundary/security.hpp"
 
 namespace incmodel::pg {
@@ -58,14 +59,11 @@ std::vector<SqlParam> time_params(const ModelRecord &m, RunRecord &run) {
               SqlParam::value(d.start_date)})
              .scalar();
     run.upper_limit = upper;
-    return {SqlParam::value(upper),
-            SqlParam::value(upper),
-            SqlParam::int64(d.reprocess_days),
-            SqlParam::text_array(std::vector<std::string>{}),
-            SqlParam::value(d.start_date),
-            SqlParam::int64(m.spec.id),
-            SqlParam::value(m.spec.name),
-            SqlParam::int64(d.min_rows_to_process)};
+    return typed_time_params(
+        {SqlParam::value(upper), SqlParam::value(upper), SqlParam::int64(d.reprocess_days),
+         SqlParam::text_array(std::vector<std::string>{}), SqlParam::value(d.start_date),
+         SqlParam::int64(m.spec.id), SqlParam::value(m.spec.name),
+         SqlParam::int64(d.min_rows_to_process)});
 }
 
 std::string summary_of(const VerifyResult &r) {
