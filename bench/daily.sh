@@ -115,22 +115,29 @@ create="SELECT incmodel.create_model(name => 'daily', query => \$q\$ SELECT deri
   start_date => (SELECT first FROM bounds), backfill_limit => interval '1 day', day_key => 'day',
   reprocess_days => 7)"
 echo "catchup,1,refresh,$(timed "$create"),$(psql_q -c "SELECT coalesce(sum(rows_processed), 0) FROM incmodel.range_manifest")" >> "$csv"
+# One refresh and one hand-written step of a cell (CELL, run N), their order alternating with N:
+# times and rows into the CSV, the refresh's step_ms into daily_steps.txt.
+timed_pair() {
+    local cell=$1 i=$2 pair="refresh hand" m ms n
+    [ $((i % 2)) = 0 ] && pair="hand refresh"
+    for m in $pair; do
+        if [ $m = refresh ]; then
+            ms=$(timed "CALL incmodel.refresh('daily')")
+            n=$(psql_q -c "SELECT rows_processed FROM incmodel.range_manifest ORDER BY upper_limit DESC LIMIT 1")
+            psql_q -c "SELECT '$cell,$i,' || step_ms::text FROM incmodel.runs ORDER BY run_id DESC LIMIT 1" >> "$out/daily_steps.txt"
+        else
+            ms=$(timed "SELECT hand_step('1 day')"); n=0
+        fi
+        echo "$cell,$i,$m,$ms,$n" >> "$csv"
+    done
+}
+
 echo "catchup,1,hand,$(timed "SELECT hand_step('1 day')"),0" >> "$csv"
 step=1
 while psql_q -c "SELECT max(upper_limit) < now() - interval '1 minute' FROM incmodel.range_manifest" | grep -q t; do
     step=$((step + 1))
     [ $step -le $((days + 10)) ] || { echo "daily: catch-up did not finish in $step runs"; exit 1; }
-    pair="refresh hand"; [ $((step % 2)) = 0 ] && pair="hand refresh"
-    for m in $pair; do
-        if [ $m = refresh ]; then
-            ms=$(timed "CALL incmodel.refresh('daily')")
-            n=$(psql_q -c "SELECT rows_processed FROM incmodel.range_manifest ORDER BY upper_limit DESC LIMIT 1")
-            psql_q -c "SELECT 'catchup,$step,' || step_ms::text FROM incmodel.runs ORDER BY run_id DESC LIMIT 1" >> "$out/daily_steps.txt"
-        else
-            ms=$(timed "SELECT hand_step('1 day')"); n=0
-        fi
-        echo "catchup,$step,$m,$ms,$n" >> "$csv"
-    done
+    timed_pair catchup "$step"
 done
 say "  caught up in $step runs"
 # a hand-written step may still lag the model's last limit by the time between them: align it
@@ -145,17 +152,7 @@ for r in $(seq 1 "$runs"); do
         -c "CALL gen($events - $events / 100, '$day', interval '1 day', 10000000 * $r, now())" \
         -c "CALL gen($events / 100, timestamp '$day' - interval '1 hour', interval '1 hour', 10000000 * $r + 5000000, now())" \
         -c "COMMIT" -c "VACUUM ANALYZE events"
-    pair="refresh hand"; [ $((r % 2)) = 0 ] && pair="hand refresh"
-    for m in $pair; do
-        if [ $m = refresh ]; then
-            ms=$(timed "CALL incmodel.refresh('daily')")
-            n=$(psql_q -c "SELECT rows_processed FROM incmodel.range_manifest ORDER BY upper_limit DESC LIMIT 1")
-            psql_q -c "SELECT 'day,$r,' || step_ms::text FROM incmodel.runs ORDER BY run_id DESC LIMIT 1" >> "$out/daily_steps.txt"
-        else
-            ms=$(timed "SELECT hand_step('1 day')"); n=0
-        fi
-        echo "day,$r,$m,$ms,$n" >> "$csv"
-    done
+    timed_pair day "$r"
 done
 
 # Oracle: the target and the hand-written copy equal the model query over all events.
