@@ -49,9 +49,7 @@ struct ModifiedSource {
 TransactionList<ModifiedSource> modified;
 
 ModifiedSource *find_modified(Oid relid) {
-    for (ModifiedSource *m = modified.head(); m != nullptr; m = m->next)
-        if (m->source == relid) return m;
-    return nullptr;
+    return modified.find([relid](const ModifiedSource *m) { return m->source == relid; });
 }
 
 // The relation's entry in this transaction's notes, created on first use. Plain C: called for

@@ -70,9 +70,9 @@ TransactionList<PendingRange> pending;
 LocalTransactionId aborted_subtransaction_in = InvalidLocalTransactionId;
 
 PendingRange *find_pending(Oid source, const char *column) {
-    for (PendingRange *p = pending.head(); p != nullptr; p = p->next)
-        if (p->source == source && strncmp(p->column, column, NAMEDATALEN) == 0) return p;
-    return nullptr;
+    return pending.find([source, column](const PendingRange *p) {
+        return p->source == source && strncmp(p->column, column, NAMEDATALEN) == 0;
+    });
 }
 
 // How the WHEN function compares values: directly for the usual batch types, else through the

@@ -59,9 +59,7 @@ TransactionList<DimensionNote> notes;
 uint64 generation = 0;
 
 DimensionNote *find_note(Oid relid) {
-    for (DimensionNote *n = notes.head(); n != nullptr; n = n->next)
-        if (n->relid == relid) return n;
-    return nullptr;
+    return notes.find([relid](const DimensionNote *n) { return n->relid == relid; });
 }
 
 // The relation's notes, created on first use (for the life of the transaction).

@@ -27,6 +27,13 @@ class TransactionList {
         }
         return head_;
     }
+    // The current transaction's first node that matches (a predicate on a node), or nullptr.
+    template <typename Match>
+    Node *find(Match matches) {
+        for (Node *n = head(); n != nullptr; n = n->next)
+            if (matches(n)) return n;
+        return nullptr;
+    }
     // A new zeroed node at the head, allocated for the life of the current transaction.
     Node *add() {
         Node *first = head();
